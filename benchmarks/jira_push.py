@@ -1,0 +1,146 @@
+"""Pushing 1,000 ideas to the stand-in Jira: calls against the minimum, and time.
+
+The minimum is what any push must send: one create per phase epic, one bulk create per 50
+ideas, one call per Blocks link. Our push also searches by label before each batch (the
+price of exactly-once without an idempotency key) and records every issue in PostgreSQL.
+Baseline, in the same run and against a fresh stand-in: the same epic, bulk and link bodies
+sent straight with httpx, with no searches and no bookkeeping.
+
+    .venv/bin/python -m benchmarks.jira_push [--ideas 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import sys
+import time
+import uuid
+from collections import Counter
+
+import httpx
+
+from benchmarks.scoring_ranking import ROOT, fresh_database
+from services.integrations import repository
+from services.integrations.jira_client import JiraClient
+from services.integrations.payloads import (
+    BULK_CREATE_MAX,
+    Dependency,
+    JiraMapping,
+    PlannedIdea,
+    PlannedPhase,
+    blocks_link_body,
+    create_issue_body,
+    epic_fields,
+    issue_fields,
+)
+from services.integrations.plan_source import PlanSnapshot
+from services.integrations.push import Push
+from services.kit import migrate
+from services.kit.db import PoolSource
+from services.kit.embedded_pg import embedded_database_url
+from services.kit.settings import Settings
+
+sys.path.insert(0, str(ROOT / "tests"))
+from jira_standin import JiraStandin  # noqa: E402  (test infrastructure, on purpose)
+
+PHASES = ("discovery", "improve", "perfection", "personalization")
+
+
+def plan_of(ideas: int, seed: int = 3) -> PlanSnapshot:
+    rng = random.Random(seed)
+    planned = [
+        PlannedIdea(
+            ref=f"cj-{n}",
+            title=f"Improvement {n}",
+            phase=PHASES[n % 4],
+            rank=n + 1,
+            score=float(rng.randint(1, 100)),
+            persona=rng.choice(["Busy parent", "Retiree", "Student"]),
+            journey_stage=rng.choice(["onboarding", "usage", "support"]),
+            touchpoint="mobile app",
+            pain_point="It takes too long.",
+            cost=float(rng.randint(5, 80) * 1000),
+        )
+        for n in range(ideas)
+    ]
+    dependencies = [Dependency(idea=f"cj-{n}", on=f"cj-{n - 4}") for n in range(4, ideas, 10)]
+    phases = [PlannedPhase(key=key, label=key.title(), budget=1e7, spend=5e6) for key in PHASES]
+    return PlanSnapshot(
+        plan_id=str(uuid.uuid4()), portfolio_id=str(uuid.uuid4()), currency="EUR",
+        phases=phases, ideas=planned, dependencies=dependencies,
+    )  # fmt: skip
+
+
+async def our_push(database_url: str, plan: PlanSnapshot) -> tuple[float, Counter[str]]:
+    settings = Settings(database_url=database_url, db_pool_max=4)
+    source = await PoolSource.open(settings)
+    with JiraStandin() as jira:
+        try:
+            async with source.pool.acquire() as conn:
+                connection = await repository.insert_connection(
+                    conn,
+                    {"portfolio_id": uuid.UUID(plan.portfolio_id), "site_url": jira.base_url, "project_key": "PROJ",
+                     "account_email": jira.auth[0], "api_token_ref": "env:UNUSED", "webhook_secret_ref": None,
+                     "mapping": {}, "created_by": "bench"},
+                )  # fmt: skip
+
+            async def progress(state: dict[str, object]) -> None:
+                return None
+
+            started = time.perf_counter()
+            async with JiraClient.connect(jira.base_url, *jira.auth) as client:
+                await Push(pool=source.pool, jira=client, connection=connection, plan=plan, progress=progress).run()
+            return time.perf_counter() - started, Counter(jira.calls)
+        finally:
+            await source.close()
+
+
+def direct(plan: PlanSnapshot) -> tuple[float, Counter[str]]:
+    mapping = JiraMapping()
+    with JiraStandin() as jira, httpx.Client(base_url=jira.base_url, auth=jira.auth, timeout=60) as client:
+        started = time.perf_counter()
+        epics = {}
+        for phase in plan.phases:
+            fields = epic_fields("PROJ", mapping, phase, plan.portfolio_id, plan.currency)
+            epics[phase.key] = client.post("/rest/api/3/issue", json=create_issue_body(fields)).json()["key"]
+        keys = {}
+        for start in range(0, len(plan.ideas), BULK_CREATE_MAX):
+            batch = plan.ideas[start : start + BULK_CREATE_MAX]
+            bodies = [create_issue_body(issue_fields("PROJ", mapping, i, epics[i.phase], plan.portfolio_id)) for i in batch]
+            answer = client.post("/rest/api/3/issue/bulk", json={"issueUpdates": bodies}).json()
+            keys.update({idea.ref: issue["key"] for idea, issue in zip(batch, answer["issues"], strict=True)})
+        for dependency in plan.dependencies:
+            client.post("/rest/api/3/issueLink", json=blocks_link_body(keys[dependency.on], keys[dependency.idea]))
+        return time.perf_counter() - started, Counter(jira.calls)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--ideas", type=int, default=1000)
+    args = parser.parse_args()
+    server_url = os.environ.get("ROADMAP_DATABASE_URL") or embedded_database_url(
+        ROOT / ".data" / "bench-postgres", database="postgres"
+    )
+    database_url = asyncio.run(fresh_database(server_url, "bench_push"))
+    migrate.upgrade(database_url)
+    plan = plan_of(args.ideas)
+    baseline_seconds, baseline_calls = direct(plan)
+    seconds, calls = asyncio.run(our_push(database_url, plan))
+    minimum = len(PHASES) + -(-args.ideas // BULK_CREATE_MAX) + len(plan.dependencies)
+    ours = sum(calls.values())
+    print(f"Push of {args.ideas:,} ideas in 4 phases with {len(plan.dependencies)} Blocks links to the stand-in Jira:\n")
+    print("| path | calls | calls / minimum | seconds | time / baseline |")
+    print("|---|---:|---:|---:|---:|")
+    print(f"| minimum (epics + bulk creates + links) | {minimum} | 1.00 | | |")
+    print(f"| baseline: the same bodies sent straight | {sum(baseline_calls.values())} | "
+          f"{sum(baseline_calls.values()) / minimum:.2f} | {baseline_seconds:.2f} | 1.00x |")  # fmt: skip
+    print(f"| our push (searches, link table, job bookkeeping) | {ours} | {ours / minimum:.2f} | {seconds:.2f} | "
+          f"{seconds / baseline_seconds:.2f}x |")  # fmt: skip
+    print("\nOur calls by operation: " + ", ".join(f"{name} {count}" for name, count in sorted(calls.items())))
+
+
+if __name__ == "__main__":
+    main()

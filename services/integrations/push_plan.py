@@ -1,0 +1,172 @@
+"""The dry run of a push: what pushing an approved plan to Jira would create, update or link.
+
+Pure: the push job loads what the link table recorded (`KnownIssues`), asks `plan_operations`
+what to do, and carries the operations out in the order given. Running it again on the state
+those operations leave behind yields only `leave_alone`, which is what makes a push safe to
+repeat or resume. Nothing is ever deleted: an idea dropped from the plan is marked unplanned.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Literal
+
+import msgspec
+
+from services.integrations.payloads import (
+    Dependency,
+    JiraMapping,
+    MappingError,
+    PlannedIdea,
+    PlannedPhase,
+    epic_fields,
+    fields_fingerprint,
+    issue_fields,
+)
+
+Action = Literal["create_epic", "create_issue", "update_issue", "create_link", "leave_alone", "mark_unplanned"]
+ACTIONS: tuple[Action, ...] = ("create_epic", "create_issue", "update_issue", "create_link", "leave_alone", "mark_unplanned")
+
+
+class KnownIdea(msgspec.Struct, frozen=True, kw_only=True):
+    """An idea's issue as the link table recorded it after the last push that touched it."""
+
+    issue_key: str
+    fingerprint: str  # fields_fingerprint of the fields last pushed
+    planned: bool = True  # False once marked unplanned
+
+
+class KnownIssues(msgspec.Struct, frozen=True, kw_only=True):
+    """What earlier pushes left in Jira, as recorded: epics by phase key, ideas by ref, and
+    Blocks links as `(blocker_ref, blocked_ref)`."""
+
+    epics: dict[str, str] = {}
+    epic_fingerprints: dict[str, str] = {}  # phase key -> fingerprint of the epic's fields last pushed
+    ideas: dict[str, KnownIdea] = {}
+    links: frozenset[tuple[str, str]] = frozenset()
+
+
+class Operation(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """One step of a push, JSON-ready for the dry run and the push record.
+
+    `phase` names the epic (create_epic, and an idea's phase), `idea` the idea's ref,
+    `issue_key` the existing issue when there is one, `blocker`/`blocked` the refs of a link.
+    """
+
+    action: Action
+    phase: str | None = None
+    idea: str | None = None
+    issue_key: str | None = None
+    blocker: str | None = None
+    blocked: str | None = None
+    detail: str = ""
+
+
+def _check_input(phases: list[PlannedPhase], ideas: list[PlannedIdea]) -> None:
+    keys = [phase.key for phase in phases]
+    if len(set(keys)) != len(keys):
+        raise MappingError("phase keys must be distinct", field="phases")
+    refs = [idea.ref for idea in ideas]
+    if len(set(refs)) != len(refs):
+        raise MappingError("idea refs must be distinct", field="ideas")
+    for index, idea in enumerate(ideas):
+        if idea.phase not in keys:
+            raise MappingError(f"phase {idea.phase!r} is not a phase of the plan", field=f"ideas[{index}].phase")
+
+
+def _epic_operations(
+    phases: list[PlannedPhase], ideas: list[PlannedIdea], known: KnownIssues, wanted: dict[str, str]
+) -> list[Operation]:
+    used = {idea.phase for idea in ideas}
+    operations = []
+    for phase in phases:
+        if phase.key not in used:
+            continue  # an empty phase gets no epic: nothing would hang under it
+        if phase.key in known.epics and known.epic_fingerprints.get(phase.key, wanted[phase.key]) != wanted[phase.key]:
+            # A re-planned budget or spend changes the epic's description: the epic is updated.
+            operations.append(Operation(action="update_issue", phase=phase.key, issue_key=known.epics[phase.key], detail=f"epic of phase {phase.label} changed"))
+        elif phase.key in known.epics:
+            operations.append(Operation(action="leave_alone", phase=phase.key, issue_key=known.epics[phase.key], detail="epic already in Jira"))
+        else:
+            operations.append(Operation(action="create_epic", phase=phase.key, detail=f"epic for phase {phase.label}"))
+    return operations
+
+
+def _idea_operation(idea: PlannedIdea, wanted_fingerprint: str | None, known: KnownIdea | None) -> Operation:
+    common = {"phase": idea.phase, "idea": idea.ref}
+    if known is None:
+        return Operation(action="create_issue", **common, detail=f"new issue, rank {idea.rank}")
+    if wanted_fingerprint is None:
+        # Its phase's epic is created by this push, so its parent necessarily changes.
+        return Operation(action="update_issue", **common, issue_key=known.issue_key, detail=f"moves to the new epic of phase {idea.phase}")
+    if not known.planned:
+        return Operation(action="update_issue", **common, issue_key=known.issue_key, detail="back in the plan")
+    if wanted_fingerprint != known.fingerprint:
+        return Operation(action="update_issue", **common, issue_key=known.issue_key, detail=f"fields changed since the last push (phase, rank {idea.rank} or content)")
+    return Operation(action="leave_alone", **common, issue_key=known.issue_key, detail="unchanged since the last push")
+
+
+def _link_operations(ideas: list[PlannedIdea], dependencies: list[Dependency], known: KnownIssues) -> list[Operation]:
+    planned = {idea.ref for idea in ideas}
+    # `idea` requires `on`, so `on` blocks `idea`; links to ideas outside the plan are skipped.
+    pairs = {(dep.on, dep.idea) for dep in dependencies if dep.on in planned and dep.idea in planned and dep.on != dep.idea}
+    operations = []
+    for blocker, blocked in sorted(pairs):
+        if (blocker, blocked) in known.links:
+            operations.append(Operation(action="leave_alone", blocker=blocker, blocked=blocked, detail="link already in Jira"))
+        else:
+            operations.append(Operation(action="create_link", blocker=blocker, blocked=blocked, detail=f"{blocker} blocks {blocked}"))
+    return operations
+
+
+def _unplanned_operations(ideas: list[PlannedIdea], known: KnownIssues) -> list[Operation]:
+    planned = {idea.ref for idea in ideas}
+    operations = []
+    for ref in sorted(set(known.ideas) - planned):
+        issue = known.ideas[ref]
+        if issue.planned:
+            operations.append(Operation(action="mark_unplanned", idea=ref, issue_key=issue.issue_key, detail="no longer in the plan; labelled, not deleted"))
+        else:
+            operations.append(Operation(action="leave_alone", idea=ref, issue_key=issue.issue_key, detail="already marked unplanned"))
+    return operations
+
+
+def plan_operations(
+    *,
+    project_key: str,
+    mapping: JiraMapping,
+    portfolio_id: str,
+    phases: list[PlannedPhase],
+    ideas: list[PlannedIdea],
+    dependencies: list[Dependency],
+    known: KnownIssues,
+    currency: str = "",
+) -> list[Operation]:
+    """Every step of pushing the plan, in the order to carry them out.
+
+    Order: epics (in phase order), then ideas by rank, then Blocks links, then ideas no longer
+    planned, so each step finds the issues it refers to already made. After a create or update
+    of an idea, record `fields_fingerprint(issue_fields(...))` of the fields actually sent (with
+    the resolved epic key): the next plan compares against it.
+
+    Raises `MappingError` naming the field when phases or refs repeat or an idea's phase is
+    not a phase of the plan.
+    """
+    _check_input(phases, ideas)
+    wanted_epics = {
+        phase.key: fields_fingerprint(epic_fields(project_key, mapping, phase, portfolio_id, currency)) for phase in phases
+    }
+    operations = _epic_operations(phases, ideas, known, wanted_epics)
+    for idea in sorted(ideas, key=lambda i: (i.rank, i.ref)):
+        epic_key = known.epics.get(idea.phase)
+        wanted = None if epic_key is None else fields_fingerprint(issue_fields(project_key, mapping, idea, epic_key, portfolio_id))
+        operations.append(_idea_operation(idea, wanted, known.ideas.get(idea.ref)))
+    operations += _link_operations(ideas, dependencies, known)
+    operations += _unplanned_operations(ideas, known)
+    return operations
+
+
+def count_actions(operations: list[Operation]) -> dict[str, int]:
+    """How many operations of each action, every action present (zero when absent), for a dry run's summary."""
+    counts = Counter(op.action for op in operations)
+    return {action: counts.get(action, 0) for action in ACTIONS}

@@ -1,0 +1,311 @@
+"""SQL of the integrations schema. Connection first; repositories never manage transactions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import msgspec
+
+
+class ConnectionRow(msgspec.Struct, frozen=True):
+    id: UUID
+    portfolio_id: UUID
+    site_url: str
+    project_key: str
+    account_email: str
+    api_token_ref: str
+    webhook_secret_ref: str | None
+    mapping: dict[str, Any]
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class DeliveryRow(msgspec.Struct, frozen=True):
+    phase: str
+    status_category: str
+    ideas: int
+    cost: float
+
+
+_CONNECTION_COLUMNS = """
+    id, portfolio_id, site_url, project_key, account_email, api_token_ref, webhook_secret_ref, mapping,
+    created_by, created_at, updated_at
+"""
+
+
+def _row(record: asyncpg.Record | None) -> ConnectionRow | None:
+    return None if record is None else msgspec.convert(dict(record), ConnectionRow)
+
+
+async def insert_connection(conn: asyncpg.Connection, values: dict[str, Any]) -> ConnectionRow:
+    record = await conn.fetchrow(
+        f"""
+        INSERT INTO integrations.connections
+            (portfolio_id, site_url, project_key, account_email, api_token_ref, webhook_secret_ref, mapping, created_by)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+        RETURNING {_CONNECTION_COLUMNS}
+        """,
+        values["portfolio_id"],
+        values["site_url"],
+        values["project_key"],
+        values["account_email"],
+        values["api_token_ref"],
+        values["webhook_secret_ref"],
+        values["mapping"],
+        values["created_by"],
+    )
+    assert record is not None
+    return msgspec.convert(dict(record), ConnectionRow)
+
+
+async def get_connection(conn: asyncpg.Connection, connection_id: UUID) -> ConnectionRow | None:
+    record = await conn.fetchrow(
+        f"SELECT {_CONNECTION_COLUMNS} FROM integrations.connections WHERE id = $1", connection_id
+    )
+    return _row(record)
+
+
+async def list_connections(conn: asyncpg.Connection, portfolio_id: UUID | None) -> list[ConnectionRow]:
+    records = await conn.fetch(
+        f"""
+        SELECT {_CONNECTION_COLUMNS} FROM integrations.connections
+        WHERE $1::uuid IS NULL OR portfolio_id = $1 ORDER BY created_at, id
+        """,
+        portfolio_id,
+    )
+    return [msgspec.convert(dict(record), ConnectionRow) for record in records]
+
+
+async def update_connection(conn: asyncpg.Connection, connection_id: UUID, values: dict[str, Any]) -> None:
+    await conn.execute(
+        """
+        UPDATE integrations.connections
+        SET account_email = $2, api_token_ref = $3, webhook_secret_ref = $4, mapping = $5, updated_at = now()
+        WHERE id = $1
+        """,
+        connection_id,
+        values["account_email"],
+        values["api_token_ref"],
+        values["webhook_secret_ref"],
+        values["mapping"],
+    )
+
+
+async def delete_connection(conn: asyncpg.Connection, connection_id: UUID) -> bool:
+    status = await conn.execute("DELETE FROM integrations.connections WHERE id = $1", connection_id)
+    return status.endswith(" 1")
+
+
+async def record_delivery(conn: asyncpg.Connection, connection_id: UUID, identifier: str) -> bool:
+    """Remember a webhook delivery; False when it was seen before (Jira retries keep the id)."""
+    inserted = await conn.fetchval(
+        """
+        INSERT INTO integrations.webhook_deliveries (identifier, connection_id) VALUES ($1, $2)
+        ON CONFLICT (identifier) DO NOTHING RETURNING true
+        """,
+        identifier,
+        connection_id,
+    )
+    return bool(inserted)
+
+
+async def set_status(
+    conn: asyncpg.Connection, connection_id: UUID, issue_key: str, *, category: str, name: str
+) -> bool:
+    status = await conn.execute(
+        """
+        UPDATE integrations.issue_links SET status_category = $3, status_name = $4, updated_at = now()
+        WHERE connection_id = $1 AND issue_key = $2
+        """,
+        connection_id,
+        issue_key,
+        category,
+        name,
+    )
+    return status.endswith(" 1")
+
+
+async def delivery(conn: asyncpg.Connection, plan_id: UUID) -> list[DeliveryRow]:
+    """Planned ideas of a plan's pushes by phase and status category, with their cost."""
+    records = await conn.fetch(
+        """
+        SELECT phase, status_category, count(*)::int AS ideas, coalesce(sum(cost), 0)::float8 AS cost
+        FROM integrations.issue_links
+        WHERE plan_id = $1 AND kind = 'idea' AND planned
+        GROUP BY phase, status_category ORDER BY phase, status_category
+        """,
+        plan_id,
+    )
+    return [msgspec.convert(dict(record), DeliveryRow) for record in records]
+
+
+# --- pushes and the link table ----------------------------------------------------------
+
+
+class PushRow(msgspec.Struct, frozen=True):
+    id: UUID
+    connection_id: UUID
+    plan_id: UUID
+    status: str
+    progress: dict[str, Any]
+    operations: list[dict[str, Any]]
+    errors: list[dict[str, Any]]
+    attempts: int
+    created_by: str
+    created_at: datetime
+    finished_at: datetime | None
+
+
+class LinkRow(msgspec.Struct, frozen=True):
+    kind: str
+    item: str
+    issue_key: str
+    fields_fingerprint: str
+    planned: bool
+
+
+_PUSH_COLUMNS = "id, connection_id, plan_id, status, progress, operations, errors, attempts, created_by, created_at, finished_at"
+
+
+async def insert_push(
+    conn: asyncpg.Connection, *, connection_id: UUID, plan_id: UUID, snapshot: dict[str, Any], created_by: str
+) -> PushRow:
+    record = await conn.fetchrow(
+        f"""
+        INSERT INTO integrations.pushes (connection_id, plan_id, snapshot, created_by)
+        VALUES ($1, $2, $3, $4) RETURNING {_PUSH_COLUMNS}
+        """,
+        connection_id,
+        plan_id,
+        snapshot,
+        created_by,
+    )
+    return msgspec.convert(dict(record), PushRow)
+
+
+async def get_push(conn: asyncpg.Connection, push_id: UUID) -> PushRow | None:
+    record = await conn.fetchrow(f"SELECT {_PUSH_COLUMNS} FROM integrations.pushes WHERE id = $1", push_id)
+    return None if record is None else msgspec.convert(dict(record), PushRow)
+
+
+async def claim_push(conn: asyncpg.Connection, push_id: UUID) -> tuple[PushRow, dict[str, Any]] | None:
+    """Take a push for this attempt (a push left running by a dead worker is taken again)."""
+    record = await conn.fetchrow(
+        f"""
+        UPDATE integrations.pushes SET status = 'running', attempts = attempts + 1
+        WHERE id = $1 AND status IN ('queued', 'running')
+        RETURNING {_PUSH_COLUMNS}, snapshot
+        """,
+        push_id,
+    )
+    if record is None:
+        return None
+    return msgspec.convert({k: v for k, v in dict(record).items() if k != "snapshot"}, PushRow), record["snapshot"]
+
+
+async def push_progress(conn: asyncpg.Connection, push_id: UUID, attempt: int, progress: dict[str, Any]) -> None:
+    await conn.execute(
+        "UPDATE integrations.pushes SET progress = $3 WHERE id = $1 AND attempts = $2 AND status = 'running'",
+        push_id,
+        attempt,
+        progress,
+    )
+
+
+async def finish_push(
+    conn: asyncpg.Connection,
+    push_id: UUID,
+    attempt: int,
+    *,
+    status: str,
+    operations: list[dict[str, Any]],
+    errors: list[dict[str, Any]],
+) -> bool:
+    outcome = await conn.execute(
+        """
+        UPDATE integrations.pushes SET status = $3, operations = $4, errors = $5, finished_at = now()
+        WHERE id = $1 AND attempts = $2 AND status = 'running'
+        """,
+        push_id,
+        attempt,
+        status,
+        operations,
+        errors,
+    )
+    return outcome.endswith(" 1")
+
+
+async def links_of(conn: asyncpg.Connection, connection_id: UUID) -> tuple[list[LinkRow], set[tuple[str, str]]]:
+    """The link table of a connection: its issues, and its Blocks links as (blocker, blocked) refs."""
+    records = await conn.fetch(
+        """
+        SELECT kind, item, issue_key, fields_fingerprint, planned FROM integrations.issue_links
+        WHERE connection_id = $1
+        """,
+        connection_id,
+    )
+    blocks = await conn.fetch(
+        "SELECT blocker, blocked FROM integrations.blocks_links WHERE connection_id = $1", connection_id
+    )
+    return [msgspec.convert(dict(r), LinkRow) for r in records], {(b["blocker"], b["blocked"]) for b in blocks}
+
+
+async def record_issue(
+    conn: asyncpg.Connection,
+    connection_id: UUID,
+    *,
+    kind: str,
+    item: str,
+    issue_key: str,
+    issue_id: str,
+    label: str,
+    phase: str | None,
+    cost: float | None,
+    fingerprint: str,
+    plan_id: UUID,
+) -> None:
+    """Record (or refresh) the issue of an epic or an idea; the first issue recorded for an item stays."""
+    await conn.execute(
+        """
+        INSERT INTO integrations.issue_links
+            (connection_id, kind, item, issue_key, issue_id, label, phase, cost, fields_fingerprint, plan_id, planned)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, true)
+        ON CONFLICT (connection_id, kind, item) DO UPDATE
+        SET phase = excluded.phase, cost = excluded.cost, fields_fingerprint = excluded.fields_fingerprint,
+            plan_id = excluded.plan_id, planned = true, updated_at = now()
+        """,
+        connection_id,
+        kind,
+        item,
+        issue_key,
+        issue_id,
+        label,
+        phase,
+        cost,
+        fingerprint,
+        plan_id,
+    )
+
+
+async def record_blocks(conn: asyncpg.Connection, connection_id: UUID, blocker: str, blocked: str) -> None:
+    await conn.execute(
+        "INSERT INTO integrations.blocks_links (connection_id, blocker, blocked) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        connection_id,
+        blocker,
+        blocked,
+    )
+
+
+async def mark_unplanned(conn: asyncpg.Connection, connection_id: UUID, item: str) -> None:
+    await conn.execute(
+        """
+        UPDATE integrations.issue_links SET planned = false, updated_at = now()
+        WHERE connection_id = $1 AND kind = 'idea' AND item = $2
+        """,
+        connection_id,
+        item,
+    )

@@ -1,0 +1,193 @@
+"""Use cases of the integrations service: connections, webhook deliveries, delivery progress."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import msgspec
+
+from services.kit import jobs
+from services.kit.auth import Caller
+from services.kit.problems import AppError, Conflict, FieldProblem, InvalidInput, NotFound, ServiceUnavailable
+from services.kit.secrets import SecretError, check_reference, read_secret
+from services.integrations import repository
+from services.integrations.jobs import PUSH_JOB
+from services.integrations.payloads import JiraMapping, MappingError
+from services.integrations.plan_source import PlanSnapshot, PlanSource
+from services.integrations.push import known_issues
+from services.integrations.push_plan import Operation, plan_operations
+from services.integrations.repository import ConnectionRow, DeliveryRow
+from services.integrations.schemas import ConnectionIn, ConnectionPatch, PhaseDelivery
+from services.integrations.webhooks import StatusChange, WebhookError, status_change, verify_signature
+
+PHASES = ("discovery", "improve", "perfection", "personalization")
+
+
+class BadSignature(AppError):
+    slug, title, status = "bad-signature", "The webhook delivery is not signed with this connection's secret", 401
+
+
+def _check_refs(values: dict[str, Any]) -> None:
+    problems = []
+    for name, wire in (("api_token_ref", "apiTokenRef"), ("webhook_secret_ref", "webhookSecretRef")):
+        reference = values.get(name)
+        if reference is None:
+            continue
+        try:
+            check_reference(reference)
+        except SecretError as exc:
+            problems.append(FieldProblem(field=wire, message=str(exc)))
+    if problems:
+        raise InvalidInput("Secrets are given by reference, never by value.", errors=problems)
+
+
+async def create_connection(conn: asyncpg.Connection, body: ConnectionIn, *, caller: Caller) -> ConnectionRow:
+    values = {**msgspec.structs.asdict(body), "created_by": caller.subject, "site_url": body.site_url.rstrip("/")}
+    _check_refs(values)
+    try:
+        async with conn.transaction():
+            return await repository.insert_connection(conn, values)
+    except asyncpg.UniqueViolationError:
+        raise Conflict(
+            "This portfolio already has a connection to that Jira project.",
+            errors=[FieldProblem(field="projectKey", message="already connected")],
+        ) from None
+
+
+async def require_connection(conn: asyncpg.Connection, connection_id: UUID) -> ConnectionRow:
+    row = await repository.get_connection(conn, connection_id)
+    if row is None:
+        raise NotFound(f"There is no connection {connection_id}.")
+    return row
+
+
+async def list_connections(conn: asyncpg.Connection, portfolio_id: UUID | None) -> list[ConnectionRow]:
+    return await repository.list_connections(conn, portfolio_id)
+
+
+async def update_connection(conn: asyncpg.Connection, connection_id: UUID, patch: ConnectionPatch) -> ConnectionRow:
+    current = await require_connection(conn, connection_id)
+    changes = {name: value for name, value in msgspec.structs.asdict(patch).items() if value is not msgspec.UNSET}
+    values = {**msgspec.structs.asdict(current), **changes}
+    _check_refs(values)
+    await repository.update_connection(conn, connection_id, values)
+    return await require_connection(conn, connection_id)
+
+
+async def delete_connection(conn: asyncpg.Connection, connection_id: UUID) -> None:
+    if not await repository.delete_connection(conn, connection_id):
+        raise NotFound(f"There is no connection {connection_id}.")
+
+
+async def receive_webhook(
+    conn: asyncpg.Connection, connection_id: UUID, body: bytes, *, signature: str | None, identifier: str | None
+) -> tuple[bool, StatusChange | None]:
+    """Verify, drop repeats, and record the status an issue moved to. Returns (duplicate, change)."""
+    connection = await require_connection(conn, connection_id)
+    if connection.webhook_secret_ref is None:
+        raise BadSignature("This connection has no webhook secret, so it accepts no deliveries.")
+    try:
+        secret = read_secret(connection.webhook_secret_ref)
+    except SecretError:
+        raise ServiceUnavailable("The connection's webhook secret cannot be read here.") from None
+    try:
+        verify_signature(secret, body, signature)
+    except WebhookError as exc:
+        raise BadSignature(str(exc)) from None
+    if not identifier:
+        raise InvalidInput(
+            "A delivery carries X-Atlassian-Webhook-Identifier.",
+            errors=[FieldProblem(field="header.X-Atlassian-Webhook-Identifier", message="missing")],
+        )
+    if not await repository.record_delivery(conn, connection_id, identifier):
+        return True, None
+    try:
+        change = status_change(body)
+    except WebhookError as exc:
+        raise InvalidInput(str(exc), errors=[FieldProblem(field="body", message=str(exc))]) from None
+    if change is not None:
+        await repository.set_status(
+            conn, connection_id, change.issue_key, category=change.category, name=change.status_name
+        )
+    return False, change
+
+
+def delivery_by_phase(rows: list[DeliveryRow]) -> list[PhaseDelivery]:
+    """Per phase, in time order: ideas to do, in progress and done, and the budget delivered."""
+    phases: dict[str, PhaseDelivery] = {}
+    for row in rows:
+        phase = phases.setdefault(
+            row.phase,
+            PhaseDelivery(phase=row.phase, to_do=0, in_progress=0, done=0, budget_planned=0.0, budget_delivered=0.0),
+        )
+        phase.budget_planned += row.cost
+        if row.status_category == "done":
+            phase.done += row.ideas
+            phase.budget_delivered += row.cost
+        elif row.status_category == "indeterminate":
+            phase.in_progress += row.ideas
+        else:
+            phase.to_do += row.ideas
+    return sorted(phases.values(), key=lambda p: PHASES.index(p.phase) if p.phase in PHASES else len(PHASES))
+
+
+async def plan_delivery(conn: asyncpg.Connection, plan_id: UUID) -> list[PhaseDelivery]:
+    return delivery_by_phase(await repository.delivery(conn, plan_id))
+
+
+async def dry_run(
+    conn: asyncpg.Connection, source: PlanSource, connection_id: UUID, plan_id: UUID, *, token: str
+) -> list[Operation]:
+    """What a push of the plan would do now, without writing to Jira or to our tables."""
+    connection = await require_connection(conn, connection_id)
+    plan = await source.approved_plan(plan_id, token=token)
+    _same_portfolio(connection, plan)
+    try:
+        return plan_operations(
+            project_key=connection.project_key,
+            mapping=msgspec.convert(connection.mapping, JiraMapping),
+            portfolio_id=plan.portfolio_id,
+            phases=plan.phases,
+            ideas=plan.ideas,
+            dependencies=plan.dependencies,
+            known=await known_issues(conn, connection_id),
+            currency=plan.currency,
+        )
+    except (MappingError, msgspec.ValidationError) as exc:
+        raise InvalidInput(f"The connection's mapping cannot be used: {exc}", errors=[
+            FieldProblem(field=f"mapping.{getattr(exc, 'field', '') or ''}".rstrip("."), message=str(exc))
+        ]) from None
+
+
+def _same_portfolio(connection: ConnectionRow, plan: PlanSnapshot) -> None:
+    if str(connection.portfolio_id) != plan.portfolio_id:
+        raise Conflict("The plan belongs to another portfolio than this connection.")
+
+
+async def start_push(
+    conn: asyncpg.Connection, source: PlanSource, connection_id: UUID, plan_id: UUID, *, caller: Caller, token: str
+) -> repository.PushRow:
+    """Record a push with the plan as it is now, and enqueue its job in the same transaction."""
+    connection = await require_connection(conn, connection_id)
+    plan = await source.approved_plan(plan_id, token=token)
+    _same_portfolio(connection, plan)
+    try:
+        msgspec.convert(connection.mapping, JiraMapping)
+    except (MappingError, msgspec.ValidationError) as exc:
+        raise InvalidInput(f"The connection's mapping cannot be used: {exc}", errors=[
+            FieldProblem(field="mapping", message=str(exc))
+        ]) from None
+    push = await repository.insert_push(
+        conn, connection_id=connection_id, plan_id=plan_id, snapshot=msgspec.to_builtins(plan), created_by=caller.subject
+    )
+    await jobs.enqueue(conn, PUSH_JOB, str(push.id).encode())
+    return push
+
+
+async def require_push(conn: asyncpg.Connection, push_id: UUID) -> repository.PushRow:
+    row = await repository.get_push(conn, push_id)
+    if row is None:
+        raise NotFound(f"There is no push {push_id}.")
+    return row

@@ -1,0 +1,138 @@
+"""Bearer JWT authentication and role guards.
+
+Every route handler declares who may call it with `guards=[allowed(...)]`; the middleware
+only establishes who the caller is. Health, metrics and the OpenAPI documents are public.
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+from collections.abc import Iterable
+from functools import lru_cache
+from typing import Any
+
+import jwt
+import msgspec
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+from litestar.middleware.base import DefineMiddleware
+from litestar.types import Guard
+
+from services.kit.problems import Forbidden, Unauthorized
+from services.kit.settings import AuthSettings
+
+
+class Role(enum.StrEnum):
+    VIEWER = "viewer"
+    PROGRAMME_MANAGER = "programme_manager"
+    LEADER = "leader"
+    DELIVERY = "delivery"
+    ADMIN = "admin"
+
+
+ANY_ROLE: frozenset[Role] = frozenset(Role)
+EDITORS: frozenset[Role] = frozenset({Role.PROGRAMME_MANAGER, Role.ADMIN})
+
+# Jira's webhook deliveries carry no bearer token: they are verified by their HMAC signature.
+PUBLIC_PATH_PATTERNS = (r"^/health/", r"^/metrics$", r"^/[a-z]+/schema(/|$)", r"^/integrations/webhooks/")
+
+
+class Caller(msgspec.Struct, frozen=True):
+    """Who is calling, as the verified token says."""
+
+    subject: str
+    roles: frozenset[Role]
+
+    def has_any(self, roles: Iterable[Role]) -> bool:
+        return not self.roles.isdisjoint(roles)
+
+    @property
+    def main_role(self) -> str:
+        """One role to record in audit trails: the most privileged the caller holds."""
+        for role in (Role.ADMIN, Role.LEADER, Role.PROGRAMME_MANAGER, Role.DELIVERY, Role.VIEWER):
+            if role in self.roles:
+                return role.value
+        return "none"
+
+
+def mint_token(settings: AuthSettings, *, subject: str, roles: Iterable[str], ttl_seconds: int | None = None) -> str:
+    """A signed HS256 token for the embedded default and for tests."""
+    if not settings.signing_key:
+        raise ValueError("no local signing key: tokens come from the identity provider")
+    now = int(time.time())
+    claims = {
+        "sub": subject,
+        settings.roles_claim: sorted(Role(role).value for role in roles),
+        "iss": settings.issuer,
+        "aud": settings.audience,
+        "iat": now,
+        "exp": now + (settings.token_ttl_seconds if ttl_seconds is None else ttl_seconds),
+    }
+    return jwt.encode(claims, settings.signing_key, algorithm="HS256")
+
+
+@lru_cache(maxsize=4)
+def _jwks_client(url: str) -> jwt.PyJWKClient:
+    return jwt.PyJWKClient(url, cache_keys=True, lifespan=300)
+
+
+def verify_token(settings: AuthSettings, token: str) -> Caller:
+    """Check signature, issuer, audience and expiry; return the caller or raise Unauthorized."""
+    try:
+        if settings.jwks_url:
+            key: Any = _jwks_client(settings.jwks_url).get_signing_key_from_jwt(token).key
+        else:
+            key = settings.signing_key
+        claims = jwt.decode(
+            token,
+            key,
+            algorithms=list(settings.algorithms),
+            audience=settings.audience,
+            issuer=settings.issuer,
+            options={"require": ["exp", "sub"]},
+        )
+    except jwt.ExpiredSignatureError:
+        raise Unauthorized("The token has expired.") from None
+    except jwt.PyJWTError as exc:
+        raise Unauthorized(f"The token is not valid: {type(exc).__name__}.") from None
+    raw_roles = claims.get(settings.roles_claim, [])
+    if isinstance(raw_roles, str):
+        raw_roles = raw_roles.split()
+    roles = frozenset(Role(role) for role in raw_roles if role in Role._value2member_map_)
+    return Caller(subject=str(claims["sub"]), roles=roles)
+
+
+class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
+    def __init__(self, app: Any, settings: AuthSettings, **kwargs: Any) -> None:
+        super().__init__(app, **kwargs)
+        self.settings = settings
+
+    async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:
+        header = connection.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthorized("Send a bearer token in the Authorization header.")
+        caller = verify_token(self.settings, token.strip())
+        return AuthenticationResult(user=caller, auth=token)
+
+
+def auth_middleware(settings: AuthSettings) -> DefineMiddleware:
+    """The middleware a service app installs; public paths skip it."""
+    return DefineMiddleware(BearerAuthMiddleware, settings=settings, exclude=list(PUBLIC_PATH_PATTERNS))
+
+
+def allowed(*roles: Role | frozenset[Role]) -> Guard:
+    """A guard letting through callers holding at least one of `roles`."""
+    permitted: set[Role] = set()
+    for role in roles:
+        permitted |= role if isinstance(role, frozenset) else {role}
+    names = ", ".join(sorted(role.value for role in permitted))
+
+    def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+        caller = connection.user
+        if not isinstance(caller, Caller) or not caller.has_any(permitted):
+            raise Forbidden(f"This needs one of the roles: {names}.")
+
+    return guard

@@ -1,0 +1,38 @@
+"""Liveness, readiness and metrics endpoints, public and the same in every service."""
+
+from __future__ import annotations
+
+from litestar import Response, get
+from litestar.datastructures import State
+
+from services.kit.db import ConnectionSource
+from services.kit.observability import metrics_payload
+from services.kit.problems import ServiceUnavailable
+
+
+@get("/health/live", operation_id="healthLive", include_in_schema=False, sync_to_thread=False)
+def live() -> dict[str, str]:
+    """The process is up and answering."""
+    return {"status": "ok"}
+
+
+@get("/health/ready", operation_id="healthReady", include_in_schema=False)
+async def ready(state: State) -> dict[str, str]:
+    """The process can serve requests: the database answers."""
+    source: ConnectionSource = state.db
+    try:
+        async with source.connection() as conn:
+            await conn.fetchval("SELECT 1", timeout=2)
+    except Exception:
+        raise ServiceUnavailable("The database does not answer.") from None
+    return {"status": "ok", "database": "ok"}
+
+
+@get("/metrics", operation_id="metrics", include_in_schema=False, sync_to_thread=False)
+def metrics() -> Response[bytes]:
+    """Prometheus metrics of this process."""
+    payload, content_type = metrics_payload()
+    return Response(payload, media_type=content_type)
+
+
+HEALTH_HANDLERS = [live, ready, metrics]

@@ -1,0 +1,257 @@
+"""Long work as jobs on PgQueuer, a queue inside our PostgreSQL.
+
+The queue only schedules. A service enqueues a job with `enqueue` on the request's
+connection, inside the request's transaction, so a rolled-back request leaves no job and a
+committed one always has its job. Workers (`run_worker`, the `roadmap worker` command, or
+the one inside `roadmap serve`) call the service's handler with a `JobContext`; the handler
+reads its input from, and writes its progress and outcome to, the service's own tables.
+
+Delivery is at least once. A job whose worker stops heartbeating (the process was killed,
+the machine or its network went away) is picked again by another worker once
+`Settings.job_retry_after_seconds` have passed, and a worker that is stopped while a job is
+still running after `Settings.job_stop_grace_seconds` hands the job back to the queue. So a
+handler can run more than once for the same job, possibly while a presumed-dead earlier run
+is still finishing. Handlers make their effect exactly once by writing their outcome with a
+conditional update that only the first finisher can win, e.g.
+`UPDATE roadmap.runs SET status = 'succeeded', ... WHERE id = $1 AND status = 'running'`,
+and by keeping everything before that idempotent; `update_once` says whether a call won.
+
+A handler that raises is logged (through the JSON log) and PgQueuer records the job as
+`exception`, with its traceback, in `queue.pgqueuer_log`; it is not retried. Recording a
+failure the user can see is the handler's own business, in its own tables.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import timedelta
+
+import asyncpg
+import msgspec
+from pgqueuer import AsyncpgDriver, Job, Queries, QueueManager, RetryRequested
+from pgqueuer.adapters.persistence.qb import QueryBuilderEnvironment, QueryQueueBuilder, QuerySchedulerBuilder
+from pgqueuer.domain.settings import DBSettings
+from pgqueuer.domain.types import Channel
+
+from services.kit.db import PoolSource, connect
+from services.kit.settings import Settings
+
+log = logging.getLogger("roadmap.jobs")
+
+QUEUE_SCHEMA = "queue"
+
+# PgQueuer needs at least two running jobs per worker: it refuses a worker-wide limit below
+# twice its dequeue batch, and the batch is at least one job.
+MIN_CONCURRENCY = 2
+
+# A worker whose queue connection fails starts again after this long, doubling to the cap.
+_RESTART_DELAYS = (1.0, 2.0, 5.0, 10.0, 30.0)
+
+
+class JobContext(msgspec.Struct, frozen=True, kw_only=True):
+    """What a handler gets: the job, and where to open its own connections.
+
+    `attempt` counts the times the job was handed back (0 on its first delivery); a worker
+    that died does not get to count, so a redelivery after a crash may still say 0.
+    """
+
+    job_id: int
+    entrypoint: str
+    payload: bytes
+    attempt: int
+    settings: Settings
+    pool: asyncpg.Pool
+
+
+JobHandler = Callable[[JobContext], Awaitable[None]]
+
+
+class JobQueueMissing(RuntimeError):
+    """The database has no job queue tables: its migrations have not been applied."""
+
+
+@functools.cache
+def _queue_names() -> DBSettings:
+    # Every name given explicitly: PgQueuer's settings would otherwise read PGQUEUER_*
+    # variables, and the names must match migration 0003 whatever the environment says.
+    return DBSettings(
+        prefix="",
+        db_schema=QUEUE_SCHEMA,
+        channel=Channel("ch_pgqueuer"),
+        function="fn_pgqueuer_changed",
+        statistics_table="pgqueuer_statistics",
+        queue_status_type="pgqueuer_status",
+        queue_table="pgqueuer",
+        queue_table_log="pgqueuer_log",
+        trigger="tg_pgqueuer_changed",
+        schedules_table="pgqueuer_schedules",
+    )
+
+
+def queue_queries(conn: asyncpg.Connection) -> Queries:
+    """PgQueuer's queries over `conn`, naming our `queue` schema (queue sizes, the job log, checks)."""
+    names = _queue_names()
+    return Queries(
+        AsyncpgDriver(conn),
+        qbe=QueryBuilderEnvironment(names),
+        qbq=QueryQueueBuilder(names),
+        qbs=QuerySchedulerBuilder(names),
+    )
+
+
+async def enqueue(conn: asyncpg.Connection, entrypoint: str, payload: bytes, *, priority: int = 0) -> int:
+    """Add a job inside the caller's open transaction and return its id.
+
+    The job becomes visible to workers when that transaction commits, and disappears with
+    it if it rolls back. Higher `priority` is picked first.
+    """
+    if not conn.is_in_transaction():
+        raise RuntimeError("enqueue a job inside the transaction that records the request")
+    (job_id,) = await queue_queries(conn).enqueue(entrypoint, payload, priority)
+    return int(job_id)
+
+
+async def update_once(conn: asyncpg.Connection, query: str, *args: object) -> bool:
+    """Run a conditional UPDATE and say whether it changed a row.
+
+    Give it the update that records a job's outcome, guarded by the state it leaves
+    (`... WHERE id = $1 AND status = 'running'`): of several deliveries of one job, exactly
+    one gets True, and the others should do nothing more.
+    """
+    status = await conn.execute(query, *args)
+    verb, _, count = status.rpartition(" ")
+    if verb != "UPDATE":
+        raise ValueError(f"update_once runs an UPDATE, got {verb or status!r}")
+    return int(count) > 0
+
+
+async def run_worker(
+    settings: Settings,
+    handlers: Mapping[str, JobHandler],
+    *,
+    concurrency: int = MIN_CONCURRENCY,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Take jobs for `handlers` (entrypoint -> handler) until `stop` is set.
+
+    At most `concurrency` jobs run at once in this worker. Without `stop` it runs until
+    cancelled, which stops it the same way. A lost database connection restarts the worker
+    after a short pause; a database without the queue tables is an error.
+    """
+    if concurrency < MIN_CONCURRENCY:
+        raise ValueError(f"a worker runs at least {MIN_CONCURRENCY} jobs at once, got {concurrency}")
+    if not settings.database_url:
+        raise RuntimeError("no database URL for the job worker")
+    stop = stop or asyncio.Event()
+    await _check_installed(settings.database_url)
+    source = await PoolSource.open(settings)
+    try:
+        log.info(
+            "job worker started",
+            extra={"fields": {"entrypoints": sorted(handlers), "concurrency": concurrency}},
+        )
+        failures = 0
+        while not stop.is_set():
+            try:
+                await _run_queue_manager(settings, handlers, source.pool, concurrency, stop)
+                failures = 0
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                delay = _RESTART_DELAYS[min(failures, len(_RESTART_DELAYS) - 1)]
+                failures += 1
+                log.exception("job worker lost its database; starting again", extra={"fields": {"in_s": delay}})
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), delay)
+        log.info("job worker stopped")
+    finally:
+        await source.close()
+
+
+async def _check_installed(database_url: str) -> None:
+    conn = await connect(database_url)
+    try:
+        installed = await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", f"{QUEUE_SCHEMA}.pgqueuer")
+    finally:
+        await conn.close()
+    if not installed:
+        raise JobQueueMissing("the job queue tables are missing: run `roadmap migrate` first")
+
+
+async def _run_queue_manager(
+    settings: Settings,
+    handlers: Mapping[str, JobHandler],
+    pool: asyncpg.Pool,
+    concurrency: int,
+    stop: asyncio.Event,
+) -> None:
+    """One PgQueuer queue manager on its own connection (it LISTENs), until `stop`."""
+    retry_after = timedelta(seconds=settings.job_retry_after_seconds)
+    conn = await connect(settings.database_url or "")
+    try:
+        manager = QueueManager(queue_queries(conn), channel=_queue_names().channel)
+        hand_back = asyncio.Event()
+        for entrypoint, handler in handlers.items():
+            execute = _executor(entrypoint, handler, settings, pool, hand_back)
+            manager.entrypoint(entrypoint, accepts_context=False)(execute)
+        running = asyncio.create_task(
+            manager.run(
+                # A dead worker's job is found by polling: nothing NOTIFYs when a heartbeat
+                # goes stale, so look at least twice per retry period.
+                dequeue_timeout=retry_after / 2,
+                batch_size=1,
+                max_concurrent_tasks=concurrency,
+                heartbeat_timeout=retry_after,
+            )
+        )
+        stopping = asyncio.create_task(stop.wait())
+        try:
+            await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+            manager.shutdown.set()
+            # PgQueuer waits for running jobs before it returns; past the grace period they
+            # are handed back rather than awaited, so a long solve cannot hold up a stop.
+            await asyncio.wait({running}, timeout=settings.job_stop_grace_seconds)
+            hand_back.set()
+            await running
+    finally:
+        await conn.close()
+
+
+def _executor(
+    entrypoint: str,
+    handler: JobHandler,
+    settings: Settings,
+    pool: asyncpg.Pool,
+    hand_back: asyncio.Event,
+) -> Callable[[Job], Awaitable[None]]:
+    async def execute(job: Job) -> None:
+        context = JobContext(
+            job_id=int(job.id),
+            entrypoint=entrypoint,
+            payload=job.payload or b"",
+            attempt=job.attempts,
+            settings=settings,
+            pool=pool,
+        )
+        work = asyncio.create_task(handler(context))
+        handed_back = asyncio.create_task(hand_back.wait())
+        try:
+            await asyncio.wait({work, handed_back}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            handed_back.cancel()
+            interrupted = not work.done()
+            if interrupted:
+                work.cancel()
+                await asyncio.wait({work})
+        if interrupted and (work.cancelled() or work.exception() is not None):
+            fields = {"job_id": context.job_id, "entrypoint": entrypoint}
+            log.warning("job handed back unfinished", extra={"fields": fields})
+            # PgQueuer puts a job that asks for a retry back in the queue at once.
+            raise RetryRequested(reason="the worker stopped before the job finished")
+        work.result()
+
+    return execute

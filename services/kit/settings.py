@@ -1,0 +1,139 @@
+"""Settings, parsed once from the environment and passed down explicitly."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+
+import msgspec
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+_SECRET_FILE_NAME = "jwt-signing-key"
+
+
+class SettingsError(Exception):
+    """An environment variable holds a value the backend cannot use."""
+
+
+class AuthSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """How bearer tokens are verified.
+
+    The embedded default signs HS256 tokens with a local key. With `jwks_url` set, tokens
+    from the organisation's identity provider are verified against its published keys.
+    """
+
+    signing_key: str = ""
+    issuer: str = "roadmap-local"
+    audience: str = "roadmap"
+    jwks_url: str | None = None
+    algorithms: tuple[str, ...] = ("HS256",)
+    roles_claim: str = "roles"
+    token_ttl_seconds: int = 8 * 3600
+
+    def __repr__(self) -> str:  # the signing key must never reach a log line
+        return f"AuthSettings(issuer={self.issuer!r}, audience={self.audience!r}, jwks_url={self.jwks_url!r})"
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    """Everything a process needs to know about its surroundings."""
+
+    database_url: str | None = None
+    data_dir: Path = PROJECT_ROOT / ".data"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    auth: AuthSettings = AuthSettings()
+    log_level: str = "INFO"
+    max_body_bytes: int = 8 * 1024 * 1024
+    db_pool_min: int = 1
+    db_pool_max: int = 10
+    db_command_timeout_seconds: float = 30.0
+    scoring_url: str | None = None
+    roadmap_url: str | None = None
+    services_url: str | None = None
+    # A picked job whose worker stopped heartbeating for this long is taken up again.
+    job_retry_after_seconds: float = 30.0
+    # On shutdown a worker lets running jobs finish for this long, then hands them back.
+    job_stop_grace_seconds: float = 10.0
+
+    def __repr__(self) -> str:  # the database URL may carry a password
+        return f"Settings(host={self.host!r}, port={self.port!r}, data_dir={str(self.data_dir)!r})"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read `ROADMAP_*` variables (and `PORT`); unset ones keep their defaults."""
+        env = os.environ if environ is None else environ
+        data_dir = Path(env.get("ROADMAP_DATA_DIR", str(PROJECT_ROOT / ".data")))
+        jwks_url = env.get("ROADMAP_JWKS_URL") or None
+        algorithms = tuple(
+            name.strip()
+            for name in env.get("ROADMAP_JWT_ALGORITHMS", "RS256" if jwks_url else "HS256").split(",")
+            if name.strip()
+        )
+        auth = AuthSettings(
+            signing_key=env.get("ROADMAP_JWT_SECRET") or ("" if jwks_url else _local_signing_key(data_dir)),
+            issuer=env.get("ROADMAP_JWT_ISSUER", "roadmap-local"),
+            audience=env.get("ROADMAP_JWT_AUDIENCE", "roadmap"),
+            jwks_url=jwks_url,
+            algorithms=algorithms,
+            roles_claim=env.get("ROADMAP_JWT_ROLES_CLAIM", "roles"),
+            token_ttl_seconds=_int(env, "ROADMAP_TOKEN_TTL_SECONDS", 8 * 3600),
+        )
+        return cls(
+            database_url=env.get("ROADMAP_DATABASE_URL") or None,
+            data_dir=data_dir,
+            host=env.get("HOST", "127.0.0.1"),
+            port=_int(env, "PORT", 8000),
+            auth=auth,
+            log_level=env.get("ROADMAP_LOG_LEVEL", "INFO").upper(),
+            max_body_bytes=_int(env, "ROADMAP_MAX_BODY_BYTES", 8 * 1024 * 1024),
+            db_pool_min=_int(env, "ROADMAP_DB_POOL_MIN", 1),
+            db_pool_max=_int(env, "ROADMAP_DB_POOL_MAX", 10),
+            scoring_url=env.get("ROADMAP_SCORING_URL") or None,
+            roadmap_url=env.get("ROADMAP_ROADMAP_URL") or None,
+            services_url=env.get("ROADMAP_SERVICES_URL") or None,
+            job_retry_after_seconds=_float(env, "ROADMAP_JOB_RETRY_AFTER_SECONDS", 30.0),
+            job_stop_grace_seconds=_float(env, "ROADMAP_JOB_STOP_GRACE_SECONDS", 10.0),
+        )
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if not 0 < value < float("inf"):  # also refuses nan
+        raise SettingsError(f"{name} must be a positive number of seconds, got {raw!r}")
+    return value
+
+
+def _local_signing_key(data_dir: Path) -> str:
+    """The embedded default's HS256 key: made once, kept in the data folder, never logged."""
+    path = data_dir / _SECRET_FILE_NAME
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    # Create with owner-only permissions before writing, so the key is never world-readable.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process made it first: use theirs
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key

@@ -1,0 +1,73 @@
+"""`roadmap solve`: solve a scenario document offline and write the result document."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from services.roadmap.optimiser import (
+    INFEASIBLE,
+    UNKNOWN,
+    ScenarioError,
+    SolveConfig,
+    decode_scenario,
+    encode_result,
+    result_document,
+    solve as solve_instance,
+    summary,
+)
+
+EXIT_OK, EXIT_BAD_DOCUMENT, EXIT_INFEASIBLE, EXIT_NO_PLAN = 0, 2, 3, 4
+
+
+@click.command("solve")
+@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Where to write the result document (default: SCENARIO with suffix .plan.json; '-' for stdout).",
+)
+@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None, help="Seconds; overrides solver.timeLimitSeconds.")
+@click.option("--gap", type=click.FloatRange(min=0, max=1, max_open=True), default=None, help="Relative gap; overrides solver.relativeGap.")
+@click.option("--what-if", "what_if", type=click.IntRange(min=0), default=10, show_default=True, help="Left-out ideas to re-solve with the idea forced in.")
+def solve(scenario: Path, output: Path | None, time_limit: float | None, gap: float | None, what_if: int) -> None:
+    """Solve SCENARIO.json: print a summary and write the result document.
+
+    Exit status: 0 optimal or feasible, 2 bad document (nothing written), 3 infeasible (the
+    result document with its diagnosis is written), 4 no plan found within the time limit.
+    """
+    try:
+        data = scenario.read_bytes()
+    except OSError as exc:
+        click.echo(f"error: cannot read {scenario}: {exc.strerror}", err=True)
+        sys.exit(EXIT_BAD_DOCUMENT)
+    try:
+        instance = decode_scenario(data)
+    except ScenarioError as exc:
+        click.echo(f"error: {scenario}: {exc}", err=True)
+        sys.exit(EXIT_BAD_DOCUMENT)
+    config = SolveConfig.for_instance(instance, time_limit=time_limit, gap=gap, what_if_limit=what_if)
+    solution = solve_instance(instance, config)
+    doc = result_document(instance, solution)
+    encoded = encode_result(doc)
+    target = output if output is not None else scenario.with_name(scenario.stem + ".plan.json")
+    if str(target) == "-":
+        click.echo(summary(doc), err=True)
+        sys.stdout.buffer.write(encoded)
+        sys.stdout.flush()
+    else:
+        target.write_bytes(encoded)
+        click.echo(summary(doc))
+        click.echo(f"Result written to {target}")
+    if solution.status == INFEASIBLE:
+        sys.exit(EXIT_INFEASIBLE)
+    if solution.status == UNKNOWN:
+        sys.exit(EXIT_NO_PLAN)
+
+
+if __name__ == "__main__":
+    solve()

@@ -1,0 +1,242 @@
+"""Job entrypoints of the roadmap service: optimisation runs and frontier sweeps.
+
+The queue delivers at least once (see services/kit/jobs.py). A run is claimed with a new
+attempt number, and only the attempt that holds the run can record its outcome, so a run
+finishes exactly once even when a worker that was presumed dead wakes up again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from collections.abc import Awaitable, Callable
+from typing import Any
+from uuid import UUID
+
+import msgspec
+
+from services.kit.jobs import JobContext, JobHandler
+from services.roadmap import repository
+from services.roadmap.frontier import FrontierPoint, Sweep, scaled, total_budget
+from services.roadmap.explain_runs import AlternativesIn, SensitivityIn, solution_from_result
+from services.roadmap.optimiser import (
+    Instance,
+    SensitivityConfig,
+    Solution,
+    SolveConfig,
+    alternatives,
+    alternatives_document,
+    budget_sensitivity,
+    result_document,
+    solve,
+)
+from services.roadmap.optimiser.progress import Progress
+from services.roadmap.optimiser.scenario import ScenarioDoc, to_instance
+from services.roadmap.repository import ClaimedRun
+
+log = logging.getLogger("roadmap.runs")
+
+PROGRESS_EVERY_SECONDS = 1.0
+
+
+Work = Callable[[JobContext, ClaimedRun], Awaitable[tuple[str, dict[str, Any], tuple[str | None, str | None]]]]
+
+
+async def _run(job: JobContext, work: Work) -> None:
+    """Claim the run named by the job's payload, do the work, and record its outcome once."""
+    run_id = UUID(job.payload.decode())
+    async with job.pool.acquire() as conn:
+        run = await repository.claim_run(conn, run_id)
+    if run is None:
+        log.info("run already finished or cancelled", extra={"fields": {"run_id": str(run_id)}})
+        return
+    try:
+        status, result, (solver_name, solver_version) = await work(job, run)
+    except Exception as exc:
+        log.exception("run failed", extra={"fields": {"run_id": str(run_id)}})
+        status, result, error = "failed", None, f"{type(exc).__name__}: {exc}"
+        solver_name = solver_version = None
+    else:
+        error = None
+    async with job.pool.acquire() as conn:
+        won = await repository.finish_run(
+            conn,
+            run_id,
+            run.attempts,
+            status=status,
+            result=result,
+            error=error,
+            solver_name=solver_name,
+            solver_version=solver_version,
+        )
+    log.info("run finished", extra={"fields": {"run_id": str(run_id), "status": status, "recorded": won}})
+
+
+async def optimise(job: JobContext) -> None:
+    """Solve the run's scenario and store its result document."""
+    await _run(job, _solve)
+
+
+async def sweep_frontier(job: JobContext) -> None:
+    """Solve the scenario at each total budget of the sweep and store the frontier's points."""
+    await _run(job, _sweep)
+
+
+class SolveWatch:
+    """What the solving thread and the worker's event loop share about one solve.
+
+    The optimiser calls `on_progress` in the solving thread; the event loop reads `latest()`
+    to store it, and sets `stop` when the run is cancelled, which the next call answers.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._latest: Progress | None = None
+        self.stop = threading.Event()
+
+    def on_progress(self, progress: Progress) -> bool:
+        with self._lock:
+            self._latest = progress
+        return not self.stop.is_set()
+
+    def latest(self) -> Progress | None:
+        with self._lock:
+            return self._latest
+
+
+async def _solve(job: JobContext, run: ClaimedRun) -> tuple[str, dict[str, Any], tuple[str | None, str | None]]:
+    instance = to_instance(msgspec.convert(run.document, ScenarioDoc))
+    config = SolveConfig.for_instance(
+        instance, time_limit=run.options.get("timeLimitSeconds"), gap=run.options.get("relativeGap")
+    )
+    watch = SolveWatch()
+    ticker = asyncio.create_task(_watch_solve(job, run, instance, watch, config.time_limit_seconds))
+    try:
+        # HiGHS releases the GIL while it works, so the worker keeps heartbeating meanwhile.
+        solution = await asyncio.to_thread(solve, instance, config, on_progress=watch.on_progress)
+    finally:
+        ticker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await ticker
+    result = msgspec.to_builtins(result_document(instance, solution))
+    async with job.pool.acquire() as conn:
+        cancelled = await repository.cancel_requested(conn, run.id)
+    return ("cancelled" if cancelled else "succeeded"), result, (solution.stats.solver, solution.stats.solver_version)
+
+
+async def _sweep(job: JobContext, run: ClaimedRun) -> tuple[str, dict[str, Any], tuple[str | None, str | None]]:
+    document = msgspec.convert(run.document, ScenarioDoc)
+    sweep = msgspec.convert(run.options["sweep"], Sweep)
+    points: list[FrontierPoint] = []
+    solver: tuple[str | None, str | None] = (None, None)
+    for factor in sweep.factors():
+        async with job.pool.acquire() as conn:
+            if await repository.cancel_requested(conn, run.id):
+                break
+        point_document = scaled(document, factor, sweep.time_limit_seconds_per_point)
+        instance = to_instance(point_document)
+        solution = await asyncio.to_thread(solve, instance, SolveConfig.for_instance(instance, what_if_limit=0))
+        solver = (solution.stats.solver, solution.stats.solver_version)
+        points.append(
+            FrontierPoint(
+                factor=factor,
+                total_budget=total_budget(point_document),
+                status=solution.status,
+                objective=solution.objective,
+                best_bound=solution.best_bound,
+                gap=solution.gap,
+            )
+        )
+        progress = {"stage": "sweeping", "pointsDone": len(points), "points": sweep.points}
+        async with job.pool.acquire() as conn:
+            if not await repository.record_progress(conn, run.id, run.attempts, progress):
+                break
+    complete = len(points) == sweep.points
+    result = {"kind": "frontier", "complete": complete, "points": msgspec.to_builtins(points)}
+    return ("succeeded" if complete else "cancelled"), result, solver
+
+
+async def explain_sensitivity(job: JobContext) -> None:
+    """How each phase budget bounds the base run's plan: plateau, next step, LP price."""
+    await _run(job, _sensitivity)
+
+
+async def find_alternatives(job: JobContext) -> None:
+    """Other good plans than the base run's, each different enough, losing little value."""
+    await _run(job, _alternatives)
+
+
+async def _base(job: JobContext, run: ClaimedRun) -> tuple[Instance, Solution]:
+    instance = to_instance(msgspec.convert(run.document, ScenarioDoc))
+    async with job.pool.acquire() as conn:
+        result = await repository.run_result(conn, run.base_run_id)
+    if result is None:
+        raise RuntimeError(f"the base run {run.base_run_id} has no result")
+    return instance, solution_from_result(instance, result)
+
+
+async def _sensitivity(job: JobContext, run: ClaimedRun) -> tuple[str, dict[str, Any], tuple[str | None, str | None]]:
+    instance, solution = await _base(job, run)
+    limits = msgspec.convert(run.options["sensitivity"], SensitivityIn)
+    config = SensitivityConfig(time_limit_seconds=limits.time_limit_seconds, max_solves=limits.max_solves)
+    phases = await asyncio.to_thread(budget_sensitivity, instance, solution, config)
+    result = {"kind": "sensitivity", "baseRunId": str(run.base_run_id), "phases": msgspec.to_builtins(phases)}
+    return "succeeded", result, (solution.stats.solver, solution.stats.solver_version)
+
+
+async def _alternatives(job: JobContext, run: ClaimedRun) -> tuple[str, dict[str, Any], tuple[str | None, str | None]]:
+    instance, solution = await _base(job, run)
+    asked = msgspec.convert(run.options["alternatives"], AlternativesIn)
+    config = SolveConfig.for_instance(instance, time_limit=asked.time_limit_seconds)
+    found = await asyncio.to_thread(
+        alternatives,
+        instance,
+        solution,
+        config,
+        count=asked.count,
+        min_difference=asked.min_difference,
+        max_loss=asked.max_loss,
+    )
+    document = msgspec.to_builtins(alternatives_document(instance, found))
+    result = {"kind": "alternatives", "baseRunId": str(run.base_run_id), **document}
+    return "succeeded", result, (solution.stats.solver, solution.stats.solver_version)
+
+
+def progress_document(instance: Instance, progress: Progress | None, time_limit: float) -> dict[str, Any]:
+    """What a poller sees of a solve in progress: the best plan so far, its bound and gap."""
+    if progress is None:
+        return {"stage": "starting", "elapsedSeconds": 0.0, "timeLimitSeconds": time_limit}
+    ideas, phases = instance.ideas, instance.phases
+    plan = progress.plan.assignments if progress.plan is not None else ()
+    return {
+        "stage": progress.stage,
+        "elapsedSeconds": round(progress.elapsed_seconds, 1),
+        "timeLimitSeconds": time_limit,
+        "objective": progress.objective,
+        "bestBound": progress.best_bound,
+        "gap": progress.gap,
+        "assignments": [{"idea": ideas[i].id, "phase": phases[p].key} for i, p in plan],
+    }
+
+
+async def _watch_solve(
+    job: JobContext, run: ClaimedRun, instance: Instance, watch: SolveWatch, time_limit: float
+) -> None:
+    """Every second: store the solve's progress, and stop it if the run was cancelled or retaken."""
+    while True:
+        progress = progress_document(instance, watch.latest(), time_limit)
+        async with job.pool.acquire() as conn:
+            still_ours = await repository.record_progress(conn, run.id, run.attempts, progress)
+            if not still_ours or await repository.cancel_requested(conn, run.id):
+                watch.stop.set()
+        await asyncio.sleep(PROGRESS_EVERY_SECONDS)
+
+
+HANDLERS: dict[str, JobHandler] = {
+    "roadmap.optimise": optimise,
+    "roadmap.frontier": sweep_frontier,
+    "roadmap.sensitivity": explain_sensitivity,
+    "roadmap.alternatives": find_alternatives,
+}

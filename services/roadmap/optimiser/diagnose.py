@@ -1,0 +1,265 @@
+"""Infeasibility diagnosis: which constraints of a scenario conflict, named by JSON path.
+
+`precheck` finds the common conflicts without a solver, each one a proof on its own: a pin to
+a phase the idea is not eligible for, a forced idea that is also excluded, a `requires` cycle
+or chain that leaves a forced idea no phase, two forced ideas that exclude each other, forced
+ideas that cost more than the phases they may go to have, and coverage that too few ideas can
+meet. When the solver finds a conflict the pre-checks missed, `conflict_set` runs a deletion
+filter over row groups and returns a minimal set of groups that is still infeasible.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import time
+
+from services.roadmap.optimiser import highs
+from services.roadmap.optimiser.instance import Coverage, Excludes, Instance, coverage_groups
+from services.roadmap.optimiser.model import STRUCTURAL, build_model
+from services.roadmap.optimiser.reach import Reach
+from services.roadmap.optimiser.solution import Conflict
+
+
+def _ids(instance: Instance, ideas, limit: int = 8) -> str:
+    names = [instance.ideas[i].id for i in ideas]
+    return ", ".join(names[:limit]) + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def _money(x: float) -> str:
+    return f"{x:,.0f}" if x == int(x) else f"{x:,.2f}"
+
+
+def precheck(instance: Instance, reach: Reach) -> list[Conflict]:
+    """Conflicts provable without a solver; empty if none is found."""
+    out: list[Conflict] = []
+    ideas, phases = instance.ideas, instance.phases
+    for i, pins in reach.pins.items():
+        for pin in pins:
+            if pin.phase not in ideas[i].phases:
+                out.append(
+                    Conflict(
+                        "pin_not_eligible",
+                        f"{ideas[i].id} is pinned to {phases[pin.phase].key}, a phase it is not eligible for",
+                        (f"constraints[{pin.ref}]", f"ideas[{i}].phases"),
+                    )
+                )
+        if len({pin.phase for pin in pins}) > 1:
+            out.append(
+                Conflict(
+                    "conflicting_pins",
+                    f"{ideas[i].id} is pinned to more than one phase",
+                    tuple(f"constraints[{pin.ref}]" for pin in pins),
+                )
+            )
+    for i, why in reach.forced.items():
+        if i in reach.excluded:
+            out.append(
+                Conflict(
+                    "forced_and_excluded",
+                    f"{ideas[i].id} is excluded but {why}",
+                    (f"constraints[{reach.excluded[i].ref}]", *_forcing_refs(reach, i)),
+                )
+            )
+    if out:
+        return out
+    out += _dependency_conflicts(instance, reach)
+    if out:
+        return out
+    for c in instance.constraints:
+        if isinstance(c, Excludes):
+            both = [i for i in c.ideas if i in reach.forced]
+            if len(both) > 1:
+                out.append(
+                    Conflict(
+                        "forced_excludes",
+                        f"{_ids(instance, both)} must all be planned but exclude each other",
+                        (f"constraints[{c.ref}]", *(r for i in both for r in _forcing_refs(reach, i))),
+                    )
+                )
+    out += _resource_conflicts(instance, reach)
+    out += _coverage_conflicts(instance, reach)
+    return out
+
+
+def _forcing_refs(reach: Reach, i: int) -> list[str]:
+    refs = [f"constraints[{p.ref}]" for p in reach.pins.get(i, ())]
+    if i in reach.mandatory:
+        refs.append(f"constraints[{reach.mandatory[i].ref}]")
+    if not refs:
+        for r in reach.dependents.get(i, ()):
+            if r.idea in reach.forced:
+                refs.append(f"constraints[{r.ref}]")
+    return refs
+
+
+def _dependency_conflicts(instance: Instance, reach: Reach) -> list[Conflict]:
+    # Report the pinned and mandatory ideas themselves; their prerequisites only if no root fails.
+    roots = [i for i in reach.forced if i in reach.pins or i in reach.mandatory]
+    out = _window_conflicts(instance, reach, roots)
+    return out or _window_conflicts(instance, reach, [i for i in reach.forced if i not in roots])
+
+
+def _window_conflicts(instance: Instance, reach: Reach, candidates: list[int]) -> list[Conflict]:
+    out = []
+    ideas = instance.ideas
+    for i in candidates:
+        why = reach.forced[i]
+        if reach.window(i):
+            continue
+        if not ideas[i].phases:
+            out.append(Conflict("not_eligible", f"{ideas[i].id} {why} but is eligible for no phase", (f"ideas[{i}].phases", *_forcing_refs(reach, i))))
+            continue
+        cycle = _cycle_through(reach, i)
+        if cycle:
+            out.append(
+                Conflict(
+                    "requires_cycle",
+                    f"{ideas[i].id} {why}, but its finish-to-start requirements form a cycle: "
+                    + " -> ".join(ideas[r.idea].id for r in cycle)
+                    + f" -> {ideas[cycle[0].idea].id}",
+                    tuple(f"constraints[{r.ref}]" for r in cycle) + tuple(_forcing_refs(reach, i)),
+                )
+            )
+            continue
+        chain = _chain(reach, i)
+        out.append(
+            Conflict(
+                "requires_unsatisfiable",
+                f"{ideas[i].id} {why}, but its requirements leave it no phase it may go to"
+                + (f" (through {_ids(instance, [r.on for r in chain])})" if chain else ""),
+                tuple(f"constraints[{r.ref}]" for r in chain) + tuple(_forcing_refs(reach, i)),
+            )
+        )
+    return out
+
+
+def _cycle_through(reach: Reach, start: int):
+    """A requires cycle containing a finish-to-start edge reachable from `start`, if any."""
+    path: list = []
+    on_path: dict[int, int] = {}
+    done: set[int] = set()
+
+    def visit(i: int):
+        on_path[i] = len(path)
+        for r in reach.prerequisites.get(i, ()):
+            if r.on in on_path:
+                cycle = path[on_path[r.on] :] + [r]
+                if any(e.finish_to_start for e in cycle):
+                    return cycle
+            elif r.on not in done:
+                path.append(r)
+                found = visit(r.on)
+                if found:
+                    return found
+                path.pop()
+        del on_path[i]
+        done.add(i)
+        return None
+
+    return visit(start)
+
+
+def _chain(reach: Reach, i: int) -> list:
+    chain, seen = [], {i}
+    while i in reach.blocked_by and reach.blocked_by[i].on not in seen:
+        r = reach.blocked_by[i]
+        chain.append(r)
+        i = r.on
+        seen.add(i)
+    return chain
+
+
+def _resource_conflicts(instance: Instance, reach: Reach) -> list[Conflict]:
+    """Forced ideas whose windows all lie in a set of phases costing more than its budget."""
+    n = len(instance.phases)
+    windows = {i: set(reach.window(i)) for i in reach.forced}
+    if n <= 10:
+        subsets = [set(s) for k in range(1, n + 1) for s in itertools.combinations(range(n), k)]
+    else:
+        subsets = [set(range(a, b + 1)) for a in range(n) for b in range(a, n)]
+    resources = [("budget", None)] + [("capacity", t) for t in range(len(instance.teams))]
+    for kind, team in resources:
+        for phases in subsets:
+            inside = [i for i, w in windows.items() if w and w <= phases]
+            if team is None:
+                need = math.fsum(instance.ideas[i].cost for i in inside)
+                have = math.fsum(instance.phases[p].budget for p in phases)
+                refs = tuple(f"phases[{p}].budget" for p in sorted(phases))
+            else:
+                need = math.fsum(a for i in inside for t, a in instance.ideas[i].effort if t == team)
+                have = math.fsum(instance.teams[team].capacity[p] for p in phases)
+                key = instance.teams[team].key
+                refs = tuple(f"teams[{team}].capacity.{instance.phases[p].key}" for p in sorted(phases))
+            if need > have + 1e-9 * max(1.0, have):
+                names = ", ".join(instance.phases[p].key for p in sorted(phases))
+                what = "cost" if team is None else f"need {_money(need)} of team {key}'s capacity"
+                amount = f"cost {_money(need)}" if team is None else what
+                message = (
+                    f"mandatory and pinned ideas {_ids(instance, inside)} {amount}, but the phases they may go to "
+                    f"({names}) have {_money(have)}"
+                )
+                forcing = tuple(r for i in inside for r in _forcing_refs(reach, i))
+                return [Conflict(kind, message, refs + tuple(dict.fromkeys(forcing)))]
+    return []
+
+
+def _coverage_conflicts(instance: Instance, reach: Reach) -> list[Conflict]:
+    out = []
+    for c in instance.constraints:
+        if not isinstance(c, Coverage):
+            continue
+        for value, members in coverage_groups(instance, c.attribute).items():
+            able = [i for i in members if reach.window(i) and (c.phase is None or c.phase in reach.window(i))]
+            if len(able) < c.at_least:
+                where = "" if c.phase is None else f" in {instance.phases[c.phase].key}"
+                out.append(
+                    Conflict(
+                        "coverage_impossible",
+                        f"{c.attribute} = {value} needs {c.at_least} ideas{where}, but only {len(able)} can be planned",
+                        (f"constraints[{c.ref}]",),
+                    )
+                )
+    return out
+
+
+def conflict_set(
+    instance: Instance, seconds: float, threads: int | None = None, progress: highs.Progress | None = None
+) -> list[Conflict]:
+    """A minimal infeasible set of row groups, found by a deletion filter within `seconds`.
+
+    Each group (a constraint, a phase budget, a team's capacity in a phase) is dropped in turn;
+    if the rest is still infeasible it stays dropped, otherwise it is part of the conflict.
+    `progress` is passed to each re-solve; once it returns False the filter stops.
+    """
+    deadline = time.perf_counter() + seconds
+    every = frozenset(build_model(instance, objective=False).groups) - {STRUCTURAL}
+    active = set(every)
+    minimal = True
+    for group in sorted(every):
+        left = deadline - time.perf_counter()
+        if left <= 0:
+            minimal = False
+            break
+        trial = active - {group}
+        model = build_model(instance, objective=False, drop=frozenset(every - trial))
+        run = highs.run(model, time_limit=left, relative_gap=0.0, threads=threads, progress=progress)
+        if run.stopped:
+            minimal = False
+            break
+        if run.infeasible:
+            active = trial
+        elif run.plan is None:
+            minimal = False
+    message = "these constraints cannot all hold together"
+    if minimal:
+        message += " (a minimal set: without any one of them the rest can be met)"
+    else:
+        message += " (the search stopped early: the set may not be minimal)"
+    return [Conflict("conflicting_constraints", message, tuple(sorted(active, key=_path_order)))]
+
+
+def _path_order(path: str) -> tuple:
+    head, _, rest = path.partition("[")
+    number, _, tail = rest.partition("]")
+    return (head, int(number) if number.isdigit() else 0, tail)

@@ -1,0 +1,158 @@
+"""The PuLP model of DESIGN section 4: binary x[i, p] for each idea i and eligible phase p.
+
+Rows are named and grouped by the JSON path of the scenario field they come from
+(`constraints[3]`, `phases[1].budget`, `teams[0].capacity.improve`), so a diagnosis can name
+the conflicting fields and a deletion filter can drop a whole group. Results are read through
+`Model.x`, never through PuLP's (sanitised) names.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import pulp
+
+from services.roadmap.optimiser.instance import (
+    Coverage,
+    Exclude,
+    Excludes,
+    Instance,
+    Mandatory,
+    Pin,
+    Plan,
+    Requires,
+    coverage_groups,
+)
+
+STRUCTURAL = "structure"
+
+
+@dataclass
+class Model:
+    """A built PuLP problem, its variables by (idea, phase), and its rows by group."""
+
+    prob: pulp.LpProblem
+    x: dict[tuple[int, int], pulp.LpVariable]
+    groups: dict[str, list[str]] = field(default_factory=dict)
+    tie_weight: float = 0.0
+
+    def plan(self) -> Plan:
+        """The plan in the solver's current solution (binaries rounded at one half)."""
+        chosen = [k for k, var in self.x.items() if var.varValue is not None and var.varValue > 0.5]
+        return Plan(assignments=tuple(sorted(chosen)))
+
+
+def value_grid(instance: Instance) -> float | None:
+    """The decimal grid all objective coefficients (`score_in`) lie on (1, 0.1, ..., 1e-5), if any.
+
+    On such a grid two plans' values differ by at least the grid step, which lets a small
+    cost term break ties without ever overturning a difference in value.
+    """
+    coefficients = {instance.score_in(i, p) for i, idea in enumerate(instance.ideas) for p in idea.phases}
+    # Beyond 1e9 steps a plan's value is not exact to a step in floating point: no grid.
+    total = math.fsum(max((abs(instance.score_in(i, p)) for p in idea.phases), default=0.0) for i, idea in enumerate(instance.ideas))
+    for digits in range(6):
+        scale = 10.0**digits
+        if total * scale > 1e9:
+            return None
+        if all(abs(c * scale - round(c * scale)) <= 1e-9 * max(1.0, abs(c * scale)) for c in coefficients):
+            return 10.0**-digits
+    return None
+
+
+def max_plan_cost(instance: Instance) -> float:
+    """An upper bound on the cost of any plan: no more than all ideas, nor all budgets."""
+    return min(math.fsum(i.cost for i in instance.ideas), math.fsum(p.budget for p in instance.phases))
+
+
+def tie_weight(instance: Instance) -> float:
+    """Weight of cost in the solver's objective: the whole cost term stays below grid/4."""
+    grid = value_grid(instance)
+    cost = max_plan_cost(instance)
+    if grid is None or cost <= 0:
+        return 0.0
+    return grid / 4.0 / cost
+
+
+def _name(i: int, p: int) -> str:
+    # Zero-padded so PuLP's name-sorted column order is the (idea, phase) order.
+    return f"{i:07d}_{p:03d}"
+
+
+def build_model(
+    instance: Instance,
+    *,
+    drop: frozenset[str] = frozenset(),
+    objective: bool = True,
+    force_in: int | None = None,
+) -> Model:
+    """Build the MILP. `drop` leaves out whole row groups; `force_in` makes an idea planned."""
+    prob = pulp.LpProblem("roadmap", pulp.LpMaximize)
+    keys = [(i, p) for i, idea in enumerate(instance.ideas) for p in idea.phases]
+    named = prob.add_variable_dict("x", [_name(i, p) for i, p in keys], 0, 1, pulp.LpBinary)
+    x = {k: named[_name(*k)] for k in keys}
+    model = Model(prob=prob, x=x)
+    by_idea: dict[int, list[tuple[int, pulp.LpVariable]]] = {}
+    for (i, p), var in x.items():
+        by_idea.setdefault(i, []).append((p, var))
+
+    def row(group: str, name: str, terms, sense: int, rhs: float) -> None:
+        if group in drop:
+            return
+        expr = pulp.LpAffineExpression(terms)
+        prob.addConstraint(pulp.LpConstraint(expr, sense=sense, rhs=rhs, name=name))
+        model.groups.setdefault(group, []).append(name)
+
+    def done(i: int, upto: int | None = None) -> list[tuple[pulp.LpVariable, float]]:
+        return [(v, 1.0) for p, v in by_idea.get(i, ()) if upto is None or p <= upto]
+
+    LE, GE = pulp.LpConstraintLE, pulp.LpConstraintGE
+    for i, pairs in by_idea.items():
+        if len(pairs) > 1:  # with one eligible phase, the variable's bound says it already
+            row(STRUCTURAL, f"once_{i}", [(v, 1.0) for _, v in pairs], LE, 1)
+    if force_in is not None:
+        row(STRUCTURAL, "force_in", done(force_in), GE, 1)
+    for p, phase in enumerate(instance.phases):
+        terms = [(x[i, p], idea.cost) for i, idea in enumerate(instance.ideas) if (i, p) in x and idea.cost > 0]
+        if terms:
+            row(f"phases[{p}].budget", f"budget_{p}", terms, LE, phase.budget)
+    for t, team in enumerate(instance.teams):
+        for p, phase in enumerate(instance.phases):
+            terms = [
+                (x[i, p], amount)
+                for i, idea in enumerate(instance.ideas)
+                for team_index, amount in idea.effort
+                if team_index == t and (i, p) in x
+            ]
+            if terms:
+                row(f"teams[{t}].capacity.{phase.key}", f"cap_{t}_{p}", terms, LE, team.capacity[p])
+    for c in instance.constraints:
+        group, name = f"constraints[{c.ref}]", f"c{c.ref}"
+        if isinstance(c, Mandatory):
+            row(group, name, done(c.idea), GE, 1)
+        elif isinstance(c, Pin):
+            row(group, name, [(v, 1.0) for p, v in by_idea.get(c.idea, ()) if p == c.phase], GE, 1)
+        elif isinstance(c, Exclude):
+            row(group, name, done(c.idea), LE, 0)
+        elif isinstance(c, Requires):
+            for p in instance.ideas[c.idea].phases:
+                before = p - 1 if c.finish_to_start else p
+                terms = done(c.idea, p) + [(v, -1.0) for v, _ in done(c.on, before)]
+                row(group, f"{name}_p{p}", terms, LE, 0)
+        elif isinstance(c, Excludes):
+            row(group, name, [t for i in c.ideas for t in done(i)], LE, 1)
+        elif isinstance(c, Coverage):
+            for n, members in enumerate(coverage_groups(instance, c.attribute).values()):
+                terms = [
+                    (v, 1.0) for i in members for p, v in by_idea.get(i, ()) if c.phase is None or p == c.phase
+                ]
+                row(group, f"{name}_v{n}", terms, GE, c.at_least)
+    if objective:
+        model.tie_weight = tie_weight(instance)
+        terms = [
+            (var, instance.score_in(i, p) - model.tie_weight * instance.ideas[i].cost)
+            for (i, p), var in x.items()
+        ]
+        prob.setObjective(pulp.LpAffineExpression(terms))
+    return model

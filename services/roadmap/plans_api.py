@@ -1,0 +1,156 @@
+"""HTTP controllers of plans and approvals: parse, call one use case, return a schema."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from litestar import Controller, Request, get, post
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+
+from services.kit.auth import ANY_ROLE, EDITORS, Role, allowed
+from services.kit.db import Conn
+from services.kit.params import Page, PageSize, caller_of
+from services.roadmap import plans_service as service
+from services.roadmap.plans_domain import Decision, Status
+from services.roadmap.plans_repository import AuditRow, PlanSummaryRow
+from services.roadmap.plans_schemas import (
+    AssignmentOut,
+    AuditEventOut,
+    DecisionIn,
+    DecisionOut,
+    PlanIn,
+    PlanOut,
+    PlanPage,
+    PlanPhaseOut,
+    PlanSummaryOut,
+    SolverOut,
+)
+from services.roadmap.plans_service import PlanView
+
+READ = [allowed(ANY_ROLE)]
+PREPARE = [allowed(EDITORS)]
+DECIDE = [allowed(Role.LEADER)]
+
+PortfolioFilter = Annotated[UUID | None, QueryParameter(name="portfolioId", description="only this portfolio's plans")]
+
+_DECISIONS: dict[str, Decision] = {"approve": "approved", "reject": "rejected"}
+
+
+class RunPlanController(Controller):
+    path = "/runs/{run_id:uuid}/plans"
+    tags = ["plans"]
+
+    @post("", operation_id="promoteRun", guards=PREPARE)
+    async def promote(self, request: Request, conn: Conn, run_id: FromPath[UUID], data: JSONBody[PlanIn]) -> PlanOut:
+        """Make a draft plan of a succeeded run whose result is optimal or feasible."""
+        return plan_out(await service.promote_run(conn, run_id, name=data.name, caller=caller_of(request)))
+
+
+class PlanController(Controller):
+    path = "/plans"
+    tags = ["plans"]
+
+    @get("", operation_id="listPlans", guards=READ)
+    async def list(
+        self,
+        conn: Conn,
+        portfolio_id: PortfolioFilter = None,
+        status: FromQuery[Status | None] = None,
+        page: Page = 1,
+        page_size: PageSize = 50,
+    ) -> PlanPage:
+        """List plans, newest first, by portfolio and status."""
+        rows, total = await service.list_plans(
+            conn, portfolio_id=portfolio_id, status=status, page=page, page_size=page_size
+        )
+        return PlanPage(items=[summary_out(row) for row in rows], total=total, page=page, page_size=page_size)
+
+    @get("/{plan_id:uuid}", operation_id="getPlan", guards=READ)
+    async def read(self, conn: Conn, plan_id: FromPath[UUID]) -> PlanOut:
+        """One plan: its phases with budget, spend and decision, its assignments, its run's inputs and solver."""
+        return plan_out(await service.plan_detail(conn, plan_id))
+
+    @post("/{plan_id:uuid}/submit", operation_id="submitPlan", guards=PREPARE, status_code=200)
+    async def submit(self, request: Request, conn: Conn, plan_id: FromPath[UUID]) -> PlanOut:
+        """Send a draft plan to the leaders for their phase decisions."""
+        return plan_out(await service.submit_plan(conn, plan_id, caller=caller_of(request)))
+
+    @post("/{plan_id:uuid}/phases/{phase:str}/decision", operation_id="decidePhase", guards=DECIDE, status_code=200)
+    async def decide(
+        self, request: Request, conn: Conn, plan_id: FromPath[UUID], phase: FromPath[str], data: JSONBody[DecisionIn]
+    ) -> PlanOut:
+        """Approve or reject one phase budget of a submitted plan, with a comment; a decision is final."""
+        view = await service.decide_phase(
+            conn, plan_id, phase, _DECISIONS[data.decision], comment=data.comment, caller=caller_of(request)
+        )
+        return plan_out(view)
+
+    @get("/{plan_id:uuid}/audit", operation_id="getPlanAudit", guards=READ)
+    async def audit(self, conn: Conn, plan_id: FromPath[UUID]) -> list[AuditEventOut]:
+        """Every transition of the plan, oldest first: who, role, when, what, input fingerprint, solver."""
+        return [audit_out(row) for row in await service.audit_trail(conn, plan_id)]
+
+
+def summary_out(row: PlanSummaryRow) -> PlanSummaryOut:
+    """The list entry of a plan."""
+    return PlanSummaryOut(
+        id=row.id,
+        name=row.name,
+        status=row.status,
+        portfolio_id=row.portfolio_id,
+        scenario_id=row.scenario_id,
+        run_id=row.run_id,
+        created_by=row.created_by,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def plan_out(view: PlanView) -> PlanOut:
+    """A plan with its phases (each with its decision, if taken) and assignments."""
+    plan, result = view.plan, view.result
+    decided = {
+        row.phase: DecisionOut(
+            decision=row.decision, comment=row.comment, decided_by=row.decided_by, decided_at=row.decided_at
+        )
+        for row in view.decisions
+    }
+    return PlanOut(
+        id=plan.id,
+        name=plan.name,
+        status=plan.status,
+        portfolio_id=plan.portfolio_id,
+        scenario_id=plan.scenario_id,
+        run_id=plan.run_id,
+        created_by=plan.created_by,
+        created_at=plan.created_at,
+        updated_at=plan.updated_at,
+        input_fingerprint=plan.input_fingerprint,
+        solver=SolverOut(name=plan.solver_name, version=plan.solver_version),
+        result_status=result.status,
+        objective=result.objective,
+        best_bound=result.best_bound,
+        gap=result.gap,
+        phases=[
+            PlanPhaseOut(key=phase.key, budget=phase.budget, spend=phase.spend, decision=decided.get(phase.key))
+            for phase in result.phases
+        ],
+        assignments=[AssignmentOut(idea=item.idea, phase=item.phase) for item in result.assignments],
+    )
+
+
+def audit_out(row: AuditRow) -> AuditEventOut:
+    """One audit event."""
+    return AuditEventOut(
+        action=row.action,
+        actor=row.actor,
+        actor_role=row.actor_role,
+        at=row.at,
+        input_fingerprint=row.input_fingerprint,
+        solver=row.solver,
+        detail=row.detail,
+    )
+
+
+PLAN_ROUTES = [RunPlanController, PlanController]

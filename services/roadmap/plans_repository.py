@@ -1,0 +1,274 @@
+"""SQL of plans, phase decisions and the audit trail. Connection first; never manages transactions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import msgspec
+
+
+class RunForPlanRow(msgspec.Struct, frozen=True):
+    """What promoting a run needs to know, without reading its whole result."""
+
+    id: UUID
+    kind: str
+    status: str
+    scenario_id: UUID
+    portfolio_id: UUID
+    result_status: str | None
+    phase_keys: list[str]
+
+
+class PlanSummaryRow(msgspec.Struct, frozen=True):
+    id: UUID
+    run_id: UUID
+    scenario_id: UUID
+    portfolio_id: UUID
+    name: str
+    status: str
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class PlanRow(PlanSummaryRow, frozen=True):
+    """A plan with what its lifecycle and audit trail need from its run."""
+
+    input_fingerprint: str
+    solver_name: str | None
+    solver_version: str | None
+    phase_keys: list[str]
+
+
+class DecisionRow(msgspec.Struct, frozen=True):
+    phase: str
+    decision: str
+    comment: str
+    decided_by: str
+    decided_at: datetime
+
+
+class AuditRow(msgspec.Struct, frozen=True):
+    id: int
+    action: str
+    actor: str
+    actor_role: str
+    at: datetime
+    input_fingerprint: str
+    solver: str | None
+    detail: dict[str, Any]
+
+
+class ResultPhase(msgspec.Struct, rename="camel", frozen=True):
+    key: str
+    budget: float
+    spend: float
+
+
+class ResultAssignment(msgspec.Struct, rename="camel", frozen=True):
+    idea: str
+    phase: str
+
+
+class RunResult(msgspec.Struct, rename="camel", frozen=True):
+    """The parts of a run's result document a plan shows; other fields are ignored."""
+
+    status: str
+    objective: float | None = None
+    best_bound: float | None = None
+    gap: float | None = None
+    assignments: list[ResultAssignment] = msgspec.field(default_factory=list)
+    phases: list[ResultPhase] = msgspec.field(default_factory=list)
+
+
+def _one(record: asyncpg.Record | None, row_type: type[Any]) -> Any:
+    return None if record is None else msgspec.convert(dict(record), row_type)
+
+
+def _many(records: Sequence[asyncpg.Record], row_type: type[Any]) -> list[Any]:
+    return [msgspec.convert(dict(record), row_type) for record in records]
+
+
+# The phase keys come out of the result in SQL, so locking or listing never moves a
+# 10,000-assignment document to Python.
+_PHASE_KEYS = "ARRAY(SELECT jsonb_path_query(r.result, '$.phases[*].key') #>> '{}') AS phase_keys"
+
+_PLAN_SUMMARY_COLUMNS = """
+    p.id, p.run_id, p.scenario_id, p.portfolio_id, p.name, p.status, p.created_by, p.created_at, p.updated_at
+"""
+
+# The run's own solver columns win; the result document's solver report fills in for runs
+# whose worker recorded it only there.
+_PLAN_COLUMNS = f"""
+    {_PLAN_SUMMARY_COLUMNS},
+    r.input_fingerprint,
+    coalesce(r.solver_name, r.result #>> '{{solver,name}}') AS solver_name,
+    coalesce(r.solver_version, r.result #>> '{{solver,version}}') AS solver_version,
+    {_PHASE_KEYS}
+"""
+
+
+async def get_run_for_plan(conn: asyncpg.Connection, run_id: UUID) -> RunForPlanRow | None:
+    record = await conn.fetchrow(
+        f"""
+        SELECT r.id, r.kind, r.status, r.scenario_id, s.portfolio_id, r.result ->> 'status' AS result_status,
+               {_PHASE_KEYS}
+        FROM roadmap.runs r JOIN roadmap.scenarios s ON s.id = r.scenario_id
+        WHERE r.id = $1
+        """,
+        run_id,
+    )
+    return _one(record, RunForPlanRow)
+
+
+async def insert_plan(
+    conn: asyncpg.Connection, *, run_id: UUID, scenario_id: UUID, portfolio_id: UUID, name: str, created_by: str
+) -> UUID:
+    # The clock, not the transaction's start, so plans made in one transaction keep their order.
+    return await conn.fetchval(
+        """
+        INSERT INTO roadmap.plans (run_id, scenario_id, portfolio_id, name, created_by, created_at, updated_at)
+        VALUES ($1, $2, $3, $4, $5, clock_timestamp(), clock_timestamp()) RETURNING id
+        """,
+        run_id,
+        scenario_id,
+        portfolio_id,
+        name,
+        created_by,
+    )
+
+
+async def get_plan(conn: asyncpg.Connection, plan_id: UUID, *, for_update: bool = False) -> PlanRow | None:
+    """One plan; `for_update` locks its row until the transaction ends (the run is not locked)."""
+    lock = " FOR UPDATE OF p" if for_update else ""
+    record = await conn.fetchrow(
+        f"SELECT {_PLAN_COLUMNS} FROM roadmap.plans p JOIN roadmap.runs r ON r.id = p.run_id WHERE p.id = $1{lock}",
+        plan_id,
+    )
+    return _one(record, PlanRow)
+
+
+async def approved_plan(conn: asyncpg.Connection, portfolio_id: UUID) -> PlanRow | None:
+    """The portfolio's approved plan, if any, locked until the transaction ends."""
+    record = await conn.fetchrow(
+        f"""
+        SELECT {_PLAN_COLUMNS} FROM roadmap.plans p JOIN roadmap.runs r ON r.id = p.run_id
+        WHERE p.portfolio_id = $1 AND p.status = 'approved'
+        FOR UPDATE OF p
+        """,
+        portfolio_id,
+    )
+    return _one(record, PlanRow)
+
+
+async def list_plans(
+    conn: asyncpg.Connection, *, portfolio_id: UUID | None, status: str | None, limit: int, offset: int
+) -> tuple[list[PlanSummaryRow], int]:
+    """A page of plans, newest first, and how many match in all."""
+    where = "($1::uuid IS NULL OR p.portfolio_id = $1) AND ($2::text IS NULL OR p.status = $2)"
+    records = await conn.fetch(
+        f"""
+        SELECT {_PLAN_SUMMARY_COLUMNS} FROM roadmap.plans p WHERE {where}
+        ORDER BY p.created_at DESC, p.id LIMIT $3 OFFSET $4
+        """,
+        portfolio_id,
+        status,
+        limit,
+        offset,
+    )
+    total = await conn.fetchval(f"SELECT count(*) FROM roadmap.plans p WHERE {where}", portfolio_id, status)
+    return _many(records, PlanSummaryRow), total
+
+
+async def set_status(conn: asyncpg.Connection, plan_id: UUID, status: str) -> None:
+    await conn.execute("UPDATE roadmap.plans SET status = $2, updated_at = now() WHERE id = $1", plan_id, status)
+
+
+async def run_result(conn: asyncpg.Connection, run_id: UUID) -> RunResult:
+    """The run's result document, decoded straight from its text into the fields a plan shows."""
+    text = await conn.fetchval("SELECT result::text FROM roadmap.runs WHERE id = $1", run_id)
+    return msgspec.json.decode(text, type=RunResult)
+
+
+async def decisions(conn: asyncpg.Connection, plan_id: UUID) -> list[DecisionRow]:
+    records = await conn.fetch(
+        """
+        SELECT phase, decision, comment, decided_by, decided_at FROM roadmap.phase_decisions
+        WHERE plan_id = $1 ORDER BY decided_at, phase
+        """,
+        plan_id,
+    )
+    return _many(records, DecisionRow)
+
+
+async def insert_decision(
+    conn: asyncpg.Connection, plan_id: UUID, *, phase: str, decision: str, comment: str, decided_by: str
+) -> None:
+    await conn.execute(
+        """
+        INSERT INTO roadmap.phase_decisions (plan_id, phase, decision, comment, decided_by)
+        VALUES ($1, $2, $3, $4, $5)
+        """,
+        plan_id,
+        phase,
+        decision,
+        comment,
+        decided_by,
+    )
+
+
+async def insert_events(
+    conn: asyncpg.Connection,
+    plan_id: UUID,
+    events: Sequence[tuple[str, dict[str, Any]]],
+    *,
+    actor: str,
+    actor_role: str,
+    input_fingerprint: str,
+    solver: str | None,
+) -> None:
+    """Append `(action, detail)` events to the plan's audit trail, in order."""
+    await conn.executemany(
+        """
+        INSERT INTO roadmap.audit_events (plan_id, action, actor, actor_role, input_fingerprint, solver, detail)
+        VALUES ($1, $2, $3, $4, $5, $6, $7)
+        """,
+        [(plan_id, action, actor, actor_role, input_fingerprint, solver, detail) for action, detail in events],
+    )
+
+
+async def audit_events(conn: asyncpg.Connection, plan_id: UUID) -> list[AuditRow]:
+    records = await conn.fetch(
+        """
+        SELECT id, action, actor, actor_role, at, input_fingerprint, solver, detail
+        FROM roadmap.audit_events WHERE plan_id = $1 ORDER BY id
+        """,
+        plan_id,
+    )
+    return _many(records, AuditRow)
+
+
+async def lock_portfolio_approvals(conn: asyncpg.Connection, portfolio_id: UUID) -> None:
+    """Serialise approvals within a portfolio until the transaction ends.
+
+    The portfolio row lives in another service's schema, so an advisory lock stands in for it.
+    """
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('roadmap.plans.approve:' || $1::uuid::text, 0))", portfolio_id)
+
+
+async def share_lock_scenario(conn: asyncpg.Connection, scenario_id: UUID) -> None:
+    """Hold the scenario still until the transaction ends: edits wait, other readers do not."""
+    await conn.execute("SELECT 1 FROM roadmap.scenarios WHERE id = $1 FOR SHARE", scenario_id)
+
+
+async def scenario_is_locked(conn: asyncpg.Connection, scenario_id: UUID) -> bool:
+    """Whether an approved plan stands on the scenario; locks the scenario row for the edit to come."""
+    await conn.execute("SELECT 1 FROM roadmap.scenarios WHERE id = $1 FOR NO KEY UPDATE", scenario_id)
+    # A separate statement, so it sees an approval that committed while we waited for the lock.
+    return await conn.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM roadmap.plans WHERE scenario_id = $1 AND status = 'approved')", scenario_id
+    )

@@ -1,0 +1,95 @@
+"""Request and response bodies of plans and approvals: camelCase on the wire, unknown fields rejected."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+import msgspec
+from msgspec import Meta
+
+# A pattern of one non-space character: a name or comment of only blanks says nothing.
+PlanName = Annotated[str, Meta(min_length=1, max_length=200, pattern=r"\S")]
+Comment = Annotated[str, Meta(min_length=1, max_length=4000, pattern=r"\S")]
+
+
+class Input(msgspec.Struct, rename="camel", forbid_unknown_fields=True, kw_only=True):
+    """Base of request bodies."""
+
+
+class Output(msgspec.Struct, rename="camel", kw_only=True):
+    """Base of response bodies."""
+
+
+class PlanIn(Input):
+    name: PlanName
+
+
+class DecisionIn(Input):
+    decision: Literal["approve", "reject"]
+    comment: Comment
+
+
+class DecisionOut(Output):
+    decision: str
+    comment: str
+    decided_by: str
+    decided_at: datetime
+
+
+class PlanPhaseOut(Output):
+    key: str
+    budget: float
+    spend: float
+    decision: DecisionOut | None
+
+
+class AssignmentOut(Output):
+    idea: str
+    phase: str
+
+
+class SolverOut(Output):
+    name: str | None
+    version: str | None
+
+
+class PlanSummaryOut(Output):
+    id: UUID
+    name: str
+    status: str
+    portfolio_id: UUID
+    scenario_id: UUID
+    run_id: UUID
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class PlanOut(PlanSummaryOut, kw_only=True):
+    input_fingerprint: str
+    solver: SolverOut
+    result_status: str
+    objective: float | None
+    best_bound: float | None
+    gap: float | None
+    phases: list[PlanPhaseOut]
+    assignments: list[AssignmentOut]
+
+
+class PlanPage(Output):
+    items: list[PlanSummaryOut]
+    total: int
+    page: int
+    page_size: int
+
+
+class AuditEventOut(Output):
+    action: str
+    actor: str
+    actor_role: str
+    at: datetime
+    input_fingerprint: str
+    solver: str | None
+    detail: dict[str, Any]

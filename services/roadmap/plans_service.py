@@ -1,0 +1,169 @@
+"""Use cases of plans and approvals: lock, load, apply the lifecycle rules, save, audit.
+
+Every transition runs inside the request's transaction and starts by locking the plan row,
+so two leaders deciding at once are served one after the other and each sees the other's
+decision: a plan can never end up approved with a rejected phase, or approved twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any, cast
+from uuid import UUID
+
+import asyncpg
+import msgspec
+
+from services.kit.auth import Caller
+from services.kit.problems import Conflict, FieldProblem, InvalidInput, NotFound
+from services.roadmap import plans_domain as rules
+from services.roadmap import plans_repository as repository
+from services.roadmap.plans_domain import Decision, Event, PlanRuleBroken, PlanState, Status, Transition, UnknownPhase
+from services.roadmap.plans_repository import AuditRow, DecisionRow, PlanRow, PlanSummaryRow, RunResult
+
+
+class PlanView(msgspec.Struct, frozen=True):
+    """A plan with its run's result and the decisions taken so far."""
+
+    plan: PlanRow
+    result: RunResult
+    decisions: list[DecisionRow]
+
+
+def solver_label(plan: PlanRow) -> str | None:
+    """The solver as the audit trail names it: "name version"."""
+    label = " ".join(part for part in (plan.solver_name, plan.solver_version) if part)
+    return label or None
+
+
+def _applied(rule: Callable[..., Transition], *args: Any, **kwargs: Any) -> Transition:
+    """Run a lifecycle rule, turning a broken rule into the problem the API reports."""
+    try:
+        return rule(*args, **kwargs)
+    except UnknownPhase as exc:
+        raise InvalidInput(exc.message, errors=[FieldProblem(field="phase", message=exc.message)]) from None
+    except PlanRuleBroken as exc:
+        raise Conflict(exc.message) from None
+
+
+async def _require_plan(conn: asyncpg.Connection, plan_id: UUID, *, for_update: bool = False) -> PlanRow:
+    plan = await repository.get_plan(conn, plan_id, for_update=for_update)
+    if plan is None:
+        raise NotFound(f"There is no plan {plan_id}.")
+    return plan
+
+
+async def _state(conn: asyncpg.Connection, plan: PlanRow) -> PlanState:
+    # Read after the plan row is locked, so the decisions are the latest committed ones.
+    decided = {row.phase: row.decision for row in await repository.decisions(conn, plan.id)}
+    return PlanState(status=cast(Status, plan.status), phases=tuple(plan.phase_keys), decisions=cast(Any, decided))
+
+
+async def _record(conn: asyncpg.Connection, plan: PlanRow, events: Iterable[Event], caller: Caller) -> None:
+    await repository.insert_events(
+        conn,
+        plan.id,
+        [(event.action, event.detail) for event in events],
+        actor=caller.subject,
+        actor_role=caller.main_role,
+        input_fingerprint=plan.input_fingerprint,
+        solver=solver_label(plan),
+    )
+
+
+async def plan_detail(conn: asyncpg.Connection, plan_id: UUID) -> PlanView:
+    """A plan with its phases, assignments and decisions."""
+    plan = await _require_plan(conn, plan_id)
+    result = await repository.run_result(conn, plan.run_id)
+    return PlanView(plan=plan, result=result, decisions=await repository.decisions(conn, plan_id))
+
+
+async def list_plans(
+    conn: asyncpg.Connection, *, portfolio_id: UUID | None, status: str | None, page: int, page_size: int
+) -> tuple[list[PlanSummaryRow], int]:
+    """A page of plans, newest first, optionally of one portfolio and in one status."""
+    return await repository.list_plans(
+        conn, portfolio_id=portfolio_id, status=status, limit=page_size, offset=(page - 1) * page_size
+    )
+
+
+async def promote_run(conn: asyncpg.Connection, run_id: UUID, *, name: str, caller: Caller) -> PlanView:
+    """Make a draft plan of a succeeded run that found a plan."""
+    run = await repository.get_run_for_plan(conn, run_id)
+    if run is None:
+        raise NotFound(f"There is no run {run_id}.")
+    transition = _applied(
+        rules.new_plan,
+        run_kind=run.kind,
+        run_status=run.status,
+        result_status=run.result_status,
+        phases=tuple(run.phase_keys),
+        run_id=str(run.id),
+        name=name,
+    )
+    plan_id = await repository.insert_plan(
+        conn,
+        run_id=run.id,
+        scenario_id=run.scenario_id,
+        portfolio_id=run.portfolio_id,
+        name=name,
+        created_by=caller.subject,
+    )
+    await _record(conn, await _require_plan(conn, plan_id), transition.events, caller)
+    return await plan_detail(conn, plan_id)
+
+
+async def submit_plan(conn: asyncpg.Connection, plan_id: UUID, *, caller: Caller) -> PlanView:
+    """Send a draft plan to the leaders."""
+    plan = await _require_plan(conn, plan_id, for_update=True)
+    transition = _applied(rules.submit, await _state(conn, plan))
+    await repository.set_status(conn, plan.id, transition.state.status)
+    await _record(conn, plan, transition.events, caller)
+    return await plan_detail(conn, plan_id)
+
+
+async def decide_phase(
+    conn: asyncpg.Connection, plan_id: UUID, phase: str, decision: Decision, *, comment: str, caller: Caller
+) -> PlanView:
+    """A leader's decision on one phase budget; the plan is approved or rejected when that follows."""
+    plan = await _require_plan(conn, plan_id, for_update=True)
+    transition = _applied(rules.decide, await _state(conn, plan), phase, decision, comment=comment)
+    if transition.state.status == "approved":
+        await _supersede_approved(conn, plan, caller)
+    await repository.insert_decision(
+        conn, plan.id, phase=phase, decision=decision, comment=comment, decided_by=caller.subject
+    )
+    if transition.state.status != plan.status:
+        await repository.set_status(conn, plan.id, transition.state.status)
+    await _record(conn, plan, transition.events, caller)
+    return await plan_detail(conn, plan_id)
+
+
+async def _supersede_approved(conn: asyncpg.Connection, plan: PlanRow, caller: Caller) -> None:
+    """Retire the portfolio's approved plan before `plan` takes its place, and pin `plan`'s scenario."""
+    # Without this lock, two plans of one portfolio approved at once would both find the old
+    # plan, and the second would then break the one-approved-plan index with a 500.
+    await repository.lock_portfolio_approvals(conn, plan.portfolio_id)
+    await repository.share_lock_scenario(conn, plan.scenario_id)
+    previous = await repository.approved_plan(conn, plan.portfolio_id)
+    if previous is None:
+        return
+    transition = _applied(rules.supersede, await _state(conn, previous), by_plan=str(plan.id))
+    await repository.set_status(conn, previous.id, transition.state.status)
+    await _record(conn, previous, transition.events, caller)
+
+
+async def audit_trail(conn: asyncpg.Connection, plan_id: UUID) -> list[AuditRow]:
+    """Every transition of the plan, oldest first."""
+    await _require_plan(conn, plan_id)
+    return await repository.audit_events(conn, plan_id)
+
+
+async def scenario_is_locked(conn: asyncpg.Connection, scenario_id: UUID) -> bool:
+    """Whether an approved plan uses the scenario, so the scenario must not change.
+
+    Call it inside the transaction that edits the scenario: it locks the scenario row until
+    that transaction ends, so no plan on the scenario can be approved between this check and
+    the edit (approving takes a share lock on the scenario and waits for the edit to commit).
+    """
+    return await repository.scenario_is_locked(conn, scenario_id)

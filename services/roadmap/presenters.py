@@ -1,0 +1,60 @@
+"""Rows of the roadmap schema turned into response bodies."""
+
+from __future__ import annotations
+
+from services.roadmap.repository import RunRow, ScenarioRow
+from services.roadmap.schemas import RunOut, RunSummary, ScenarioOut, SkippedOut
+from services.roadmap.service import document_of
+
+
+def scenario_out(row: ScenarioRow) -> ScenarioOut:
+    document = document_of(row)
+    return ScenarioOut(
+        id=row.id,
+        portfolio_id=row.portfolio_id,
+        name=row.name,
+        source=row.source,
+        revision=row.revision,
+        fingerprint=row.fingerprint,
+        idea_count=len(document.ideas),
+        skipped=[SkippedOut(idea=item["idea"], reason=item["reason"]) for item in row.skipped],
+        phases=document.phases,
+        teams=document.teams,
+        constraints=document.constraints,
+        objective=document.objective,
+        solver=document.solver,
+        locked=row.locked,
+        created_by=row.created_by,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def run_out(row: RunRow) -> RunOut:
+    summary = None
+    if row.summary is not None:
+        summary = RunSummary(
+            status=row.summary["status"],
+            objective=row.summary.get("objective"),
+            best_bound=row.summary.get("bestBound"),
+            gap=row.summary.get("gap"),
+        )
+    return RunOut(
+        id=row.id,
+        scenario_id=row.scenario_id,
+        kind=row.kind,
+        base_run_id=row.base_run_id,
+        status=row.status,
+        progress=row.progress,
+        summary=summary,
+        error=row.error,
+        input_fingerprint=row.input_fingerprint,
+        solver_name=row.solver_name,
+        solver_version=row.solver_version,
+        attempts=row.attempts,
+        cancel_requested=row.cancel_requested,
+        created_by=row.created_by,
+        created_at=row.created_at,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+    )

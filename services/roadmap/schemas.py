@@ -1,0 +1,143 @@
+"""Request and response bodies of the scenario and run endpoints (camelCase, unknown fields refused)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+import msgspec
+from msgspec import Meta
+
+from services.roadmap.compare import RunColumn
+from services.roadmap.optimiser.scenario import ConstraintDoc, ObjectiveDoc, PhaseDoc, SolverDoc, TeamDoc
+
+Name = Annotated[str, Meta(min_length=1, max_length=200)]
+
+
+class Input(msgspec.Struct, rename="camel", forbid_unknown_fields=True, kw_only=True):
+    """Base of request bodies."""
+
+
+class Output(msgspec.Struct, rename="camel", kw_only=True):
+    """Base of response bodies."""
+
+
+class ScenarioIn(Input, kw_only=True):
+    """A new scenario on the scores of a scoring model version (the latest when absent)."""
+
+    name: Name
+    portfolio_id: UUID
+    model_id: UUID
+    model_version: Annotated[int, Meta(ge=1)] | None = None
+    phases: Annotated[list[PhaseDoc], Meta(min_length=1, max_length=20)]
+    teams: Annotated[list[TeamDoc], Meta(max_length=200)] = msgspec.field(default_factory=list)
+    constraints: Annotated[list[ConstraintDoc], Meta(max_length=20_000)] = msgspec.field(default_factory=list)
+    objective: ObjectiveDoc = msgspec.field(default_factory=ObjectiveDoc)
+    solver: SolverDoc = msgspec.field(default_factory=SolverDoc)
+
+
+class ScenarioPatch(Input):
+    """Change any of the settings; ideas and their values stay as frozen."""
+
+    name: Name | msgspec.UnsetType = msgspec.UNSET
+    phases: Annotated[list[PhaseDoc], Meta(min_length=1, max_length=20)] | msgspec.UnsetType = msgspec.UNSET
+    teams: Annotated[list[TeamDoc], Meta(max_length=200)] | msgspec.UnsetType = msgspec.UNSET
+    constraints: Annotated[list[ConstraintDoc], Meta(max_length=20_000)] | msgspec.UnsetType = msgspec.UNSET
+    objective: ObjectiveDoc | msgspec.UnsetType = msgspec.UNSET
+    solver: SolverDoc | msgspec.UnsetType = msgspec.UNSET
+
+
+class ScenarioClone(Input):
+    name: Name
+
+
+class ReplanIn(Input):
+    """A re-plan of an approved plan: its scenario again, with the plan as a baseline to keep."""
+
+    name: Name
+    move_penalty: Annotated[float, Meta(ge=0, le=1e12)]
+
+
+class ScenarioImport(Input):
+    """A scenario from a scenario document (DESIGN section 5), e.g. one exported earlier."""
+
+    portfolio_id: UUID
+    document: dict[str, Any]
+
+
+class SkippedOut(Output):
+    idea: str
+    reason: str
+
+
+class ScenarioOut(Output):
+    id: UUID
+    portfolio_id: UUID
+    name: str
+    source: dict[str, Any]
+    revision: int
+    fingerprint: str
+    idea_count: int
+    skipped: list[SkippedOut]
+    phases: list[PhaseDoc]
+    teams: list[TeamDoc]
+    constraints: list[ConstraintDoc]
+    objective: ObjectiveDoc
+    solver: SolverDoc
+    locked: bool
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class ScenarioPage(Output):
+    items: list[ScenarioOut]
+    total: int
+    page: int
+    page_size: int
+
+
+class RunIn(Input):
+    """Optional overrides of the scenario's solver settings for this run."""
+
+    time_limit_seconds: Annotated[float, Meta(gt=0, le=600)] | None = None
+    relative_gap: Annotated[float, Meta(ge=0, lt=1)] | None = None
+
+
+class RunSummary(Output):
+    status: str
+    objective: float | None
+    best_bound: float | None
+    gap: float | None
+
+
+class RunOut(Output):
+    id: UUID
+    scenario_id: UUID
+    kind: str
+    base_run_id: UUID | None
+    status: str
+    progress: dict[str, Any]
+    summary: RunSummary | None
+    error: str | None
+    input_fingerprint: str
+    solver_name: str | None
+    solver_version: str | None
+    attempts: int
+    cancel_requested: bool
+    created_by: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class RunPage(Output):
+    items: list[RunOut]
+    total: int
+    page: int
+    page_size: int
+
+
+class Comparison(Output):
+    runs: list[RunColumn]

@@ -1,0 +1,298 @@
+"""Use cases of scenarios and runs: load, apply the rules, save, inside the request's transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import msgspec
+
+from services.kit import jobs
+from services.kit.auth import Caller
+from services.kit.problems import Conflict, FieldProblem, InvalidInput, NotFound, invalid_conversion
+from services.roadmap import compare, domain, plans_service, repository
+from services.roadmap.explain_runs import AlternativesIn, SensitivityIn
+from services.roadmap.frontier import FrontierPoint, Sweep, frontier_svg
+from services.roadmap.optimiser.scenario import ScenarioDoc, ScenarioError
+from services.roadmap.repository import RunRow, ScenarioRow
+from services.roadmap.schemas import RunIn, ScenarioIn, ScenarioPatch
+from services.roadmap.scoring_client import ScoringClient
+
+OPTIMISE_JOB = "roadmap.optimise"
+FRONTIER_JOB = "roadmap.frontier"
+
+
+def _checked(document: ScenarioDoc, *, prefix: str = "") -> ScenarioDoc:
+    """The document if the optimiser can take it; else a 422 naming the field."""
+    try:
+        domain.check(document)
+    except ScenarioError as exc:
+        field = f"{prefix}{exc.path}" if exc.path else (prefix.rstrip(".") or "body")
+        raise InvalidInput(f"{field}: {exc.message}", errors=[FieldProblem(field=field, message=exc.message)]) from None
+    return document
+
+
+async def create_scenario(
+    conn: asyncpg.Connection, scoring: ScoringClient, body: ScenarioIn, *, caller: Caller, token: str
+) -> ScenarioRow:
+    """A scenario on the frozen scores of a scoring model version."""
+    snapshot = await scoring.snapshot(body.portfolio_id, body.model_id, body.model_version, token=token)
+    ideas, skipped = domain.ideas_from_snapshot(snapshot)
+    settings = domain.Settings(
+        phases=body.phases, teams=body.teams, constraints=body.constraints, objective=body.objective, solver=body.solver
+    )
+    document = _checked(domain.assemble(body.name, settings, ideas))
+    source = {
+        "kind": "scores",
+        "modelId": snapshot.model_id,
+        "modelName": snapshot.model_name,
+        "modelVersion": snapshot.model_version,
+        "modelVersionId": snapshot.model_version_id,
+        "currency": snapshot.currency,
+    }
+    return await _insert(conn, body.portfolio_id, document, source, skipped, caller)
+
+
+async def import_scenario(
+    conn: asyncpg.Connection, *, portfolio_id: UUID, raw: dict[str, Any], caller: Caller
+) -> ScenarioRow:
+    """A scenario from a scenario document: its ideas and values are taken as written."""
+    try:
+        document = msgspec.convert(raw, ScenarioDoc)
+    except msgspec.ValidationError as exc:
+        raise invalid_conversion(exc, under="document") from None
+    document = _checked(document, prefix="document.")
+    if not document.name.strip():
+        problem = FieldProblem(field="document.name", message="must not be blank")
+        raise InvalidInput("document.name: must not be blank", errors=[problem])
+    return await _insert(conn, portfolio_id, document, {"kind": "import"}, [], caller)
+
+
+async def _insert(
+    conn: asyncpg.Connection,
+    portfolio_id: UUID,
+    document: ScenarioDoc,
+    source: dict[str, Any],
+    skipped: list[domain.Skipped],
+    caller: Caller,
+) -> ScenarioRow:
+    scenario_id = await repository.insert_scenario(
+        conn,
+        portfolio_id=portfolio_id,
+        name=document.name,
+        source=source,
+        document=domain.as_json(document),
+        skipped=[msgspec.to_builtins(item) for item in skipped],
+        fingerprint=domain.fingerprint(document),
+        created_by=caller.subject,
+    )
+    return await require_scenario(conn, scenario_id)
+
+
+async def require_scenario(conn: asyncpg.Connection, scenario_id: UUID, *, for_update: bool = False) -> ScenarioRow:
+    row = await repository.get_scenario(conn, scenario_id, for_update=for_update)
+    if row is None:
+        raise NotFound(f"There is no scenario {scenario_id}.")
+    return row
+
+
+def document_of(row: ScenarioRow) -> ScenarioDoc:
+    return msgspec.convert(row.document, ScenarioDoc)
+
+
+async def list_scenarios(
+    conn: asyncpg.Connection, *, portfolio_id: UUID | None, page: int, page_size: int
+) -> tuple[list[ScenarioRow], int]:
+    return await repository.list_scenarios(
+        conn, portfolio_id=portfolio_id, limit=page_size, offset=(page - 1) * page_size
+    )
+
+
+async def _require_unlocked(conn: asyncpg.Connection, scenario_id: UUID) -> ScenarioRow:
+    row = await require_scenario(conn, scenario_id)
+    if await plans_service.scenario_is_locked(conn, scenario_id):
+        raise Conflict("An approved plan stands on this scenario: it cannot change. Clone it instead.")
+    return row
+
+
+async def update_scenario(conn: asyncpg.Connection, scenario_id: UUID, patch: ScenarioPatch) -> ScenarioRow:
+    """Change settings (a new revision); the frozen ideas stay."""
+    row = await _require_unlocked(conn, scenario_id)
+    current = document_of(row)
+    changes = {
+        name: value
+        for name, value in msgspec.structs.asdict(patch).items()
+        if value is not msgspec.UNSET and name != "name"
+    }
+    settings = msgspec.structs.replace(domain.settings_of(current), **changes)
+    name = current.name if patch.name is msgspec.UNSET else patch.name
+    document = _checked(domain.assemble(name, settings, current.ideas, current.baseline))
+    await repository.update_scenario(
+        conn, scenario_id, name=name, document=domain.as_json(document), fingerprint=domain.fingerprint(document)
+    )
+    return await require_scenario(conn, scenario_id)
+
+
+async def clone_scenario(conn: asyncpg.Connection, scenario_id: UUID, *, name: str, caller: Caller) -> ScenarioRow:
+    """A copy to change freely: same frozen ideas, same settings, a new name."""
+    row = await require_scenario(conn, scenario_id)
+    document = msgspec.structs.replace(document_of(row), name=name)
+    skipped = [msgspec.convert(item, domain.Skipped) for item in row.skipped]
+    source = {**row.source, "clonedFrom": str(row.id)}
+    return await _insert(conn, row.portfolio_id, document, source, skipped, caller)
+
+
+async def delete_scenario(conn: asyncpg.Connection, scenario_id: UUID) -> None:
+    await require_scenario(conn, scenario_id, for_update=True)
+    if await repository.scenario_has_plans(conn, scenario_id):
+        raise Conflict("Plans were made from this scenario: it is kept for their audit trail.")
+    await repository.delete_scenario(conn, scenario_id)
+
+
+# --- runs -------------------------------------------------------------------------------
+
+
+async def start_run(conn: asyncpg.Connection, scenario_id: UUID, body: RunIn, *, caller: Caller) -> RunRow:
+    """Record a run and enqueue its job in the same transaction: both happen, or neither."""
+    scenario = await require_scenario(conn, scenario_id)
+    options = {
+        key: value
+        for key, value in (("timeLimitSeconds", body.time_limit_seconds), ("relativeGap", body.relative_gap))
+        if value is not None
+    }
+    run = await repository.insert_run(
+        conn,
+        scenario_id=scenario_id,
+        document=scenario.document,
+        fingerprint=scenario.fingerprint,
+        options=options,
+        created_by=caller.subject,
+    )
+    await jobs.enqueue(conn, OPTIMISE_JOB, str(run.id).encode())
+    return run
+
+
+async def start_frontier(conn: asyncpg.Connection, scenario_id: UUID, raw: dict[str, Any], *, caller: Caller) -> RunRow:
+    """Record a frontier sweep of the scenario and enqueue its job, in one transaction."""
+    scenario = await require_scenario(conn, scenario_id)
+    try:
+        sweep = msgspec.convert(raw, Sweep)
+    except (msgspec.ValidationError, ValueError) as exc:
+        raise invalid_conversion(exc) from None
+    run = await repository.insert_run(
+        conn,
+        scenario_id=scenario_id,
+        document=scenario.document,
+        fingerprint=scenario.fingerprint,
+        options={"sweep": msgspec.to_builtins(sweep)},
+        created_by=caller.subject,
+        kind="frontier",
+    )
+    await jobs.enqueue(conn, FRONTIER_JOB, str(run.id).encode())
+    return run
+
+
+_EXPLANATIONS: dict[str, tuple[type[Any], str]] = {
+    "sensitivity": (SensitivityIn, "roadmap.sensitivity"),
+    "alternatives": (AlternativesIn, "roadmap.alternatives"),
+}
+
+
+async def start_explanation(
+    conn: asyncpg.Connection, base_run_id: UUID, kind: str, raw: dict[str, Any], *, caller: Caller
+) -> RunRow:
+    """A job that explains a finished optimisation run: budget sensitivity or alternative plans."""
+    options_type, entrypoint = _EXPLANATIONS[kind]
+    try:
+        options = msgspec.convert(raw, options_type)
+    except (msgspec.ValidationError, ValueError) as exc:
+        raise invalid_conversion(exc) from None
+    base = await require_run(conn, base_run_id)
+    if base.kind != "optimise" or base.summary is None or base.summary["status"] not in ("optimal", "feasible"):
+        raise Conflict(f"Run {base_run_id} has no plan to explain: only a finished optimisation with a plan has.")
+    document = await repository.run_document(conn, base_run_id)
+    run = await repository.insert_run(
+        conn,
+        scenario_id=base.scenario_id,
+        document=document or {},
+        fingerprint=base.input_fingerprint,
+        options={kind: msgspec.to_builtins(options)},
+        created_by=caller.subject,
+        kind=kind,
+        base_run_id=base_run_id,
+    )
+    await jobs.enqueue(conn, entrypoint, str(run.id).encode())
+    return run
+
+
+async def replan(
+    conn: asyncpg.Connection, plan_id: UUID, *, name: str, move_penalty: float, caller: Caller
+) -> ScenarioRow:
+    """A new scenario from an approved plan: same settings, its plan as the baseline to keep.
+
+    Moving or dropping an approved idea costs `move_penalty` in the objective, so a run of the
+    new scenario changes the approved plan only where that is worth it, and says what moved.
+    """
+    basis = await repository.plan_basis(conn, plan_id)
+    if basis is None:
+        raise NotFound(f"There is no plan {plan_id}.")
+    if basis.status != "approved":
+        raise Conflict(f"Only an approved plan is re-planned; this one is {basis.status}.")
+    scenario = await require_scenario(conn, basis.scenario_id)
+    raw = {**scenario.document, "name": name, "baseline": {"assignments": basis.assignments, "movePenalty": move_penalty}}
+    document = _checked(msgspec.convert(raw, ScenarioDoc))
+    skipped = [msgspec.convert(item, domain.Skipped) for item in scenario.skipped]
+    source = {**scenario.source, "replanOf": str(plan_id), "clonedFrom": str(scenario.id)}
+    return await _insert(conn, scenario.portfolio_id, document, source, skipped, caller)
+
+
+async def frontier_chart(conn: asyncpg.Connection, run_id: UUID) -> str:
+    """The frontier of a finished sweep as an SVG chart."""
+    run = await require_run(conn, run_id)
+    if run.kind != "frontier":
+        raise NotFound(f"Run {run_id} is not a frontier sweep.")
+    result = await run_result(conn, run_id)
+    points = msgspec.convert(result["points"], list[FrontierPoint])
+    scenario = await require_scenario(conn, run.scenario_id)
+    title = f"Efficient frontier: {scenario.name}"
+    return frontier_svg(points, title=title, currency=scenario.source.get("currency", ""))
+
+
+async def require_run(conn: asyncpg.Connection, run_id: UUID) -> RunRow:
+    row = await repository.get_run(conn, run_id)
+    if row is None:
+        raise NotFound(f"There is no run {run_id}.")
+    return row
+
+
+async def list_runs(
+    conn: asyncpg.Connection, scenario_id: UUID, *, page: int, page_size: int
+) -> tuple[list[RunRow], int]:
+    await require_scenario(conn, scenario_id)
+    return await repository.list_runs(conn, scenario_id, limit=page_size, offset=(page - 1) * page_size)
+
+
+async def run_result(conn: asyncpg.Connection, run_id: UUID) -> dict[str, Any]:
+    run = await require_run(conn, run_id)
+    result = await repository.run_result(conn, run_id)
+    if result is None:
+        raise Conflict(f"Run {run_id} has no result yet: it is {run.status}.")
+    return result
+
+
+async def cancel_run(conn: asyncpg.Connection, run_id: UUID) -> RunRow:
+    """Stop a run: at once if still queued; a running one stops at its next check, keeping its best plan."""
+    run = await require_run(conn, run_id)
+    cancelled = await repository.request_cancel(conn, run_id)
+    if cancelled is None:
+        raise Conflict(f"Run {run_id} has already finished: it is {run.status}.")
+    return cancelled
+
+
+async def compare_runs(conn: asyncpg.Connection, run_ids: list[UUID]) -> list[compare.RunColumn]:
+    """Finished runs side by side, each against the first."""
+    if len(set(run_ids)) != len(run_ids):
+        raise InvalidInput("A run is listed twice.", errors=[FieldProblem(field="query.ids", message="repeats a run")])
+    results = [(str(run_id), await run_result(conn, run_id)) for run_id in run_ids]
+    return compare.compare(results)

@@ -1,0 +1,105 @@
+"""Rows of the scoring schema turned into response bodies."""
+
+from __future__ import annotations
+
+import msgspec
+
+from services.scoring.domain import PHASES
+from services.scoring.repository import PortfolioRow
+from services.scoring.score_repository import ModelVersionRow, ScoreRow, SnapshotRow
+from services.scoring.rankings import RankingPage
+from services.scoring.schemas import (
+    IdeaScoreOut,
+    ModelOut,
+    ModelVersionOut,
+    PhaseOut,
+    PortfolioOut,
+    RankedIdea,
+    RankingOut,
+    ScoreSnapshot,
+    SnapshotIdea,
+)
+
+
+def portfolio_out(row: PortfolioRow) -> PortfolioOut:
+    return PortfolioOut(
+        id=row.id,
+        name=row.name,
+        currency=row.currency,
+        phases=[PhaseOut(key=key, label=row.phase_labels.get(key, key)) for key in PHASES],
+        idea_count=row.idea_count,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def version_out(row: ModelVersionRow) -> ModelVersionOut:
+    return ModelVersionOut(
+        id=row.id, version=row.version, definition=row.definition, created_by=row.created_by, created_at=row.created_at
+    )
+
+
+def model_out(row: ModelVersionRow) -> ModelOut:
+    return ModelOut(
+        id=row.model_id,
+        name=row.model_name,
+        latest=version_out(row),
+        versions=row.version_count,
+        created_at=row.model_created_at,
+    )
+
+
+def score_out(version: ModelVersionRow, score: ScoreRow) -> IdeaScoreOut:
+    return IdeaScoreOut(
+        model_id=version.model_id,
+        model_name=version.model_name,
+        model_version=version.version,
+        score=score.score,
+        breakdown=score.breakdown,
+        missing=score.missing,
+        reason=score.reason,
+    )
+
+
+def ranking_out(result: RankingPage, *, page: int, page_size: int) -> RankingOut:
+    version = result.version
+    items = [
+        RankedIdea(
+            rank=row.position if row.score is not None else None,
+            ref=row.ref,
+            title=row.title,
+            score=row.score,
+            breakdown=row.breakdown,
+            missing=row.missing,
+            reason=row.reason,
+            persona=row.persona,
+            journey_stage=row.journey_stage,
+            touchpoint=row.touchpoint,
+        )
+        for row in result.rows
+    ]
+    return RankingOut(
+        model_id=version.model_id,
+        model_name=version.model_name,
+        model_version=version.version,
+        model_version_id=version.id,
+        items=items,
+        total=result.scored + result.unscored,
+        scored=result.scored,
+        unscored=result.unscored,
+        page=page,
+        page_size=page_size,
+        next_cursor=result.next_cursor,
+    )
+
+
+def snapshot_out(portfolio: PortfolioRow, version: ModelVersionRow, rows: list[SnapshotRow]) -> ScoreSnapshot:
+    return ScoreSnapshot(
+        portfolio_id=portfolio.id,
+        currency=portfolio.currency,
+        model_id=version.model_id,
+        model_name=version.model_name,
+        model_version=version.version,
+        model_version_id=version.id,
+        ideas=[SnapshotIdea(**msgspec.structs.asdict(row)) for row in rows],
+    )

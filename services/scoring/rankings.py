@@ -1,0 +1,88 @@
+"""The ranking use case: pages of a portfolio's ideas by score, by number or by cursor."""
+
+from __future__ import annotations
+
+import base64
+from uuid import UUID
+
+import asyncpg
+import msgspec
+
+from services.kit.problems import FieldProblem, InvalidInput
+from services.scoring import score_repository
+from services.scoring.score_repository import ModelVersionRow, RankedRow, RankingKey
+from services.scoring.service import require_model
+
+
+class RankingPage(msgspec.Struct, frozen=True):
+    version: ModelVersionRow
+    rows: list[RankedRow]
+    scored: int
+    unscored: int
+    next_cursor: str | None
+
+
+class _Cursor(msgspec.Struct, frozen=True, array_like=True):
+    """Where the next page starts, and the totals counted for the first page.
+
+    Counting a 100,000-idea ranking costs more than reading a page of it, so the totals are
+    counted once, when the walk starts, and carried along.
+    """
+
+    version_id: UUID
+    after: RankingKey
+    scored: int
+    unscored: int
+
+
+def _encode(cursor: _Cursor) -> str:
+    return base64.urlsafe_b64encode(msgspec.json.encode(cursor)).decode().rstrip("=")
+
+
+def _decode(version_id: UUID, text: str) -> _Cursor:
+    problem = InvalidInput(
+        "The cursor is not one this ranking gave out.",
+        errors=[FieldProblem(field="query.cursor", message="unknown or expired cursor")],
+    )
+    try:
+        cursor = msgspec.json.decode(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)), type=_Cursor)
+    except (ValueError, msgspec.DecodeError):
+        raise problem from None
+    if cursor.version_id != version_id:
+        raise problem
+    return cursor
+
+
+async def ranking(
+    conn: asyncpg.Connection,
+    portfolio_id: UUID,
+    model_id: UUID,
+    *,
+    version: int | None,
+    page: int,
+    page_size: int,
+    cursor: str | None = None,
+) -> RankingPage:
+    """One page of the portfolio's ranking under a model version (the latest by default).
+
+    A page is chosen by number, or by the `nextCursor` of the page before it, which costs the
+    same however deep the ranking goes. One row more than the page is read, to know whether
+    another page follows.
+    """
+    row = await require_model(conn, portfolio_id, model_id, version=version)
+    if cursor is not None:
+        started = _decode(row.id, cursor)
+        rows = await score_repository.ranking_after(conn, row.id, after=started.after, limit=page_size + 1)
+        scored, unscored = started.scored, started.unscored
+    else:
+        rows = await score_repository.ranking_page(
+            conn, row.id, limit=page_size + 1, offset=(page - 1) * page_size
+        )
+        scored, unscored = await score_repository.ranking_counts(conn, row.id)
+    next_cursor = None
+    if len(rows) > page_size:
+        rows = rows[:page_size]
+        last = rows[-1]
+        after = RankingKey(score=last.score, ref=last.ref, position=last.position)
+        next_cursor = _encode(_Cursor(version_id=row.id, after=after, scored=scored, unscored=unscored))
+    return RankingPage(version=row, rows=rows, scored=scored, unscored=unscored, next_cursor=next_cursor)

@@ -1,0 +1,281 @@
+"""SQL of portfolios and ideas. Functions take the connection first; they never manage transactions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import msgspec
+
+
+class PortfolioRow(msgspec.Struct, frozen=True):
+    id: UUID
+    name: str
+    currency: str
+    phase_labels: dict[str, str]
+    idea_count: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class IdeaRow(msgspec.Struct, frozen=True):
+    id: UUID
+    ref: str
+    title: str
+    description: str
+    persona: str | None
+    journey_stage: str | None
+    touchpoint: str | None
+    channel: str | None
+    pain_point: str | None
+    department: str | None
+    tags: list[str]
+    customer_impact: float | None
+    reach: float | None
+    confidence: float | None
+    effort: dict[str, float]
+    cost: float | None
+    annual_benefit: float | None
+    time_criticality: float | None
+    risk_reduction: float | None
+    phases: list[str]
+    created_at: datetime
+    updated_at: datetime
+
+
+def one(record: asyncpg.Record | None, row_type: type[Any]) -> Any:
+    return None if record is None else msgspec.convert(dict(record), row_type)
+
+
+def many(records: Sequence[asyncpg.Record], row_type: type[Any]) -> list[Any]:
+    return [msgspec.convert(dict(record), row_type) for record in records]
+
+
+# --- portfolios -------------------------------------------------------------------------
+
+_PORTFOLIO_COLUMNS = """
+    p.id, p.name, p.currency, p.phase_labels, p.created_at, p.updated_at,
+    (SELECT count(*) FROM scoring.ideas i WHERE i.portfolio_id = p.id) AS idea_count
+"""
+
+
+async def insert_portfolio(
+    conn: asyncpg.Connection, *, name: str, currency: str, phase_labels: dict[str, str]
+) -> PortfolioRow:
+    record = await conn.fetchrow(
+        """
+        WITH p AS (
+            INSERT INTO scoring.portfolios (name, currency, phase_labels) VALUES ($1, $2, $3)
+            RETURNING id, name, currency, phase_labels, created_at, updated_at
+        )
+        SELECT p.*, 0::bigint AS idea_count FROM p
+        """,
+        name,
+        currency,
+        phase_labels,
+    )
+    return one(record, PortfolioRow)
+
+
+async def get_portfolio(conn: asyncpg.Connection, portfolio_id: UUID, *, for_update: bool = False) -> PortfolioRow | None:
+    lock = " FOR UPDATE OF p" if for_update else ""
+    record = await conn.fetchrow(f"SELECT {_PORTFOLIO_COLUMNS} FROM scoring.portfolios p WHERE p.id = $1{lock}", portfolio_id)
+    return one(record, PortfolioRow)
+
+
+async def list_portfolios(conn: asyncpg.Connection, *, limit: int, offset: int) -> tuple[list[PortfolioRow], int]:
+    records = await conn.fetch(
+        f"SELECT {_PORTFOLIO_COLUMNS} FROM scoring.portfolios p ORDER BY p.created_at, p.id LIMIT $1 OFFSET $2",
+        limit,
+        offset,
+    )
+    total = await conn.fetchval("SELECT count(*) FROM scoring.portfolios")
+    return many(records, PortfolioRow), total
+
+
+async def update_portfolio(
+    conn: asyncpg.Connection, portfolio_id: UUID, *, name: str, currency: str, phase_labels: dict[str, str]
+) -> None:
+    await conn.execute(
+        """
+        UPDATE scoring.portfolios SET name = $2, currency = $3, phase_labels = $4, updated_at = now()
+        WHERE id = $1
+        """,
+        portfolio_id,
+        name,
+        currency,
+        phase_labels,
+    )
+
+
+async def delete_portfolio(conn: asyncpg.Connection, portfolio_id: UUID) -> bool:
+    status = await conn.execute("DELETE FROM scoring.portfolios WHERE id = $1", portfolio_id)
+    return status.endswith(" 1")
+
+
+# --- ideas ------------------------------------------------------------------------------
+
+IDEA_WRITE_COLUMNS = (
+    "ref",
+    "title",
+    "description",
+    "persona",
+    "journey_stage",
+    "touchpoint",
+    "channel",
+    "pain_point",
+    "department",
+    "tags",
+    "customer_impact",
+    "reach",
+    "confidence",
+    "effort",
+    "cost",
+    "annual_benefit",
+    "time_criticality",
+    "risk_reduction",
+    "phases",
+)
+_IDEA_COLUMNS = "id, " + ", ".join(IDEA_WRITE_COLUMNS) + ", created_at, updated_at"
+# How each written column travels in a bulk insert. A Python list inside a list parameter
+# would be read as a second array dimension, so list- and dict-valued columns travel as
+# JSON text and are turned back into arrays or jsonb in SQL.
+_JSON_COLUMNS = {"tags", "phases", "effort"}
+_FLOAT_COLUMNS = {
+    "customer_impact", "reach", "confidence", "cost", "annual_benefit", "time_criticality", "risk_reduction",
+}  # fmt: skip
+
+
+def _bulk_type(column: str) -> str:
+    return "float8" if column in _FLOAT_COLUMNS else "text"
+
+
+def _bulk_select(column: str) -> str:
+    if column in ("tags", "phases"):
+        return f"ARRAY(SELECT jsonb_array_elements_text(t.{column}::jsonb))"
+    if column == "effort":
+        return "t.effort::jsonb"
+    return f"t.{column}"
+
+
+def _bulk_values(column: str, values: Sequence[Any]) -> list[Any]:
+    return [msgspec.json.encode(value).decode() for value in values] if column in _JSON_COLUMNS else list(values)
+
+
+async def insert_ideas(
+    conn: asyncpg.Connection, portfolio_id: UUID, rows: Sequence[tuple[Any, ...]]
+) -> list[IdeaRow]:
+    """Insert many ideas in one statement; `rows` follow IDEA_WRITE_COLUMNS order."""
+    if not rows:
+        return []
+    columns = list(zip(*rows, strict=True))
+    arrays = ", ".join(f"${n + 2}::{_bulk_type(column)}[]" for n, column in enumerate(IDEA_WRITE_COLUMNS))
+    records = await conn.fetch(
+        f"""
+        INSERT INTO scoring.ideas (portfolio_id, {", ".join(IDEA_WRITE_COLUMNS)})
+        SELECT $1, {", ".join(_bulk_select(column) for column in IDEA_WRITE_COLUMNS)}
+        FROM unnest({arrays}) WITH ORDINALITY AS t({", ".join(IDEA_WRITE_COLUMNS)}, position)
+        ORDER BY t.position
+        RETURNING {_IDEA_COLUMNS}
+        """,
+        portfolio_id,
+        *[_bulk_values(column, values) for column, values in zip(IDEA_WRITE_COLUMNS, columns, strict=True)],
+    )
+    return many(records, IdeaRow)
+
+
+async def update_idea(conn: asyncpg.Connection, portfolio_id: UUID, row: tuple[Any, ...]) -> IdeaRow | None:
+    """Replace every writable field of the idea with ref `row[0]`."""
+    assignments = ", ".join(f"{column} = ${n + 3}" for n, column in enumerate(IDEA_WRITE_COLUMNS[1:]))
+    record = await conn.fetchrow(
+        f"""
+        UPDATE scoring.ideas SET {assignments}, updated_at = now()
+        WHERE portfolio_id = $1 AND ref = $2
+        RETURNING {_IDEA_COLUMNS}
+        """,
+        portfolio_id,
+        *row,
+    )
+    return one(record, IdeaRow)
+
+
+async def get_idea(conn: asyncpg.Connection, portfolio_id: UUID, ref: str, *, for_update: bool = False) -> IdeaRow | None:
+    lock = " FOR UPDATE" if for_update else ""
+    record = await conn.fetchrow(
+        f"SELECT {_IDEA_COLUMNS} FROM scoring.ideas WHERE portfolio_id = $1 AND ref = $2{lock}", portfolio_id, ref
+    )
+    return one(record, IdeaRow)
+
+
+async def existing_refs(conn: asyncpg.Connection, portfolio_id: UUID, refs: Sequence[str]) -> set[str]:
+    records = await conn.fetch(
+        "SELECT ref FROM scoring.ideas WHERE portfolio_id = $1 AND ref = ANY($2::text[])", portfolio_id, list(refs)
+    )
+    return {record["ref"] for record in records}
+
+
+async def delete_idea(conn: asyncpg.Connection, portfolio_id: UUID, ref: str) -> bool:
+    status = await conn.execute("DELETE FROM scoring.ideas WHERE portfolio_id = $1 AND ref = $2", portfolio_id, ref)
+    return status.endswith(" 1")
+
+
+class IdeaFilter(msgspec.Struct, frozen=True, kw_only=True):
+    persona: str | None = None
+    journey_stage: str | None = None
+    touchpoint: str | None = None
+    channel: str | None = None
+    department: str | None = None
+    tag: str | None = None
+    phase: str | None = None
+    text: str | None = None
+
+
+def _filter_sql(filters: IdeaFilter, first_param: int) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    for column in ("persona", "journey_stage", "touchpoint", "channel", "department"):
+        value = getattr(filters, column)
+        if value is not None:
+            params.append(value)
+            clauses.append(f"{column} = ${first_param + len(params) - 1}")
+    if filters.tag is not None:
+        params.append(filters.tag)
+        clauses.append(f"${first_param + len(params) - 1} = ANY(tags)")
+    if filters.phase is not None:
+        params.append(filters.phase)
+        clauses.append(f"${first_param + len(params) - 1} = ANY(phases)")
+    if filters.text is not None:
+        params.append(filters.text)
+        n = first_param + len(params) - 1
+        clauses.append(f"(strpos(lower(title), lower(${n})) > 0 OR strpos(lower(description), lower(${n})) > 0)")
+    return "".join(f" AND {clause}" for clause in clauses), params
+
+
+async def list_ideas(
+    conn: asyncpg.Connection, portfolio_id: UUID, *, filters: IdeaFilter, limit: int, offset: int
+) -> tuple[list[IdeaRow], int]:
+    where, params = _filter_sql(filters, first_param=2)
+    records = await conn.fetch(
+        f"""
+        SELECT {_IDEA_COLUMNS} FROM scoring.ideas WHERE portfolio_id = $1{where}
+        ORDER BY ref COLLATE "C" LIMIT ${len(params) + 2} OFFSET ${len(params) + 3}
+        """,
+        portfolio_id,
+        *params,
+        limit,
+        offset,
+    )
+    total = await conn.fetchval(
+        f"SELECT count(*) FROM scoring.ideas WHERE portfolio_id = $1{where}", portfolio_id, *params
+    )
+    return many(records, IdeaRow), total
+
+
+async def all_ideas(conn: asyncpg.Connection, portfolio_id: UUID) -> list[IdeaRow]:
+    records = await conn.fetch(
+        f'SELECT {_IDEA_COLUMNS} FROM scoring.ideas WHERE portfolio_id = $1 ORDER BY ref COLLATE "C"', portfolio_id
+    )
+    return many(records, IdeaRow)

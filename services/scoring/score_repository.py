@@ -1,0 +1,300 @@
+"""SQL of scoring models, their versions and the stored scores. Connection first; no transactions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import msgspec
+
+from services.scoring.formulas import Contribution
+from services.scoring.repository import many, one
+
+
+class ModelVersionRow(msgspec.Struct, frozen=True):
+    id: UUID
+    model_id: UUID
+    model_name: str
+    version: int
+    definition: dict[str, Any]
+    created_by: str
+    created_at: datetime
+    model_created_at: datetime
+    version_count: int
+
+
+class ScoreRow(msgspec.Struct, frozen=True):
+    idea_id: UUID
+    score: float | None
+    breakdown: list[Contribution]
+    missing: list[str]
+    reason: str | None
+
+
+class RankedRow(msgspec.Struct, frozen=True):
+    ref: str
+    title: str
+    persona: str | None
+    journey_stage: str | None
+    touchpoint: str | None
+    score: float | None
+    breakdown: list[Contribution]
+    missing: list[str]
+    reason: str | None
+    position: int
+
+
+# --- scoring models ---------------------------------------------------------------------
+
+_VERSION_COLUMNS = """
+    v.id, v.model_id, m.name AS model_name, v.version, v.definition, v.created_by, v.created_at,
+    m.created_at AS model_created_at,
+    (SELECT count(*) FROM scoring.model_versions c WHERE c.model_id = m.id) AS version_count
+"""
+
+
+async def insert_model(conn: asyncpg.Connection, portfolio_id: UUID, *, name: str) -> UUID:
+    return await conn.fetchval(
+        "INSERT INTO scoring.models (portfolio_id, name) VALUES ($1, $2) RETURNING id", portfolio_id, name
+    )
+
+
+async def insert_model_version(
+    conn: asyncpg.Connection, model_id: UUID, *, definition: dict[str, Any], created_by: str
+) -> UUID:
+    # The model row is locked first, so two concurrent edits get consecutive version numbers.
+    await conn.execute("SELECT 1 FROM scoring.models WHERE id = $1 FOR UPDATE", model_id)
+    return await conn.fetchval(
+        """
+        INSERT INTO scoring.model_versions (model_id, version, definition, created_by)
+        SELECT $1, coalesce(max(version), 0) + 1, $2, $3 FROM scoring.model_versions WHERE model_id = $1
+        RETURNING id
+        """,
+        model_id,
+        definition,
+        created_by,
+    )
+
+
+async def get_model_version(
+    conn: asyncpg.Connection, portfolio_id: UUID, model_id: UUID, *, version: int | None = None
+) -> ModelVersionRow | None:
+    """A version of a model (the latest when `version` is None)."""
+    record = await conn.fetchrow(
+        f"""
+        SELECT {_VERSION_COLUMNS}
+        FROM scoring.models m JOIN scoring.model_versions v ON v.model_id = m.id
+        WHERE m.portfolio_id = $1 AND m.id = $2 AND ($3::int IS NULL OR v.version = $3)
+        ORDER BY v.version DESC LIMIT 1
+        """,
+        portfolio_id,
+        model_id,
+        version,
+    )
+    return one(record, ModelVersionRow)
+
+
+async def list_latest_model_versions(conn: asyncpg.Connection, portfolio_id: UUID) -> list[ModelVersionRow]:
+    records = await conn.fetch(
+        f"""
+        SELECT DISTINCT ON (m.created_at, m.name, m.id) {_VERSION_COLUMNS}
+        FROM scoring.models m JOIN scoring.model_versions v ON v.model_id = m.id
+        WHERE m.portfolio_id = $1
+        ORDER BY m.created_at, m.name, m.id, v.version DESC
+        """,
+        portfolio_id,
+    )
+    return many(records, ModelVersionRow)
+
+
+async def list_model_versions(conn: asyncpg.Connection, portfolio_id: UUID, model_id: UUID) -> list[ModelVersionRow]:
+    records = await conn.fetch(
+        f"""
+        SELECT {_VERSION_COLUMNS}
+        FROM scoring.models m JOIN scoring.model_versions v ON v.model_id = m.id
+        WHERE m.portfolio_id = $1 AND m.id = $2 ORDER BY v.version
+        """,
+        portfolio_id,
+        model_id,
+    )
+    return many(records, ModelVersionRow)
+
+
+async def all_model_versions(conn: asyncpg.Connection, portfolio_id: UUID) -> list[ModelVersionRow]:
+    """Every version of every model of the portfolio: each keeps its scores current."""
+    records = await conn.fetch(
+        f"""
+        SELECT {_VERSION_COLUMNS}
+        FROM scoring.models m JOIN scoring.model_versions v ON v.model_id = m.id
+        WHERE m.portfolio_id = $1 ORDER BY m.created_at, m.name, v.version
+        """,
+        portfolio_id,
+    )
+    return many(records, ModelVersionRow)
+
+
+async def delete_model(conn: asyncpg.Connection, portfolio_id: UUID, model_id: UUID) -> bool:
+    status = await conn.execute("DELETE FROM scoring.models WHERE portfolio_id = $1 AND id = $2", portfolio_id, model_id)
+    return status.endswith(" 1")
+
+
+# --- scores -----------------------------------------------------------------------------
+
+
+async def upsert_scores(
+    conn: asyncpg.Connection,
+    model_version_id: UUID,
+    scores: Sequence[tuple[UUID, str, float | None, list[dict[str, Any]], list[str], str | None]],
+) -> None:
+    """Store (idea id, ref, score, breakdown, missing, reason) for one model version."""
+    if not scores:
+        return
+    idea_ids, refs, values, breakdowns, missing, reasons = zip(*scores, strict=True)
+    await conn.execute(
+        """
+        INSERT INTO scoring.scores (model_version_id, idea_id, ref, score, breakdown, missing, reason)
+        SELECT $1, idea_id, ref, score, breakdown::jsonb, ARRAY(SELECT jsonb_array_elements_text(missing::jsonb)), reason
+        FROM unnest($2::uuid[], $3::text[], $4::float8[], $5::text[], $6::text[], $7::text[])
+             AS s(idea_id, ref, score, breakdown, missing, reason)
+        ON CONFLICT (model_version_id, idea_id) DO UPDATE
+        SET score = excluded.score, breakdown = excluded.breakdown,
+            missing = excluded.missing, reason = excluded.reason
+        """,
+        model_version_id,
+        list(idea_ids),
+        list(refs),
+        list(values),
+        [msgspec.json.encode(breakdown).decode() for breakdown in breakdowns],
+        [msgspec.json.encode(names).decode() for names in missing],
+        list(reasons),
+    )
+
+
+async def scores_of_idea(conn: asyncpg.Connection, idea_id: UUID) -> list[tuple[ModelVersionRow, ScoreRow]]:
+    records = await conn.fetch(
+        f"""
+        SELECT {_VERSION_COLUMNS}, s.idea_id, s.score, s.breakdown, s.missing, s.reason
+        FROM scoring.scores s
+        JOIN scoring.model_versions v ON v.id = s.model_version_id
+        JOIN scoring.models m ON m.id = v.model_id
+        WHERE s.idea_id = $1
+        ORDER BY m.created_at, m.name, m.id, v.version
+        """,
+        idea_id,
+    )
+    return [
+        (msgspec.convert(dict(record), ModelVersionRow), msgspec.convert(dict(record), ScoreRow))
+        for record in records
+    ]
+
+
+class RankingKey(msgspec.Struct, frozen=True, array_like=True):
+    """Where a ranking page ends: the last row's score, ref and position (1-based)."""
+
+    score: float | None
+    ref: str
+    position: int
+
+
+# The breakdown travels as text and is decoded straight into structs: on a page of 1,000
+# ideas this is most of the work, and msgspec does it in C.
+_RANKED_COLUMNS = """
+    s.ref, i.title, i.persona, i.journey_stage, i.touchpoint, s.score, s.breakdown::text, s.missing, s.reason
+"""
+_decode_breakdown = msgspec.json.Decoder(list[Contribution]).decode
+# `-score` ascending is `score` descending with unscored ideas (NULL) last; together with the
+# ref it is one range of the `scores_ranking` index, so a page never sorts the whole ranking.
+_RANKED_FROM = "FROM scoring.scores s JOIN scoring.ideas i ON i.id = s.idea_id WHERE s.model_version_id = $1"
+
+
+async def ranking_counts(conn: asyncpg.Connection, model_version_id: UUID) -> tuple[int, int]:
+    """How many ideas the version scored, and how many it could not."""
+    counts = await conn.fetchrow(
+        "SELECT count(score) AS scored, count(*) - count(score) AS unscored FROM scoring.scores WHERE model_version_id = $1",
+        model_version_id,
+    )
+    return counts["scored"], counts["unscored"]
+
+
+async def ranking_page(conn: asyncpg.Connection, model_version_id: UUID, *, limit: int, offset: int) -> list[RankedRow]:
+    """The ranking from position `offset + 1`: score descending, then ref in byte order."""
+    records = await conn.fetch(
+        f"SELECT {_RANKED_COLUMNS} {_RANKED_FROM} ORDER BY -s.score, s.ref LIMIT $2 OFFSET $3",
+        model_version_id,
+        limit,
+        offset,
+    )
+    return _positioned(records, first=offset + 1)
+
+
+async def ranking_after(
+    conn: asyncpg.Connection, model_version_id: UUID, *, after: RankingKey, limit: int
+) -> list[RankedRow]:
+    """The ranking after `after` (keyset pagination: each page costs the same, however deep)."""
+    records: list[asyncpg.Record] = []
+    if after.score is not None:
+        records = await conn.fetch(
+            f"""SELECT {_RANKED_COLUMNS} {_RANKED_FROM} AND (-s.score, s.ref) > (-$2::float8, $3::text)
+            ORDER BY -s.score, s.ref LIMIT $4""",
+            model_version_id,
+            after.score,
+            after.ref,
+            limit,
+        )
+    if len(records) < limit:
+        # Unscored ideas come after every scored one, in ref order.
+        ref_after = after.ref if after.score is None else ""
+        records += await conn.fetch(
+            f"""SELECT {_RANKED_COLUMNS} {_RANKED_FROM} AND s.score IS NULL AND s.ref > $2::text
+            ORDER BY -s.score, s.ref LIMIT $3""",
+            model_version_id,
+            ref_after,
+            limit - len(records),
+        )
+    return _positioned(records, first=after.position + 1)
+
+
+def _positioned(records: Sequence[asyncpg.Record], *, first: int) -> list[RankedRow]:
+    return [
+        RankedRow(
+            ref, title, persona, stage, touchpoint, score, _decode_breakdown(breakdown), missing, reason, first + index
+        )
+        for index, (ref, title, persona, stage, touchpoint, score, breakdown, missing, reason) in enumerate(records)
+    ]
+
+
+class SnapshotRow(msgspec.Struct, frozen=True):
+    ref: str
+    title: str
+    score: float | None
+    breakdown: list[Contribution]
+    missing: list[str]
+    reason: str | None
+    cost: float | None
+    effort: dict[str, float]
+    phases: list[str]
+    persona: str | None
+    journey_stage: str | None
+    touchpoint: str | None
+    channel: str | None
+    department: str | None
+    pain_point: str | None
+    tags: list[str]
+
+
+async def snapshot(conn: asyncpg.Connection, model_version_id: UUID) -> list[SnapshotRow]:
+    """Every idea scored under a version, with what an optimiser needs to plan it, in ref order."""
+    records = await conn.fetch(
+        """
+        SELECT s.ref, i.title, s.score, s.breakdown, s.missing, s.reason, i.cost, i.effort, i.phases,
+               i.persona, i.journey_stage, i.touchpoint, i.channel, i.department, i.pain_point, i.tags
+        FROM scoring.scores s JOIN scoring.ideas i ON i.id = s.idea_id
+        WHERE s.model_version_id = $1
+        ORDER BY s.ref
+        """,
+        model_version_id,
+    )
+    return many(records, SnapshotRow)

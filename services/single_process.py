@@ -1,0 +1,45 @@
+"""The embedded default: all three services in one process, under their path prefixes."""
+
+from __future__ import annotations
+
+import asyncio
+
+from services.integrations.app import create_app as create_integrations_app
+from services.integrations.plan_source import PlanSource
+from services.kit.app import ServiceApp
+from services.kit.composite import CompositeApp
+from services.kit.db import ConnectionSource
+from services.kit.jobs import run_worker
+from services.kit.settings import Settings
+from services.roadmap.app import create_app as create_roadmap_app
+from services.roadmap.scoring_client import ScoringClient
+from services.scoring.app import create_app as create_scoring_app
+from services.worker import job_handlers
+
+
+def create_single_process_app(
+    settings: Settings, *, source: ConnectionSource | None = None, run_jobs: bool = True
+) -> CompositeApp:
+    """Scoring, roadmap and integrations behind one ASGI callable.
+
+    With `run_jobs` the app's lifespan also runs a job worker, so the embedded default
+    needs no second process; more workers (`roadmap worker`) can still join it.
+    """
+
+    async def work(stop: asyncio.Event) -> None:
+        await run_worker(settings, job_handlers(), stop=stop)
+
+    scoring = create_scoring_app(settings, source=source)
+    roadmap = create_roadmap_app(settings, source=source, scoring=ScoringClient.in_process(scoring))
+    # The integrations service reads plans and scores from the other two, in-process here.
+    plans = PlanSource.in_process(CompositeApp([scoring, roadmap]))
+    return CompositeApp(
+        [scoring, roadmap, create_integrations_app(settings, source=source, plans=plans)],
+        background=[work] if run_jobs else [],
+    )
+
+
+def create_service_app(name: str, settings: Settings) -> ServiceApp:
+    """One service on its own, as a deployment runs it: its own pool, the others over HTTP."""
+    factories = {"scoring": create_scoring_app, "roadmap": create_roadmap_app, "integrations": create_integrations_app}
+    return factories[name](settings)

@@ -1,0 +1,59 @@
+"""The job worker process: every service's job handlers, and the `roadmap worker` command."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from types import ModuleType
+
+import click
+import msgspec
+
+from services.kit.cli import database_url_for
+from services.kit.jobs import MIN_CONCURRENCY, JobHandler, JobQueueMissing, run_worker
+from services.kit.observability import configure_logging
+from services.kit.settings import Settings
+from services.integrations import jobs as integrations_jobs
+from services.roadmap import jobs as roadmap_jobs
+
+# Each service with long work has a `jobs` module whose `HANDLERS` maps its entrypoints
+# (named `<service>.<job>`, e.g. `roadmap.optimise`) to handlers; list that module here.
+SERVICE_JOB_MODULES: tuple[ModuleType, ...] = (roadmap_jobs, integrations_jobs)
+
+
+def job_handlers() -> dict[str, JobHandler]:
+    """Every service's job handlers by entrypoint; an entrypoint claimed twice is an error."""
+    handlers: dict[str, JobHandler] = {}
+    for module in SERVICE_JOB_MODULES:
+        for entrypoint, handler in module.HANDLERS.items():
+            if entrypoint in handlers:
+                raise RuntimeError(f"job entrypoint {entrypoint!r} is registered twice")
+            handlers[entrypoint] = handler
+    return handlers
+
+
+@click.command("worker")
+@click.option(
+    "--concurrency",
+    type=click.IntRange(min=MIN_CONCURRENCY),
+    default=MIN_CONCURRENCY,
+    show_default=True,
+    help="Jobs this process runs at once.",
+)
+def worker(concurrency: int) -> None:
+    """Run queued jobs until SIGTERM or SIGINT (apply migrations first: `roadmap migrate`)."""
+    settings = Settings.from_env()
+    settings = msgspec.structs.replace(settings, database_url=database_url_for(settings))
+    configure_logging(settings.log_level)
+    try:
+        asyncio.run(_work(settings, concurrency))
+    except JobQueueMissing as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+async def _work(settings: Settings, concurrency: int) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    await run_worker(settings, job_handlers(), concurrency=concurrency, stop=stop)

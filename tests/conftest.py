@@ -1,0 +1,138 @@
+"""Shared fixtures: a real PostgreSQL for the whole session, migrated once per test worker.
+
+The server is the embedded one (pgserver) in `.data/test-postgres`, so `make test` needs
+nothing installed; set ROADMAP_TEST_DATABASE_URL to use another server instead. Each
+pytest-xdist worker gets its own database.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+
+from services.kit import migrate
+from services.kit.auth import mint_token
+from services.kit.db import connect
+from services.kit.embedded_pg import embedded_database_url
+from services.kit.settings import AuthSettings, Settings
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def _with_database(url: str, name: str) -> str:
+    # Replace the database part of a URL, keeping any query (the socket folder for pgserver).
+    return re.sub(r"^(postgres(?:ql)?://[^/]*/)([^?]*)", lambda m: m.group(1) + name, url)
+
+
+@pytest.fixture(scope="session")
+def server_url() -> str:
+    """A URL of the test server's maintenance database."""
+    configured = os.environ.get("ROADMAP_TEST_DATABASE_URL")
+    if configured:
+        return configured
+    return embedded_database_url(PROJECT_ROOT / ".data" / "test-postgres", database="postgres")
+
+
+@pytest.fixture(scope="session")
+def make_database(server_url: str, worker_id: str) -> Callable[[str], str]:
+    """Create a fresh, empty database for this worker and return its URL."""
+
+    async def create(name: str) -> None:
+        conn = await asyncpg.connect(server_url)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+
+    def make(purpose: str) -> str:
+        import asyncio
+
+        name = f"test_{purpose}_{worker_id}"
+        asyncio.run(create(name))
+        return _with_database(server_url, name)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def database_url(make_database: Callable[[str], str]) -> str:
+    """This worker's database, with every migration applied once."""
+    url = make_database("app")
+    migrate.upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def auth_settings() -> AuthSettings:
+    return AuthSettings(signing_key="test-signing-key-" + "x" * 32)
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, auth_settings: AuthSettings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return Settings(database_url=database_url, auth=auth_settings, data_dir=tmp_path_factory.mktemp("data"))
+
+
+@pytest.fixture(scope="session")
+async def session_conn(database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    conn = await connect(database_url)
+    yield conn
+    await conn.close()
+
+
+@pytest.fixture
+async def conn(session_conn: asyncpg.Connection) -> AsyncIterator[asyncpg.Connection]:
+    """A connection inside a transaction that is rolled back after the test."""
+    transaction = session_conn.transaction()
+    await transaction.start()
+    try:
+        yield session_conn
+    finally:
+        await transaction.rollback()
+
+
+class RolledBackSource:
+    """Hands the test's connection to the app, so requests run inside the test's transaction."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    def connection(self):  # type: ignore[no-untyped-def]
+        import contextlib
+
+        @contextlib.asynccontextmanager
+        async def use() -> AsyncIterator[asyncpg.Connection]:
+            yield self.conn
+
+        return use()
+
+    async def close(self) -> None:
+        return None
+
+
+@pytest.fixture
+async def client(settings: Settings, conn: asyncpg.Connection) -> AsyncIterator[httpx.AsyncClient]:
+    """HTTP into the single-process app, every request in the test's rolled-back transaction."""
+    from services.single_process import create_single_process_app
+
+    # The app gets its connection source directly, so there is no lifespan to run.
+    app = create_single_process_app(settings, source=RolledBackSource(conn))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+@pytest.fixture(scope="session")
+def token_for(auth_settings: AuthSettings) -> Callable[..., dict[str, str]]:
+    """`token_for("viewer")` -> Authorization headers for a caller with that role."""
+
+    def headers(*roles: str, subject: str = "tester@example.com") -> dict[str, str]:
+        return {"Authorization": "Bearer " + mint_token(auth_settings, subject=subject, roles=roles)}
+
+    return headers

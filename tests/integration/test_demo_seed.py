@@ -1,0 +1,34 @@
+"""The demo portfolio: seeded once, realistic, and ranked under each of its models."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.scoring.demo import seed_demo
+
+pytestmark = pytest.mark.integration
+
+
+async def test_seeding_twice_creates_one_portfolio(conn):
+    first = await seed_demo(conn)
+    second = await seed_demo(conn)
+    assert first == second
+    assert await conn.fetchval("SELECT count(*) FROM scoring.portfolios") == 1
+    assert await conn.fetchval("SELECT count(*) FROM scoring.ideas WHERE portfolio_id = $1", first) >= 30
+
+
+async def test_the_demo_shows_scored_and_unscored_ideas_under_each_model(conn):
+    portfolio_id = await seed_demo(conn)
+    rows = await conn.fetch(
+        """
+        SELECT m.name, count(s.score) AS scored, count(*) - count(s.score) AS unscored
+        FROM scoring.models m
+        JOIN scoring.model_versions v ON v.model_id = m.id
+        JOIN scoring.scores s ON s.model_version_id = v.id
+        WHERE m.portfolio_id = $1 GROUP BY m.name
+        """,
+        portfolio_id,
+    )
+    assert len(rows) == 3
+    assert all(row["scored"] >= 25 for row in rows)
+    assert sum(row["unscored"] for row in rows) >= 1

@@ -1,0 +1,114 @@
+"""`roadmap serve --seed-demo` as a user runs it: a real process, real HTTP, the printed examples."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.integration
+
+ROADMAP = Path(sys.executable).with_name("roadmap")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for_examples(process: subprocess.Popen, output: list[str], deadline: float, log: Path) -> None:
+    """Read the welcome text until its last example line has been printed."""
+    assert process.stdout is not None
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        output.append(line)
+        if "/scores'" in line:
+            return
+    raise AssertionError("no example requests printed:\n" + "".join(output) + log.read_text()[-3000:])
+
+
+def curl_to_request(line: str) -> tuple[dict[str, str], str]:
+    words = shlex.split(line.strip())
+    assert words[0] == "curl"
+    headers = {}
+    for flag, value in zip(words, words[1:], strict=False):
+        if flag == "-H":
+            name, _, header_value = value.partition(": ")
+            headers[name] = header_value
+    return headers, words[-1]
+
+
+@pytest.fixture
+def served(make_database, tmp_path):
+    port = free_port()
+    env = {
+        **os.environ,
+        "ROADMAP_DATABASE_URL": make_database("serve"),
+        "ROADMAP_DATA_DIR": str(tmp_path),
+        "PORT": str(port),
+    }
+    log = tmp_path / "serve.log"
+    with log.open("w") as stderr:
+        process = subprocess.Popen(
+            [str(ROADMAP), "serve", "--seed-demo"], env=env, stdout=subprocess.PIPE, stderr=stderr, text=True
+        )
+    output: list[str] = []
+    try:
+        wait_for_examples(process, output, time.monotonic() + 90, log)
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(300):
+            try:
+                if httpx.get(f"{base}/health/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        yield base, "".join(output)
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        process.stdout.close()
+
+
+def test_serve_prints_tokens_for_every_role_and_examples_that_work_as_printed(served):
+    base, output = served
+    assert base in output
+    for role in ("viewer", "programme_manager", "leader", "delivery", "admin"):
+        assert re.search(rf"^\s+{role}\s+ey[\w-]+\.[\w-]+\.[\w-]+$", output, re.MULTILINE), role
+    examples = [line for line in output.splitlines() if line.strip().startswith("curl ")]
+    assert len(examples) == 3
+    answers = []
+    for line in examples:
+        headers, url = curl_to_request(line)
+        response = httpx.get(url, headers=headers, timeout=10)
+        assert response.status_code == 200, (url, response.text)
+        answers.append(response.json())
+    ranking, onboarding, scores = answers
+    assert ranking["items"][0]["rank"] == 1 and ranking["scored"] >= 30
+    assert onboarding["total"] >= 1
+    assert all(item["journey"]["journeyStage"] == "onboarding" for item in onboarding["items"])
+    assert {score["modelName"] for score in scores} >= {"RICE"}
+
+
+def test_the_demo_portfolio_is_seeded_once_with_thirty_or_more_varied_ideas(served, auth_settings):
+    base, output = served
+    headers, url = curl_to_request([line for line in output.splitlines() if "journeyStage" in line][0])
+    portfolio_url = url.split("/ideas")[0]
+    ideas = httpx.get(f"{portfolio_url}/ideas", params={"pageSize": 1000}, headers=headers, timeout=10).json()
+    items = ideas["items"]
+    assert ideas["total"] >= 30
+    assert len({item["journey"]["persona"] for item in items}) >= 3
+    assert len({item["journey"]["journeyStage"] for item in items}) >= 3
+    assert len({item["journey"]["touchpoint"] for item in items}) >= 3
+    portfolios = httpx.get(f"{base}/scoring/portfolios", headers=headers, timeout=10).json()
+    assert portfolios["total"] == 1

@@ -1,0 +1,311 @@
+"""A stand-in Jira Cloud on loopback: real HTTP, state in memory, official schemas enforced.
+
+    with JiraStandin() as jira:
+        httpx.post(f"{jira.base_url}/rest/api/3/issue", auth=jira.auth, json={...})
+
+Every request body is checked against its operation's request schema in the official OpenAPI
+document and every rich-text value against the ADF schema; a mismatch is answered with 400 (as
+Jira would) *and* kept in `violations`, which the `jira` fixture turns into a test failure.
+Faults are injected with `fail_next`, `timeout_after_create` and `fail_bulk_elements`.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import threading
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from . import contract, jql, render
+from .handlers import HANDLERS, Request, Response
+from .state import TRANSITIONS, ContractViolation, JiraError, JiraState
+from .webhooks import WebhookDelivery, status_change_delivery
+
+NOT_AUTHENTICATED = "You are not authenticated. Authentication required to perform this operation."
+CREATE_OPERATIONS = ("createIssue", "createIssues")
+
+
+@dataclass(frozen=True)
+class Violation:
+    """A request the official schemas reject, or one the stand-in cannot answer faithfully."""
+
+    operation: str
+    method: str
+    path: str
+    problems: list[str]
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    operation: str
+    method: str
+    path: str
+    status: int | None  # None when the connection was dropped without an answer
+
+
+@dataclass
+class _Fault:
+    pattern: re.Pattern[str]
+    method: str | None
+    status: int
+    retry_after: int | None
+    remaining: int
+
+
+class JiraStandin:
+    def __init__(self, *, email: str = "robot@example.com", api_token: str = "test-api-token", projects: tuple[str, ...] = ("PROJ",)) -> None:
+        self.auth = (email, api_token)
+        self.state = JiraState(projects)
+        self.violations: list[Violation] = []
+        self.calls: Counter[str] = Counter()  # by operationId, every request that arrived
+        self.requests: list[RecordedRequest] = []
+        self._lock = threading.RLock()
+        self._faults: list[_Fault] = []
+        self._drops_after_create = 0
+        self._hang_seconds = 0.0
+        self._bulk_failures: dict[int, tuple[int, dict[str, str]]] = {}
+        self._stopping = threading.Event()
+        self._httpd: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def start(self) -> JiraStandin:
+        handler = type("Handler", (_Handler,), {"standin": self})
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), name="jira-standin", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> JiraStandin:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        assert self._httpd is not None, "start() the stand-in first"
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    # -- faults ------------------------------------------------------------------------------
+    def fail_next(self, path_pattern: str, *, status: int = 429, retry_after: int | None = 1, times: int = 1, method: str | None = None) -> None:
+        """Answer the next `times` requests whose path matches `path_pattern` (re.search) with `status`.
+
+        429 carries Retry-After (integer seconds, omitted when None), X-RateLimit-Reset and
+        RateLimit-Reason as in CONTRACT.md §4; other statuses (503) carry Retry-After when given.
+        """
+        with self._lock:
+            self._faults.append(_Fault(re.compile(path_pattern), method and method.upper(), status, retry_after, times))
+
+    def timeout_after_create(self, n: int = 1, *, hang_seconds: float = 0.0) -> None:
+        """Make the next `n` create calls (single or bulk) create, then drop the connection unanswered.
+
+        With `hang_seconds` the server first waits that long, to outlast a client's read timeout.
+        """
+        with self._lock:
+            self._drops_after_create += n
+            self._hang_seconds = hang_seconds
+
+    def fail_bulk_elements(self, indexes: set[int], *, status: int = 400, errors: dict[str, str] | None = None) -> None:
+        """Make the next bulk create reject these 0-based elements with Jira's per-element error."""
+        with self._lock:
+            for index in indexes:
+                self._bulk_failures[index] = (status, errors or {"summary": "The stand-in Jira was told to reject this element."})
+
+    def clear_violations(self) -> list[Violation]:
+        """Take the recorded violations, for a test that provoked them on purpose."""
+        with self._lock:
+            taken, self.violations = self.violations, []
+            return taken
+
+    # -- inspection --------------------------------------------------------------------------
+    def issue(self, key: str) -> dict[str, Any]:
+        """The issue as `GET /rest/api/3/issue/{key}` would show it (all fields)."""
+        with self._lock:
+            return render.issue(self.state, self.state.find(key), self.base_url, render.wanted_fields(["*all"], ()))
+
+    def blocks(self) -> set[tuple[str, str]]:
+        """(blocker, blocked) pairs of every Blocks link: inwardIssue blocks outwardIssue."""
+        with self._lock:
+            return {(link.inward_key, link.outward_key) for link in self.state.links if link.type["name"] == "Blocks"}
+
+    def set_status(self, key: str, status_name: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Move an issue as a person in Jira would; returns the issue rendered before and after."""
+        with self._lock:
+            before = self.issue(key)
+            transition = next(tid for tid, s in TRANSITIONS.items() if s.name == status_name)
+            self.state.transition(self.state.find(key), transition)
+            return before, self.issue(key)
+
+    def status_change_webhook(self, key: str, status_name: str, *, secret: str | None, identifier: str | None = None) -> WebhookDelivery:
+        """Move the issue to `status_name` and return the signed delivery Jira would send for it."""
+        before, after = self.set_status(key, status_name)
+        return status_change_delivery(before, after, secret=secret, identifier=identifier)
+
+    # -- request handling (called from server threads) ---------------------------------------
+    def _handle(self, method: str, raw_path: str, headers: Any, raw_body: bytes) -> Response:
+        url = urlsplit(raw_path)
+        path, query = url.path, parse_qs(url.query)
+        operation, params = _route(method, path)
+        with self._lock:
+            self.calls[operation] += 1
+            if not self._authenticated(headers.get("Authorization", "")):
+                return Response(401, {"errorMessages": [NOT_AUTHENTICATED], "errors": {}})
+            fault = self._take_fault(method, path)
+        if fault is not None:
+            return self._fault_response(fault)
+        if operation == "unknown":
+            self._record(operation, method, path, [f"the stand-in has no route for {method} {path}"])
+            return Response(404, {"errorMessages": ["null for uri: " + path], "errors": {}})
+        try:
+            body = self._body(operation, method, path, raw_body)
+            with self._lock:
+                handler = HANDLERS.get(operation)
+                if handler is None:
+                    self._record(operation, method, path, [f"the stand-in does not implement {operation}"])
+                    return Response(501, {"errorMessages": [f"{operation} is not implemented by the stand-in"], "errors": {}})
+                response = handler(self, Request(operation, method, path, params, query, body))
+                if operation in CREATE_OPERATIONS and response.status == 201 and self._drops_after_create:
+                    self._drops_after_create -= 1
+                    response = Response(0, drop=True)
+        except ContractViolation as error:
+            self._record(operation, method, path, error.problems)
+            return Response(error.status, error.body)
+        except jql.UnsupportedJql as error:
+            self._record(operation, method, path, [f"JQL the stand-in does not implement: {error}"])
+            return Response(400, {"errorMessages": [str(error)], "errors": {}})
+        except jql.JqlError as error:
+            return Response(400, {"errorMessages": [str(error)], "errors": {}})
+        except JiraError as error:
+            return Response(error.status, error.body)
+        return response
+
+    def _authenticated(self, header: str) -> bool:
+        scheme, _, encoded = header.partition(" ")
+        if scheme.lower() != "basic":
+            return False
+        try:
+            email, _, token = base64.b64decode(encoded, validate=True).decode().partition(":")
+        except (ValueError, UnicodeDecodeError):
+            return False
+        return (email, token) == self.auth
+
+    def _take_fault(self, method: str, path: str) -> _Fault | None:
+        for fault in self._faults:
+            if fault.remaining and fault.pattern.search(path) and fault.method in (None, method):
+                fault.remaining -= 1
+                return fault
+        return None
+
+    @staticmethod
+    def _fault_response(fault: _Fault) -> Response:
+        headers = {}
+        if fault.retry_after is not None:
+            headers["Retry-After"] = str(fault.retry_after)
+        if fault.status == 429:
+            reset = datetime.now(UTC) + timedelta(seconds=fault.retry_after or 0)
+            headers |= {"X-RateLimit-Reset": reset.strftime("%Y-%m-%dT%H:%MZ"), "RateLimit-Reason": "jira-burst-based"}
+            return Response(429, {"errorMessages": ["Rate limit exceeded."], "errors": {}}, headers)
+        return Response(fault.status, {"errorMessages": ["Service unavailable (injected by the stand-in)."], "errors": {}}, headers)
+
+    def _record(self, operation: str, method: str, path: str, problems: list[str]) -> None:
+        with self._lock:
+            self.violations.append(Violation(operation, method, path, problems))
+
+    def _body(self, operation: str, method: str, path: str, raw: bytes) -> Any:
+        schema = _body_schemas().get(operation)
+        if not raw:
+            if schema is not None or operation in _FREE_BODY:
+                raise ContractViolation([f"{method} {path} needs a JSON body"])
+            return None
+        try:
+            body = json.loads(raw)
+        except ValueError as error:
+            raise ContractViolation([f"body is not JSON: {error}"]) from None
+        if schema is not None and (problems := contract.schema_errors(schema, body)):
+            raise ContractViolation([f"{schema}: {p}" for p in problems])
+        return body
+
+    def _log(self, operation: str, method: str, path: str, status: int | None) -> None:
+        with self._lock:
+            self.requests.append(RecordedRequest(operation, method, path, status))
+
+
+# Endpoints the contract names that the vendored subset lacks: routed here, bodies checked for ADF.
+_EXTRA_ROUTES = (
+    ("GET", re.compile(r"^/rest/api/3/issue/(?P<issueIdOrKey>[^/]+)/comment$"), "getComments"),
+    ("POST", re.compile(r"^/rest/api/3/issue/(?P<issueIdOrKey>[^/]+)/comment$"), "addComment"),
+    ("GET", re.compile(r"^/rest/api/3/status$"), "getStatuses"),
+)
+_FREE_BODY = {"addComment", "setIssueProperty"}
+
+
+def _body_schemas() -> dict[str, str]:
+    return {op.operation_id: op.body_schema for op in contract.operations() if op.body_schema}
+
+
+def _route(method: str, path: str) -> tuple[str, dict[str, str]]:
+    for op in contract.operations():
+        if op.method == method and (match := op.pattern.match(path)):
+            return op.operation_id, match.groupdict()
+    for extra_method, pattern, operation_id in _EXTRA_ROUTES:
+        if extra_method == method and (match := pattern.match(path)):
+            return operation_id, match.groupdict()
+    return "unknown", {}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    standin: JiraStandin
+    protocol_version = "HTTP/1.1"  # keep-alive, as httpx expects
+    timeout = 30
+
+    def _serve(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        path = urlsplit(self.path).path
+        try:
+            response = self.standin._handle(self.command, self.path, self.headers, raw)
+        except Exception as error:  # a bug in the stand-in must fail the test, not hang it
+            self.standin._record("internal", self.command, path, [f"stand-in crashed: {error!r}"])
+            response = Response(500, {"errorMessages": ["Internal server error"], "errors": {}})
+        operation = _route(self.command, path)[0]
+        if response.drop:
+            self.standin._log(operation, self.command, path, None)
+            self.standin._stopping.wait(self.standin._hang_seconds)  # outlast the client's read timeout
+            self.close_connection = True
+            return
+        self.standin._log(operation, self.command, path, response.status)
+        payload = b"" if response.body is None else json.dumps(response.body).encode()
+        self.send_response(response.status)
+        for name, value in response.headers.items():
+            self.send_header(name, value)
+        if payload:
+            self.send_header("Content-Type", "application/json;charset=UTF-8")
+        self.send_header("Content-Length", str(len(payload)))
+        self.send_header("X-AAccountId", "5b10ac8d82e05b22cc7d4ef5")
+        self.end_headers()
+        self.wfile.write(payload)
+
+    do_GET = do_POST = do_PUT = do_DELETE = _serve
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet: the test log is the record
+        return
+
+
+__all__ = ["JiraStandin", "RecordedRequest", "Violation"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import asyncpg
@@ -40,25 +40,31 @@ def server_url() -> str:
 
 
 @pytest.fixture(scope="session")
-def make_database(server_url: str, worker_id: str) -> Callable[[str], str]:
-    """Create a fresh, empty database for this worker and return its URL."""
+def make_database(server_url: str, worker_id: str, testrun_uid: str) -> Iterator[Callable[[str], str]]:
+    """Create a fresh, empty database for this worker and return its URL; all are dropped at the end.
 
-    async def create(name: str) -> None:
+    Names carry the run's id, so two test runs sharing one server never drop each other's databases.
+    """
+    import asyncio
+
+    made: list[str] = []
+
+    async def on_server(*statements: str) -> None:
         conn = await asyncpg.connect(server_url)
         try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            await conn.execute(f'CREATE DATABASE "{name}"')
+            for statement in statements:
+                await conn.execute(statement)
         finally:
             await conn.close()
 
     def make(purpose: str) -> str:
-        import asyncio
-
-        name = f"test_{purpose}_{worker_id}"
-        asyncio.run(create(name))
+        name = f"test_{purpose}_{worker_id}_{testrun_uid[:8]}"
+        asyncio.run(on_server(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"'))
+        made.append(name)
         return _with_database(server_url, name)
 
-    return make
+    yield make
+    asyncio.run(on_server(*(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)' for name in made)))
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+from typing import TYPE_CHECKING
 
 import click
 import msgspec
@@ -15,6 +17,10 @@ from services.kit.observability import configure_logging
 from services.kit.settings import Settings
 from services.roadmap.cli import solve
 from services.worker import worker
+
+if TYPE_CHECKING:
+    from services.kit.app import ServiceApp
+    from services.kit.composite import CompositeApp
 
 
 @click.group(help="Roadmap planning backend: scoring, optimised phase roadmaps, Jira delivery.")
@@ -34,26 +40,30 @@ def main() -> None:
 )
 @click.option("--worker/--no-worker", default=True, help="With --service all: run a job worker in the process.")
 @click.option("--seed-demo/--no-seed-demo", default=False, help="Create the demo portfolio if it is missing.")
-def serve(host: str | None, port: int | None, service: str, worker: bool, seed_demo: bool) -> None:
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Server processes sharing the port (uvicorn workers); with --service all and --worker each runs a job worker.",
+)
+def serve(host: str | None, port: int | None, service: str, worker: bool, seed_demo: bool, workers: int) -> None:
     """Run the services, migrating the database first when all run in one process.
 
     A service on its own expects the migrations applied (`roadmap migrate`, the migration job
     of a deployment) and finds the others at ROADMAP_SCORING_URL / ROADMAP_SERVICES_URL.
     """
-    import uvicorn
-
-    from services.single_process import create_service_app, create_single_process_app
-
     settings = Settings.from_env()
     if service != "all":
         if not settings.database_url:
             raise click.UsageError("a service on its own needs ROADMAP_DATABASE_URL")
         configure_logging(settings.log_level)
         try:
-            app = create_service_app(service, settings)
+            app = _app_for(service, settings, jobs=False)  # built here too, so bad settings fail before forking
         except ValueError as exc:
             raise click.UsageError(str(exc)) from None
-        uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_config=None)
+        worker_env = {_WORKER_SERVICE: service, _WORKER_JOBS: "0"}
+        _run(app, host=host or settings.host, port=port or settings.port, workers=workers, worker_env=worker_env)
         return
 
     settings = msgspec.structs.replace(
@@ -66,8 +76,47 @@ def serve(host: str | None, port: int | None, service: str, worker: bool, seed_d
     upgrade(settings.database_url)
     demo = asyncio.run(_seed(settings.database_url)) if seed_demo else None
     _print_welcome(settings, demo)
-    app = create_single_process_app(settings, run_jobs=worker)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None)
+    app = _app_for("all", settings, jobs=worker)
+    # Worker processes use the database this one resolved (maybe the embedded one it started).
+    worker_env = {
+        _WORKER_SERVICE: "all",
+        _WORKER_JOBS: "1" if worker else "0",
+        "ROADMAP_DATABASE_URL": settings.database_url,
+    }
+    _run(app, host=settings.host, port=settings.port, workers=workers, worker_env=worker_env)
+
+
+# How `serve --workers N` tells its worker processes which app to build: uvicorn starts each
+# worker as a fresh interpreter that imports `worker_app` by name and calls it with no arguments.
+_WORKER_SERVICE = "ROADMAP_SERVE_SERVICE"
+_WORKER_JOBS = "ROADMAP_SERVE_JOBS"
+
+
+def _app_for(service: str, settings: Settings, *, jobs: bool) -> ServiceApp | CompositeApp:
+    from services.single_process import create_service_app, create_single_process_app
+
+    if service == "all":
+        return create_single_process_app(settings, run_jobs=jobs)
+    return create_service_app(service, settings)
+
+
+def _run(
+    app: ServiceApp | CompositeApp, *, host: str, port: int, workers: int, worker_env: dict[str, str]
+) -> None:
+    import uvicorn
+
+    if workers == 1:
+        uvicorn.run(app, host=host, port=port, log_config=None)
+        return
+    os.environ.update(worker_env)  # worker processes inherit this process's environment
+    uvicorn.run("services.cli:worker_app", factory=True, workers=workers, host=host, port=port, log_config=None)
+
+
+def worker_app() -> ServiceApp | CompositeApp:
+    """The app of one `serve --workers N` process, built from the environment its parent set."""
+    settings = Settings.from_env()
+    configure_logging(settings.log_level)
+    return _app_for(os.environ[_WORKER_SERVICE], settings, jobs=os.environ.get(_WORKER_JOBS) == "1")
 
 
 async def _seed(database_url: str) -> tuple[str, str]:

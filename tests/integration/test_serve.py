@@ -112,3 +112,45 @@ def test_the_demo_portfolio_is_seeded_once_with_thirty_or_more_varied_ideas(serv
     assert len({item["journey"]["touchpoint"] for item in items}) >= 3
     portfolios = httpx.get(f"{base}/scoring/portfolios", headers=headers, timeout=10).json()
     assert portfolios["total"] == 1
+
+
+def worker_processes(parent: int) -> list[int]:
+    """The server processes uvicorn started under `parent` (its other children are not servers)."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except OSError:  # the process ended while we looked
+            continue
+        if int(fields[1]) == parent and b"spawn_main" in cmdline:
+            children.append(int(stat.parent.name))
+    return children
+
+
+@pytest.mark.parametrize("service", ["all", "scoring"])
+def test_serve_with_two_workers_runs_two_server_processes_that_answer(service, make_database, tmp_path):
+    """`--workers 2` runs two server processes on one port, each building its app from the environment."""
+    database_url = make_database(f"workers_{service}")
+    if service != "all":  # a service on its own expects the migrations applied, as in a deployment
+        subprocess.run([str(ROADMAP), "migrate"], env={**os.environ, "ROADMAP_DATABASE_URL": database_url}, check=True)
+    port = free_port()
+    env = {**os.environ, "ROADMAP_DATABASE_URL": database_url, "ROADMAP_DATA_DIR": str(tmp_path), "PORT": str(port)}
+    log = tmp_path / "serve.log"
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [str(ROADMAP), "serve", "--service", service, "--workers", "2", "--no-worker"],
+            env=env, stdout=output, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        base, deadline, statuses = f"http://127.0.0.1:{port}", time.monotonic() + 90, []
+        while time.monotonic() < deadline and statuses[-1:] != [200]:
+            try:
+                statuses.append(httpx.get(f"{base}/health/ready", timeout=2).status_code)
+            except httpx.TransportError:
+                time.sleep(0.2)
+        assert statuses[-1:] == [200], log.read_text()[-3000:]
+        assert len(worker_processes(process.pid)) == 2, log.read_text()[-3000:]
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

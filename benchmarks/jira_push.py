@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
 import sys
 import time
@@ -22,7 +21,7 @@ from collections import Counter
 
 import httpx
 
-from benchmarks.scoring_ranking import ROOT, fresh_database
+from benchmarks.harness import ROOT, database_server_url, fresh_database
 from services.integrations import repository
 from services.integrations.jira_client import JiraClient
 from services.integrations.payloads import (
@@ -40,7 +39,6 @@ from services.integrations.plan_source import PlanSnapshot
 from services.integrations.push import Push
 from services.kit import migrate
 from services.kit.db import PoolSource
-from services.kit.embedded_pg import embedded_database_url
 from services.kit.settings import Settings
 
 sys.path.insert(0, str(ROOT / "tests"))
@@ -121,10 +119,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--ideas", type=int, default=1000)
     args = parser.parse_args()
-    server_url = os.environ.get("ROADMAP_DATABASE_URL") or embedded_database_url(
-        ROOT / ".data" / "bench-postgres", database="postgres"
-    )
-    database_url = asyncio.run(fresh_database(server_url, "bench_push"))
+    database_url = asyncio.run(fresh_database(database_server_url(), "bench_push"))
     migrate.upgrade(database_url)
     plan = plan_of(args.ideas)
     baseline_seconds, baseline_calls = direct(plan)

@@ -15,19 +15,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
-import re
-import subprocess
 import time
 from pathlib import Path
 
 import httpx
 import msgspec
 
-from benchmarks.scoring_ranking import ROOT, fresh_database, start_server
+from benchmarks.harness import ROOT, database_server_url, fresh_database, require_wrk, wrk
+from benchmarks.scoring_ranking import start_server
 from services.kit import migrate
-from services.kit.embedded_pg import embedded_database_url
 from services.roadmap.optimiser import SolveConfig, decode_scenario, solve
 
 
@@ -55,38 +52,6 @@ def journey_scenario(ideas: int, *, seed: int = 11, time_limit: float = 30.0, ga
     }
 
 
-WRK_SCRIPT = """
-wrk.method = "{method}"
-wrk.body = '{body}'
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer {token}"
-"""
-
-
-def wrk(url: str, *, method: str, body: str, token: str, clients: int, seconds: float, workdir: Path) -> tuple[float, float, float]:
-    """Requests per second, p50 and p99 (ms) from wrk, a load generator in C: an httpx client
-    in Python tops out far below what the server can do and would measure itself."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    script = workdir / f"wrk-{method.lower()}.lua"
-    script.write_text(WRK_SCRIPT.format(method=method, body=body, token=token))
-    out = subprocess.run(
-        ["wrk", "-t2", f"-c{clients}", f"-d{seconds}s", "--latency", "-s", str(script), url],
-        capture_output=True, text=True, check=True,
-    ).stdout
-    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    latency = {m.group(1): _ms(m.group(2)) for m in re.finditer(r"^\s+(50|99)%\s+(\S+)", out, re.MULTILINE)}
-    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    assert non_2xx is None, out
-    return rate, latency["50"], latency["99"]
-
-
-def _ms(text: str) -> float:
-    for unit, factor in (("us", 0.001), ("ms", 1.0), ("s", 1000.0)):
-        if text.endswith(unit):
-            return float(text[: -len(unit)]) * factor
-    raise ValueError(text)
-
-
 def measure(base: str, token: str, clients: int, seconds: float, workdir: Path) -> list[tuple[str, float, float, float]]:
     with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=60) as client:
         small = client.post(
@@ -103,8 +68,8 @@ def measure(base: str, token: str, clients: int, seconds: float, workdir: Path) 
         ("GET /roadmap/runs/{id}", "GET", f"/roadmap/runs/{first_run}", ""),
         ("POST /roadmap/scenarios/{id}/runs", "POST", f"/roadmap/scenarios/{scenario_id}/runs", "{}"),
     ):
-        rate, p50, p99 = wrk(base + path, method=method, body=body, token=token, clients=clients, seconds=seconds, workdir=workdir)
-        rows.append((name, rate, p50, p99))
+        load = wrk(base + path, method=method, body=body, token=token, clients=clients, seconds=seconds, workdir=workdir)
+        rows.append((name, load.rate, load.p50, load.p99))
     return rows
 
 
@@ -140,11 +105,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--ideas", type=int, default=1000)
     args = parser.parse_args()
+    require_wrk()
 
-    server_url = os.environ.get("ROADMAP_DATABASE_URL") or embedded_database_url(
-        ROOT / ".data" / "bench-postgres", database="postgres"
-    )
-    database_url = asyncio.run(fresh_database(server_url, "bench_roadmap"))
+    database_url = asyncio.run(fresh_database(database_server_url(), "bench_roadmap"))
     migrate.upgrade(database_url)
     document = journey_scenario(args.ideas)
 

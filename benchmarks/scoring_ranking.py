@@ -16,10 +16,7 @@ import argparse
 import asyncio
 import os
 import random
-import re
-import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 from uuid import UUID
@@ -28,16 +25,15 @@ import asyncpg
 import httpx
 import msgspec
 
+from benchmarks.harness import ROADMAP, ROOT, database_server_url, free_port, fresh_database, wait_until_ready
 from services.kit import migrate
 from services.kit.auth import mint_token
 from services.kit.db import connect
-from services.kit.embedded_pg import embedded_database_url
 from services.kit.settings import AuthSettings
 from services.scoring import rankings, service
 from services.scoring.domain import PHASES, Estimates, IdeaDraft, JourneyContext
 from services.scoring.schemas import IdeaIn
 
-ROOT = Path(__file__).resolve().parents[1]
 PERSONAS = ("First-time buyer", "Busy parent", "Small-business owner", "Retiree", "Student")
 STAGES = ("awareness", "consideration", "onboarding", "usage", "support", "renewal")
 TOUCHPOINTS = ("mobile app", "website", "branch", "call centre", "email", "chatbot")
@@ -106,22 +102,6 @@ def msgspec_baseline(ideas: list[IdeaDraft]) -> float:
     payload = msgspec.json.encode([as_wire(idea) for idea in ideas])
     decoder = msgspec.json.Decoder(list[IdeaIn])
     return best_of(3, lambda: msgspec.json.encode(decoder.decode(payload)))
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-async def fresh_database(server_url: str, name: str) -> str:
-    conn = await asyncpg.connect(server_url)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return re.sub(r"^(postgres(?:ql)?://[^/]*/)([^?]*)", lambda m: m.group(1) + name, server_url)
 
 
 async def load_and_score(database_url: str, ideas: list[IdeaDraft]) -> tuple[str, str, float, float, float]:
@@ -204,15 +184,9 @@ def start_server(
         "ROADMAP_LOG_LEVEL": "WARNING",
         "PORT": str(port),
     }
-    roadmap = Path(sys.executable).with_name("roadmap")
-    process = subprocess.Popen([str(roadmap), "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen([str(ROADMAP), "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
-    for _ in range(600):
-        try:
-            if httpx.get(f"{base}/health/ready", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.1)
+    wait_until_ready(base, seconds=60, process=process)
     token = mint_token(AuthSettings(signing_key=secret), subject="bench", roles=roles)
     return process, base, token
 
@@ -222,10 +196,7 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     args = parser.parse_args()
 
-    server_url = os.environ.get("ROADMAP_DATABASE_URL") or embedded_database_url(
-        ROOT / ".data" / "bench-postgres", database="postgres"
-    )
-    database_url = asyncio.run(fresh_database(server_url, "bench_scoring"))
+    database_url = asyncio.run(fresh_database(database_server_url(), "bench_scoring"))
     migrate.upgrade(database_url)
     process, base, token = start_server(database_url, ROOT / ".data" / "bench")
     rows = []

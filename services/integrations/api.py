@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, cast
 from uuid import UUID
 
 import msgspec
@@ -80,11 +80,20 @@ class PushIn(msgspec.Struct, rename="camel", forbid_unknown_fields=True, kw_only
     plan_id: UUID
 
 
+PushStatus = Literal["queued", "running", "waiting", "succeeded", "failed"]
+
+
 class PushOut(msgspec.Struct, rename="camel", kw_only=True):
+    """A push. While Jira is unavailable it is `waiting` until `waitingUntil`, then tries again.
+
+    `waitingSince` and `lastError` describe the Jira outage it is waiting out (null when none);
+    they stay on a push that failed because the outage lasted too long.
+    """
+
     id: UUID
     connection_id: UUID
     plan_id: UUID
-    status: str
+    status: PushStatus
     progress: dict[str, Any]
     counts: dict[str, int]
     operations: list[dict[str, Any]]
@@ -93,6 +102,9 @@ class PushOut(msgspec.Struct, rename="camel", kw_only=True):
     created_by: str
     created_at: datetime
     finished_at: datetime | None
+    waiting_since: datetime | None
+    waiting_until: datetime | None
+    last_error: str | None
 
 
 class DryRunOut(msgspec.Struct, rename="camel", kw_only=True):
@@ -106,7 +118,7 @@ def push_out(row: PushRow) -> PushOut:
         id=row.id,
         connection_id=row.connection_id,
         plan_id=row.plan_id,
-        status=row.status,
+        status=cast(PushStatus, row.status),
         progress=row.progress,
         counts={action: counts.get(action, 0) for action in ACTIONS},
         operations=row.operations,
@@ -115,6 +127,9 @@ def push_out(row: PushRow) -> PushOut:
         created_by=row.created_by,
         created_at=row.created_at,
         finished_at=row.finished_at,
+        waiting_since=row.waiting_since,
+        waiting_until=row.waiting_until,
+        last_error=row.last_error,
     )
 
 

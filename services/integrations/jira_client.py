@@ -67,6 +67,18 @@ class OutcomeUnknown(Exception):
         super().__init__(f"{method} {path}: outcome unknown ({reason}); search by label before creating again")
 
 
+def unavailable(error: BaseException) -> bool:
+    """Whether Jira, not the request, stood in the way, so the same work may pass later.
+
+    True when its retries ran out on refusals (429, 503), on a Jira that could not be reached
+    or on gateway errors, when an answer was lost (`OutcomeUnknown`), and for any 5xx; False for
+    what a retry will not fix (400, 401, 403, 404: the request, the account or the project).
+    """
+    if isinstance(error, JiraUnavailable | OutcomeUnknown):
+        return True
+    return isinstance(error, JiraError) and error.status is not None and error.status >= 500
+
+
 class CreatedIssue(msgspec.Struct, frozen=True):
     """An issue Jira made; `index` is its 0-based element in a bulk create (None for a single one)."""
 

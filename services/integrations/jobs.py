@@ -2,11 +2,20 @@
 
 The queue delivers at least once; a push is claimed with a new attempt number and only that
 attempt records the outcome. Re-running a push is safe by construction (see push.py).
+
+Jira may be down for longer than a call's own retries last (Settings.jira_call_retry_seconds).
+Then the push does not fail: it records what it carried out and that it is `waiting`, and asks
+the queue to run it again later, waiting longer each time (OutagePolicy). When Jira is back the
+next attempt finds the work already done in the link table and carries on. Only an outage
+longer than Settings.jira_outage_give_up_seconds makes it fail; errors a retry will not fix
+(credentials, permissions, a refused request, a missing secret) fail it at once.
 """
 
 from __future__ import annotations
 
 import logging
+import random
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -14,15 +23,33 @@ import httpx
 import msgspec
 
 from services.integrations import repository
-from services.integrations.jira_client import JiraClient, JiraError, OutcomeUnknown
+from services.integrations.jira_client import JiraClient, JiraError, JiraUnavailable, OutcomeUnknown, unavailable
 from services.integrations.plan_source import PlanSnapshot
 from services.integrations.push import Push
-from services.kit.jobs import JobContext, JobHandler
+from services.integrations.push_plan import Operation, merge_operations
+from services.integrations.retry import OutagePolicy, RetryPolicy
+from services.kit.jobs import JobContext, JobHandler, RetryLater
 from services.kit.secrets import SecretError, read_secret
+from services.kit.settings import Settings
 
 log = logging.getLogger("integrations.jobs")
 
 PUSH_JOB = "integrations.push"
+
+_rng = random.Random()
+
+
+def outage_policy(settings: Settings) -> OutagePolicy:
+    """How pushes wait out a Jira outage, from the settings."""
+    return OutagePolicy(
+        first=settings.jira_outage_first_wait_seconds,
+        cap=settings.jira_outage_max_wait_seconds,
+        give_up=settings.jira_outage_give_up_seconds,
+    )
+
+
+def _error(exc: BaseException | None, message: str | None = None) -> list[dict[str, Any]]:
+    return [{"idea": None, "status": getattr(exc, "status", None), "messages": [message or str(exc)], "fields": {}}]
 
 
 async def push_plan(job: JobContext) -> None:
@@ -33,38 +60,91 @@ async def push_plan(job: JobContext) -> None:
     if claimed is None:
         return
     row, snapshot = claimed
+    earlier = msgspec.convert(row.operations, list[Operation])
     async with job.pool.acquire() as conn:
         connection = await repository.get_connection(conn, row.connection_id)
+    try:
+        if connection is None:
+            raise SecretError("the connection was deleted")
+        token = read_secret(connection.api_token_ref)
+    except SecretError as exc:
+        # The secret's value is never in these messages: SecretError names only the reference.
+        log.warning("push failed", extra={"fields": {"push_id": str(push_id), "error": type(exc).__name__}})
+        await _finish(job, row, "failed", earlier, _error(exc))
+        return
 
     async def progress(state: dict[str, Any]) -> None:
         async with job.pool.acquire() as conn:
             await repository.push_progress(conn, push_id, row.attempts, state)
 
-    status, operations, errors = "failed", [], []
+    retry = RetryPolicy(max_total_seconds=job.settings.jira_call_retry_seconds)
+    jira = JiraClient.connect(connection.site_url, connection.account_email, token, retry=retry)
+    plan = msgspec.convert(snapshot, PlanSnapshot)
+    push = Push(pool=job.pool, jira=jira, connection=connection, plan=plan, progress=progress)
     try:
-        if connection is None:
-            raise SecretError("the connection was deleted")
-        token = read_secret(connection.api_token_ref)
-        async with JiraClient.connect(connection.site_url, connection.account_email, token) as jira:
-            push = Push(
-                pool=job.pool,
-                jira=jira,
-                connection=connection,
-                plan=msgspec.convert(snapshot, PlanSnapshot),
-                progress=progress,
-            )
+        async with jira:
             done = await push.run()
-        status, operations, errors = "succeeded", msgspec.to_builtins(done), msgspec.to_builtins(push.errors)
-    except (SecretError, JiraError, OutcomeUnknown, httpx.HTTPError) as exc:
-        # The secret's value is never in these messages: SecretError names only the reference.
+    except (JiraError, OutcomeUnknown, httpx.HTTPError) as exc:
+        if unavailable(exc):
+            await _wait_for_jira(job, row, push, earlier, exc)
+            return
         log.warning("push failed", extra={"fields": {"push_id": str(push_id), "error": type(exc).__name__}})
-        errors = [{"idea": None, "status": getattr(exc, "status", None), "messages": [str(exc)], "fields": {}}]
+        await _finish(job, row, "failed", merge_operations(earlier, push.carried_out()), _error(exc))
     except Exception:
         # A bug must not leave the push "running" for ever: record it failed, keep the traceback in the log.
         log.exception("push failed unexpectedly", extra={"fields": {"push_id": str(push_id)}})
-        errors = [{"idea": None, "status": None, "messages": ["internal error; see the service log"], "fields": {}}]
+        await _finish(job, row, "failed", merge_operations(earlier, push.carried_out()),
+                     _error(None, "internal error; see the service log"))  # fmt: skip
+    else:
+        await _finish(job, row, "succeeded", merge_operations(earlier, done), msgspec.to_builtins(push.errors))
+
+
+async def _finish(
+    job: JobContext, row: repository.PushRow, status: str, operations: list[Operation], errors: list[dict[str, Any]]
+) -> None:
     async with job.pool.acquire() as conn:
-        await repository.finish_push(conn, push_id, row.attempts, status=status, operations=operations, errors=errors)
+        await repository.finish_push(conn, row.id, row.attempts, status=status, errors=errors,
+                                     operations=msgspec.to_builtins(operations))  # fmt: skip
+
+
+async def _wait_for_jira(
+    job: JobContext, row: repository.PushRow, push: Push, earlier: list[Operation], exc: Exception
+) -> None:
+    """Record the push as waiting and ask the queue to run it again later, or give up on a long outage."""
+    now = datetime.now(UTC)
+    since, waits = row.waiting_since, row.outage_waits
+    if push.completed or since is None:
+        since, waits = now, 0  # an attempt that got work done was not stuck: this is a new outage
+    policy = outage_policy(job.settings)
+    outage = (now - since).total_seconds()
+    retry_after = exc.retry_after if isinstance(exc, JiraUnavailable) else None
+    wait = policy.wait(waits, retry_after, outage, _rng)
+    operations = merge_operations(earlier, push.carried_out())
+    fields = {"push_id": str(row.id), "error": type(exc).__name__, "status": getattr(exc, "status", None)}
+    if wait is None:
+        log.warning("push gave up waiting for Jira", extra={"fields": {**fields, "outage_s": round(outage)}})
+        message = (
+            f"Jira was unavailable for {_duration(outage)}, longer than this server waits "
+            f"(ROADMAP_JIRA_OUTAGE_GIVE_UP_SECONDS = {policy.give_up:g}); last error: {exc}. "
+            "Push again once Jira is back: what this push made is recorded and will not be made twice."
+        )
+        await _finish(job, row, "failed", operations, _error(exc, message))
+        return
+    async with job.pool.acquire() as conn:
+        waiting = await repository.wait_push(
+            conn, row.id, row.attempts, since=since, until=now + timedelta(seconds=wait), waits=waits + 1,
+            last_error=str(exc), operations=msgspec.to_builtins(operations),
+        )  # fmt: skip
+    if not waiting:
+        return  # a later attempt took the push over; it decides
+    log.warning("push waits for Jira", extra={"fields": {**fields, "in_s": round(wait, 1)}})
+    raise RetryLater(wait, f"Jira unavailable: {exc}")
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min" if hours else f"{minutes} min {secs} s" if minutes else f"{secs} s"
 
 
 HANDLERS: dict[str, JobHandler] = {PUSH_JOB: push_plan}

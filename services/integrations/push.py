@@ -19,7 +19,7 @@ import asyncpg
 import msgspec
 
 from services.integrations import adf, repository
-from services.integrations.jira_client import CreatedIssue, JiraClient, JiraError, OutcomeUnknown
+from services.integrations.jira_client import CreatedIssue, JiraClient, JiraError, OutcomeUnknown, unavailable
 from services.integrations.payloads import (
     BULK_CREATE_MAX,
     JiraMapping,
@@ -35,7 +35,7 @@ from services.integrations.payloads import (
     unplanned_edit_body,
 )
 from services.integrations.plan_source import PlanSnapshot
-from services.integrations.push_plan import KnownIdea, KnownIssues, Operation, plan_operations
+from services.integrations.push_plan import KnownIdea, KnownIssues, Operation, operation_key, plan_operations
 
 log = logging.getLogger("integrations.push")
 
@@ -93,6 +93,10 @@ class Push:
         self.errors: list[IdeaError] = []
         self.epics: dict[str, str] = {}
         self.issues: dict[str, str] = {}
+        self.operations: list[Operation] = []
+        # What this attempt wrote to the link table, by `operation_key`: an attempt cut short
+        # reports these as done, and a push that wrote anything was not stuck.
+        self.completed: set[tuple[str, ...]] = set()
 
     async def run(self) -> list[Operation]:
         async with self.pool.acquire() as conn:
@@ -107,6 +111,7 @@ class Push:
             known=known,
             currency=self.plan.currency,
         )
+        self.operations = operations
         self.epics = dict(known.epics)
         self.issues = {ref: idea.issue_key for ref, idea in known.ideas.items()}
         ideas = {idea.ref: idea for idea in self.plan.ideas}
@@ -131,6 +136,10 @@ class Push:
         await self._report(operations, "done")
         return operations
 
+    def carried_out(self) -> list[Operation]:
+        """The operations this attempt completed so far (all of them once `run` returned)."""
+        return [op for op in self.operations if op.action != "leave_alone" and operation_key(op) in self.completed]
+
     async def _report(self, operations: list[Operation], stage: str) -> None:
         await self.progress({"stage": stage, "operations": len(operations), "errors": len(self.errors)})
 
@@ -154,6 +163,7 @@ class Push:
                 plan_id=UUID(self.plan.plan_id),
             )
         (self.epics if kind == "epic" else self.issues)[item] = issue.key
+        self.completed.add((kind, item))
 
     async def _find(self, labels: list[str]) -> dict[str, CreatedIssue]:
         found = await self.jira.search_by_labels(self.project, labels)
@@ -214,6 +224,8 @@ class Push:
         try:
             await self.jira.edit_issue(key, edit_issue_body(fields))
         except JiraError as exc:
+            if unavailable(exc):
+                raise  # not this idea's fault: the push waits for Jira and tries again
             self.errors.append(IdeaError(idea.ref, exc.status, list(exc.messages), dict(exc.field_errors)))
             return
         await self._record_idea(idea, CreatedIssue(id="", key=key), idea_label(self.portfolio, idea.ref))
@@ -230,6 +242,7 @@ class Push:
         await self.jira.link_issues(blocks_link_body(self.issues[blocker], self.issues[blocked]))
         async with self.pool.acquire() as conn:
             await repository.record_blocks(conn, self.connection.id, blocker, blocked)
+        self.completed.add(("link", blocker, blocked))
 
     async def _mark_unplanned(self, ref: str, key: str) -> None:
         await self.jira.edit_issue(key, unplanned_edit_body())
@@ -239,3 +252,4 @@ class Push:
             log.warning("comment on %s may not have been added", key)
         async with self.pool.acquire() as conn:
             await repository.mark_unplanned(conn, self.connection.id, ref)
+        self.completed.add(("idea", ref))

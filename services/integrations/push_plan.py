@@ -170,3 +170,24 @@ def count_actions(operations: list[Operation]) -> dict[str, int]:
     """How many operations of each action, every action present (zero when absent), for a dry run's summary."""
     counts = Counter(op.action for op in operations)
     return {action: counts.get(action, 0) for action in ACTIONS}
+
+
+def operation_key(operation: Operation) -> tuple[str, ...]:
+    """What an operation is about: a phase's epic, an idea's issue, or a Blocks link."""
+    if operation.blocker is not None and operation.blocked is not None:
+        return ("link", operation.blocker, operation.blocked)
+    if operation.idea is not None:
+        return ("idea", operation.idea)
+    return ("epic", operation.phase or "")
+
+
+def merge_operations(earlier: list[Operation], later: list[Operation]) -> list[Operation]:
+    """The operations of a push carried out over several attempts, as one list.
+
+    `earlier` is what attempts cut short by a Jira outage carried out; `later` is what the next
+    attempt planned or did. That attempt finds the earlier work in the link table and would
+    list it as `leave_alone`: the earlier operation is kept instead, so a push that waited out
+    an outage reports what it made as if nothing had stopped it.
+    """
+    done = {operation_key(op) for op in earlier}
+    return earlier + [op for op in later if not (op.action == "leave_alone" and operation_key(op) in done)]

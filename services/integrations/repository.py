@@ -158,6 +158,10 @@ class PushRow(msgspec.Struct, frozen=True):
     created_by: str
     created_at: datetime
     finished_at: datetime | None
+    waiting_since: datetime | None = None
+    waiting_until: datetime | None = None
+    outage_waits: int = 0
+    last_error: str | None = None
 
 
 class LinkRow(msgspec.Struct, frozen=True):
@@ -168,7 +172,10 @@ class LinkRow(msgspec.Struct, frozen=True):
     planned: bool
 
 
-_PUSH_COLUMNS = "id, connection_id, plan_id, status, progress, operations, errors, attempts, created_by, created_at, finished_at"
+_PUSH_COLUMNS = """
+    id, connection_id, plan_id, status, progress, operations, errors, attempts, created_by, created_at, finished_at,
+    waiting_since, waiting_until, outage_waits, last_error
+"""
 
 
 async def insert_push(
@@ -193,11 +200,14 @@ async def get_push(conn: asyncpg.Connection, push_id: UUID) -> PushRow | None:
 
 
 async def claim_push(conn: asyncpg.Connection, push_id: UUID) -> tuple[PushRow, dict[str, Any]] | None:
-    """Take a push for this attempt (a push left running by a dead worker is taken again)."""
+    """Take a push for this attempt: a queued or waiting one, or one left running by a dead worker.
+
+    Each claim is a new attempt number; only the latest attempt can record progress or an outcome.
+    """
     record = await conn.fetchrow(
         f"""
-        UPDATE integrations.pushes SET status = 'running', attempts = attempts + 1
-        WHERE id = $1 AND status IN ('queued', 'running')
+        UPDATE integrations.pushes SET status = 'running', attempts = attempts + 1, waiting_until = NULL
+        WHERE id = $1 AND status IN ('queued', 'running', 'waiting')
         RETURNING {_PUSH_COLUMNS}, snapshot
         """,
         push_id,
@@ -225,9 +235,13 @@ async def finish_push(
     operations: list[dict[str, Any]],
     errors: list[dict[str, Any]],
 ) -> bool:
+    # A success closes the outage the push may have waited out; a failure keeps it on record.
     outcome = await conn.execute(
         """
-        UPDATE integrations.pushes SET status = $3, operations = $4, errors = $5, finished_at = now()
+        UPDATE integrations.pushes
+        SET status = $3, operations = $4, errors = $5, finished_at = now(), waiting_until = NULL,
+            waiting_since = CASE WHEN $3 = 'succeeded' THEN NULL ELSE waiting_since END,
+            last_error = CASE WHEN $3 = 'succeeded' THEN NULL ELSE last_error END
         WHERE id = $1 AND attempts = $2 AND status = 'running'
         """,
         push_id,
@@ -235,6 +249,36 @@ async def finish_push(
         status,
         operations,
         errors,
+    )
+    return outcome.endswith(" 1")
+
+
+async def wait_push(
+    conn: asyncpg.Connection,
+    push_id: UUID,
+    attempt: int,
+    *,
+    since: datetime,
+    until: datetime,
+    waits: int,
+    last_error: str,
+    operations: list[dict[str, Any]],
+) -> bool:
+    """Record that this attempt met a Jira outage and the push waits until `until`; False if superseded."""
+    outcome = await conn.execute(
+        """
+        UPDATE integrations.pushes
+        SET status = 'waiting', waiting_since = $3, waiting_until = $4, outage_waits = $5, last_error = $6,
+            operations = $7
+        WHERE id = $1 AND attempts = $2 AND status = 'running'
+        """,
+        push_id,
+        attempt,
+        since,
+        until,
+        waits,
+        last_error,
+        operations,
     )
     return outcome.endswith(" 1")
 

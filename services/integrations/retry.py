@@ -108,3 +108,38 @@ def retry_after_seconds(headers: Mapping[str, str], now: datetime) -> float | No
         remaining = (at - now).total_seconds()
         return remaining if remaining > 0 else None
     return None
+
+
+class OutagePolicy(msgspec.Struct, frozen=True):
+    """How a push waits out a Jira outage that outlasted its calls' own retries.
+
+    Between attempts the push waits from `first` seconds, doubling each time up to `cap`, drawn
+    from the upper half of that ceiling ("equal jitter"): pushes stopped by one outage spread out,
+    and none comes back at once. A longer `Retry-After` from Jira wins, since retrying earlier
+    fails again (CONTRACT.md §4). An outage is counted from the first attempt that met it; once
+    it has lasted `give_up` seconds the push stops waiting and fails.
+    """
+
+    first: float = 30.0
+    cap: float = 600.0
+    give_up: float = 6 * 3600.0
+
+    def __post_init__(self) -> None:
+        if not 0 < self.first <= self.cap:
+            raise ValueError("an outage policy needs 0 < first <= cap")
+        if self.give_up < 0:
+            raise ValueError("an outage policy needs give_up >= 0")
+
+    def wait(self, waits: int, retry_after: float | None, outage_seconds: float, rng: random.Random) -> float | None:
+        """Seconds to wait before the next attempt, or None to give up.
+
+        `waits` is how often the push already waited in this outage, `outage_seconds` how long
+        the outage has lasted so far. The wait never reaches past the give-up time, so the last
+        attempt comes when the outage has lasted `give_up` seconds, not a whole wait later.
+        """
+        remaining = self.give_up - outage_seconds
+        if remaining <= 0:
+            return None
+        ceiling = min(self.cap, self.first * 2.0 ** min(waits, 62))
+        wait = max(rng.uniform(ceiling / 2, ceiling), retry_after or 0.0)
+        return min(wait, remaining)

@@ -57,6 +57,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     job_retry_after_seconds: float = 30.0
     # On shutdown a worker lets running jobs finish for this long, then hands them back.
     job_stop_grace_seconds: float = 10.0
+    # Jira: how long one call keeps retrying a refusal, then how a push waits out an outage
+    # (first and longest wait between attempts) and how long an outage it waits out at most.
+    jira_call_retry_seconds: float = 120.0
+    jira_outage_first_wait_seconds: float = 30.0
+    jira_outage_max_wait_seconds: float = 600.0
+    jira_outage_give_up_seconds: float = 6 * 3600.0
 
     def __repr__(self) -> str:  # the database URL may carry a password
         return f"Settings(host={self.host!r}, port={self.port!r}, data_dir={str(self.data_dir)!r})"
@@ -96,6 +102,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             services_url=env.get("ROADMAP_SERVICES_URL") or None,
             job_retry_after_seconds=_float(env, "ROADMAP_JOB_RETRY_AFTER_SECONDS", 30.0),
             job_stop_grace_seconds=_float(env, "ROADMAP_JOB_STOP_GRACE_SECONDS", 10.0),
+            **_jira_timings(env),
         )
 
 
@@ -107,6 +114,18 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
+
+
+def _jira_timings(env: Mapping[str, str]) -> dict[str, float]:
+    timings = {
+        "jira_call_retry_seconds": _float(env, "ROADMAP_JIRA_CALL_RETRY_SECONDS", 120.0),
+        "jira_outage_first_wait_seconds": _float(env, "ROADMAP_JIRA_OUTAGE_FIRST_WAIT_SECONDS", 30.0),
+        "jira_outage_max_wait_seconds": _float(env, "ROADMAP_JIRA_OUTAGE_MAX_WAIT_SECONDS", 600.0),
+        "jira_outage_give_up_seconds": _float(env, "ROADMAP_JIRA_OUTAGE_GIVE_UP_SECONDS", 6 * 3600.0),
+    }
+    if timings["jira_outage_first_wait_seconds"] > timings["jira_outage_max_wait_seconds"]:
+        raise SettingsError("ROADMAP_JIRA_OUTAGE_FIRST_WAIT_SECONDS must not exceed ROADMAP_JIRA_OUTAGE_MAX_WAIT_SECONDS")
+    return timings
 
 
 def _float(env: Mapping[str, str], name: str, default: float) -> float:

@@ -8,7 +8,9 @@ Atlassian's schemas.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from collections.abc import AsyncIterator
 
 import httpx
 import msgspec
@@ -32,6 +34,19 @@ def push_database_url(make_database) -> str:
     return url
 
 
+@contextlib.asynccontextmanager
+async def single_process(settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The single-process app with its in-process worker running, and a client that talks to it."""
+    source = await PoolSource.open(settings)
+    app = create_single_process_app(settings, source=source)
+    try:
+        async with app.lifespan():
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t", timeout=60) as http:
+                yield http
+    finally:
+        await source.close()
+
+
 async def wait_for(http, url, headers, *, until, within=60.0):
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
@@ -42,14 +57,12 @@ async def wait_for(http, url, headers, *, until, within=60.0):
     raise AssertionError(f"{url} still {body['status']}: {body}")
 
 
-async def approved_plan(http, token_for) -> tuple[dict, dict]:
+async def run_and_approve(http, token_for, scenario_id: str, name: str) -> dict:
+    """Optimise a scenario, make a plan of the run, submit it and approve every phase."""
     editor, leader, viewer = token_for(EDITOR), token_for("leader"), token_for("viewer")
-    scored = await scored_portfolio(http, token_for)
-    body = scenario_body(scored, constraints=[{"kind": "requires", "idea": "A2", "on": "A1"}])
-    scenario = (await http.post("/roadmap/scenarios", json=body, headers=editor)).json()
-    run = (await http.post(f"/roadmap/scenarios/{scenario['id']}/runs", json={}, headers=editor)).json()
+    run = (await http.post(f"/roadmap/scenarios/{scenario_id}/runs", json={}, headers=editor)).json()
     run = await wait_for(http, f"/roadmap/runs/{run['id']}", viewer, until={"succeeded", "failed"})
-    plan = (await http.post(f"/roadmap/runs/{run['id']}/plans", json={"name": "Push me"}, headers=editor)).json()
+    plan = (await http.post(f"/roadmap/runs/{run['id']}/plans", json={"name": name}, headers=editor)).json()
     await http.post(f"/roadmap/plans/{plan['id']}/submit", headers=editor)
     for phase in plan["phases"]:
         await http.post(
@@ -57,7 +70,14 @@ async def approved_plan(http, token_for) -> tuple[dict, dict]:
             json={"decision": "approve", "comment": "ok"},
             headers=leader,
         )
-    plan = (await http.get(f"/roadmap/plans/{plan['id']}", headers=viewer)).json()
+    return (await http.get(f"/roadmap/plans/{plan['id']}", headers=viewer)).json()
+
+
+async def approved_plan(http, token_for) -> tuple[dict, dict]:
+    scored = await scored_portfolio(http, token_for)
+    body = scenario_body(scored, constraints=[{"kind": "requires", "idea": "A2", "on": "A1"}])
+    scenario = (await http.post("/roadmap/scenarios", json=body, headers=token_for(EDITOR))).json()
+    plan = await run_and_approve(http, token_for, scenario["id"], "Push me")
     assert plan["status"] == "approved", plan
     return scored, plan
 
@@ -99,48 +119,42 @@ async def test_an_approved_plan_is_pushed_once_through_faults_and_status_comes_b
     monkeypatch.setenv("PUSH_TEST_JIRA_TOKEN", jira.auth[1])
     monkeypatch.setenv("PUSH_TEST_JIRA_WEBHOOK", WEBHOOK_SECRET)
     settings = msgspec.structs.replace(settings, database_url=push_database_url, job_retry_after_seconds=2.0)
-    source = await PoolSource.open(settings)
-    app = create_single_process_app(settings, source=source)
     editor, viewer = token_for(EDITOR), token_for("viewer")
-    try:
-        async with app.lifespan():
-            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t", timeout=60) as http:
-                scored, plan = await approved_plan(http, token_for)
-                cid = await connect(http, jira, scored["portfolioId"], editor, webhook_secret_ref="env:PUSH_TEST_JIRA_WEBHOOK")
-                ideas = len(plan["assignments"])
-                epics = len({a["phase"] for a in plan["assignments"]})
+    async with single_process(settings) as http:
+        scored, plan = await approved_plan(http, token_for)
+        cid = await connect(http, jira, scored["portfolioId"], editor, webhook_secret_ref="env:PUSH_TEST_JIRA_WEBHOOK")
+        ideas = len(plan["assignments"])
+        epics = len({a["phase"] for a in plan["assignments"]})
 
-                dry = await http.post(f"/integrations/connections/{cid}/dry-run", json={"planId": plan["id"]}, headers=editor)
-                assert dry.status_code == 200, dry.text
-                counts = dry.json()["counts"]
-                assert (counts["create_epic"], counts["create_issue"], counts["create_link"]) == (epics, ideas, 1)
-                assert jira.calls.get("createIssue", 0) + jira.calls.get("createIssues", 0) == 0  # a dry run writes nothing
+        dry = await http.post(f"/integrations/connections/{cid}/dry-run", json={"planId": plan["id"]}, headers=editor)
+        assert dry.status_code == 200, dry.text
+        counts = dry.json()["counts"]
+        assert (counts["create_epic"], counts["create_issue"], counts["create_link"]) == (epics, ideas, 1)
+        assert jira.calls.get("createIssue", 0) + jira.calls.get("createIssues", 0) == 0  # a dry run writes nothing
 
-                # Faults on the way: a rate limit, then a create whose answer is lost.
-                jira.fail_next(r"/rest/api/3/issue/bulk$", status=429, retry_after=0)
-                jira.timeout_after_create(n=1)
-                started = await http.post(f"/integrations/connections/{cid}/pushes", json={"planId": plan["id"]}, headers=editor)
-                assert started.status_code == 202, started.text
-                push = await wait_for(http, started.headers["location"], viewer, until={"succeeded", "failed"})
-                assert push["status"] == "succeeded" and push["errors"] == [], push
+        # Faults on the way: a rate limit, then a create whose answer is lost.
+        jira.fail_next(r"/rest/api/3/issue/bulk$", status=429, retry_after=0)
+        jira.timeout_after_create(n=1)
+        started = await http.post(f"/integrations/connections/{cid}/pushes", json={"planId": plan["id"]}, headers=editor)
+        assert started.status_code == 202, started.text
+        push = await wait_for(http, started.headers["location"], viewer, until={"succeeded", "failed"})
+        assert push["status"] == "succeeded" and push["errors"] == [], push
 
-                labels = issues_by_label(jira)
-                assert len(labels) >= ideas + epics
-                assert all(len(keys) == 1 for keys in labels.values()), labels  # no duplicates
-                assert len(jira.blocks()) == 1
+        labels = issues_by_label(jira)
+        assert len(labels) >= ideas + epics
+        assert all(len(keys) == 1 for keys in labels.values()), labels  # no duplicates
+        assert len(jira.blocks()) == 1
 
-                again = await http.post(f"/integrations/connections/{cid}/pushes", json={"planId": plan["id"]}, headers=editor)
-                second = await wait_for(http, again.headers["location"], viewer, until={"succeeded", "failed"})
-                assert set(k for k, v in second["counts"].items() if v) == {"leave_alone"}
-                assert issues_by_label(jira) == labels
+        again = await http.post(f"/integrations/connections/{cid}/pushes", json={"planId": plan["id"]}, headers=editor)
+        second = await wait_for(http, again.headers["location"], viewer, until={"succeeded", "failed"})
+        assert set(k for k, v in second["counts"].items() if v) == {"leave_alone"}
+        assert issues_by_label(jira) == labels
 
-                idea_key = labels[idea_label(scored["portfolioId"], "A1")][0]
-                delivery = jira.status_change_webhook(idea_key, "Done", secret=WEBHOOK_SECRET)
-                ack = await http.post(f"/integrations/webhooks/{cid}", content=delivery.body, headers=delivery.headers)
-                assert ack.status_code == 200 and ack.json()["category"] == "done", ack.text
-                view = (await http.get(f"/integrations/plans/{plan['id']}/delivery", headers=viewer)).json()
-    finally:
-        await source.close()
+        idea_key = labels[idea_label(scored["portfolioId"], "A1")][0]
+        delivery = jira.status_change_webhook(idea_key, "Done", secret=WEBHOOK_SECRET)
+        ack = await http.post(f"/integrations/webhooks/{cid}", content=delivery.body, headers=delivery.headers)
+        assert ack.status_code == 200 and ack.json()["category"] == "done", ack.text
+        view = (await http.get(f"/integrations/plans/{plan['id']}/delivery", headers=viewer)).json()
     assert view["ideas"] == ideas and view["done"] == 1
 
 
@@ -150,32 +164,26 @@ async def test_a_resumed_push_finds_what_an_interrupted_one_made_and_rejected_id
 
     monkeypatch.setenv("PUSH_TEST_JIRA_TOKEN", jira.auth[1])
     settings = msgspec.structs.replace(settings, database_url=push_database_url, job_retry_after_seconds=2.0)
-    source = await PoolSource.open(settings)
-    app = create_single_process_app(settings, source=source)
     editor, viewer = token_for(EDITOR), token_for("viewer")
-    try:
-        async with app.lifespan():
-            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t", timeout=60) as http:
-                scored, plan = await approved_plan(http, token_for)
-                cid = await connect(http, jira, scored["portfolioId"], editor)
-                first_idea = sorted(plan["assignments"], key=lambda a: a["idea"])[0]["idea"]
-                # A push killed after Jira made this idea's issue, before we recorded it:
-                with httpx.Client(base_url=jira.base_url, auth=jira.auth) as client:
-                    made = client.post(
-                        "/rest/api/3/issue",
-                        json={"fields": {"project": {"key": "PROJ"}, "issuetype": {"name": "Task"},
-                                         "summary": "made by a killed push",
-                                         "labels": [idea_label(scored["portfolioId"], first_idea)]}},
-                    )  # fmt: skip
-                    assert made.status_code == 201, made.text
-                # ...and Jira will refuse one element of the bulk create for good.
-                jira.fail_bulk_elements({0}, status=400)
-                started = await http.post(f"/integrations/connections/{cid}/pushes", json={"planId": plan["id"]}, headers=editor)
-                push = await wait_for(http, started.headers["location"], viewer, until={"succeeded", "failed"})
-                retried = await http.post(f"/integrations/connections/{cid}/pushes", json={"planId": plan["id"]}, headers=editor)
-                second = await wait_for(http, retried.headers["location"], viewer, until={"succeeded", "failed"})
-    finally:
-        await source.close()
+    async with single_process(settings) as http:
+        scored, plan = await approved_plan(http, token_for)
+        cid = await connect(http, jira, scored["portfolioId"], editor)
+        first_idea = sorted(plan["assignments"], key=lambda a: a["idea"])[0]["idea"]
+        # A push killed after Jira made this idea's issue, before we recorded it:
+        with httpx.Client(base_url=jira.base_url, auth=jira.auth) as client:
+            made = client.post(
+                "/rest/api/3/issue",
+                json={"fields": {"project": {"key": "PROJ"}, "issuetype": {"name": "Task"},
+                                 "summary": "made by a killed push",
+                                 "labels": [idea_label(scored["portfolioId"], first_idea)]}},
+            )  # fmt: skip
+            assert made.status_code == 201, made.text
+        # ...and Jira will refuse one element of the bulk create for good.
+        jira.fail_bulk_elements({0}, status=400)
+        started = await http.post(f"/integrations/connections/{cid}/pushes", json={"planId": plan["id"]}, headers=editor)
+        push = await wait_for(http, started.headers["location"], viewer, until={"succeeded", "failed"})
+        retried = await http.post(f"/integrations/connections/{cid}/pushes", json={"planId": plan["id"]}, headers=editor)
+        second = await wait_for(http, retried.headers["location"], viewer, until={"succeeded", "failed"})
     labels = issues_by_label(jira)
     assert all(len(keys) == 1 for keys in labels.values()), labels
     assert labels[idea_label(scored["portfolioId"], first_idea)] == [made.json()["key"]]
@@ -190,21 +198,15 @@ async def test_unavailable_jira_and_a_lost_bulk_answer_still_give_one_issue_per_
 ):
     monkeypatch.setenv("PUSH_TEST_JIRA_TOKEN", jira.auth[1])
     settings = msgspec.structs.replace(settings, database_url=push_database_url, job_retry_after_seconds=2.0)
-    source = await PoolSource.open(settings)
-    app = create_single_process_app(settings, source=source)
     editor, viewer = token_for(EDITOR), token_for("viewer")
-    try:
-        async with app.lifespan():
-            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t", timeout=60) as http:
-                scored, plan = await approved_plan(http, token_for)
-                cid = await connect(http, jira, scored["portfolioId"], editor)
-                jira.fail_next(r"/rest/api/3/search/jql$", status=503, retry_after=0, times=2)
-                jira.fail_next(r"/rest/api/3/issue$", status=503, retry_after=0)
-                jira.timeout_after_create(n=2)  # the epic's create, then the bulk create, lose their answers
-                started = await http.post(f"/integrations/connections/{cid}/pushes", json={"planId": plan["id"]}, headers=editor)
-                push = await wait_for(http, started.headers["location"], viewer, until={"succeeded", "failed"})
-    finally:
-        await source.close()
+    async with single_process(settings) as http:
+        scored, plan = await approved_plan(http, token_for)
+        cid = await connect(http, jira, scored["portfolioId"], editor)
+        jira.fail_next(r"/rest/api/3/search/jql$", status=503, retry_after=0, times=2)
+        jira.fail_next(r"/rest/api/3/issue$", status=503, retry_after=0)
+        jira.timeout_after_create(n=2)  # the epic's create, then the bulk create, lose their answers
+        started = await http.post(f"/integrations/connections/{cid}/pushes", json={"planId": plan["id"]}, headers=editor)
+        push = await wait_for(http, started.headers["location"], viewer, until={"succeeded", "failed"})
     assert push["status"] == "succeeded" and push["errors"] == [], push
     labels = issues_by_label(jira)
     assert all(len(keys) == 1 for keys in labels.values()), labels
@@ -219,39 +221,24 @@ async def test_pushing_a_later_approved_replan_updates_creates_and_marks_never_d
 
     monkeypatch.setenv("PUSH_TEST_JIRA_TOKEN", jira.auth[1])
     settings = msgspec.structs.replace(settings, database_url=push_database_url, job_retry_after_seconds=2.0)
-    source = await PoolSource.open(settings)
-    app = create_single_process_app(settings, source=source)
-    editor, leader, viewer = token_for(EDITOR), token_for("leader"), token_for("viewer")
-    try:
-        async with app.lifespan():
-            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t", timeout=60) as http:
-                scored, plan = await approved_plan(http, token_for)
-                cid = await connect(http, jira, scored["portfolioId"], editor)
-                first = await http.post(f"/integrations/connections/{cid}/pushes", json={"planId": plan["id"]}, headers=editor)
-                await wait_for(http, first.headers["location"], viewer, until={"succeeded", "failed"})
-                before = issues_by_label(jira)
+    editor, viewer = token_for(EDITOR), token_for("viewer")
+    async with single_process(settings) as http:
+        scored, plan = await approved_plan(http, token_for)
+        cid = await connect(http, jira, scored["portfolioId"], editor)
+        first = await http.post(f"/integrations/connections/{cid}/pushes", json={"planId": plan["id"]}, headers=editor)
+        await wait_for(http, first.headers["location"], viewer, until={"succeeded", "failed"})
+        before = issues_by_label(jira)
 
-                # Next year: no Improve budget any more, so what was planned there must go or move.
-                replan = (await http.post(
-                    f"/roadmap/plans/{plan['id']}/replan", json={"name": "Next", "movePenalty": 0}, headers=editor
-                )).json()  # fmt: skip
-                phases = [{**p, "budget": 0} if p["key"] == "improve" else p for p in replan["phases"]]
-                await http.patch(f"/roadmap/scenarios/{replan['id']}", json={"phases": phases}, headers=editor)
-                run = (await http.post(f"/roadmap/scenarios/{replan['id']}/runs", json={}, headers=editor)).json()
-                run = await wait_for(http, f"/roadmap/runs/{run['id']}", viewer, until={"succeeded", "failed"})
-                newer = (await http.post(f"/roadmap/runs/{run['id']}/plans", json={"name": "Next"}, headers=editor)).json()
-                await http.post(f"/roadmap/plans/{newer['id']}/submit", headers=editor)
-                for phase in newer["phases"]:
-                    await http.post(
-                        f"/roadmap/plans/{newer['id']}/phases/{phase['key']}/decision",
-                        json={"decision": "approve", "comment": "ok"},
-                        headers=leader,
-                    )
-                dry = (await http.post(f"/integrations/connections/{cid}/dry-run", json={"planId": newer["id"]}, headers=editor)).json()
-                second = await http.post(f"/integrations/connections/{cid}/pushes", json={"planId": newer["id"]}, headers=editor)
-                pushed = await wait_for(http, second.headers["location"], viewer, until={"succeeded", "failed"})
-    finally:
-        await source.close()
+        # Next year: no Improve budget any more, so what was planned there must go or move.
+        replan = (await http.post(
+            f"/roadmap/plans/{plan['id']}/replan", json={"name": "Next", "movePenalty": 0}, headers=editor
+        )).json()  # fmt: skip
+        phases = [{**p, "budget": 0} if p["key"] == "improve" else p for p in replan["phases"]]
+        await http.patch(f"/roadmap/scenarios/{replan['id']}", json={"phases": phases}, headers=editor)
+        newer = await run_and_approve(http, token_for, replan["id"], "Next")
+        dry = (await http.post(f"/integrations/connections/{cid}/dry-run", json={"planId": newer["id"]}, headers=editor)).json()
+        second = await http.post(f"/integrations/connections/{cid}/pushes", json={"planId": newer["id"]}, headers=editor)
+        pushed = await wait_for(http, second.headers["location"], viewer, until={"succeeded", "failed"})
     old_ideas = {a["idea"] for a in plan["assignments"]}
     new_ideas = {a["idea"] for a in newer["assignments"]}
     dropped = old_ideas - new_ideas

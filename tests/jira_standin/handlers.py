@@ -31,6 +31,7 @@ class Response:
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
     drop: bool = False  # close the connection without answering
+    outage_begins: bool = False  # the stand-in goes down once this answer is sent (JiraStandin.down)
 
 
 @dataclass(frozen=True)

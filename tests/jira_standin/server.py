@@ -6,15 +6,20 @@
 Every request body is checked against its operation's request schema in the official OpenAPI
 document and every rich-text value against the ADF schema; a mismatch is answered with 400 (as
 Jira would) *and* kept in `violations`, which the `jira` fixture turns into a test failure.
-Faults are injected with `fail_next`, `timeout_after_create` and `fail_bulk_elements`.
+Faults are injected with `fail_next`, `timeout_after_create` and `fail_bulk_elements`; `down`
+takes the whole Jira away (every request answered 503, or connections refused) until `up`.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
+import errno
 import re
+import socket
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -58,6 +63,14 @@ class _Fault:
     remaining: int
 
 
+@dataclass
+class _Outage:
+    status: int | None  # None: connections are refused
+    retry_after: int | None
+    creates_first: int  # creates still answered before it begins
+    begun: bool = False
+
+
 class JiraStandin:
     def __init__(self, *, email: str = "robot@example.com", api_token: str = "test-api-token", projects: tuple[str, ...] = ("PROJ",)) -> None:
         self.auth = (email, api_token)
@@ -70,26 +83,45 @@ class JiraStandin:
         self._drops_after_create = 0
         self._hang_seconds = 0.0
         self._bulk_failures: dict[int, tuple[int, dict[str, str]]] = {}
+        self._outage: _Outage | None = None
+        self._open: set[socket.socket] = set()  # connections being served, cut when Jira goes away
         self._stopping = threading.Event()
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._port = 0
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> JiraStandin:
-        handler = type("Handler", (_Handler,), {"standin": self})
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), name="jira-standin", daemon=True)
-        self._thread.start()
+        self._listen()
         return self
 
     def stop(self) -> None:
         self._stopping.set()
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        self._stop_listening()
+
+    def _listen(self) -> None:
+        handler = type("Handler", (_Handler,), {"standin": self})
+        deadline = time.monotonic() + 5
+        while True:  # coming back up takes the same port, which another socket may hold a moment
+            try:
+                self._httpd = ThreadingHTTPServer(("127.0.0.1", self._port), handler)
+                break
+            except OSError as error:
+                if error.errno != errno.EADDRINUSE or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        self._httpd.daemon_threads = True
+        self._port = self._httpd.server_address[1]
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), name="jira-standin", daemon=True)
+        self._thread.start()
+
+    def _stop_listening(self) -> None:
+        httpd, thread, self._httpd, self._thread = self._httpd, self._thread, None, None
+        if httpd is not None:
+            httpd.shutdown()
+            httpd.server_close()
+        if thread is not None:
+            thread.join(timeout=5)
 
     def __enter__(self) -> JiraStandin:
         return self.start()
@@ -99,9 +131,8 @@ class JiraStandin:
 
     @property
     def base_url(self) -> str:
-        assert self._httpd is not None, "start() the stand-in first"
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        assert self._port, "start() the stand-in first"
+        return f"http://127.0.0.1:{self._port}"
 
     # -- faults ------------------------------------------------------------------------------
     def fail_next(self, path_pattern: str, *, status: int = 429, retry_after: int | None = 1, times: int = 1, method: str | None = None) -> None:
@@ -112,6 +143,47 @@ class JiraStandin:
         """
         with self._lock:
             self._faults.append(_Fault(re.compile(path_pattern), method and method.upper(), status, retry_after, times))
+
+    def down(self, status: int | None = 503, *, retry_after: int | None = None, after_creates: int = 0) -> None:
+        """Take Jira away until `up()`: every request is answered `status` (before authentication,
+        as Jira's edge does; Retry-After when given), or with `status=None` no connection is
+        accepted and open ones are cut, so a client's connect is refused.
+
+        With `after_creates` the outage begins once that many more creates have been answered.
+        """
+        with self._lock:
+            self._outage = _Outage(status, retry_after, after_creates)
+        if after_creates == 0:
+            self._begin_outage()
+
+    def up(self) -> None:
+        """End the outage `down` began: Jira answers again, on the same address."""
+        with self._lock:
+            refused = self._outage is not None and self._outage.begun and self._outage.status is None
+            self._outage = None
+        if refused and not self._stopping.is_set():
+            self._listen()
+
+    def _begin_outage(self) -> None:
+        with self._lock:
+            outage = self._outage
+            if outage is None or outage.begun:
+                return
+            outage.begun = True
+            cut = list(self._open) if outage.status is None else []
+        if outage.status is None:
+            self._stop_listening()
+            for sock in cut:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+
+    def _outage_ahead(self, operation: str, response: Response) -> bool:
+        """Count an answered create towards an outage set to begin after some; True when it begins now."""
+        outage = self._outage
+        if outage is None or outage.begun or operation not in CREATE_OPERATIONS or response.status != 201:
+            return False
+        outage.creates_first -= 1
+        return outage.creates_first <= 0
 
     def timeout_after_create(self, n: int = 1, *, hang_seconds: float = 0.0) -> None:
         """Make the next `n` create calls (single or bulk) create, then drop the connection unanswered.
@@ -165,11 +237,15 @@ class JiraStandin:
         operation, params = _route(method, path)
         with self._lock:
             self.calls[operation] += 1
+            if self._outage is not None and self._outage.begun:
+                if self._outage.status is None:  # arrived on a connection opened before the outage
+                    return Response(0, drop=True)
+                return self._fault_response(self._outage.status, self._outage.retry_after)
             if not self._authenticated(headers.get("Authorization", "")):
                 return Response(401, {"errorMessages": [NOT_AUTHENTICATED], "errors": {}})
             fault = self._take_fault(method, path)
         if fault is not None:
-            return self._fault_response(fault)
+            return self._fault_response(fault.status, fault.retry_after)
         if operation == "unknown":
             self._record(operation, method, path, [f"the stand-in has no route for {method} {path}"])
             return Response(404, {"errorMessages": ["null for uri: " + path], "errors": {}})
@@ -184,6 +260,8 @@ class JiraStandin:
                 if operation in CREATE_OPERATIONS and response.status == 201 and self._drops_after_create:
                     self._drops_after_create -= 1
                     response = Response(0, drop=True)
+                if self._outage_ahead(operation, response):
+                    response.outage_begins = True
         except ContractViolation as error:
             self._record(operation, method, path, error.problems)
             return Response(error.status, error.body)
@@ -214,15 +292,15 @@ class JiraStandin:
         return None
 
     @staticmethod
-    def _fault_response(fault: _Fault) -> Response:
+    def _fault_response(status: int, retry_after: int | None) -> Response:
         headers = {}
-        if fault.retry_after is not None:
-            headers["Retry-After"] = str(fault.retry_after)
-        if fault.status == 429:
-            reset = datetime.now(UTC) + timedelta(seconds=fault.retry_after or 0)
+        if retry_after is not None:
+            headers["Retry-After"] = str(retry_after)
+        if status == 429:
+            reset = datetime.now(UTC) + timedelta(seconds=retry_after or 0)
             headers |= {"X-RateLimit-Reset": reset.strftime("%Y-%m-%dT%H:%MZ"), "RateLimit-Reason": "jira-burst-based"}
             return Response(429, {"errorMessages": ["Rate limit exceeded."], "errors": {}}, headers)
-        return Response(fault.status, {"errorMessages": ["Service unavailable (injected by the stand-in)."], "errors": {}}, headers)
+        return Response(status, {"errorMessages": ["Service unavailable (injected by the stand-in)."], "errors": {}}, headers)
 
     def _record(self, operation: str, method: str, path: str, problems: list[str]) -> None:
         with self._lock:
@@ -275,6 +353,16 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as httpx expects
     timeout = 30
 
+    def setup(self) -> None:
+        super().setup()
+        with self.standin._lock:
+            self.standin._open.add(self.connection)
+
+    def finish(self) -> None:
+        with self.standin._lock:
+            self.standin._open.discard(self.connection)
+        super().finish()
+
     def _serve(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
@@ -301,6 +389,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("X-AAccountId", "5b10ac8d82e05b22cc7d4ef5")
         self.end_headers()
         self.wfile.write(payload)
+        if response.outage_begins:  # only now: this answer still goes out
+            self.wfile.flush()
+            self.standin._begin_outage()
 
     do_GET = do_POST = do_PUT = do_DELETE = _serve
 

@@ -1,0 +1,166 @@
+"""Jira down for longer than a call's retries: a push waits, and finishes once Jira is back.
+
+The single-process app with its in-process worker, on a database of its own, against the
+stand-in Jira taken down half-way through a push. The retry budget of a call and the waits
+between attempts are made small through the settings, so an outage of a few seconds is many
+times what one call waits and makes the push reschedule itself several times.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+import asyncpg
+import msgspec
+import pytest
+from roadmap_fixtures import EDITOR
+from test_jira_push import approved_plan, connect, issues_by_label, single_process, wait_for
+
+from services.kit import migrate
+
+pytestmark = pytest.mark.integration
+
+FINISHED = {"succeeded", "failed"}
+
+
+@pytest.fixture(scope="module")
+def outage_database_url(make_database) -> str:
+    url = make_database("outage")
+    migrate.upgrade(url)
+    return url
+
+
+def outage_settings(settings, database_url: str, *, give_up: float):
+    return msgspec.structs.replace(
+        settings,
+        database_url=database_url,
+        job_retry_after_seconds=2.0,
+        jira_call_retry_seconds=0.5,
+        jira_outage_first_wait_seconds=0.5,
+        jira_outage_max_wait_seconds=1.5,
+        jira_outage_give_up_seconds=give_up,
+    )
+
+
+async def watch(http, url, headers, until: Callable[[dict], bool], *, within: float = 60.0) -> dict:
+    """Poll a push until `until` holds for it; fails with its last state after `within` seconds."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        body = (await http.get(url, headers=headers)).json()
+        if until(body):
+            return body
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{url} never got there: {body}")
+
+
+async def start_push(http, cid: str, plan: dict, editor) -> str:
+    started = await http.post(f"/integrations/connections/{cid}/pushes", json={"planId": plan["id"]}, headers=editor)
+    assert started.status_code == 202, started.text
+    return started.headers["location"]
+
+
+def assert_one_issue_per_idea_and_one_epic_per_phase(jira, plan: dict) -> None:
+    labels = issues_by_label(jira)
+    assert all(len(keys) == 1 for keys in labels.values()), labels
+    assert len(labels) == len(plan["assignments"]) + len({a["phase"] for a in plan["assignments"]}), labels
+
+
+async def test_a_push_cut_off_by_a_jira_outage_waits_and_finishes_once_jira_is_back(
+    outage_database_url, settings, token_for, jira, monkeypatch
+):
+    monkeypatch.setenv("PUSH_TEST_JIRA_TOKEN", jira.auth[1])
+    settings = outage_settings(settings, outage_database_url, give_up=600.0)
+    editor, viewer = token_for(EDITOR), token_for("viewer")
+    async with single_process(settings) as http:
+        scored, plan = await approved_plan(http, token_for)
+        cid = await connect(http, jira, scored["portfolioId"], editor)
+        ideas, epics = len(plan["assignments"]), len({a["phase"] for a in plan["assignments"]})
+
+        jira.down(503, after_creates=1)  # the first epic is made, then every request gets 503
+        url = await start_push(http, cid, plan, editor)
+        waiting = await watch(http, url, viewer, lambda p: p["status"] not in {"queued", "running"})
+        assert waiting["status"] == "waiting", waiting
+        assert "503" in waiting["lastError"] and waiting["finishedAt"] is None, waiting
+        assert waiting["waitingSince"] < waiting["waitingUntil"]
+        assert waiting["counts"]["create_epic"] == 1  # what it did before Jira went is on record
+
+        # Two more attempts meet the outage: rescheduled at least twice, one outage all along.
+        later = await watch(http, url, viewer, lambda p: (p["attempts"] >= 3 and p["status"] == "waiting") or p["status"] in FINISHED)
+        assert later["status"] == "waiting" and later["waitingSince"] == waiting["waitingSince"], later
+        refused = sum(1 for r in jira.requests if r.status == 503)
+
+        jira.up()
+        push = await wait_for(http, url, viewer, until=FINISHED)
+    assert refused >= 3
+    assert push["status"] == "succeeded" and push["errors"] == [], push
+    assert push["attempts"] >= 4 and push["waitingSince"] is None and push["lastError"] is None
+    counts = push["counts"]
+    assert (counts["create_epic"], counts["create_issue"], counts["create_link"]) == (epics, ideas, 1), counts
+    assert_one_issue_per_idea_and_one_epic_per_phase(jira, plan)
+    assert len(jira.blocks()) == 1
+
+
+async def test_a_push_fails_at_once_on_bad_credentials_and_gives_up_on_an_outage_that_lasts_too_long(
+    outage_database_url, settings, token_for, jira, monkeypatch
+):
+    settings = outage_settings(settings, outage_database_url, give_up=3.0)
+    editor, viewer = token_for(EDITOR), token_for("viewer")
+    async with single_process(settings) as http:
+        scored, plan = await approved_plan(http, token_for)
+        cid = await connect(http, jira, scored["portfolioId"], editor)
+
+        # A wrong API token: no retry fixes that, so the push fails at once, without waiting.
+        monkeypatch.setenv("PUSH_TEST_JIRA_TOKEN", "not-the-api-token")
+        refused = await wait_for(http, await start_push(http, cid, plan, editor), viewer, until=FINISHED)
+
+        # Jira refuses connections for longer than the push is set to wait (3 s).
+        monkeypatch.setenv("PUSH_TEST_JIRA_TOKEN", jira.auth[1])
+        jira.down(None)
+        gave_up = await wait_for(http, await start_push(http, cid, plan, editor), viewer, until=FINISHED)
+        jira.up()
+        again = await wait_for(http, await start_push(http, cid, plan, editor), viewer, until=FINISHED)
+    assert refused["status"] == "failed" and refused["attempts"] == 1 and refused["waitingSince"] is None, refused
+    assert refused["errors"][0]["status"] == 401
+    assert "test-api-token" not in str(refused) and "not-the-api-token" not in str(refused)
+
+    assert gave_up["status"] == "failed" and gave_up["attempts"] >= 2, gave_up
+    message = gave_up["errors"][0]["messages"][0]
+    assert "Jira was unavailable" in message and "ROADMAP_JIRA_OUTAGE_GIVE_UP_SECONDS" in message, message
+    assert "ConnectError" in message and "ConnectError" in gave_up["lastError"], gave_up
+    assert gave_up["waitingSince"] is not None and gave_up["waitingUntil"] is None
+
+    assert again["status"] == "succeeded" and again["errors"] == [], again
+    assert again["counts"]["create_issue"] == len(plan["assignments"])
+    assert_one_issue_per_idea_and_one_epic_per_phase(jira, plan)
+
+
+def test_the_waiting_migration_goes_down_to_queued_pushes_and_up_again(make_database):
+    url = make_database("outage_migration")
+    migrate.upgrade(url)
+
+    async def sql(query: str) -> object:
+        conn = await asyncpg.connect(url)
+        try:
+            return await conn.fetchval(query)
+        finally:
+            await conn.close()
+
+    asyncio.run(sql(
+        """
+        WITH c AS (
+            INSERT INTO integrations.connections
+                (portfolio_id, site_url, project_key, account_email, api_token_ref, mapping, created_by)
+            VALUES (gen_random_uuid(), 'http://jira', 'PROJ', 'a@b.c', 'env:X', '{}', 't') RETURNING id
+        )
+        INSERT INTO integrations.pushes (connection_id, plan_id, created_by, status, waiting_since, last_error)
+        SELECT id, gen_random_uuid(), 't', 'waiting', now(), 'Jira answered 503' FROM c
+        """
+    ))  # fmt: skip
+    migrate.downgrade(url, "0007")
+    assert asyncio.run(sql("SELECT status FROM integrations.pushes")) == "queued"
+    with pytest.raises(asyncpg.CheckViolationError):
+        asyncio.run(sql("UPDATE integrations.pushes SET status = 'waiting'"))
+    migrate.upgrade(url)
+    asyncio.run(sql("UPDATE integrations.pushes SET status = 'waiting', waiting_until = now()"))

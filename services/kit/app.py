@@ -15,10 +15,12 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
-from services.kit.auth import auth_middleware
+from services.kit.auth import PUBLIC_PATH_PATTERNS, auth_middleware
 from services.kit.db import ConnectionSource, PoolSource, provide_connection
 from services.kit.health import HEALTH_HANDLERS
+from services.kit.input_guard import refuse_nul_characters
 from services.kit.observability import ObservabilityMiddleware
+from services.kit.openapi_problems import document_problems
 from services.kit.problems import AppError, problem_details_plugin
 from services.kit.settings import Settings
 
@@ -68,6 +70,7 @@ def build_service_app(
         dependencies={"conn": Provide(provide_connection), **(dependencies or {})},
         lifespan=[] if source is not None else [own_pool],
         middleware=[auth_middleware(settings.auth)],
+        before_request=refuse_nul_characters,
         plugins=[problem_details_plugin()],
         openapi_config=OpenAPIConfig(
             title=title,
@@ -91,4 +94,6 @@ def build_service_app(
         ),
         debug=False,
     )
+    # The routes are all registered now, so the document can be built and completed once.
+    document_problems(litestar.openapi_schema, public_patterns=PUBLIC_PATH_PATTERNS)
     return ServiceApp(name, litestar)

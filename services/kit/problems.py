@@ -128,6 +128,9 @@ def _from_validation(exc: ValidationException) -> ProblemDetailsException:
         if not isinstance(item, dict):
             continue
         message = str(item.get("message", exc.detail))
+        if item.get("key") == "data" and message == "'data'":
+            # Litestar's words for a request without the body the handler reads.
+            message = "a request body is required"
         field = _field_of(item.get("key"), message)
         source = getattr(item.get("source"), "value", item.get("source"))
         if source and source != "body":
@@ -143,6 +146,7 @@ def _from_validation(exc: ValidationException) -> ProblemDetailsException:
 
 
 _HTTP_SLUGS = {
+    400: ("malformed-body", "The request body could not be read"),  # Litestar's 400s: unparseable bodies
     401: ("unauthorized", "Authentication required"),
     403: ("forbidden", "Your role does not allow this"),
     404: ("not-found", "Not found"),

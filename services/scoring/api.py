@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Literal
 from uuid import UUID
 
 import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post, put
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter, RawBody
 
 from services.kit.auth import ANY_ROLE, EDITORS, allowed
@@ -45,6 +47,18 @@ READ = [allowed(ANY_ROLE)]
 WRITE = [allowed(EDITORS)]
 
 ModelVersion = Annotated[int | None, QueryParameter(ge=1, description="model version; the latest if absent")]
+
+
+@dataclass
+class CsvImportOperation(Operation):
+    """The CSV import reads the raw body, which Litestar cannot describe from the signature."""
+
+    def __post_init__(self) -> None:
+        self.request_body = RequestBody(
+            required=True,
+            description="The ideas as CSV in UTF-8, one row per idea, with the header row of `GET .../ideas.csv`.",
+            content={"text/csv": OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING))},
+        )
 
 
 class PortfolioController(Controller):
@@ -182,7 +196,7 @@ class IdeaController(Controller):
             headers={"Content-Disposition": f'attachment; filename="ideas-{portfolio_id}.csv"'},
         )
 
-    @post("/ideas.csv", operation_id="importIdeas", guards=WRITE, status_code=200)
+    @post("/ideas.csv", operation_id="importIdeas", guards=WRITE, status_code=200, operation_class=CsvImportOperation)
     async def import_csv(
         self,
         conn: Conn,

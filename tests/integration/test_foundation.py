@@ -43,6 +43,29 @@ async def test_each_service_publishes_its_own_openapi_document(client, service):
     assert document["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
 
 
+@pytest.mark.parametrize("service", ["scoring", "roadmap", "integrations"])
+async def test_every_operation_documents_its_errors_as_problems(client, service):
+    document = (await client.get(f"/{service}/schema/openapi.json")).json()
+    assert document["components"]["schemas"]["Problem"]["required"] == ["type", "title", "status"]
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            responses = operation["responses"]
+            public = operation.get("security") == []
+            expected = {"4XX", "503"} | (set() if public else {"401", "403"})
+            assert expected <= set(responses), (method, path, sorted(responses))
+            assert "400" not in responses  # Litestar's own validation body, never what we send
+            for status in expected:
+                assert list(responses[status]["content"]) == ["application/problem+json"], (method, path, status)
+    public = {path for path, item in document["paths"].items() if any(op.get("security") == [] for op in item.values())}
+    assert public == ({"/integrations/webhooks/{connection_id}"} if service == "integrations" else set())
+
+
+async def test_the_csv_import_documents_its_body(client):
+    document = (await client.get("/scoring/schema/openapi.json")).json()
+    body = document["paths"]["/scoring/portfolios/{portfolio_id}/ideas.csv"]["post"]["requestBody"]
+    assert body["required"] is True and body["content"]["text/csv"]["schema"]["type"] == "string"
+
+
 async def test_a_request_without_a_token_is_a_401_problem(client):
     response = await client.get("/scoring/portfolios")
     assert response.status_code == 401

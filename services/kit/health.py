@@ -8,6 +8,7 @@ from litestar.datastructures import State
 from services.kit.db import ConnectionSource
 from services.kit.observability import metrics_payload
 from services.kit.problems import ServiceUnavailable
+from services.kit.queue_metrics import refresh_queue_gauges
 
 
 @get("/health/live", operation_id="healthLive", include_in_schema=False, sync_to_thread=False)
@@ -28,9 +29,10 @@ async def ready(state: State) -> dict[str, str]:
     return {"status": "ok", "database": "ok"}
 
 
-@get("/metrics", operation_id="metrics", include_in_schema=False, sync_to_thread=False)
-def metrics() -> Response[bytes]:
-    """Prometheus metrics of this process."""
+@get("/metrics", operation_id="metrics", include_in_schema=False)
+async def metrics(state: State) -> Response[bytes]:
+    """Prometheus metrics of this process, with the job queue's depth read just now."""
+    await refresh_queue_gauges(state.get("db"))
     payload, content_type = metrics_payload()
     return Response(payload, media_type=content_type)
 

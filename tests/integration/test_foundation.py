@@ -7,6 +7,7 @@ import time
 import asyncpg
 import jwt
 import pytest
+from roadmap_fixtures import EDITOR, scenario_body, scored_portfolio
 
 from services.kit import migrate
 
@@ -141,3 +142,14 @@ async def test_only_the_schema_documents_are_public_not_paths_that_merely_contai
     await client.post(f"/scoring/portfolios/{portfolio['id']}/ideas", json={"ref": "schema", "title": "t"}, headers=editor)
     response = await client.get(f"/scoring/portfolios/{portfolio['id']}/ideas/schema")
     assert response.status_code == 401
+
+
+async def test_metrics_report_the_job_queue(client, token_for):
+    editor = token_for(EDITOR)
+    scored = await scored_portfolio(client, token_for)
+    scenario = (await client.post("/roadmap/scenarios", json=scenario_body(scored), headers=editor)).json()
+    for _ in range(2):  # no worker runs here: both stay queued
+        assert (await client.post(f"/roadmap/scenarios/{scenario['id']}/runs", json={}, headers=editor)).status_code == 202
+    body = (await client.get("/metrics")).text
+    assert 'jobs_in_queue{entrypoint="roadmap.optimise",status="queued"} 2.0' in body
+    assert 'jobs_oldest_queued_age_seconds{entrypoint="roadmap.optimise"}' in body

@@ -7,9 +7,12 @@ rather than a false success, and an exception anywhere rolls everything back.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import AsyncIterator
-from typing import Protocol
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Protocol, TypeVar
 
 import asyncpg
 import msgspec
@@ -19,8 +22,80 @@ from litestar.di import NamedDependency
 from services.kit.settings import Settings
 
 
+log = logging.getLogger("roadmap.db")
+
 # How a handler asks for the request's connection: `conn: Conn`.
 Conn = NamedDependency[asyncpg.Connection]
+
+T = TypeVar("T")
+
+# Opening a connection to a server that does not answer (a host gone, not a refusal) fails
+# after this long, so a request during an outage gets its 503 rather than hanging.
+CONNECT_TIMEOUT_SECONDS = 10.0
+
+# Failures that mean "the database is not reachable right now". OperatorInterventionError
+# covers a server shutting down, starting up, or terminating the connection.
+_UNAVAILABLE = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,
+    ConnectionError,
+    TimeoutError,
+)
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether `exc`, or what it groups or was raised from, is a lost or refused connection.
+
+    A connection that dies mid-request surfaces in several shapes: the driver's error, the
+    transaction's cleanup failing on the closed connection, or both grouped together.
+    """
+    seen: set[int] = set()
+    pending = [exc]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, _UNAVAILABLE):
+            return True
+        if isinstance(current, asyncpg.InterfaceError) and "connection is closed" in str(current):
+            return True
+        # A server that shuts down sends its FATAL error between queries; the driver, not yet
+        # aware that the socket is closing, refuses the next query with this protocol error.
+        if isinstance(current, asyncpg.InternalClientError):
+            return True
+        if isinstance(current, BaseExceptionGroup):
+            pending.extend(current.exceptions)
+        pending.extend(e for e in (current.__cause__, current.__context__) if e is not None)
+    return False
+
+
+# Between attempts while the database is unavailable; the last one repeats.
+_RETRY_DELAYS = (0.5, 1.0, 2.0, 5.0)
+
+
+async def retry_while_unavailable(operation: Callable[[], Awaitable[T]], *, what: str, give_up_after: float) -> T:
+    """Run `operation` until it succeeds, trying again while the database is unavailable.
+
+    For work that must not be lost to a database restart, such as a job recording its
+    outcome. `operation` must be safe to repeat (it opens its own connection, and its
+    writes are conditional or idempotent). Other errors, and unavailability lasting past
+    `give_up_after` seconds, are raised.
+    """
+    began = time.monotonic()
+    attempt = 0
+    while True:
+        try:
+            return await operation()
+        except Exception as exc:
+            waited = time.monotonic() - began
+            if not database_unavailable(exc) or waited >= give_up_after:
+                raise
+            delay = _RETRY_DELAYS[min(attempt, len(_RETRY_DELAYS) - 1)]
+            attempt += 1
+            fields = {"what": what, "error": type(exc).__name__, "in_s": delay, "waited_s": round(waited, 1)}
+            log.warning("database unavailable; trying again", extra={"fields": fields})
+            await asyncio.sleep(delay)
 
 
 class ConnectionSource(Protocol):
@@ -56,6 +131,7 @@ class PoolSource:
             min_size=settings.db_pool_min,
             max_size=settings.db_pool_max,
             command_timeout=settings.db_command_timeout_seconds,
+            timeout=CONNECT_TIMEOUT_SECONDS,
             init=_init_connection,
         )
         return cls(pool)

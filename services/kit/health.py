@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from litestar import Response, get
 from litestar.datastructures import State
 
@@ -9,6 +11,9 @@ from services.kit.db import ConnectionSource
 from services.kit.observability import metrics_payload
 from services.kit.problems import ServiceUnavailable
 from services.kit.queue_metrics import refresh_queue_gauges
+
+
+READY_TIMEOUT_SECONDS = 2.0
 
 
 @get("/health/live", operation_id="healthLive", include_in_schema=False, sync_to_thread=False)
@@ -19,11 +24,16 @@ def live() -> dict[str, str]:
 
 @get("/health/ready", operation_id="healthReady", include_in_schema=False)
 async def ready(state: State) -> dict[str, str]:
-    """The process can serve requests: the database answers."""
+    """The process can serve requests: the database answers.
+
+    Asked again after an outage, the pool opens fresh connections: readiness comes back by
+    itself once the database answers, with no restart.
+    """
     source: ConnectionSource = state.db
     try:
-        async with source.connection() as conn:
-            await conn.fetchval("SELECT 1", timeout=2)
+        # Bounded as a whole: getting a connection to an unreachable host must not hang a probe.
+        async with asyncio.timeout(READY_TIMEOUT_SECONDS), source.connection() as conn:
+            await conn.fetchval("SELECT 1")
     except Exception:
         raise ServiceUnavailable("The database does not answer.") from None
     return {"status": "ok", "database": "ok"}

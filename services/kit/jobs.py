@@ -33,6 +33,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
 
@@ -55,7 +56,7 @@ QUEUE_SCHEMA = "queue"
 MIN_CONCURRENCY = 2
 
 # A worker whose queue connection fails starts again after this long, doubling to the cap.
-_RESTART_DELAYS = (1.0, 2.0, 5.0, 10.0, 30.0)
+_RESTART_DELAYS = (1.0, 2.0, 5.0, 10.0)
 
 
 class JobContext(msgspec.Struct, frozen=True, kw_only=True):
@@ -157,8 +158,12 @@ async def run_worker(
     """Take jobs for `handlers` (entrypoint -> handler) until `stop` is set.
 
     At most `concurrency` jobs run at once in this worker. Without `stop` it runs until
-    cancelled, which stops it the same way. A lost database connection restarts the worker
-    after a short pause; a database without the queue tables is an error.
+    cancelled, which stops it the same way. A database without the queue tables is an error.
+
+    Anything else that stops the queue manager (a lost database connection shows up as
+    several different errors, some not even from the driver) starts it again on a new
+    connection after a short pause, so a database restart never leaves a worker that looks
+    alive but takes no jobs. Jobs running when the connection went are let finish first.
     """
     if concurrency < MIN_CONCURRENCY:
         raise ValueError(f"a worker runs at least {MIN_CONCURRENCY} jobs at once, got {concurrency}")
@@ -174,10 +179,12 @@ async def run_worker(
         )
         failures = 0
         while not stop.is_set():
+            began = time.monotonic()
             try:
                 await _run_queue_manager(settings, handlers, source.pool, concurrency, stop)
-                failures = 0
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            except Exception:
+                if time.monotonic() - began > _RESTART_DELAYS[-1]:
+                    failures = 0  # it ran fine for a while: a new outage starts with short pauses
                 delay = _RESTART_DELAYS[min(failures, len(_RESTART_DELAYS) - 1)]
                 failures += 1
                 log.exception("job worker lost its database; starting again", extra={"fields": {"in_s": delay}})
@@ -236,7 +243,10 @@ async def _run_queue_manager(
             hand_back.set()
             await running
     finally:
-        await conn.close()
+        try:
+            await asyncio.wait_for(conn.close(), timeout=5)
+        except Exception:
+            conn.terminate()  # a connection broken mid-operation may not close politely
 
 
 def _executor(

@@ -6,7 +6,6 @@ import logging
 import re
 from typing import Any
 
-import asyncpg
 import msgspec
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.plugins.problem_details import (
@@ -14,6 +13,8 @@ from litestar.plugins.problem_details import (
     ProblemDetailsException,
     ProblemDetailsPlugin,
 )
+
+from services.kit.db import database_unavailable
 
 PROBLEM_TYPE_BASE = "https://roadmap-backend.dev/problems/"
 
@@ -167,41 +168,9 @@ def _from_http(exc: HTTPException) -> ProblemDetailsException:
     )
 
 
-# Failures that mean "the database is not reachable right now", answered with 503 not 500.
-# OperatorInterventionError covers a server shutting down or terminating the connection.
-_DATABASE_DOWN = (
-    asyncpg.PostgresConnectionError,
-    asyncpg.exceptions.OperatorInterventionError,
-    ConnectionError,
-    TimeoutError,
-)
-
-
-def _database_down(exc: BaseException) -> bool:
-    """Whether `exc`, or what it groups or was raised from, is a lost or refused connection.
-
-    A connection that dies mid-request surfaces in several shapes: the driver's error, the
-    transaction's cleanup failing on the closed connection, or both grouped together.
-    """
-    seen: set[int] = set()
-    pending = [exc]
-    while pending:
-        current = pending.pop()
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        if isinstance(current, _DATABASE_DOWN):
-            return True
-        if isinstance(current, asyncpg.InterfaceError) and "connection is closed" in str(current):
-            return True
-        if isinstance(current, BaseExceptionGroup):
-            pending.extend(current.exceptions)
-        pending.extend(e for e in (current.__cause__, current.__context__) if e is not None)
-    return False
-
-
 def _from_unexpected(exc: Exception) -> ProblemDetailsException:
-    if _database_down(exc):
+    # A lost or refused database connection is answered with 503, not 500.
+    if database_unavailable(exc):
         log.warning("database unavailable: %s", type(exc).__name__)
         # A connection lost during COMMIT leaves the outcome unknown, so promise nothing.
         return _from_app_error(

@@ -3,6 +3,10 @@
 The queue delivers at least once (see services/kit/jobs.py). A run is claimed with a new
 attempt number, and only the attempt that holds the run can record its outcome, so a run
 finishes exactly once even when a worker that was presumed dead wakes up again.
+
+A database restart does not lose a run: a solve carries on while its progress cannot be
+stored, and claiming, the checks between steps and recording the outcome are tried again
+until the database answers (each is a conditional write or a read, so safe to repeat).
 """
 
 from __future__ import annotations
@@ -12,11 +16,12 @@ import contextlib
 import logging
 import threading
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
 import msgspec
 
+from services.kit.db import database_unavailable, retry_while_unavailable
 from services.kit.jobs import JobContext, JobHandler
 from services.roadmap import repository
 from services.roadmap.frontier import FrontierPoint, Sweep, scaled, total_budget
@@ -36,9 +41,28 @@ from services.roadmap.optimiser.progress import Progress
 from services.roadmap.optimiser.scenario import ScenarioDoc, to_instance
 from services.roadmap.repository import ClaimedRun
 
+if TYPE_CHECKING:
+    import asyncpg
+
 log = logging.getLogger("roadmap.runs")
 
 PROGRESS_EVERY_SECONDS = 1.0
+
+# How long a run waits for an unavailable database before it gives up on a step. Past this
+# the job fails; its run is still `running`, and the queue hands the job out again.
+DATABASE_PATIENCE_SECONDS = 600.0
+
+T = TypeVar("T")
+
+
+async def _on_database(job: JobContext, what: str, query: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+    """`query` on a pooled connection, tried again while the database is unavailable."""
+
+    async def once() -> T:
+        async with job.pool.acquire() as conn:
+            return await query(conn)
+
+    return await retry_while_unavailable(once, what=what, give_up_after=DATABASE_PATIENCE_SECONDS)
 
 
 Work = Callable[[JobContext, ClaimedRun], Awaitable[tuple[str, dict[str, Any], tuple[str | None, str | None]]]]
@@ -47,8 +71,7 @@ Work = Callable[[JobContext, ClaimedRun], Awaitable[tuple[str, dict[str, Any], t
 async def _run(job: JobContext, work: Work) -> None:
     """Claim the run named by the job's payload, do the work, and record its outcome once."""
     run_id = UUID(job.payload.decode())
-    async with job.pool.acquire() as conn:
-        run = await repository.claim_run(conn, run_id)
+    run = await _on_database(job, "claim a run", lambda conn: repository.claim_run(conn, run_id))
     if run is None:
         log.info("run already finished or cancelled", extra={"fields": {"run_id": str(run_id)}})
         return
@@ -60,8 +83,11 @@ async def _run(job: JobContext, work: Work) -> None:
         solver_name = solver_version = None
     else:
         error = None
-    async with job.pool.acquire() as conn:
-        won = await repository.finish_run(
+    # A retry after a commit whose answer was lost finds the run finished and changes nothing.
+    won = await _on_database(
+        job,
+        "record a run's outcome",
+        lambda conn: repository.finish_run(
             conn,
             run_id,
             run.attempts,
@@ -70,7 +96,8 @@ async def _run(job: JobContext, work: Work) -> None:
             error=error,
             solver_name=solver_name,
             solver_version=solver_version,
-        )
+        ),
+    )
     log.info("run finished", extra={"fields": {"run_id": str(run_id), "status": status, "recorded": won}})
 
 
@@ -121,8 +148,7 @@ async def _solve(job: JobContext, run: ClaimedRun) -> tuple[str, dict[str, Any],
         with contextlib.suppress(asyncio.CancelledError):
             await ticker
     result = msgspec.to_builtins(result_document(instance, solution))
-    async with job.pool.acquire() as conn:
-        cancelled = await repository.cancel_requested(conn, run.id)
+    cancelled = await _on_database(job, "check for a cancel", lambda conn: repository.cancel_requested(conn, run.id))
     return ("cancelled" if cancelled else "succeeded"), result, (solution.stats.solver, solution.stats.solver_version)
 
 
@@ -132,9 +158,8 @@ async def _sweep(job: JobContext, run: ClaimedRun) -> tuple[str, dict[str, Any],
     points: list[FrontierPoint] = []
     solver: tuple[str | None, str | None] = (None, None)
     for factor in sweep.factors():
-        async with job.pool.acquire() as conn:
-            if await repository.cancel_requested(conn, run.id):
-                break
+        if await _on_database(job, "check for a cancel", lambda conn: repository.cancel_requested(conn, run.id)):
+            break
         point_document = scaled(document, factor, sweep.time_limit_seconds_per_point)
         instance = to_instance(point_document)
         solution = await asyncio.to_thread(solve, instance, SolveConfig.for_instance(instance, what_if_limit=0))
@@ -150,9 +175,11 @@ async def _sweep(job: JobContext, run: ClaimedRun) -> tuple[str, dict[str, Any],
             )
         )
         progress = {"stage": "sweeping", "pointsDone": len(points), "points": sweep.points}
-        async with job.pool.acquire() as conn:
-            if not await repository.record_progress(conn, run.id, run.attempts, progress):
-                break
+        recorded = await _on_database(
+            job, "record progress", lambda conn: repository.record_progress(conn, run.id, run.attempts, progress)
+        )
+        if not recorded:
+            break
     complete = len(points) == sweep.points
     result = {"kind": "frontier", "complete": complete, "points": msgspec.to_builtins(points)}
     return ("succeeded" if complete else "cancelled"), result, solver
@@ -170,8 +197,7 @@ async def find_alternatives(job: JobContext) -> None:
 
 async def _base(job: JobContext, run: ClaimedRun) -> tuple[Instance, Solution]:
     instance = to_instance(msgspec.convert(run.document, ScenarioDoc))
-    async with job.pool.acquire() as conn:
-        result = await repository.run_result(conn, run.base_run_id)
+    result = await _on_database(job, "read the base run", lambda conn: repository.run_result(conn, run.base_run_id))
     if result is None:
         raise RuntimeError(f"the base run {run.base_run_id} has no result")
     return instance, solution_from_result(instance, result)
@@ -227,10 +253,17 @@ async def _watch_solve(
     """Every second: store the solve's progress, and stop it if the run was cancelled or retaken."""
     while True:
         progress = progress_document(instance, watch.latest(), time_limit)
-        async with job.pool.acquire() as conn:
-            still_ours = await repository.record_progress(conn, run.id, run.attempts, progress)
-            if not still_ours or await repository.cancel_requested(conn, run.id):
-                watch.stop.set()
+        try:
+            async with job.pool.acquire() as conn:
+                still_ours = await repository.record_progress(conn, run.id, run.attempts, progress)
+                if not still_ours or await repository.cancel_requested(conn, run.id):
+                    watch.stop.set()
+        except Exception as exc:
+            if not database_unavailable(exc):
+                raise
+            # Progress is best effort: the solve goes on, and reports again once the database is back.
+            fields = {"run_id": str(run.id), "error": type(exc).__name__}
+            log.warning("progress not stored: database unavailable", extra={"fields": fields})
         await asyncio.sleep(PROGRESS_EVERY_SECONDS)
 
 

@@ -4,8 +4,9 @@ The queue delivers at least once; a push is claimed with a new attempt number an
 attempt records the outcome. Re-running a push is safe by construction (see push.py).
 
 Jira may be down for longer than a call's own retries last (Settings.jira_call_retry_seconds).
-Then the push does not fail: it records what it carried out and that it is `waiting`, and asks
-the queue to run it again later, waiting longer each time (OutagePolicy). When Jira is back the
+Then the push does not fail: in one transaction it records what it carried out, that it is
+`waiting`, and the job, enqueued with a delay, that will carry it on; each wait is longer than
+the last (OutagePolicy). When Jira is back the
 next attempt finds the work already done in the link table and carries on. Only an outage
 longer than Settings.jira_outage_give_up_seconds makes it fail; errors a retry will not fix
 (credentials, permissions, a refused request, a missing secret) fail it at once.
@@ -28,7 +29,7 @@ from services.integrations.plan_source import PlanSnapshot
 from services.integrations.push import Push
 from services.integrations.push_plan import Operation, merge_operations
 from services.integrations.retry import OutagePolicy, RetryPolicy
-from services.kit.jobs import JobContext, JobHandler, RetryLater
+from services.kit.jobs import JobContext, JobHandler, enqueue
 from services.kit.secrets import SecretError, read_secret
 from services.kit.settings import Settings
 
@@ -56,7 +57,7 @@ async def push_plan(job: JobContext) -> None:
     """Push the plan a push names to its connection's Jira project."""
     push_id = UUID(job.payload.decode())
     async with job.pool.acquire() as conn:
-        claimed = await repository.claim_push(conn, push_id)
+        claimed = await repository.claim_push(conn, push_id, job.job_id)
     if claimed is None:
         return
     row, snapshot = claimed
@@ -130,15 +131,15 @@ async def _wait_for_jira(
         )
         await _finish(job, row, "failed", operations, _error(exc, message))
         return
-    async with job.pool.acquire() as conn:
+    async with job.pool.acquire() as conn, conn.transaction():
         waiting = await repository.wait_push(
             conn, row.id, row.attempts, since=since, until=now + timedelta(seconds=wait), waits=waits + 1,
             last_error=str(exc), operations=msgspec.to_builtins(operations),
         )  # fmt: skip
-    if not waiting:
-        return  # a later attempt took the push over; it decides
+        if not waiting:
+            return  # a later attempt took the push over; it decides
+        await repository.set_push_job(conn, row.id, await enqueue(conn, PUSH_JOB, job.payload, delay=wait))
     log.warning("push waits for Jira", extra={"fields": {**fields, "in_s": round(wait, 1)}})
-    raise RetryLater(wait, f"Jira unavailable: {exc}")
 
 
 def _duration(seconds: float) -> str:

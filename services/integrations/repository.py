@@ -199,18 +199,21 @@ async def get_push(conn: asyncpg.Connection, push_id: UUID) -> PushRow | None:
     return None if record is None else msgspec.convert(dict(record), PushRow)
 
 
-async def claim_push(conn: asyncpg.Connection, push_id: UUID) -> tuple[PushRow, dict[str, Any]] | None:
+async def claim_push(conn: asyncpg.Connection, push_id: UUID, job_id: int) -> tuple[PushRow, dict[str, Any]] | None:
     """Take a push for this attempt: a queued or waiting one, or one left running by a dead worker.
 
-    Each claim is a new attempt number; only the latest attempt can record progress or an outcome.
+    A push that waited is taken only by the job enqueued when it began to wait (a late second
+    delivery of an earlier job does nothing). Each claim is a new attempt number; only the
+    latest attempt can record progress or an outcome.
     """
     record = await conn.fetchrow(
         f"""
         UPDATE integrations.pushes SET status = 'running', attempts = attempts + 1, waiting_until = NULL
-        WHERE id = $1 AND status IN ('queued', 'running', 'waiting')
+        WHERE id = $1 AND status IN ('queued', 'running', 'waiting') AND (job_id IS NULL OR job_id = $2)
         RETURNING {_PUSH_COLUMNS}, snapshot
         """,
         push_id,
+        job_id,
     )
     if record is None:
         return None
@@ -264,7 +267,10 @@ async def wait_push(
     last_error: str,
     operations: list[dict[str, Any]],
 ) -> bool:
-    """Record that this attempt met a Jira outage and the push waits until `until`; False if superseded."""
+    """Record that this attempt met a Jira outage and the push waits until `until`; False if superseded.
+
+    Give the job that will carry the push on (`set_push_job`) in the same transaction.
+    """
     outcome = await conn.execute(
         """
         UPDATE integrations.pushes
@@ -281,6 +287,10 @@ async def wait_push(
         operations,
     )
     return outcome.endswith(" 1")
+
+
+async def set_push_job(conn: asyncpg.Connection, push_id: UUID, job_id: int) -> None:
+    await conn.execute("UPDATE integrations.pushes SET job_id = $2 WHERE id = $1", push_id, job_id)
 
 
 async def links_of(conn: asyncpg.Connection, connection_id: UUID) -> tuple[list[LinkRow], set[tuple[str, str]]]:

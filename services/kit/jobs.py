@@ -16,14 +16,16 @@ conditional update that only the first finisher can win, e.g.
 `UPDATE roadmap.runs SET status = 'succeeded', ... WHERE id = $1 AND status = 'running'`,
 and by keeping everything before that idempotent; `update_once` says whether a call won.
 
-A handler that cannot finish yet because something outside is down (Jira, say) raises
-`RetryLater(delay, reason)`: the job goes back to the queue and is delivered again, to any
-worker, once `delay` seconds have passed, with `JobContext.attempt` one higher. Waiting that way
-holds no worker, and a worker stopped meanwhile loses nothing. How long to keep asking, and what
-the user sees while the job waits, is the handler's business, in its own tables.
+A handler that cannot finish yet because something outside is down (Jira, say) asks to be run
+again later by enqueueing its own continuation, `enqueue(conn, entrypoint, payload, delay=s)`,
+in the transaction that records in its tables that it waits (and which job carries it on),
+and then returns. The waiting state and the job that ends it commit together or not at all,
+and no worker is held meanwhile. This rather than PgQueuer's `RetryRequested`, which puts the
+same job row back: a second delivery of that job (see above) that finishes would delete the
+row, and the wait with it. How long to keep waiting is the handler's business.
 
-A handler that raises anything else is logged (through the JSON log) and PgQueuer records the
-job as `exception`, with its traceback, in `queue.pgqueuer_log`; it is not retried. Recording a
+A handler that raises is logged (through the JSON log) and PgQueuer records the job as
+`exception`, with its traceback, in `queue.pgqueuer_log`; it is not retried. Recording a
 failure the user can see is the handler's own business, in its own tables.
 """
 
@@ -62,9 +64,8 @@ _RESTART_DELAYS = (1.0, 2.0, 5.0, 10.0)
 class JobContext(msgspec.Struct, frozen=True, kw_only=True):
     """What a handler gets: the job, and where to open its own connections.
 
-    `attempt` counts the times the job was handed back or asked to run later (0 on its first
-    delivery); a worker that died does not get to count, so a redelivery after a crash may
-    still say 0.
+    `attempt` counts the times the job was handed back (0 on its first delivery); a worker
+    that died does not get to count, so a redelivery after a crash may still say 0.
     """
 
     job_id: int
@@ -76,17 +77,6 @@ class JobContext(msgspec.Struct, frozen=True, kw_only=True):
 
 
 JobHandler = Callable[[JobContext], Awaitable[None]]
-
-
-class RetryLater(Exception):
-    """Raised by a handler to be run again in `delay` seconds rather than fail (see the module docstring)."""
-
-    def __init__(self, delay: float, reason: str) -> None:
-        if not 0 <= delay < float("inf"):
-            raise ValueError(f"a job runs again after a finite, non-negative delay, not {delay!r}")
-        super().__init__(reason)
-        self.delay = delay
-        self.reason = reason
 
 
 class JobQueueMissing(RuntimeError):
@@ -122,15 +112,21 @@ def queue_queries(conn: asyncpg.Connection) -> Queries:
     )
 
 
-async def enqueue(conn: asyncpg.Connection, entrypoint: str, payload: bytes, *, priority: int = 0) -> int:
+async def enqueue(
+    conn: asyncpg.Connection, entrypoint: str, payload: bytes, *, priority: int = 0, delay: float = 0.0
+) -> int:
     """Add a job inside the caller's open transaction and return its id.
 
     The job becomes visible to workers when that transaction commits, and disappears with
-    it if it rolls back. Higher `priority` is picked first.
+    it if it rolls back. Higher `priority` is picked first. With `delay` no worker takes it
+    before that many seconds have passed: how a handler asks to be run again later.
     """
     if not conn.is_in_transaction():
         raise RuntimeError("enqueue a job inside the transaction that records the request")
-    (job_id,) = await queue_queries(conn).enqueue(entrypoint, payload, priority)
+    if not 0 <= delay < float("inf"):
+        raise ValueError(f"a job is delayed by a finite, non-negative number of seconds, not {delay!r}")
+    after = timedelta(seconds=delay) if delay else None
+    (job_id,) = await queue_queries(conn).enqueue(entrypoint, payload, priority, execute_after=after)
     return int(job_id)
 
 
@@ -280,11 +276,6 @@ def _executor(
             log.warning("job handed back unfinished", extra={"fields": fields})
             # PgQueuer puts a job that asks for a retry back in the queue at once.
             raise RetryRequested(reason="the worker stopped before the job finished")
-        try:
-            work.result()
-        except RetryLater as later:
-            fields = {"job_id": context.job_id, "entrypoint": entrypoint, "in_s": round(later.delay, 3), "reason": later.reason}
-            log.info("job runs again later", extra={"fields": fields})
-            raise RetryRequested(delay=timedelta(seconds=later.delay), reason=later.reason) from later
+        work.result()
 
     return execute

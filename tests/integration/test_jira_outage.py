@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from uuid import UUID
 
 import asyncpg
 import msgspec
@@ -18,6 +19,8 @@ import pytest
 from roadmap_fixtures import EDITOR
 from test_jira_push import approved_plan, connect, issues_by_label, single_process, wait_for
 
+from services.integrations import repository
+from services.integrations.jobs import PUSH_JOB
 from services.kit import migrate
 
 pytestmark = pytest.mark.integration
@@ -61,6 +64,30 @@ async def start_push(http, cid: str, plan: dict, editor) -> str:
     return started.headers["location"]
 
 
+async def one_job_carries_it_on(database_url: str, push_id: str) -> tuple[int, object]:
+    """How many jobs are queued to carry a waiting push on (read with the push, in one snapshot),
+    and what a late delivery of any other job gets when it tries to take the push."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            status, queued = await conn.fetchrow(
+                """
+                SELECT p.status, (SELECT count(*) FROM queue.pgqueuer q
+                                  WHERE q.entrypoint = $2 AND q.payload = $3 AND q.status = 'queued')
+                FROM integrations.pushes p WHERE p.id = $1
+                """,
+                UUID(push_id), PUSH_JOB, push_id.encode(),
+            )  # fmt: skip
+            if status == "waiting":
+                break
+            await asyncio.sleep(0.05)
+        stale = await repository.claim_push(conn, UUID(push_id), job_id=-1)
+    finally:
+        await conn.close()
+    return queued, stale
+
+
 def assert_one_issue_per_idea_and_one_epic_per_phase(jira, plan: dict) -> None:
     labels = issues_by_label(jira)
     assert all(len(keys) == 1 for keys in labels.values()), labels
@@ -90,9 +117,11 @@ async def test_a_push_cut_off_by_a_jira_outage_waits_and_finishes_once_jira_is_b
         later = await watch(http, url, viewer, lambda p: (p["attempts"] >= 3 and p["status"] == "waiting") or p["status"] in FINISHED)
         assert later["status"] == "waiting" and later["waitingSince"] == waiting["waitingSince"], later
         refused = sum(1 for r in jira.requests if r.status == 503)
+        queued, stale = await one_job_carries_it_on(outage_database_url, later["id"])
 
         jira.up()
         push = await wait_for(http, url, viewer, until=FINISHED)
+    assert queued == 1 and stale is None  # one job per push; a late delivery of another takes nothing
     assert refused >= 3
     assert push["status"] == "succeeded" and push["errors"] == [], push
     assert push["attempts"] >= 4 and push["waitingSince"] is None and push["lastError"] is None

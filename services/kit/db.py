@@ -58,6 +58,9 @@ def database_unavailable(exc: BaseException) -> bool:
         seen.add(id(current))
         if isinstance(current, _UNAVAILABLE):
             return True
+        # Over a unix socket a stopped server is a missing socket file: FileNotFoundError.
+        if isinstance(current, OSError) and _raised_in_driver(current):
+            return True
         if isinstance(current, asyncpg.InterfaceError) and "connection is closed" in str(current):
             return True
         # A server that shuts down sends its FATAL error between queries; the driver, not yet
@@ -67,6 +70,15 @@ def database_unavailable(exc: BaseException) -> bool:
         if isinstance(current, BaseExceptionGroup):
             pending.extend(current.exceptions)
         pending.extend(e for e in (current.__cause__, current.__context__) if e is not None)
+    return False
+
+
+def _raised_in_driver(exc: BaseException) -> bool:
+    traceback = exc.__traceback__
+    while traceback is not None:
+        if traceback.tb_frame.f_globals.get("__name__", "").startswith("asyncpg."):
+            return True
+        traceback = traceback.tb_next
     return False
 
 

@@ -84,10 +84,11 @@ PushStatus = Literal["queued", "running", "waiting", "succeeded", "failed"]
 
 
 class PushOut(msgspec.Struct, rename="camel", kw_only=True):
-    """A push. While Jira is unavailable it is `waiting` until `waitingUntil`, then tries again.
+    """A push. While Jira is unavailable, or another push to the project is under way, it is
+    `waiting` until `waitingUntil`, then tries again.
 
-    `waitingSince` and `lastError` describe the Jira outage it is waiting out (null when none);
-    they stay on a push that failed because the outage lasted too long.
+    `waitingSince` and `lastError` describe the Jira outage it is waiting out (null when none),
+    and stay on a push that failed because the outage lasted too long.
     """
 
     id: UUID

@@ -37,6 +37,8 @@ log = logging.getLogger("integrations.jobs")
 
 PUSH_JOB = "integrations.push"
 
+BUSY = "another push to this Jira project is under way; this one follows it"
+
 _rng = random.Random()
 
 
@@ -73,6 +75,24 @@ async def push_plan(job: JobContext) -> None:
         log.warning("push failed", extra={"fields": {"push_id": str(push_id), "error": type(exc).__name__}})
         await _finish(job, row, "failed", earlier, _error(exc))
         return
+
+    async with job.pool.acquire() as lock:
+        # Two pushes to one Jira project at once could both miss an issue in their searches and
+        # both create it: one at a time. The lock goes with the session, so a dead worker's too.
+        if not await repository.lock_connection(lock, row.connection_id):
+            first = job.settings.jira_outage_first_wait_seconds
+            await _wait(job, row, earlier, since=row.waiting_since, waits=row.outage_waits,
+                        wait=_rng.uniform(first / 2, first), reason=BUSY)  # fmt: skip
+            return
+        try:
+            await _attempt(job, row, snapshot, connection, token, earlier)
+        finally:
+            await repository.unlock_connection(lock, row.connection_id)
+
+
+async def _attempt(job: JobContext, row: repository.PushRow, snapshot: dict[str, Any],
+                   connection: repository.ConnectionRow, token: str, earlier: list[Operation]) -> None:  # fmt: skip
+    push_id = row.id
 
     async def progress(state: dict[str, Any]) -> None:
         async with job.pool.acquire() as conn:
@@ -131,15 +151,23 @@ async def _wait_for_jira(
         )
         await _finish(job, row, "failed", operations, _error(exc, message))
         return
+    if await _wait(job, row, operations, since=since, waits=waits + 1, wait=wait, reason=str(exc)):
+        log.warning("push waits for Jira", extra={"fields": {**fields, "in_s": round(wait, 1)}})
+
+
+async def _wait(job: JobContext, row: repository.PushRow, operations: list[Operation], *, since: datetime | None,
+                waits: int, wait: float, reason: str) -> bool:  # fmt: skip
+    """Record the push as waiting and enqueue the job that carries it on, together; False if superseded."""
+    now = datetime.now(UTC)
     async with job.pool.acquire() as conn, conn.transaction():
         waiting = await repository.wait_push(
-            conn, row.id, row.attempts, since=since, until=now + timedelta(seconds=wait), waits=waits + 1,
-            last_error=str(exc), operations=msgspec.to_builtins(operations),
+            conn, row.id, row.attempts, since=since, until=now + timedelta(seconds=wait), waits=waits,
+            last_error=reason, operations=msgspec.to_builtins(operations),
         )  # fmt: skip
         if not waiting:
-            return  # a later attempt took the push over; it decides
+            return False  # a later attempt took the push over; it decides
         await repository.set_push_job(conn, row.id, await enqueue(conn, PUSH_JOB, job.payload, delay=wait))
-    log.warning("push waits for Jira", extra={"fields": {**fields, "in_s": round(wait, 1)}})
+    return True
 
 
 def _duration(seconds: float) -> str:

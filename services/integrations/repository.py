@@ -261,7 +261,7 @@ async def wait_push(
     push_id: UUID,
     attempt: int,
     *,
-    since: datetime,
+    since: datetime | None,
     until: datetime,
     waits: int,
     last_error: str,
@@ -287,6 +287,15 @@ async def wait_push(
         operations,
     )
     return outcome.endswith(" 1")
+
+
+async def lock_connection(conn: asyncpg.Connection, connection_id: UUID) -> bool:
+    """Take the session lock that lets one push at a time write to a connection's Jira project."""
+    return bool(await conn.fetchval("SELECT pg_try_advisory_lock(hashtextextended($1, 0))", f"push:{connection_id}"))
+
+
+async def unlock_connection(conn: asyncpg.Connection, connection_id: UUID) -> None:
+    await conn.execute("SELECT pg_advisory_unlock(hashtextextended($1, 0))", f"push:{connection_id}")
 
 
 async def set_push_job(conn: asyncpg.Connection, push_id: UUID, job_id: int) -> None:

@@ -9,7 +9,9 @@ again; so does a connection that could not be made. A read timeout, a dropped co
 500/502/504 leaves the outcome in doubt: calls safe to repeat (GET, search, PUT edit, issue
 links) are retried (502/504 and no answer) and creates and comments raise `OutcomeUnknown`.
 Jira has no idempotency key, so after `OutcomeUnknown` the caller must search by the issue's
-label (`search_by_labels`) before creating again, or it may make a duplicate.
+label (`search_by_labels`) before creating again, or it may make a duplicate. When the retries
+run out the call raises `JiraUnavailable`; `unavailable(error)` tells those, and the other
+errors a later attempt may pass, from the ones no retry will fix.
 """
 
 from __future__ import annotations

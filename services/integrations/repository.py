@@ -267,7 +267,8 @@ async def wait_push(
     last_error: str,
     operations: list[dict[str, Any]],
 ) -> bool:
-    """Record that this attempt met a Jira outage and the push waits until `until`; False if superseded.
+    """Record that this attempt stopped (Jira unavailable, or another push's turn) and the push
+    waits until `until`; False if a later attempt superseded this one.
 
     Give the job that will carry the push on (`set_push_job`) in the same transaction.
     """

@@ -103,7 +103,7 @@ def wrk(
     script = workdir / f"wrk-{method.lower()}.lua"
     script.write_text(WRK_SCRIPT.format(method=method, body=body, token=token))
     done = subprocess.run(
-        ["wrk", "-t2", f"-c{clients}", f"-d{seconds}s", "--latency", "-s", str(script), url],
+        ["wrk", f"-t{min(2, clients)}", f"-c{clients}", f"-d{seconds}s", "--latency", "-s", str(script), url],
         capture_output=True, text=True,
     )  # fmt: skip
     out = done.stdout

@@ -253,7 +253,8 @@ async def finish_run(
         """
         UPDATE roadmap.runs
         SET status = $3, result = $4, error = $5, solver_name = $6, solver_version = $7, finished_at = now(),
-            progress = progress || jsonb_build_object('stage', 'finished')
+            -- The plan is in the result now: a poll of a finished run stays small.
+            progress = (progress - 'assignments') || jsonb_build_object('stage', 'finished')
         WHERE id = $1 AND status = 'running' AND attempts = $2
         """,
         run_id,

@@ -219,6 +219,9 @@ async def test_a_running_run_shows_its_best_plan_so_far_and_cancelling_keeps_it(
     finally:
         await source.close()
     assert run["status"] == "cancelled"
+    # Finished, the poll no longer carries the plan (the result does), only the figures.
+    assert "assignments" not in run["progress"] and run["progress"]["stage"] == "finished"
+    assert run["progress"]["objective"] is not None
     assert result["solver"]["stopReason"] == "caller"
     assert result["status"] in ("feasible", "optimal") and result["objective"] >= progress["objective"]
     instance = decode_scenario(msgspec.json.encode(document))

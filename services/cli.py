@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
+import tempfile
 from typing import TYPE_CHECKING
 
 import click
@@ -13,7 +15,7 @@ from services.kit.auth import Role, mint_token
 from services.kit.cli import database_url_for, migrate, token
 from services.kit.db import connect
 from services.kit.migrate import upgrade
-from services.kit.observability import configure_logging
+from services.kit.observability import MULTIPROCESS_DIR_VARIABLE, configure_logging
 from services.kit.settings import Settings
 from services.roadmap.cli import solve
 from services.worker import worker
@@ -109,7 +111,13 @@ def _run(
         uvicorn.run(app, host=host, port=port, log_config=None)
         return
     os.environ.update(worker_env)  # worker processes inherit this process's environment
-    uvicorn.run("services.cli:worker_app", factory=True, workers=workers, host=host, port=port, log_config=None)
+    # Each server process writes its metrics to files here and a scrape sums them all
+    # (services/kit/observability.py); a fresh folder per start, so no stale counts.
+    metrics_dir = os.environ[MULTIPROCESS_DIR_VARIABLE] = tempfile.mkdtemp(prefix="roadmap-metrics-")
+    try:
+        uvicorn.run("services.cli:worker_app", factory=True, workers=workers, host=host, port=port, log_config=None)
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 def worker_app() -> ServiceApp | CompositeApp:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+import os
 import re
 import sys
 import time
@@ -16,7 +17,7 @@ import uuid
 from typing import Any
 
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
@@ -64,8 +65,21 @@ def configure_logging(level: str = "INFO") -> None:
         logging.getLogger(noisy).disabled = True
 
 
+# Set by `roadmap serve --workers N` for its server processes: each writes its metrics to
+# files there, and a scrape, whichever process answers it, adds up all of them.
+MULTIPROCESS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
+
+
 def metrics_payload() -> tuple[bytes, str]:
-    """The Prometheus exposition of this process's metrics, and its content type."""
+    """The Prometheus exposition of the metrics, and its content type.
+
+    One process: its own registry. Several server processes on one port: all of theirs
+    together, or each scrape would see only the process that happened to answer it.
+    """
+    if os.environ.get(MULTIPROCESS_DIR_VARIABLE):
+        combined = CollectorRegistry()
+        multiprocess.MultiProcessCollector(combined)
+        return generate_latest(combined), CONTENT_TYPE_LATEST
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
 
 

@@ -21,15 +21,23 @@ log = logging.getLogger("roadmap.metrics")
 
 QUEUE_READ_TIMEOUT_SECONDS = 1.0
 
+# With several server processes each reads the same queue: a scrape reports the largest
+# figure among the live ones (`livemax`), not their sum.
 JOBS = Gauge(
-    "jobs_in_queue", "Jobs in the queue by entrypoint and status (queued, picked)", ["entrypoint", "status"], registry=REGISTRY
+    "jobs_in_queue",
+    "Jobs in the queue by entrypoint and status (queued, picked)",
+    ["entrypoint", "status"],
+    registry=REGISTRY,
+    multiprocess_mode="livemax",
 )
 OLDEST_QUEUED = Gauge(
     "jobs_oldest_queued_age_seconds",
     "Age of the oldest job still waiting for a worker, by entrypoint (0 when none waits)",
     ["entrypoint"],
     registry=REGISTRY,
+    multiprocess_mode="livemax",
 )
+_reported: set[tuple[str, ...]] = set()  # label sets given a value so far, zeroed when they empty
 
 _QUEUE_QUERY = f"""
     SELECT entrypoint, status::text AS status, count(*) AS jobs,
@@ -49,11 +57,14 @@ async def refresh_queue_gauges(source: ConnectionSource | None) -> None:
     except Exception as exc:  # a scrape must answer even when the database does not
         log.info("job queue gauges not refreshed: %s", type(exc).__name__)
         return
-    # Clear first, so an entrypoint whose jobs are all done drops to nothing rather than
-    # reporting its last count for ever.
-    JOBS.clear()
-    OLDEST_QUEUED.clear()
+    # Zero what was reported before, so an entrypoint whose jobs are all done drops to 0
+    # rather than reporting its last count for ever. (Not `clear()`: with several server
+    # processes the values live in shared files that `clear()` does not reach.)
+    for labels in _reported:
+        (JOBS if len(labels) == 2 else OLDEST_QUEUED).labels(*labels).set(0)
     for row in rows:
         JOBS.labels(row["entrypoint"], row["status"]).set(row["jobs"])
+        _reported.add((row["entrypoint"], row["status"]))
         if row["status"] == "queued":
             OLDEST_QUEUED.labels(row["entrypoint"]).set(float(row["oldest_seconds"]))
+            _reported.add((row["entrypoint"],))

@@ -128,6 +128,15 @@ def worker_processes(parent: int) -> list[int]:
     return children
 
 
+def ready_requests_counted(exposition: str) -> float:
+    """`http_requests_total` for answered readiness checks, summed over services, from a scrape."""
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in exposition.splitlines()
+        if line.startswith("http_requests_total{") and 'route="/health/ready"' in line and 'status="200"' in line
+    )
+
+
 @pytest.mark.parametrize("service", ["all", "scoring"])
 def test_serve_with_two_workers_runs_two_server_processes_that_answer(service, make_database, tmp_path):
     """`--workers 2` runs two server processes on one port, each building its app from the environment."""
@@ -151,6 +160,13 @@ def test_serve_with_two_workers_runs_two_server_processes_that_answer(service, m
                 time.sleep(0.2)
         assert statuses[-1:] == [200], log.read_text()[-3000:]
         assert len(worker_processes(process.pid)) == 2, log.read_text()[-3000:]
+        # Whichever process answers a scrape, it counts the requests both answered.
+        with httpx.Client(base_url=base, timeout=10) as http:
+            before = ready_requests_counted(http.get("/metrics").text)
+            for _ in range(20):  # new connections, so the kernel spreads them over both processes
+                assert httpx.get(f"{base}/health/ready", timeout=10).status_code == 200
+            counts = {ready_requests_counted(http.get("/metrics").text) for _ in range(6)}
+        assert counts == {before + 20}, (before, counts)
     finally:
         process.terminate()
         process.wait(timeout=30)

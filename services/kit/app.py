@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import logging
+import sys
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
@@ -16,13 +18,24 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from services.kit.auth import PUBLIC_PATH_PATTERNS, auth_middleware
-from services.kit.db import ConnectionSource, PoolSource, provide_connection
+from services.kit.db import ConnectionSource, PoolSource, database_unavailable, provide_connection
 from services.kit.health import HEALTH_HANDLERS
 from services.kit.input_guard import refuse_nul_characters
 from services.kit.observability import ObservabilityMiddleware
 from services.kit.openapi_problems import document_problems
 from services.kit.problems import AppError, problem_details_plugin
 from services.kit.settings import Settings
+
+def log_unhandled_error(logger: logging.Logger, scope: Any, _traceback: list[str]) -> None:
+    """Log an unhandled error with its traceback, except a database outage.
+
+    An outage is answered 503 and logged as one warning line per request (problems.py): the
+    same traceback hundreds of times a second would bury everything else in the log.
+    """
+    if database_unavailable(sys.exc_info()[1] or Exception()):
+        return
+    logger.exception("Uncaught exception (connection_type=%s, path=%r):", scope["type"], scope["path"])
+
 
 class ServiceApp:
     """A service: its Litestar app, wrapped by the observability middleware.
@@ -90,6 +103,7 @@ def build_service_app(
             # Unhandled errors are logged with their traceback, through our JSON root handler.
             log_exceptions="always",
             disable_stack_trace={AppError, HTTPException},
+            exception_logging_handler=log_unhandled_error,
             loggers={"litestar": {"level": "INFO", "handlers": [], "propagate": True}},
         ),
         debug=False,

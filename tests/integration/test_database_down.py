@@ -42,3 +42,12 @@ async def test_a_request_needing_the_database_gets_a_503_problem(unreachable_cli
     assert response.status_code == 503
     problem = response.json()
     assert problem["type"].endswith("/service-unavailable") and "did not complete" in problem["detail"]
+
+
+async def test_an_outage_is_logged_without_a_traceback_per_request(unreachable_client, token_for, caplog):
+    # During an outage every request fails the same way; a traceback each would bury the log.
+    with caplog.at_level("INFO"):
+        response = await unreachable_client.get("/scoring/portfolios", headers=token_for("viewer"))
+    assert response.status_code == 503
+    assert caplog.records, "the outage was not logged at all"
+    assert not [record for record in caplog.records if record.exc_info or "Traceback" in record.getMessage()]

@@ -7,7 +7,8 @@ Every request body is checked against its operation's request schema in the offi
 document and every rich-text value against the ADF schema; a mismatch is answered with 400 (as
 Jira would) *and* kept in `violations`, which the `jira` fixture turns into a test failure.
 Faults are injected with `fail_next`, `timeout_after_create` and `fail_bulk_elements`; `down`
-takes the whole Jira away (every request answered 503, or connections refused) until `up`.
+takes the whole Jira away (every request answered 503, or connections refused) until `up`;
+`slow` makes every answer take longer, so a test can act while a client's work is under way.
 """
 
 from __future__ import annotations
@@ -82,6 +83,7 @@ class JiraStandin:
         self._faults: list[_Fault] = []
         self._drops_after_create = 0
         self._hang_seconds = 0.0
+        self._delay_seconds = 0.0
         self._bulk_failures: dict[int, tuple[int, dict[str, str]]] = {}
         self._outage: _Outage | None = None
         self._open: set[socket.socket] = set()  # connections being served, cut when Jira goes away
@@ -193,6 +195,14 @@ class JiraStandin:
         with self._lock:
             self._drops_after_create += n
             self._hang_seconds = hang_seconds
+
+    def slow(self, seconds: float) -> None:
+        """Answer every request `seconds` later than it would be (0 for at once again); the body
+        is still checked against the schemas, and the delay ends early when the stand-in stops."""
+        if not 0 <= seconds < float("inf"):
+            raise ValueError(f"a delay is a finite, non-negative number of seconds, not {seconds!r}")
+        with self._lock:
+            self._delay_seconds = seconds
 
     def fail_bulk_elements(self, indexes: set[int], *, status: int = 400, errors: dict[str, str] | None = None) -> None:
         """Make the next bulk create reject these 0-based elements with Jira's per-element error."""
@@ -367,6 +377,7 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
         path = urlsplit(self.path).path
+        self.standin._stopping.wait(self.standin._delay_seconds)
         try:
             response = self.standin._handle(self.command, self.path, self.headers, raw)
         except Exception as error:  # a bug in the stand-in must fail the test, not hang it

@@ -10,16 +10,24 @@ the last (OutagePolicy). When Jira is back the
 next attempt finds the work already done in the link table and carries on. Only an outage
 longer than Settings.jira_outage_give_up_seconds makes it fail; errors a retry will not fix
 (credentials, permissions, a refused request, a missing secret) fail it at once.
+
+A PostgreSQL restart does not lose a push either. Claiming it, and recording that it finished or
+waits, are tried again until the database answers (each is a conditional write, so safe to
+repeat). An attempt whose own writes (progress, the link table) meet the database gone stops
+there; once the database answers it records the push `waiting` for a moment, with the job that
+carries it on, and that attempt finds what this one made, in the link table or by its labels.
 """
 
 from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
+import asyncpg
 import httpx
 import msgspec
 
@@ -29,6 +37,7 @@ from services.integrations.plan_source import PlanSnapshot
 from services.integrations.push import Push
 from services.integrations.push_plan import Operation, merge_operations
 from services.integrations.retry import OutagePolicy, RetryPolicy
+from services.kit.db import database_unavailable, retry_while_unavailable
 from services.kit.jobs import JobContext, JobHandler, enqueue
 from services.kit.secrets import SecretError, read_secret
 from services.kit.settings import Settings
@@ -39,7 +48,21 @@ PUSH_JOB = "integrations.push"
 
 BUSY = "another push to this Jira project is under way; this one follows it"
 
+# How long a push waits for an unavailable database before it gives up on a step. Past this the
+# job fails and its push stays `running` until a later delivery of the job takes it again.
+DATABASE_PATIENCE_SECONDS = 600.0
+
+# Once the database answers again, a push cut short by its restart is carried on after a wait
+# drawn from this range, so the pushes of a whole server do not all start again at one moment.
+AFTER_DATABASE_WAIT_SECONDS = (1.0, 3.0)
+
 _rng = random.Random()
+
+T = TypeVar("T")
+
+
+async def _on_database(what: str, operation: Callable[[], Awaitable[T]]) -> T:
+    return await retry_while_unavailable(operation, what=what, give_up_after=DATABASE_PATIENCE_SECONDS)
 
 
 def outage_policy(settings: Settings) -> OutagePolicy:
@@ -58,14 +81,20 @@ def _error(exc: BaseException | None, message: str | None = None) -> list[dict[s
 async def push_plan(job: JobContext) -> None:
     """Push the plan a push names to its connection's Jira project."""
     push_id = UUID(job.payload.decode())
-    async with job.pool.acquire() as conn:
-        claimed = await repository.claim_push(conn, push_id, job.job_id)
+
+    async def claim() -> tuple[repository.PushRow, dict[str, Any], repository.ConnectionRow | None] | None:
+        async with job.pool.acquire() as conn:
+            claimed = await repository.claim_push(conn, push_id, job.job_id)
+            if claimed is None:
+                return None
+            return *claimed, await repository.get_connection(conn, claimed[0].connection_id)
+
+    # Repeating a claim whose answer was lost only takes the push with the next attempt number.
+    claimed = await _on_database("claim a push", claim)
     if claimed is None:
         return
-    row, snapshot = claimed
+    row, snapshot, connection = claimed
     earlier = msgspec.convert(row.operations, list[Operation])
-    async with job.pool.acquire() as conn:
-        connection = await repository.get_connection(conn, row.connection_id)
     try:
         if connection is None:
             raise SecretError("the connection was deleted")
@@ -76,18 +105,35 @@ async def push_plan(job: JobContext) -> None:
         await _finish(job, row, "failed", earlier, _error(exc))
         return
 
-    async with job.pool.acquire() as lock:
-        # Two pushes to one Jira project at once could both miss an issue in their searches and
-        # both create it: one at a time. The lock goes with the session, so a dead worker's too.
-        if not await repository.lock_connection(lock, row.connection_id):
-            first = job.settings.jira_outage_first_wait_seconds
-            await _wait(job, row, earlier, since=row.waiting_since, waits=row.outage_waits,
-                        wait=_rng.uniform(first / 2, first), reason=BUSY)  # fmt: skip
-            return
-        try:
-            await _attempt(job, row, snapshot, connection, token, earlier)
-        finally:
-            await repository.unlock_connection(lock, row.connection_id)
+    try:
+        async with job.pool.acquire() as lock:
+            # Two pushes to one Jira project at once could both miss an issue in their searches and
+            # both create it: one at a time. The lock goes with the session, so a dead worker's too.
+            if not await repository.lock_connection(lock, row.connection_id):
+                first = job.settings.jira_outage_first_wait_seconds
+                await _wait(job, row, earlier, since=row.waiting_since, waits=row.outage_waits,
+                            wait=_rng.uniform(first / 2, first), reason=BUSY)  # fmt: skip
+                return
+            try:
+                await _attempt(job, row, snapshot, connection, token, earlier)
+            finally:
+                await _unlock(lock, row.connection_id)
+    except Exception as exc:
+        if not database_unavailable(exc):
+            raise
+        # Taking the lock, or handing its connection back, met the database gone. An attempt
+        # that ran recorded its own outcome, and then this write is superseded and does nothing.
+        await _wait_for_database(job, row, earlier, exc, carried_on=False)
+
+
+async def _unlock(lock: asyncpg.Connection, connection_id: UUID) -> None:
+    try:
+        await repository.unlock_connection(lock, connection_id)
+    except Exception as exc:
+        # The pool takes back a connection that died, so the lock's may be gone from under it.
+        if not (database_unavailable(exc) or "released back to the pool" in str(exc)):
+            raise
+        # The session died with the server, and its advisory lock with it: nothing to release.
 
 
 async def _attempt(job: JobContext, row: repository.PushRow, snapshot: dict[str, Any],
@@ -111,7 +157,11 @@ async def _attempt(job: JobContext, row: repository.PushRow, snapshot: dict[str,
             return
         log.warning("push failed", extra={"fields": {"push_id": str(push_id), "error": type(exc).__name__}})
         await _finish(job, row, "failed", merge_operations(earlier, push.carried_out()), _error(exc))
-    except Exception:
+    except Exception as exc:
+        if database_unavailable(exc):
+            await _wait_for_database(job, row, merge_operations(earlier, push.carried_out()), exc,
+                                     carried_on=bool(push.completed))  # fmt: skip
+            return
         # A bug must not leave the push "running" for ever: record it failed, keep the traceback in the log.
         log.exception("push failed unexpectedly", extra={"fields": {"push_id": str(push_id)}})
         await _finish(job, row, "failed", merge_operations(earlier, push.carried_out()),
@@ -123,9 +173,13 @@ async def _attempt(job: JobContext, row: repository.PushRow, snapshot: dict[str,
 async def _finish(
     job: JobContext, row: repository.PushRow, status: str, operations: list[Operation], errors: list[dict[str, Any]]
 ) -> None:
-    async with job.pool.acquire() as conn:
-        await repository.finish_push(conn, row.id, row.attempts, status=status, errors=errors,
-                                     operations=msgspec.to_builtins(operations))  # fmt: skip
+    async def finish() -> bool:
+        async with job.pool.acquire() as conn:
+            return await repository.finish_push(conn, row.id, row.attempts, status=status, errors=errors,
+                                                operations=msgspec.to_builtins(operations))  # fmt: skip
+
+    # A repeat after a commit whose answer was lost finds the push finished and changes nothing.
+    await _on_database("record a push's outcome", finish)
 
 
 async def _wait_for_jira(
@@ -158,16 +212,34 @@ async def _wait_for_jira(
 async def _wait(job: JobContext, row: repository.PushRow, operations: list[Operation], *, since: datetime | None,
                 waits: int, wait: float, reason: str) -> bool:  # fmt: skip
     """Record the push as waiting and enqueue the job that carries it on, together; False if superseded."""
-    now = datetime.now(UTC)
-    async with job.pool.acquire() as conn, conn.transaction():
-        waiting = await repository.wait_push(
-            conn, row.id, row.attempts, since=since, until=now + timedelta(seconds=wait), waits=waits,
-            last_error=reason, operations=msgspec.to_builtins(operations),
-        )  # fmt: skip
-        if not waiting:
-            return False  # a later attempt took the push over; it decides
-        await repository.set_push_job(conn, row.id, await enqueue(conn, PUSH_JOB, job.payload, delay=wait))
-    return True
+
+    async def record() -> bool:
+        now = datetime.now(UTC)
+        async with job.pool.acquire() as conn, conn.transaction():
+            waiting = await repository.wait_push(
+                conn, row.id, row.attempts, since=since, until=now + timedelta(seconds=wait), waits=waits,
+                last_error=reason, operations=msgspec.to_builtins(operations),
+            )  # fmt: skip
+            if not waiting:
+                return False  # a later attempt took the push over, or a lost commit did this already
+            await repository.set_push_job(conn, row.id, await enqueue(conn, PUSH_JOB, job.payload, delay=wait))
+        return True
+
+    return await _on_database("record that a push waits", record)
+
+
+async def _wait_for_database(
+    job: JobContext, row: repository.PushRow, operations: list[Operation], exc: Exception, *, carried_on: bool
+) -> None:
+    """Once the database answers again, record the push as waiting a moment and enqueue the job that carries it on."""
+    # The database going away says nothing about Jira: a Jira outage the push was waiting out
+    # goes on being counted, unless this attempt got work done in Jira (see _wait_for_jira).
+    since, waits = (None, 0) if carried_on else (row.waiting_since, row.outage_waits)
+    wait = _rng.uniform(*AFTER_DATABASE_WAIT_SECONDS)
+    reason = f"the database was unavailable ({type(exc).__name__}); the push carries on"
+    if await _wait(job, row, operations, since=since, waits=waits, wait=wait, reason=reason):
+        log.warning("push waits: the database was unavailable",
+                    extra={"fields": {"push_id": str(row.id), "error": type(exc).__name__, "in_s": round(wait, 1)}})  # fmt: skip
 
 
 def _duration(seconds: float) -> str:

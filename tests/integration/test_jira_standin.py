@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -259,3 +261,17 @@ def test_issue_properties_are_created_then_updated(client: httpx.Client) -> None
     assert client.put(url, json={"ideaId": 8}).status_code == 200
     assert client.get(url).json() == {"key": "roadmap.idea", "value": {"ideaId": 8}}
     assert client.get(f"/rest/api/3/issue/{key.lower()}").json()["key"] == key  # keys match case-insensitively
+
+
+def test_a_request_whose_client_dies_before_its_body_arrives_is_dropped_not_a_violation(jira: JiraStandin) -> None:
+    # A worker killed while sending: the headers are out, the body is not. Jira never sees a request.
+    host, port = jira.base_url.removeprefix("http://").split(":")
+    auth = "Basic " + base64.b64encode(":".join(jira.auth).encode()).decode()
+    with socket.create_connection((host, int(port)), timeout=5) as raw:
+        raw.sendall(f"POST /rest/api/3/issue HTTP/1.1\r\nHost: jira\r\nAuthorization: {auth}\r\n".encode()
+                    + b'Content-Type: application/json\r\nContent-Length: 200\r\n\r\n{"fields": {"summary": "cut')  # fmt: skip
+        raw.shutdown(socket.SHUT_WR)
+        answer = raw.recv(1024)  # the stand-in's answer, or b"" once it hangs up without one
+
+    assert answer == b""
+    assert jira.violations == [] and jira.requests == []

@@ -376,6 +376,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
+        if len(raw) < length:  # the client went away before its body arrived (it was killed): Jira never saw it
+            self.close_connection = True
+            return
         path = urlsplit(self.path).path
         self.standin._stopping.wait(self.standin._delay_seconds)
         try:

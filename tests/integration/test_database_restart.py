@@ -21,9 +21,7 @@ import os
 import random
 import shutil
 import signal
-import socket
 import subprocess
-import sys
 import tempfile
 import time
 import warnings
@@ -34,6 +32,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
+from live_server import ROADMAP, free_port
 from roadmap_fixtures import EDITOR
 from test_jira_outage import assert_one_issue_per_idea_and_one_epic_per_phase, start_push
 from test_jira_push import approved_plan, connect
@@ -47,7 +46,6 @@ from services.single_process import create_single_process_app
 
 pytestmark = pytest.mark.integration
 
-ROADMAP = str(Path(sys.executable).with_name("roadmap"))
 SECRET = "restart-" + "s" * 40
 FINAL = {"succeeded", "failed", "cancelled"}
 # Long enough that a hard run is still solving when the database goes away.
@@ -56,12 +54,6 @@ HARD_TIME_LIMIT = 2.0
 REQUEST_TIMEOUT = 30.0
 # How much later the stand-in Jira answers each call, so a push is under way when the database stops.
 JIRA_DELAY = 0.5
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class Postgres:

@@ -13,9 +13,7 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -23,6 +21,7 @@ from uuid import UUID
 
 import httpx
 import pytest
+from live_server import ROADMAP, free_port, wait_ready
 from roadmap_fixtures import EDITOR
 from test_jira_push import approved_plan, connect, issues_by_label, wait_for
 
@@ -33,7 +32,6 @@ from services.kit.jobs import MIN_CONCURRENCY
 
 pytestmark = pytest.mark.integration
 
-ROADMAP = str(Path(sys.executable).with_name("roadmap"))
 SERVICES = ("scoring", "roadmap", "integrations")
 WORKERS = ("worker-1", "worker-2")
 RUNS, PUSHES = 50, 5
@@ -43,24 +41,6 @@ RUNNING_JOBS = """
     SELECT (SELECT count(*) FROM roadmap.runs WHERE status = 'running')
          + (SELECT count(*) FROM integrations.pushes WHERE status = 'running')
 """
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_ready(base: str, within: float = 60) -> None:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/health/ready", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"{base} never became ready")
 
 
 class ByPrefix(httpx.AsyncBaseTransport):

@@ -19,7 +19,14 @@ import asyncpg
 import msgspec
 
 from services.integrations import adf, repository
-from services.integrations.jira_client import CreatedIssue, JiraClient, JiraError, OutcomeUnknown, unavailable
+from services.integrations.jira_client import (
+    CreatedIssue,
+    JiraClient,
+    JiraError,
+    JiraUnavailable,
+    OutcomeUnknown,
+    unavailable,
+)
 from services.integrations.payloads import (
     BULK_CREATE_MAX,
     JiraMapping,
@@ -185,7 +192,7 @@ class Push:
     async def _create_batch(self, batch: list[PlannedIdea]) -> None:
         labels = {idea.ref: idea_label(self.portfolio, idea.ref) for idea in batch}
         pending = list(batch)
-        for attempt in range(ELEMENT_RETRIES + 1):
+        for _ in range(ELEMENT_RETRIES + 1):
             # What an interrupted attempt (or a lost answer) already made is found, not made again.
             found = await self._find([labels[idea.ref] for idea in pending])
             for idea in pending:
@@ -205,15 +212,17 @@ class Push:
             again = []
             for failure in result.failed:
                 idea = pending[failure.index]
-                if failure.status in (None, 429, 503) and attempt < ELEMENT_RETRIES:
+                if failure.status in (None, 429, 503):
                     again.append(idea)  # only the failed elements are sent again
                 else:
                     self.errors.append(IdeaError(idea.ref, failure.status, list(failure.messages), dict(failure.field_errors)))
             pending = again
             if not pending:
                 return
-        for idea in pending:
-            self.errors.append(IdeaError(idea.ref, None, ["Jira's answer was lost again and again; push again"], {}))
+        # Jira kept refusing these elements, or losing its answers: not the ideas' fault. The
+        # push waits for Jira as in any outage, and a later attempt sends only what is missing.
+        refs = ", ".join(idea.ref for idea in pending)
+        raise JiraUnavailable(None, [f"Jira refused or lost the creation of {refs} {ELEMENT_RETRIES + 1} times"])
 
     async def _record_idea(self, idea: PlannedIdea, issue: CreatedIssue, label: str) -> None:
         await self._record(kind="idea", item=idea.ref, issue=issue, label=label, fields=self._fields(idea),

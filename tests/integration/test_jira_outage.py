@@ -144,6 +144,26 @@ async def test_a_push_cut_off_by_a_jira_outage_waits_and_finishes_once_jira_is_b
     assert len(jira.blocks()) == 1
 
 
+async def test_an_element_jira_keeps_refusing_makes_the_push_wait_not_fail_the_idea(
+    outage_database_url, settings, token_for, jira, monkeypatch
+):
+    monkeypatch.setenv("PUSH_TEST_JIRA_TOKEN", jira.auth[1])
+    settings = outage_settings(settings, outage_database_url, give_up=600.0)
+    editor, viewer = token_for(EDITOR), token_for("viewer")
+    async with single_process(settings) as http:
+        scored, plan = await approved_plan(http, token_for)
+        cid = await connect(http, jira, scored["portfolioId"], editor)
+        # The bulk create's first element is refused (503) on the first send and every retry of it.
+        jira.fail_bulk_elements({0}, status=503, errors={"summary": "Service unavailable"}, times=4)
+        url = await start_push(http, cid, plan, editor)
+        waiting = await watch(http, url, viewer, lambda p: p["status"] != "queued" and p["status"] != "running")
+        push = await wait_for(http, url, viewer, until=FINISHED)
+    assert waiting["status"] == "waiting" and "refused or lost" in waiting["lastError"], waiting
+    assert push["status"] == "succeeded" and push["errors"] == [], push  # no idea blamed for Jira's refusal
+    assert push["attempts"] >= 2
+    assert_one_issue_per_idea_and_one_epic_per_phase(jira, plan)
+
+
 async def test_a_push_fails_at_once_on_bad_credentials_and_gives_up_on_an_outage_that_lasts_too_long(
     outage_database_url, settings, token_for, jira, monkeypatch
 ):

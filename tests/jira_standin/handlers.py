@@ -81,7 +81,7 @@ def create_issues(jira: JiraStandin, request: Request) -> Response:
     updates = request.body.get("issueUpdates") or []
     if len(updates) > MAX_BULK:
         raise JiraError(400, messages=[f"Cannot create more than {MAX_BULK} issues in one request."])
-    failures, jira._bulk_failures = jira._bulk_failures, {}
+    failures = jira._bulk_failures.pop(0) if jira._bulk_failures else {}
     created, errors = [], []
     for index, update in enumerate(updates):
         try:

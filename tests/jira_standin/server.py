@@ -84,7 +84,8 @@ class JiraStandin:
         self._drops_after_create = 0
         self._hang_seconds = 0.0
         self._delay_seconds = 0.0
-        self._bulk_failures: dict[int, tuple[int, dict[str, str]]] = {}
+        # Per upcoming bulk create, in order: element index -> (status, element errors).
+        self._bulk_failures: list[dict[int, tuple[int, dict[str, str]]]] = []
         self._outage: _Outage | None = None
         self._open: set[socket.socket] = set()  # connections being served, cut when Jira goes away
         self._stopping = threading.Event()
@@ -204,11 +205,16 @@ class JiraStandin:
         with self._lock:
             self._delay_seconds = seconds
 
-    def fail_bulk_elements(self, indexes: set[int], *, status: int = 400, errors: dict[str, str] | None = None) -> None:
-        """Make the next bulk create reject these 0-based elements with Jira's per-element error."""
+    def fail_bulk_elements(
+        self, indexes: set[int], *, status: int = 400, errors: dict[str, str] | None = None, times: int = 1
+    ) -> None:
+        """Make the next `times` bulk creates reject these 0-based elements with Jira's per-element error."""
+        failure = (status, errors or {"summary": "The stand-in Jira was told to reject this element."})
         with self._lock:
-            for index in indexes:
-                self._bulk_failures[index] = (status, errors or {"summary": "The stand-in Jira was told to reject this element."})
+            for upcoming in range(times):
+                if upcoming == len(self._bulk_failures):
+                    self._bulk_failures.append({})
+                self._bulk_failures[upcoming].update(dict.fromkeys(indexes, failure))
 
     def clear_violations(self) -> list[Violation]:
         """Take the recorded violations, for a test that provoked them on purpose."""

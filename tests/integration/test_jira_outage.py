@@ -9,8 +9,9 @@ times what one call waits and makes the push reschedule itself several times.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from uuid import UUID
 
 import asyncpg
@@ -94,15 +95,20 @@ def assert_one_issue_per_idea_and_one_epic_per_phase(jira, plan: dict) -> None:
     assert len(labels) == len(plan["assignments"]) + len({a["phase"] for a in plan["assignments"]}), labels
 
 
+@contextlib.asynccontextmanager
+async def approved_and_connected(database_url, settings, token_for, jira, monkeypatch) -> AsyncIterator[tuple]:
+    """The app with its worker, an approved plan, and a connection of its portfolio to the stand-in."""
+    monkeypatch.setenv("PUSH_TEST_JIRA_TOKEN", jira.auth[1])
+    async with single_process(outage_settings(settings, database_url, give_up=600.0)) as http:
+        scored, plan = await approved_plan(http, token_for)
+        yield http, plan, await connect(http, jira, scored["portfolioId"], token_for(EDITOR))
+
+
 async def test_a_push_cut_off_by_a_jira_outage_waits_and_finishes_once_jira_is_back(
     outage_database_url, settings, token_for, jira, monkeypatch
 ):
-    monkeypatch.setenv("PUSH_TEST_JIRA_TOKEN", jira.auth[1])
-    settings = outage_settings(settings, outage_database_url, give_up=600.0)
     editor, viewer = token_for(EDITOR), token_for("viewer")
-    async with single_process(settings) as http:
-        scored, plan = await approved_plan(http, token_for)
-        cid = await connect(http, jira, scored["portfolioId"], editor)
+    async with approved_and_connected(outage_database_url, settings, token_for, jira, monkeypatch) as (http, plan, cid):
         ideas, epics = len(plan["assignments"]), len({a["phase"] for a in plan["assignments"]})
 
         jira.down(503, after_creates=1)  # the first epic is made, then every request gets 503
@@ -147,12 +153,8 @@ async def test_a_push_cut_off_by_a_jira_outage_waits_and_finishes_once_jira_is_b
 async def test_an_element_jira_keeps_refusing_makes_the_push_wait_not_fail_the_idea(
     outage_database_url, settings, token_for, jira, monkeypatch
 ):
-    monkeypatch.setenv("PUSH_TEST_JIRA_TOKEN", jira.auth[1])
-    settings = outage_settings(settings, outage_database_url, give_up=600.0)
     editor, viewer = token_for(EDITOR), token_for("viewer")
-    async with single_process(settings) as http:
-        scored, plan = await approved_plan(http, token_for)
-        cid = await connect(http, jira, scored["portfolioId"], editor)
+    async with approved_and_connected(outage_database_url, settings, token_for, jira, monkeypatch) as (http, plan, cid):
         # The bulk create's first element is refused (503) on the first send and every retry of it.
         jira.fail_bulk_elements({0}, status=503, errors={"summary": "Service unavailable"}, times=4)
         url = await start_push(http, cid, plan, editor)

@@ -34,7 +34,7 @@ import msgspec
 from services.integrations import repository
 from services.integrations.jira_client import JiraClient, JiraError, JiraUnavailable, OutcomeUnknown, unavailable
 from services.integrations.plan_source import PlanSnapshot
-from services.integrations.push import Push
+from services.integrations.push import Push, StillAlone
 from services.integrations.push_plan import Operation, merge_operations
 from services.integrations.retry import OutagePolicy, RetryPolicy
 from services.kit.db import database_unavailable, retry_while_unavailable
@@ -115,7 +115,9 @@ async def push_plan(job: JobContext) -> None:
                             wait=_rng.uniform(first / 2, first), reason=BUSY)  # fmt: skip
                 return
             try:
-                await _attempt(job, row, snapshot, connection, token, earlier)
+                # A lock's session that died (the database restarted) took the lock with it;
+                # the attempt then stops before its next create, and waits like for an outage.
+                await _attempt(job, row, snapshot, connection, token, earlier, still_alone=lambda: _still_holds(lock))
             finally:
                 await _unlock(lock, row.connection_id)
     except Exception as exc:
@@ -124,6 +126,19 @@ async def push_plan(job: JobContext) -> None:
         # Taking the lock, or handing its connection back, met the database gone. An attempt
         # that ran recorded its own outcome, and then this write is superseded and does nothing.
         await _wait_for_database(job, row, earlier, exc, carried_on=False)
+
+
+class ProjectLockLost(Exception):
+    """The session holding the push's lock on its Jira project is gone, and the lock with it."""
+
+
+async def _still_holds(lock: asyncpg.Connection) -> None:
+    """Raise ProjectLockLost unless the lock's session is alive (a live session keeps its lock)."""
+    try:
+        await lock.fetchval("SELECT 1")
+    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+        # The pool detaches a connection it saw die, hence InterfaceError among these.
+        raise ProjectLockLost("the push's hold on its Jira project went with its database session") from exc
 
 
 async def _unlock(lock: asyncpg.Connection, connection_id: UUID) -> None:
@@ -137,7 +152,8 @@ async def _unlock(lock: asyncpg.Connection, connection_id: UUID) -> None:
 
 
 async def _attempt(job: JobContext, row: repository.PushRow, snapshot: dict[str, Any],
-                   connection: repository.ConnectionRow, token: str, earlier: list[Operation]) -> None:  # fmt: skip
+                   connection: repository.ConnectionRow, token: str, earlier: list[Operation],
+                   *, still_alone: StillAlone) -> None:  # fmt: skip
     push_id = row.id
 
     async def progress(state: dict[str, Any]) -> None:
@@ -147,7 +163,7 @@ async def _attempt(job: JobContext, row: repository.PushRow, snapshot: dict[str,
     retry = RetryPolicy(max_total_seconds=job.settings.jira_call_retry_seconds)
     jira = JiraClient.connect(connection.site_url, connection.account_email, token, retry=retry)
     plan = msgspec.convert(snapshot, PlanSnapshot)
-    push = Push(pool=job.pool, jira=jira, connection=connection, plan=plan, progress=progress)
+    push = Push(pool=job.pool, jira=jira, connection=connection, plan=plan, progress=progress, still_alone=still_alone)
     try:
         async with jira:
             done = await push.run()
@@ -158,7 +174,7 @@ async def _attempt(job: JobContext, row: repository.PushRow, snapshot: dict[str,
         log.warning("push failed", extra={"fields": {"push_id": str(push_id), "error": type(exc).__name__}})
         await _finish(job, row, "failed", merge_operations(earlier, push.carried_out()), _error(exc))
     except Exception as exc:
-        if database_unavailable(exc):
+        if database_unavailable(exc) or isinstance(exc, ProjectLockLost):
             await _wait_for_database(job, row, merge_operations(earlier, push.carried_out()), exc,
                                      carried_on=bool(push.completed))  # fmt: skip
             return

@@ -55,6 +55,9 @@ SEARCH_SETTLE_SECONDS = 2.0
 ELEMENT_RETRIES = 3
 
 Progress = Callable[[dict[str, Any]], Awaitable[None]]
+# Raises unless this attempt still holds its project to itself (the caller's lock): checked
+# before every search-then-create, the step that two pushes at once could both make.
+StillAlone = Callable[[], Awaitable[object]]
 
 
 class IdeaError(msgspec.Struct, frozen=True):
@@ -91,8 +94,10 @@ class Push:
         connection: repository.ConnectionRow,
         plan: PlanSnapshot,
         progress: Progress,
+        still_alone: StillAlone | None = None,
     ) -> None:
         self.pool, self.jira, self.connection, self.plan = pool, jira, connection, plan
+        self.still_alone = still_alone
         self.mapping = msgspec.convert(connection.mapping, JiraMapping)
         self.project = connection.project_key
         self.portfolio = plan.portfolio_id
@@ -177,9 +182,14 @@ class Push:
         wanted = set(labels)
         return {label: CreatedIssue(hit.id, hit.key) for hit in found for label in hit.labels if label in wanted}
 
+    async def _alone(self) -> None:
+        if self.still_alone is not None:
+            await self.still_alone()
+
     async def _create_epic(self, phase: Any) -> None:
         label = phase_label(self.portfolio, phase.key)
         fields = epic_fields(self.project, self.mapping, phase, self.portfolio, self.plan.currency)
+        await self._alone()
         issue = (await self._find([label])).get(label)
         if issue is None:
             try:
@@ -193,6 +203,7 @@ class Push:
         labels = {idea.ref: idea_label(self.portfolio, idea.ref) for idea in batch}
         pending = list(batch)
         for _ in range(ELEMENT_RETRIES + 1):
+            await self._alone()
             # What an interrupted attempt (or a lost answer) already made is found, not made again.
             found = await self._find([labels[idea.ref] for idea in pending])
             for idea in pending:

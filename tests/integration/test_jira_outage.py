@@ -166,6 +166,43 @@ async def test_an_element_jira_keeps_refusing_makes_the_push_wait_not_fail_the_i
     assert_one_issue_per_idea_and_one_epic_per_phase(jira, plan)
 
 
+async def test_a_push_whose_project_lock_dies_stops_before_its_next_create_and_carries_on(
+    outage_database_url, settings, token_for, jira, monkeypatch
+):
+    # The lock that keeps a project to one push lives in a database session. When that session
+    # dies (a restart, an administrator), another push may take the project: this attempt must
+    # not go on creating as if it still held it.
+    viewer = token_for("viewer")
+    async with approved_and_connected(outage_database_url, settings, token_for, jira, monkeypatch) as (http, plan, cid):
+        jira.slow(0.3)  # slow enough to act while the push is between its creates
+        url = await start_push(http, cid, plan, token_for(EDITOR))
+        # While it makes its epics, before the ideas' bulk create: end the lock's session.
+        deadline = time.monotonic() + 30
+        while await terminate_lock_holder(outage_database_url) == 0:
+            assert time.monotonic() < deadline, "the push never took its project's lock"
+            await asyncio.sleep(0.05)
+        jira.slow(0)
+        push = await wait_for(http, url, viewer, until=FINISHED)
+    assert push["status"] == "succeeded" and push["errors"] == [], push
+    assert push["attempts"] >= 2, push  # the attempt that lost its lock stopped; another finished
+    assert_one_issue_per_idea_and_one_epic_per_phase(jira, plan)
+
+
+async def terminate_lock_holder(database_url: str) -> int:
+    """End the database session holding this database's push lock; how many were ended."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        return await conn.fetchval(
+            """
+            SELECT count(pg_terminate_backend(l.pid)) FROM pg_locks l
+            JOIN pg_database d ON d.oid = l.database AND d.datname = current_database()
+            WHERE l.locktype = 'advisory' AND l.granted
+            """
+        )
+    finally:
+        await conn.close()
+
+
 async def test_a_push_fails_at_once_on_bad_credentials_and_gives_up_on_an_outage_that_lasts_too_long(
     outage_database_url, settings, token_for, jira, monkeypatch
 ):

@@ -73,7 +73,7 @@ class JiraMapping(msgspec.Struct, frozen=True, kw_only=True):
             raise MappingError("component names must be non-empty and distinct", field="components")
         for name in ("score_field", "phase_field"):
             value = getattr(self, name)
-            if value is not None and not _CUSTOM_FIELD.match(value):
+            if value is not None and not _CUSTOM_FIELD.fullmatch(value):
                 raise MappingError(f"{value!r} is not a custom field id like 'customfield_10050'", field=name)
         if self.score_field is not None and self.score_field == self.phase_field:
             raise MappingError("score and phase need different custom fields", field="phase_field")
@@ -182,7 +182,7 @@ def _portfolio_prefix(portfolio_id: str) -> str:
 def _label(portfolio_id: str, kind: str, name: str) -> str:
     prefix = f"{_portfolio_prefix(portfolio_id)}-{kind}-"
     room = LABEL_MAX - len(prefix)
-    if _CLEAN_REF.match(name) and len(name) <= room:
+    if _CLEAN_REF.fullmatch(name) and len(name) <= room:
         return prefix + name
     # Sanitising can merge names ("A 1" and "a-1"), and JQL matches labels case-insensitively,
     # so a changed name gets a hash of the original. Clean names never contain "_", so a

@@ -9,9 +9,11 @@ from uuid import UUID
 import msgspec
 from msgspec import Meta
 
-SiteUrl = Annotated[str, Meta(pattern=r"^https?://[A-Za-z0-9.-]+(:\d+)?/?$", max_length=200)]
-ProjectKey = Annotated[str, Meta(pattern=r"^[A-Z][A-Z0-9_]{1,9}$")]
-Email = Annotated[str, Meta(pattern=r"^[^@\s]+@[^@\s]+$", max_length=200)]
+from services.kit.patterns import whole
+
+SiteUrl = Annotated[str, Meta(pattern=whole(r"https?://[A-Za-z0-9.-]+(:\d+)?/?"), max_length=200)]
+ProjectKey = Annotated[str, Meta(pattern=whole(r"[A-Z][A-Z0-9_]{1,9}"))]
+Email = Annotated[str, Meta(pattern=whole(r"[^@\s]+@[^@\s]+"), max_length=200)]
 SecretRef = Annotated[str, Meta(max_length=1100, description="env:VARIABLE or file:/path; never the secret itself")]
 
 

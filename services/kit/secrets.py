@@ -23,16 +23,16 @@ class SecretError(ValueError):
 
 def check_reference(reference: str) -> None:
     """Raise SecretError unless `reference` is a well-formed `env:` or `file:` reference."""
-    if not (_ENV.match(reference) or _FILE.match(reference)):
+    if not (_ENV.fullmatch(reference) or _FILE.fullmatch(reference)):
         raise SecretError("must be env:VARIABLE_NAME or file:/absolute/path")
 
 
 def read_secret(reference: str, environ: Mapping[str, str] | None = None) -> str:
     """The secret a reference names; SecretError (naming the reference only) when absent or empty."""
     env = os.environ if environ is None else environ
-    if match := _ENV.match(reference):
+    if match := _ENV.fullmatch(reference):
         value = env.get(match.group(1), "")
-    elif match := _FILE.match(reference):
+    elif match := _FILE.fullmatch(reference):
         try:
             value = Path(match.group(1)).read_text().strip()
         except OSError:

@@ -9,18 +9,19 @@ from uuid import UUID
 import msgspec
 from msgspec import Meta
 
+from services.kit.patterns import whole
 from services.scoring.formulas import Contribution
 
 PhaseKey = Literal["discovery", "improve", "perfection", "personalization"]
-Ref = Annotated[str, Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", description="The idea's own key, e.g. I-17")]
+Ref = Annotated[str, Meta(pattern=whole(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"), description="The idea's own key, e.g. I-17")]
 ShortText = Annotated[str, Meta(max_length=200)]
 Title = Annotated[str, Meta(min_length=1, max_length=200)]
 LongText = Annotated[str, Meta(max_length=5000)]
-TeamKey = Annotated[str, Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$")]
+TeamKey = Annotated[str, Meta(pattern=whole(r"[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}"))]
 Tag = Annotated[str, Meta(min_length=1, max_length=64)]
 ZeroToTen = Annotated[float, Meta(ge=0, le=10)]
 NonNegative = Annotated[float, Meta(ge=0, le=1e15)]
-Currency = Annotated[str, Meta(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, e.g. EUR")]
+Currency = Annotated[str, Meta(pattern=whole(r"[A-Z]{3}"), description="ISO 4217 code, e.g. EUR")]
 PageSize = Annotated[int, Meta(ge=1, le=1000)]
 
 

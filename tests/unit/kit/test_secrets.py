@@ -19,7 +19,9 @@ def test_a_file_reference_reads_the_file_without_its_newline(tmp_path):
     assert read_secret(f"file:{secret}") == "from-a-file"
 
 
-@pytest.mark.parametrize("reference", ["JIRA_TOKEN", "env:", "env:1BAD", "file:relative/path", "vault:x", "s3cr3t"])
+@pytest.mark.parametrize(
+    "reference", ["JIRA_TOKEN", "env:", "env:1BAD", "env:JIRA_TOKEN\n", "file:relative/path", "vault:x", "s3cr3t"]
+)
 def test_malformed_references_are_refused(reference):
     with pytest.raises(SecretError):
         check_reference(reference)

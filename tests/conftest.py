@@ -14,6 +14,7 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+import hypothesis
 import pytest
 
 from services.kit import migrate
@@ -23,6 +24,13 @@ from services.kit.embedded_pg import embedded_database_url
 from services.kit.settings import AuthSettings, Settings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+# A commit's test run must give the same answer every time, on a shared, slow machine too:
+# by default Hypothesis draws the same examples on every run and has no deadline. To look for
+# new failing examples, run with HYPOTHESIS_PROFILE=explore (random draws, many more of them).
+hypothesis.settings.register_profile("repeatable", derandomize=True, deadline=None, database=None)
+hypothesis.settings.register_profile("explore", deadline=None, max_examples=1000)
+hypothesis.settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 
 def _with_database(url: str, name: str) -> str:

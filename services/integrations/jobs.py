@@ -22,9 +22,8 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -37,7 +36,7 @@ from services.integrations.plan_source import PlanSnapshot
 from services.integrations.push import Push, StillAlone
 from services.integrations.push_plan import Operation, merge_operations
 from services.integrations.retry import OutagePolicy, RetryPolicy
-from services.kit.db import database_unavailable, retry_while_unavailable
+from services.kit.db import database_unavailable
 from services.kit.jobs import JobContext, JobHandler, enqueue
 from services.kit.secrets import SecretError, read_secret
 from services.kit.settings import Settings
@@ -48,22 +47,11 @@ PUSH_JOB = "integrations.push"
 
 BUSY = "another push to this Jira project is under way; this one follows it"
 
-# How long a push waits for an unavailable database before it gives up on a step. Past this the
-# job fails and its push stays `running` until a later delivery of the job takes it again.
-DATABASE_PATIENCE_SECONDS = 600.0
-
 # Once the database answers again, a push cut short by its restart is carried on after a wait
 # drawn from this range, so the pushes of a whole server do not all start again at one moment.
 AFTER_DATABASE_WAIT_SECONDS = (1.0, 3.0)
 
 _rng = random.Random()
-
-T = TypeVar("T")
-
-
-async def _on_database(what: str, operation: Callable[[], Awaitable[T]]) -> T:
-    return await retry_while_unavailable(operation, what=what, give_up_after=DATABASE_PATIENCE_SECONDS)
-
 
 def outage_policy(settings: Settings) -> OutagePolicy:
     """How pushes wait out a Jira outage, from the settings."""
@@ -82,15 +70,16 @@ async def push_plan(job: JobContext) -> None:
     """Push the plan a push names to its connection's Jira project."""
     push_id = UUID(job.payload.decode())
 
-    async def claim() -> tuple[repository.PushRow, dict[str, Any], repository.ConnectionRow | None] | None:
-        async with job.pool.acquire() as conn:
-            claimed = await repository.claim_push(conn, push_id, job.job_id)
-            if claimed is None:
-                return None
-            return *claimed, await repository.get_connection(conn, claimed[0].connection_id)
+    Claimed = tuple[repository.PushRow, dict[str, Any], repository.ConnectionRow | None]
+
+    async def claim(conn: asyncpg.Connection) -> Claimed | None:
+        claimed = await repository.claim_push(conn, push_id, job.job_id)
+        if claimed is None:
+            return None
+        return *claimed, await repository.get_connection(conn, claimed[0].connection_id)
 
     # Repeating a claim whose answer was lost only takes the push with the next attempt number.
-    claimed = await _on_database("claim a push", claim)
+    claimed = await job.on_database("claim a push", claim)
     if claimed is None:
         return
     row, snapshot, connection = claimed
@@ -189,13 +178,12 @@ async def _attempt(job: JobContext, row: repository.PushRow, snapshot: dict[str,
 async def _finish(
     job: JobContext, row: repository.PushRow, status: str, operations: list[Operation], errors: list[dict[str, Any]]
 ) -> None:
-    async def finish() -> bool:
-        async with job.pool.acquire() as conn:
-            return await repository.finish_push(conn, row.id, row.attempts, status=status, errors=errors,
-                                                operations=msgspec.to_builtins(operations))  # fmt: skip
+    async def finish(conn: asyncpg.Connection) -> bool:
+        return await repository.finish_push(conn, row.id, row.attempts, status=status, errors=errors,
+                                            operations=msgspec.to_builtins(operations))  # fmt: skip
 
     # A repeat after a commit whose answer was lost finds the push finished and changes nothing.
-    await _on_database("record a push's outcome", finish)
+    await job.on_database("record a push's outcome", finish)
 
 
 async def _wait_for_jira(
@@ -229,9 +217,9 @@ async def _wait(job: JobContext, row: repository.PushRow, operations: list[Opera
                 waits: int, wait: float, reason: str) -> bool:  # fmt: skip
     """Record the push as waiting and enqueue the job that carries it on, together; False if superseded."""
 
-    async def record() -> bool:
+    async def record(conn: asyncpg.Connection) -> bool:
         now = datetime.now(UTC)
-        async with job.pool.acquire() as conn, conn.transaction():
+        async with conn.transaction():
             waiting = await repository.wait_push(
                 conn, row.id, row.attempts, since=since, until=now + timedelta(seconds=wait), waits=waits,
                 last_error=reason, operations=msgspec.to_builtins(operations),
@@ -241,7 +229,7 @@ async def _wait(job: JobContext, row: repository.PushRow, operations: list[Opera
             await repository.set_push_job(conn, row.id, await enqueue(conn, PUSH_JOB, job.payload, delay=wait))
         return True
 
-    return await _on_database("record that a push waits", record)
+    return await job.on_database("record that a push waits", record)
 
 
 async def _wait_for_database(

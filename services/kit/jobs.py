@@ -38,6 +38,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
+from typing import TypeVar
 
 import asyncpg
 import msgspec
@@ -46,7 +47,7 @@ from pgqueuer.adapters.persistence.qb import QueryBuilderEnvironment, QueryQueue
 from pgqueuer.domain.settings import DBSettings
 from pgqueuer.domain.types import Channel
 
-from services.kit.db import PoolSource, connect
+from services.kit.db import PoolSource, connect, retry_while_unavailable
 from services.kit.settings import Settings
 
 log = logging.getLogger("roadmap.jobs")
@@ -56,6 +57,11 @@ QUEUE_SCHEMA = "queue"
 # PgQueuer needs at least two running jobs per worker: it refuses a worker-wide limit below
 # twice its dequeue batch, and the batch is at least one job.
 MIN_CONCURRENCY = 2
+
+# How long a job step waits for an unavailable database before it gives up.
+DATABASE_PATIENCE_SECONDS = 600.0
+
+T = TypeVar("T")
 
 # A worker whose queue connection fails starts again after this long, doubling to the cap.
 _RESTART_DELAYS = (1.0, 2.0, 5.0, 10.0)
@@ -74,6 +80,20 @@ class JobContext(msgspec.Struct, frozen=True, kw_only=True):
     attempt: int
     settings: Settings
     pool: asyncpg.Pool
+
+    async def on_database(self, what: str, query: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+        """`query` on a pooled connection, tried again while the database is unavailable.
+
+        For the steps a job must not lose to a database restart (claiming its work, recording
+        its outcome); `query` must be safe to repeat. After DATABASE_PATIENCE_SECONDS the
+        error is raised: the job fails and the queue hands it out again.
+        """
+
+        async def once() -> T:
+            async with self.pool.acquire() as conn:
+                return await query(conn)
+
+        return await retry_while_unavailable(once, what=what, give_up_after=DATABASE_PATIENCE_SECONDS)
 
 
 JobHandler = Callable[[JobContext], Awaitable[None]]

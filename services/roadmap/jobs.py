@@ -16,12 +16,12 @@ import contextlib
 import logging
 import threading
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any
 from uuid import UUID
 
 import msgspec
 
-from services.kit.db import database_unavailable, retry_while_unavailable
+from services.kit.db import database_unavailable
 from services.kit.jobs import JobContext, JobHandler
 from services.roadmap import repository
 from services.roadmap.frontier import FrontierPoint, Sweep, scaled, total_budget
@@ -41,29 +41,9 @@ from services.roadmap.optimiser.progress import Progress
 from services.roadmap.optimiser.scenario import ScenarioDoc, to_instance
 from services.roadmap.repository import ClaimedRun
 
-if TYPE_CHECKING:
-    import asyncpg
-
 log = logging.getLogger("roadmap.runs")
 
 PROGRESS_EVERY_SECONDS = 1.0
-
-# How long a run waits for an unavailable database before it gives up on a step. Past this
-# the job fails; its run is still `running`, and the queue hands the job out again.
-DATABASE_PATIENCE_SECONDS = 600.0
-
-T = TypeVar("T")
-
-
-async def _on_database(job: JobContext, what: str, query: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
-    """`query` on a pooled connection, tried again while the database is unavailable."""
-
-    async def once() -> T:
-        async with job.pool.acquire() as conn:
-            return await query(conn)
-
-    return await retry_while_unavailable(once, what=what, give_up_after=DATABASE_PATIENCE_SECONDS)
-
 
 Work = Callable[[JobContext, ClaimedRun], Awaitable[tuple[str, dict[str, Any], tuple[str | None, str | None]]]]
 
@@ -71,7 +51,7 @@ Work = Callable[[JobContext, ClaimedRun], Awaitable[tuple[str, dict[str, Any], t
 async def _run(job: JobContext, work: Work) -> None:
     """Claim the run named by the job's payload, do the work, and record its outcome once."""
     run_id = UUID(job.payload.decode())
-    run = await _on_database(job, "claim a run", lambda conn: repository.claim_run(conn, run_id))
+    run = await job.on_database("claim a run", lambda conn: repository.claim_run(conn, run_id))
     if run is None:
         log.info("run already finished or cancelled", extra={"fields": {"run_id": str(run_id)}})
         return
@@ -84,9 +64,7 @@ async def _run(job: JobContext, work: Work) -> None:
     else:
         error = None
     # A retry after a commit whose answer was lost finds the run finished and changes nothing.
-    won = await _on_database(
-        job,
-        "record a run's outcome",
+    won = await job.on_database("record a run's outcome",
         lambda conn: repository.finish_run(
             conn,
             run_id,
@@ -148,7 +126,7 @@ async def _solve(job: JobContext, run: ClaimedRun) -> tuple[str, dict[str, Any],
         with contextlib.suppress(asyncio.CancelledError):
             await ticker
     result = msgspec.to_builtins(result_document(instance, solution))
-    cancelled = await _on_database(job, "check for a cancel", lambda conn: repository.cancel_requested(conn, run.id))
+    cancelled = await job.on_database("check for a cancel", lambda conn: repository.cancel_requested(conn, run.id))
     return ("cancelled" if cancelled else "succeeded"), result, (solution.stats.solver, solution.stats.solver_version)
 
 
@@ -158,7 +136,7 @@ async def _sweep(job: JobContext, run: ClaimedRun) -> tuple[str, dict[str, Any],
     points: list[FrontierPoint] = []
     solver: tuple[str | None, str | None] = (None, None)
     for factor in sweep.factors():
-        if await _on_database(job, "check for a cancel", lambda conn: repository.cancel_requested(conn, run.id)):
+        if await job.on_database("check for a cancel", lambda conn: repository.cancel_requested(conn, run.id)):
             break
         point_document = scaled(document, factor, sweep.time_limit_seconds_per_point)
         instance = to_instance(point_document)
@@ -175,8 +153,7 @@ async def _sweep(job: JobContext, run: ClaimedRun) -> tuple[str, dict[str, Any],
             )
         )
         progress = {"stage": "sweeping", "pointsDone": len(points), "points": sweep.points}
-        recorded = await _on_database(
-            job, "record progress", lambda conn: repository.record_progress(conn, run.id, run.attempts, progress)
+        recorded = await job.on_database("record progress", lambda conn: repository.record_progress(conn, run.id, run.attempts, progress)
         )
         if not recorded:
             break
@@ -197,7 +174,7 @@ async def find_alternatives(job: JobContext) -> None:
 
 async def _base(job: JobContext, run: ClaimedRun) -> tuple[Instance, Solution]:
     instance = to_instance(msgspec.convert(run.document, ScenarioDoc))
-    result = await _on_database(job, "read the base run", lambda conn: repository.run_result(conn, run.base_run_id))
+    result = await job.on_database("read the base run", lambda conn: repository.run_result(conn, run.base_run_id))
     if result is None:
         raise RuntimeError(f"the base run {run.base_run_id} has no result")
     return instance, solution_from_result(instance, result)

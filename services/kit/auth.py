@@ -44,6 +44,9 @@ class Caller(msgspec.Struct, frozen=True):
 
     subject: str
     roles: frozenset[Role]
+    # The identity provider's groups (the claim `ROADMAP_JWT_GROUPS_CLAIM` names): portfolio
+    # memberships can be granted to a group instead of to each subject.
+    groups: frozenset[str] = frozenset()
 
     def has_any(self, roles: Iterable[Role]) -> bool:
         return not self.roles.isdisjoint(roles)
@@ -101,7 +104,11 @@ def verify_token(settings: AuthSettings, token: str) -> Caller:
     if isinstance(raw_roles, str):
         raw_roles = raw_roles.split()
     roles = frozenset(Role(role) for role in raw_roles if role in Role._value2member_map_)
-    return Caller(subject=str(claims["sub"]), roles=roles)
+    raw_groups = claims.get(settings.groups_claim, [])
+    if isinstance(raw_groups, str):
+        raw_groups = raw_groups.split()
+    groups = frozenset(group for group in raw_groups if isinstance(group, str) and group)
+    return Caller(subject=str(claims["sub"]), roles=roles, groups=groups)
 
 
 class BearerAuthMiddleware(AbstractAuthenticationMiddleware):

@@ -31,6 +31,7 @@ class AuthSettings(msgspec.Struct, frozen=True, kw_only=True):
     jwks_url: str | None = None
     algorithms: tuple[str, ...] = ("HS256",)
     roles_claim: str = "roles"
+    groups_claim: str = "groups"
     token_ttl_seconds: int = 8 * 3600
 
     def __repr__(self) -> str:  # the signing key must never reach a log line
@@ -85,6 +86,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             jwks_url=jwks_url,
             algorithms=algorithms,
             roles_claim=env.get("ROADMAP_JWT_ROLES_CLAIM", "roles"),
+            groups_claim=env.get("ROADMAP_JWT_GROUPS_CLAIM", "groups"),
             token_ttl_seconds=_int(env, "ROADMAP_TOKEN_TTL_SECONDS", 8 * 3600),
         )
         return cls(

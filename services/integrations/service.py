@@ -9,6 +9,8 @@ import asyncpg
 import msgspec
 
 from services.kit import jobs
+from services.kit.access import service as access
+from services.kit.access.rights import DELIVER, READ, Right
 from services.kit.auth import Caller
 from services.kit.problems import AppError, Conflict, FieldProblem, InvalidInput, NotFound, ServiceUnavailable
 from services.kit.secrets import SecretError, check_reference, read_secret
@@ -44,6 +46,11 @@ def _check_refs(values: dict[str, Any]) -> None:
 
 
 async def create_connection(conn: asyncpg.Connection, body: ConnectionIn, *, caller: Caller) -> ConnectionRow:
+    try:
+        await access.require_access(conn, caller, body.portfolio_id, DELIVER)
+    except NotFound:
+        problem = FieldProblem(field="portfolioId", message="no such portfolio, or you are not a member of it")
+        raise NotFound(f"There is no portfolio {body.portfolio_id}.", errors=[problem]) from None
     values = {**msgspec.structs.asdict(body), "created_by": caller.subject, "site_url": body.site_url.rstrip("/")}
     _check_refs(values)
     try:
@@ -56,27 +63,41 @@ async def create_connection(conn: asyncpg.Connection, body: ConnectionIn, *, cal
         ) from None
 
 
-async def require_connection(conn: asyncpg.Connection, connection_id: UUID) -> ConnectionRow:
+async def require_connection(conn: asyncpg.Connection, caller: Caller, connection_id: UUID, right: Right) -> ConnectionRow:
+    """A connection of a portfolio where the caller's roles allow `right`."""
+    row = await _load_connection(conn, connection_id)
+    missing = f"There is no connection {connection_id}."
+    await access.require_access(conn, caller, row.portfolio_id, right, missing=missing)
+    return row
+
+
+async def _load_connection(conn: asyncpg.Connection, connection_id: UUID) -> ConnectionRow:
     row = await repository.get_connection(conn, connection_id)
     if row is None:
         raise NotFound(f"There is no connection {connection_id}.")
     return row
 
 
-async def list_connections(conn: asyncpg.Connection, portfolio_id: UUID | None) -> list[ConnectionRow]:
-    return await repository.list_connections(conn, portfolio_id)
+async def list_connections(conn: asyncpg.Connection, caller: Caller, portfolio_id: UUID | None) -> list[ConnectionRow]:
+    """Connections of one portfolio, or of every portfolio the caller is a member of."""
+    if portfolio_id is not None:
+        await access.require_access(conn, caller, portfolio_id, READ)
+    return await repository.list_connections(conn, portfolio_id, scope=access.scope_of(caller))
 
 
-async def update_connection(conn: asyncpg.Connection, connection_id: UUID, patch: ConnectionPatch) -> ConnectionRow:
-    current = await require_connection(conn, connection_id)
+async def update_connection(
+    conn: asyncpg.Connection, caller: Caller, connection_id: UUID, patch: ConnectionPatch
+) -> ConnectionRow:
+    current = await require_connection(conn, caller, connection_id, DELIVER)
     changes = {name: value for name, value in msgspec.structs.asdict(patch).items() if value is not msgspec.UNSET}
     values = {**msgspec.structs.asdict(current), **changes}
     _check_refs(values)
     await repository.update_connection(conn, connection_id, values)
-    return await require_connection(conn, connection_id)
+    return await _load_connection(conn, connection_id)
 
 
-async def delete_connection(conn: asyncpg.Connection, connection_id: UUID) -> None:
+async def delete_connection(conn: asyncpg.Connection, caller: Caller, connection_id: UUID) -> None:
+    await require_connection(conn, caller, connection_id, DELIVER)
     if not await repository.delete_connection(conn, connection_id):
         raise NotFound(f"There is no connection {connection_id}.")
 
@@ -85,7 +106,7 @@ async def receive_webhook(
     conn: asyncpg.Connection, connection_id: UUID, body: bytes, *, signature: str | None, identifier: str | None
 ) -> tuple[bool, StatusChange | None]:
     """Verify, drop repeats, and record the status an issue moved to. Returns (duplicate, change)."""
-    connection = await require_connection(conn, connection_id)
+    connection = await _load_connection(conn, connection_id)
     if connection.webhook_secret_ref is None:
         raise BadSignature("This connection has no webhook secret, so it accepts no deliveries.")
     try:
@@ -133,15 +154,26 @@ def delivery_by_phase(rows: list[DeliveryRow]) -> list[PhaseDelivery]:
     return sorted(phases.values(), key=lambda p: PHASES.index(p.phase) if p.phase in PHASES else len(PHASES))
 
 
-async def plan_delivery(conn: asyncpg.Connection, plan_id: UUID) -> list[PhaseDelivery]:
+async def plan_delivery(
+    conn: asyncpg.Connection, source: PlanSource, caller: Caller, plan_id: UUID, *, token: str
+) -> list[PhaseDelivery]:
+    """The delivery of a plan the caller may read.
+
+    A plan this service pushed names its portfolio through its pushes; of any other, the
+    roadmap service, asked with the caller's token, says whether it exists for the caller.
+    """
+    portfolio_id = await repository.plan_portfolio(conn, plan_id)
+    if portfolio_id is None:
+        portfolio_id = await source.plan_portfolio(plan_id, token=token)
+    await access.require_access(conn, caller, portfolio_id, READ, missing=f"There is no plan {plan_id}.")
     return delivery_by_phase(await repository.delivery(conn, plan_id))
 
 
 async def dry_run(
-    conn: asyncpg.Connection, source: PlanSource, connection_id: UUID, plan_id: UUID, *, token: str
+    conn: asyncpg.Connection, source: PlanSource, connection_id: UUID, plan_id: UUID, *, caller: Caller, token: str
 ) -> list[Operation]:
     """What a push of the plan would do now, without writing to Jira or to our tables."""
-    connection = await require_connection(conn, connection_id)
+    connection = await require_connection(conn, caller, connection_id, DELIVER)
     plan = await source.approved_plan(plan_id, token=token)
     _same_portfolio(connection, plan)
     try:
@@ -170,7 +202,7 @@ async def start_push(
     conn: asyncpg.Connection, source: PlanSource, connection_id: UUID, plan_id: UUID, *, caller: Caller, token: str
 ) -> repository.PushRow:
     """Record a push with the plan as it is now, and enqueue its job in the same transaction."""
-    connection = await require_connection(conn, connection_id)
+    connection = await require_connection(conn, caller, connection_id, DELIVER)
     plan = await source.approved_plan(plan_id, token=token)
     _same_portfolio(connection, plan)
     try:
@@ -186,8 +218,11 @@ async def start_push(
     return push
 
 
-async def require_push(conn: asyncpg.Connection, push_id: UUID) -> repository.PushRow:
+async def require_push(conn: asyncpg.Connection, caller: Caller, push_id: UUID) -> repository.PushRow:
+    """A push to a connection of a portfolio the caller may read."""
     row = await repository.get_push(conn, push_id)
     if row is None:
         raise NotFound(f"There is no push {push_id}.")
+    connection = await _load_connection(conn, row.connection_id)
+    await access.require_access(conn, caller, connection.portfolio_id, READ, missing=f"There is no push {push_id}.")
     return row

@@ -22,9 +22,16 @@ def secrets_in_env(monkeypatch):
     monkeypatch.setenv("TEST_JIRA_WEBHOOK", SECRET)
 
 
-def connection_body(**overrides):
+@pytest.fixture
+async def portfolio_id(client, token_for):
+    response = await client.post("/scoring/portfolios", json={"name": "Jira-bound"}, headers=token_for(EDITOR))
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
+
+
+def connection_body(portfolio_id, **overrides):
     body = {
-        "portfolioId": str(uuid.uuid4()),
+        "portfolioId": portfolio_id,
         "siteUrl": "https://acme.atlassian.net",
         "projectKey": "CJ",
         "accountEmail": "bot@acme.example",
@@ -37,16 +44,19 @@ def connection_body(**overrides):
 
 
 @pytest.fixture
-async def connection(client, token_for, secrets_in_env):
-    response = await client.post("/integrations/connections", json=connection_body(), headers=token_for(EDITOR))
+async def connection(client, token_for, secrets_in_env, portfolio_id):
+    body = connection_body(portfolio_id)
+    response = await client.post("/integrations/connections", json=body, headers=token_for(EDITOR))
     assert response.status_code == 201, response.text
     return response.json()
 
 
-async def test_a_connection_shows_where_secrets_are_read_from_never_the_secrets(client, token_for, connection):
+async def test_a_connection_shows_where_secrets_are_read_from_never_the_secrets(client, member_of, connection):
     assert connection["apiTokenRef"] == "env:TEST_JIRA_TOKEN"
     assert connection["webhookUrl"] == f"/integrations/webhooks/{connection['id']}"
-    listed = await client.get("/integrations/connections", headers=token_for("viewer"))
+    viewer = await member_of(connection["portfolioId"], "viewer")
+    listed = await client.get("/integrations/connections", headers=viewer)
+    assert [item["id"] for item in listed.json()] == [connection["id"]]
     assert TOKEN not in listed.text and SECRET not in listed.text
 
 
@@ -61,18 +71,21 @@ async def test_a_connection_shows_where_secrets_are_read_from_never_the_secrets(
     ],
 )
 async def test_a_bad_connection_is_refused_naming_the_field_and_echoing_no_secret(
-    client, token_for, conn, overrides, field
+    client, token_for, conn, portfolio_id, overrides, field
 ):
-    response = await client.post("/integrations/connections", json=connection_body(**overrides), headers=token_for(EDITOR))
+    body = connection_body(portfolio_id, **overrides)
+    response = await client.post("/integrations/connections", json=body, headers=token_for(EDITOR))
     assert response.status_code in (400, 422), response.text
     assert any(error["field"].startswith(field) for error in response.json()["errors"]), response.json()
     assert TOKEN not in response.text
-    assert await conn.fetchval("SELECT count(*) FROM integrations.connections") == 0
+    count = "SELECT count(*) FROM integrations.connections WHERE portfolio_id = $1"
+    assert await conn.fetchval(count, uuid.UUID(portfolio_id)) == 0
 
 
-@pytest.mark.parametrize("role", ["viewer", "leader", "delivery"])
-async def test_only_editors_manage_connections(client, token_for, role, conn):
-    response = await client.post("/integrations/connections", json=connection_body(), headers=token_for(role))
+@pytest.mark.parametrize("role", ["viewer", "stakeholder", "leader"])
+async def test_only_programme_managers_and_delivery_manage_connections(client, member_of, portfolio_id, role):
+    headers = await member_of(portfolio_id, role)
+    response = await client.post("/integrations/connections", json=connection_body(portfolio_id), headers=headers)
     assert response.status_code == 403
 
 

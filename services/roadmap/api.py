@@ -135,7 +135,8 @@ class RunController(Controller):
         ids: Annotated[list[UUID], QueryParameter(min_items=2, max_items=10, description="two to ten run ids")],
     ) -> Comparison:
         """Runs side by side: ideas added, removed or moved against the first, spend per phase, objective."""
-        return Comparison(runs=await service.compare_runs(conn, caller_of(request), ids))
+        columns, left_out = await service.compare_runs(conn, caller_of(request), ids)
+        return Comparison(runs=columns, not_compared=left_out)
 
     @get("/{run_id:uuid}", operation_id="getRun")
     async def read(self, request: Request, conn: Conn, run_id: FromPath[UUID]) -> RunOut:

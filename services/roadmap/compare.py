@@ -1,4 +1,10 @@
-"""Comparing runs side by side: pure functions over result documents."""
+"""Comparing runs side by side: pure functions over result documents.
+
+Only optimisation runs with a result compare: a frontier sweep, a sensitivity or alternatives
+run answers other questions, and a run still working has no result yet. Those are listed apart,
+each with the reason, instead of failing the comparison. The vocabulary is the result
+document's: `{idea, phase}` for an assignment, `{idea, from, to}` for a move.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +13,7 @@ from typing import Any
 
 import msgspec
 
-
-class Move(msgspec.Struct, frozen=True, rename="camel"):
-    idea: str
-    from_phase: str
-    to_phase: str
+from services.roadmap.optimiser.result import AssignmentDoc, MovedDoc
 
 
 class RunColumn(msgspec.Struct, frozen=True, rename="camel"):
@@ -23,9 +25,36 @@ class RunColumn(msgspec.Struct, frozen=True, rename="camel"):
     gap: float | None
     spend: dict[str, float]
     budget: dict[str, float]
-    added: list[str]
-    removed: list[str]
-    moved: list[Move]
+    added: list[AssignmentDoc]
+    removed: list[AssignmentDoc]
+    moved: list[MovedDoc]
+
+
+class NotCompared(msgspec.Struct, frozen=True, rename="camel"):
+    """A run asked for that cannot be a column, and why."""
+
+    run_id: str
+    kind: str
+    status: str
+    reason: str
+
+
+class Candidate(msgspec.Struct, frozen=True):
+    """A run asked for: its kind and status, and its result document if it has one."""
+
+    run_id: str
+    kind: str
+    status: str
+    result: Mapping[str, Any] | None
+
+
+def why_not_comparable(candidate: Candidate) -> str | None:
+    """None if the run can be a column of a comparison; otherwise the reason, in words."""
+    if candidate.kind != "optimise":
+        return f"a {candidate.kind} run answers another question; only optimisation runs compare"
+    if candidate.result is None:
+        return f"it is {candidate.status}: it has no result yet"
+    return None
 
 
 def assignments_of(result: Mapping[str, Any]) -> dict[str, str]:
@@ -33,30 +62,39 @@ def assignments_of(result: Mapping[str, Any]) -> dict[str, str]:
     return {item["idea"]: item["phase"] for item in result.get("assignments", [])}
 
 
-def compare(runs: Sequence[tuple[str, Mapping[str, Any]]]) -> list[RunColumn]:
-    """Each run against the first: ideas added, removed or moved between phases, spend, objective.
+def compare(candidates: Sequence[Candidate]) -> tuple[list[RunColumn], list[NotCompared]]:
+    """The comparable runs, each against the first of them, and the others with their reasons.
 
-    The first run is the baseline, so its own added/removed/moved lists are empty.
+    The first comparable run is the baseline, so its own added/removed/moved lists are empty.
     """
-    baseline = assignments_of(runs[0][1])
+    comparable = [c for c in candidates if why_not_comparable(c) is None]
+    left_out = [
+        NotCompared(run_id=c.run_id, kind=c.kind, status=c.status, reason=why)
+        for c in candidates
+        if (why := why_not_comparable(c)) is not None
+    ]
+    if not comparable:
+        return [], left_out
+    baseline = assignments_of(comparable[0].result or {})
     columns = []
-    for run_id, result in runs:
+    for candidate in comparable:
+        result = candidate.result or {}
         chosen = assignments_of(result)
         columns.append(
             RunColumn(
-                run_id=run_id,
-                status=result["status"],
+                run_id=candidate.run_id,
+                status=result.get("status", candidate.status),
                 objective=result.get("objective"),
                 gap=result.get("gap"),
                 spend={phase["key"]: phase["spend"] for phase in result.get("phases", [])},
                 budget={phase["key"]: phase["budget"] for phase in result.get("phases", [])},
-                added=sorted(set(chosen) - set(baseline)),
-                removed=sorted(set(baseline) - set(chosen)),
+                added=[AssignmentDoc(idea=i, phase=p) for i, p in sorted(chosen.items()) if i not in baseline],
+                removed=[AssignmentDoc(idea=i, phase=p) for i, p in sorted(baseline.items()) if i not in chosen],
                 moved=[
-                    Move(idea=idea, from_phase=baseline[idea], to_phase=phase)
+                    MovedDoc(idea=idea, from_=baseline[idea], to=phase)
                     for idea, phase in sorted(chosen.items())
                     if idea in baseline and baseline[idea] != phase
                 ],
             )
         )
-    return columns
+    return columns, left_out

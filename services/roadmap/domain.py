@@ -8,6 +8,7 @@ backlog or the scoring model changes.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
@@ -75,6 +76,14 @@ class Skipped(msgspec.Struct, frozen=True):
 
     idea: str
     reason: str
+
+
+class TeamLeftOut(msgspec.Struct, frozen=True):
+    """A team with effort on the scenario's ideas that the scenario does not constrain."""
+
+    team: str
+    ideas: list[str]
+    effort: float
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -150,6 +159,37 @@ def assemble(name: str, settings: Settings, ideas: list[IdeaDoc], baseline: Base
     )
 
 
+def backlog_effort_of(ideas: list[IdeaDoc]) -> dict[str, dict[str, float]]:
+    """Each idea's effort per team, as the backlog (or the imported document) gives it."""
+    return {idea.id: dict(idea.effort) for idea in ideas if idea.effort}
+
+
+def with_backlog_effort(ideas: list[IdeaDoc], backlog_effort: dict[str, dict[str, float]]) -> list[IdeaDoc]:
+    """The ideas with their effort for every team again, ready to be assembled for other teams."""
+    return [
+        msgspec.structs.replace(idea, effort=dict(backlog_effort[idea.id])) if idea.id in backlog_effort else idea
+        for idea in ideas
+    ]
+
+
+def teams_left_out(document: ScenarioDoc, backlog_effort: dict[str, dict[str, float]]) -> list[TeamLeftOut]:
+    """The teams the scenario does not list although its ideas need them, with those ideas.
+
+    Their effort does not count against any capacity: the scenario's answer says so, since a
+    team left out by mistake would otherwise look like a team with unlimited people.
+    """
+    listed = {team.key for team in document.teams}
+    needed: dict[str, list[tuple[str, float]]] = {}
+    for idea in document.ideas:
+        for team, days in backlog_effort.get(idea.id, {}).items():
+            if team not in listed and days > 0:
+                needed.setdefault(team, []).append((idea.id, days))
+    return [
+        TeamLeftOut(team=team, ideas=sorted(ref for ref, _ in items), effort=sum(days for _, days in items))
+        for team, items in sorted(needed.items())
+    ]
+
+
 def settings_of(document: ScenarioDoc) -> Settings:
     return Settings(
         phases=document.phases,
@@ -173,6 +213,14 @@ def check(document: ScenarioDoc) -> None:
     if document.solver.time_limit_seconds > MAX_TIME_LIMIT_SECONDS:
         raise ScenarioError("solver.timeLimitSeconds", f"at most {MAX_TIME_LIMIT_SECONDS:g} seconds")
     to_instance(document)
+
+
+def explain_unknown_idea(message: str, skipped: Sequence[Skipped]) -> str:
+    """The optimiser's "unknown idea" message, told better when the idea is a skipped one."""
+    for item in skipped:
+        if message == f"unknown idea {item.idea!r}":
+            return f"idea {item.idea!r} is in the backlog, but this scenario skipped it ({item.reason})"
+    return message
 
 
 def fingerprint(document: ScenarioDoc) -> str:

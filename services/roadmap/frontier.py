@@ -7,6 +7,8 @@ chart shows the bound above it, so a leader sees how far the truth can be.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from html import escape
 from typing import Annotated
 
@@ -34,12 +36,16 @@ class Sweep(msgspec.Struct, frozen=True, rename="camel", forbid_unknown_fields=T
 
 
 class FrontierPoint(msgspec.Struct, frozen=True, rename="camel"):
+    """One budget of a sweep; `added` and `removed` are its plan's ideas against the point before."""
+
     factor: float
     total_budget: float
     status: str
     objective: float | None
     best_bound: float | None
     gap: float | None
+    added: list[str] = []
+    removed: list[str] = []
 
 
 def scaled(document: ScenarioDoc, factor: float, time_limit_seconds: float) -> ScenarioDoc:
@@ -53,63 +59,119 @@ def total_budget(document: ScenarioDoc) -> float:
     return sum(phase.budget for phase in document.phases)
 
 
-WIDTH, HEIGHT = 720, 420
-LEFT, RIGHT, TOP, BOTTOM = 80, 30, 50, 60
+WIDTH, HEIGHT = 760, 440
+LEFT, RIGHT, TOP, BOTTOM = 90, 30, 60, 70
 
 
-def frontier_svg(points: list[FrontierPoint], *, title: str, currency: str = "") -> str:
-    """A self-contained SVG line chart of objective against total budget, bounds shown above."""
+def nice_ticks(low: float, high: float, *, count: int = 6) -> list[float]:
+    """Round tick values covering [low, high]: steps of 1, 2, 2.5 or 5 times a power of ten."""
+    if not high > low:
+        high = low + (abs(low) or 1.0)
+    raw = (high - low) / max(count - 1, 1)
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+    ticks = [round(math.floor(low / step) * step, 10)]
+    while ticks[-1] < high - step * 1e-9:
+        ticks.append(round(ticks[-1] + step, 10))
+    return ticks
+
+
+def tick_label(value: float) -> str:
+    """A tick's text: thousands as k and millions as M, without trailing zeros."""
+    for size, suffix in ((1e6, "M"), (1e3, "k")):
+        if abs(value) >= size:
+            return f"{value / size:,.6g}{suffix}"
+    return f"{value:,.6g}"
+
+
+def frontier_svg(points: list[FrontierPoint], *, title: str, currency: str = "", current_budget: float | None = None) -> str:
+    """A self-contained SVG chart of value against total budget, for a leader to read.
+
+    Filled points are plans proven best for their budget; hollow ones are the best plans
+    found in the time allowed, with their bound (the most any plan could be worth) drawn as a
+    dashed line above. The scenario's own budget is marked, ticks fall on round numbers, the
+    value axis starts where the data do, and a table under the chart lists what each step of
+    budget adds.
+    """
     solved = [p for p in points if p.objective is not None]
-    x_max = max((p.total_budget for p in points), default=1.0) or 1.0
-    y_max = max([p.best_bound or 0.0 for p in solved] + [p.objective or 0.0 for p in solved] + [1.0])
+    budgets = [p.total_budget for p in points] + ([current_budget] if current_budget else [])
+    values = [v for p in solved for v in (p.objective, p.best_bound) if v is not None]
+    x_ticks = nice_ticks(min(budgets, default=0.0), max(budgets, default=1.0))
+    y_ticks = nice_ticks(min(values, default=0.0), max(values, default=1.0))
+    x_low, x_high, y_low, y_high = x_ticks[0], x_ticks[-1], y_ticks[0], y_ticks[-1]
+    rows = [p for p in solved if p.added or p.removed]
+    height = HEIGHT + (18 * (len(rows) + 2) if rows else 0)
 
     def x(value: float) -> float:
-        return LEFT + (WIDTH - LEFT - RIGHT) * value / x_max
+        return LEFT + (WIDTH - LEFT - RIGHT) * (value - x_low) / ((x_high - x_low) or 1.0)
 
     def y(value: float) -> float:
-        return HEIGHT - BOTTOM - (HEIGHT - TOP - BOTTOM) * value / y_max
+        return HEIGHT - BOTTOM - (HEIGHT - TOP - BOTTOM) * (value - y_low) / ((y_high - y_low) or 1.0)
 
+    unit = f" ({escape(currency)})" if currency else ""
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
-        f'viewBox="0 0 {WIDTH} {HEIGHT}" font-family="sans-serif" font-size="12">',
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
+        f'viewBox="0 0 {WIDTH} {height}" font-family="sans-serif" font-size="12">',
         f"<title>{escape(title)}</title>",
-        f'<rect width="{WIDTH}" height="{HEIGHT}" fill="white"/>',
-        f'<text x="{WIDTH / 2}" y="24" text-anchor="middle" font-size="16">{escape(title)}</text>',
+        f'<rect width="{WIDTH}" height="{height}" fill="white"/>',
+        f'<text x="{WIDTH / 2}" y="22" text-anchor="middle" font-size="16">{escape(title)}</text>',
+        f'<text x="{WIDTH / 2}" y="42" text-anchor="middle" fill="#555">'
+        "● proven the best plan for that budget   ○ best plan found in the time allowed; "
+        "dashed: the most any plan could be worth</text>",
         f'<line x1="{LEFT}" y1="{HEIGHT - BOTTOM}" x2="{WIDTH - RIGHT}" y2="{HEIGHT - BOTTOM}" stroke="black"/>',
         f'<line x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{HEIGHT - BOTTOM}" stroke="black"/>',
-        f'<text x="{(LEFT + WIDTH - RIGHT) / 2}" y="{HEIGHT - 15}" text-anchor="middle">'
-        f"Total budget{' (' + escape(currency) + ')' if currency else ''}</text>",
-        f'<text x="18" y="{(TOP + HEIGHT - BOTTOM) / 2}" text-anchor="middle" '
-        f'transform="rotate(-90 18 {(TOP + HEIGHT - BOTTOM) / 2})">Value (objective)</text>',
+        f'<text x="{(LEFT + WIDTH - RIGHT) / 2}" y="{HEIGHT - BOTTOM + 42}" text-anchor="middle">'
+        f"Total budget{unit}</text>",
+        f'<text x="20" y="{(TOP + HEIGHT - BOTTOM) / 2}" text-anchor="middle" '
+        f'transform="rotate(-90 20 {(TOP + HEIGHT - BOTTOM) / 2})">Value of the plan (score-weighted)</text>',
     ]
-    y_format = ",.0f" if y_max >= 100 else ",.2f"
-    for n in range(5):
-        gx, gy = x_max * n / 4, y_max * n / 4
-        parts.append(f'<text x="{x(gx):.1f}" y="{HEIGHT - BOTTOM + 18}" text-anchor="middle">{gx:,.0f}</text>')
-        parts.append(f'<text x="{LEFT - 8}" y="{y(gy) + 4:.1f}" text-anchor="end">{gy:{y_format}}</text>')
-        parts.append(
-            f'<line x1="{LEFT}" y1="{y(gy):.1f}" x2="{WIDTH - RIGHT}" y2="{y(gy):.1f}" stroke="#ddd"/>'
-        )
+    for tick in x_ticks:
+        parts.append(f'<text x="{x(tick):.1f}" y="{HEIGHT - BOTTOM + 18}" text-anchor="middle">{tick_label(tick)}</text>')
+    for tick in y_ticks:
+        parts.append(f'<text x="{LEFT - 8}" y="{y(tick) + 4:.1f}" text-anchor="end">{tick_label(tick)}</text>')
+        parts.append(f'<line x1="{LEFT}" y1="{y(tick):.1f}" x2="{WIDTH - RIGHT}" y2="{y(tick):.1f}" stroke="#ddd"/>')
+    if current_budget:
+        cx = x(current_budget)
+        parts.append(f'<line x1="{cx:.1f}" y1="{TOP}" x2="{cx:.1f}" y2="{HEIGHT - BOTTOM}" stroke="#8250df" stroke-dasharray="6,3"/>')
+        parts.append(f'<text x="{cx + 4:.1f}" y="{TOP + 12}" fill="#8250df">current budget {tick_label(current_budget)}</text>')
     if solved:
         path = " ".join(f"{x(p.total_budget):.1f},{y(p.objective or 0.0):.1f}" for p in solved)
         parts.append(f'<polyline points="{path}" fill="none" stroke="#1f6feb" stroke-width="2"/>')
     for p in solved:
-        px, py = x(p.total_budget), y(p.objective or 0.0)
-        if p.best_bound is not None and p.best_bound > (p.objective or 0.0):
-            parts.append(
-                f'<line x1="{px:.1f}" y1="{py:.1f}" x2="{px:.1f}" y2="{y(p.best_bound):.1f}" '
-                f'stroke="#d29922" stroke-dasharray="3,2"/>'
-            )
-        fill = "#1f6feb" if p.status == "optimal" else "white"
-        label = f"{p.status}: {p.objective:,.1f} at {p.total_budget:,.0f}" + (
-            f", gap {p.gap:.1%}" if p.gap else ""
-        )
-        parts.append(
-            f'<circle cx="{px:.1f}" cy="{py:.1f}" r="4" fill="{fill}" stroke="#1f6feb"><title>{escape(label)}</title></circle>'
-        )
-    parts.append(
-        f'<text x="{WIDTH - RIGHT}" y="{TOP - 8}" text-anchor="end" fill="#555">'
-        "filled: proven optimal; hollow with dashes: best plan found and its bound</text>"
-    )
+        parts += _point(p, x, y)
+    if rows:
+        parts += _steps_table(rows, top=HEIGHT, unit=unit)
     parts.append("</svg>")
     return "\n".join(parts) + "\n"
+
+
+def _point(p: FrontierPoint, x: Callable[[float], float], y: Callable[[float], float]) -> list[str]:
+    px, py = x(p.total_budget), y(p.objective or 0.0)
+    drawn = []
+    if p.best_bound is not None and p.best_bound > (p.objective or 0.0) + 1e-9:
+        top = y(p.best_bound)
+        drawn.append(f'<line x1="{px:.1f}" y1="{py:.1f}" x2="{px:.1f}" y2="{top:.1f}" stroke="#d29922" stroke-dasharray="3,2"/>')
+        drawn.append(f'<line x1="{px - 5:.1f}" y1="{top:.1f}" x2="{px + 5:.1f}" y2="{top:.1f}" stroke="#d29922"/>')
+    proven = p.status == "optimal"
+    label = (
+        f"{'proven best' if proven else 'best found'}: value {p.objective:,.4g} at {tick_label(p.total_budget)}"
+        + ("" if proven or p.best_bound is None else f"; could be up to {p.best_bound:,.4g}")
+    )
+    fill = "#1f6feb" if proven else "white"
+    drawn.append(
+        f'<circle cx="{px:.1f}" cy="{py:.1f}" r="4.5" fill="{fill}" stroke="#1f6feb" stroke-width="1.5">'
+        f"<title>{escape(label)}</title></circle>"
+    )
+    return drawn
+
+
+def _steps_table(rows: list[FrontierPoint], *, top: float, unit: str) -> list[str]:
+    """Under the chart: for each budget, the ideas its step adds (and drops) against the step before."""
+    lines = [f'<text x="{LEFT}" y="{top}" font-weight="bold">What each step of budget buys</text>']
+    for n, p in enumerate(rows, start=1):
+        change = ", ".join(p.added) or "nothing new"
+        if p.removed:
+            change += f" (instead of {', '.join(p.removed)})"
+        text = f"{tick_label(p.total_budget)}{unit}: value {p.objective:,.4g}, adds {change}"
+        lines.append(f'<text x="{LEFT}" y="{top + 18 * n}">{escape(text)}</text>')
+    return lines

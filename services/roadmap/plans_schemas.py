@@ -11,7 +11,9 @@ from msgspec import Meta
 
 # A pattern of one non-space character: a name or comment of only blanks says nothing.
 PlanName = Annotated[str, Meta(min_length=1, max_length=200, pattern=r"\S")]
-Comment = Annotated[str, Meta(min_length=1, max_length=4000, pattern=r"\S")]
+# Required, and not blank: a blank one is reported together with an unknown phase, so the
+# service checks that, not the decoder.
+Comment = Annotated[str, Meta(max_length=4000, description="why: required and not blank")]
 
 
 class Input(msgspec.Struct, rename="camel", forbid_unknown_fields=True, kw_only=True):

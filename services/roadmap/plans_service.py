@@ -158,6 +158,7 @@ async def decide_phase(
     """
     plan, actor = await _require_plan(conn, caller, plan_id, DECIDE, for_update=True)
     _require_other_eyes(plan, caller)
+    _check_decision(plan, phase, comment)
     transition = _applied(rules.decide, await _state(conn, plan), phase, decision, comment=comment)
     if transition.state.status == "approved":
         await _supersede_approved(conn, plan, actor)
@@ -168,6 +169,23 @@ async def decide_phase(
         await repository.set_status(conn, plan.id, transition.state.status)
     await _record(conn, plan, transition.events, actor, DECIDE)
     return await _view(conn, await _load_plan(conn, plan_id))
+
+
+def _check_decision(plan: PlanRow, phase: str, comment: str) -> None:
+    """Every problem of a decision's input at once: a phase the plan lacks, a blank comment.
+
+    A plan that is not submitted takes no decision at all: the lifecycle rule says so (409).
+    """
+    if plan.status != "submitted":
+        return
+    problems = []
+    if phase not in plan.phase_keys:
+        message = f"{phase!r} is not a phase of this plan; its phases are {', '.join(plan.phase_keys)}"
+        problems.append(FieldProblem(field="phase", message=message))
+    if not comment.strip():
+        problems.append(FieldProblem(field="comment", message="a decision needs a comment saying why"))
+    if problems:
+        raise InvalidInput("; ".join(f"{p.field}: {p.message}" for p in problems), errors=problems)
 
 
 def _require_other_eyes(plan: PlanRow, caller: Caller) -> None:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from services.roadmap.repository import RunRow, ScenarioRow
-from services.roadmap.schemas import RunOut, RunSummary, ScenarioOut, SkippedOut
+from services.roadmap.domain import teams_left_out
+from services.roadmap.schemas import RunOut, RunSummary, ScenarioOut, SkippedOut, TeamLeftOutOut
 from services.roadmap.service import document_of
 
 
@@ -18,6 +19,10 @@ def scenario_out(row: ScenarioRow) -> ScenarioOut:
         fingerprint=row.fingerprint,
         idea_count=len(document.ideas),
         skipped=[SkippedOut(idea=item["idea"], reason=item["reason"]) for item in row.skipped],
+        teams_left_out=[
+            TeamLeftOutOut(team=item.team, ideas=item.ideas, effort=item.effort)
+            for item in teams_left_out(document, row.backlog_effort)
+        ],
         phases=document.phases,
         teams=document.teams,
         constraints=document.constraints,

@@ -26,6 +26,7 @@ class ScenarioRow(msgspec.Struct, frozen=True):
     created_at: datetime
     updated_at: datetime
     locked: bool
+    backlog_effort: dict[str, dict[str, float]]
 
 
 class RunRow(msgspec.Struct, frozen=True, kw_only=True):
@@ -70,7 +71,8 @@ def _row(record: asyncpg.Record | None, row_type: type[Any]) -> Any:
 _SCENARIO_COLUMNS = """
     s.id, s.portfolio_id, s.name, s.source, s.document, s.skipped, s.fingerprint, s.revision,
     s.created_by, s.created_at, s.updated_at,
-    EXISTS (SELECT 1 FROM roadmap.plans p WHERE p.scenario_id = s.id AND p.status = 'approved') AS locked
+    EXISTS (SELECT 1 FROM roadmap.plans p WHERE p.scenario_id = s.id AND p.status = 'approved') AS locked,
+    s.backlog_effort
 """
 
 
@@ -84,11 +86,12 @@ async def insert_scenario(
     skipped: list[dict[str, str]],
     fingerprint: str,
     created_by: str,
+    backlog_effort: dict[str, dict[str, float]],
 ) -> UUID:
     return await conn.fetchval(
         """
-        INSERT INTO roadmap.scenarios (portfolio_id, name, source, document, skipped, fingerprint, created_by)
-        VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id
+        INSERT INTO roadmap.scenarios (portfolio_id, name, source, document, skipped, fingerprint, created_by, backlog_effort)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id
         """,
         portfolio_id,
         name,
@@ -97,6 +100,7 @@ async def insert_scenario(
         skipped,
         fingerprint,
         created_by,
+        backlog_effort,
     )
 
 
@@ -263,8 +267,16 @@ async def finish_run(
         """
         UPDATE roadmap.runs
         SET status = $3, result = $4, error = $5, solver_name = $6, solver_version = $7, finished_at = now(),
-            -- The plan is in the result now: a poll of a finished run stays small.
-            progress = (progress - 'assignments') || jsonb_build_object('stage', 'finished')
+            -- A finished run's progress is its final state: the result's objective, bound and gap
+            -- and the solve's time, never the last in-flight report. The plan is in the result
+            -- now, so a poll of a finished run stays small.
+            progress = (progress - 'assignments') || jsonb_build_object('stage', 'finished') || CASE
+                WHEN kind = 'optimise' AND $4::jsonb ? 'status' THEN jsonb_build_object(
+                    'objective', $4::jsonb -> 'objective',
+                    'bestBound', $4::jsonb -> 'bestBound',
+                    'gap', $4::jsonb -> 'gap',
+                    'elapsedSeconds', coalesce($4::jsonb #> '{solver,seconds}', progress -> 'elapsedSeconds'))
+                ELSE '{}'::jsonb END
         WHERE id = $1 AND status = 'running' AND attempts = $2
         """,
         run_id,

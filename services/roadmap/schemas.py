@@ -9,8 +9,9 @@ from uuid import UUID
 import msgspec
 from msgspec import Meta
 
-from services.roadmap.compare import RunColumn
+from services.roadmap.compare import NotCompared, RunColumn
 from services.roadmap.optimiser.scenario import ConstraintDoc, ObjectiveDoc, PhaseDoc, SolverDoc, TeamDoc
+from services.roadmap.scenario_patch import ObjectivePatch, PhasePatch, SolverPatch, TeamPatch
 
 Name = Annotated[str, Meta(min_length=1, max_length=200)]
 
@@ -38,14 +39,24 @@ class ScenarioIn(Input, kw_only=True):
 
 
 class ScenarioPatch(Input):
-    """Change any of the settings; ideas and their values stay as frozen."""
+    """Change settings by key; what the patch does not name stays (docs/api.md: the merge rules).
+
+    Phases and teams merge by `key`, constraints by their kind and ideas; an entry with
+    `"remove": true` takes one out. Ideas and their values stay as frozen.
+    """
 
     name: Name | msgspec.UnsetType = msgspec.UNSET
-    phases: Annotated[list[PhaseDoc], Meta(min_length=1, max_length=20)] | msgspec.UnsetType = msgspec.UNSET
-    teams: Annotated[list[TeamDoc], Meta(max_length=200)] | msgspec.UnsetType = msgspec.UNSET
-    constraints: Annotated[list[ConstraintDoc], Meta(max_length=20_000)] | msgspec.UnsetType = msgspec.UNSET
-    objective: ObjectiveDoc | msgspec.UnsetType = msgspec.UNSET
-    solver: SolverDoc | msgspec.UnsetType = msgspec.UNSET
+    phases: Annotated[list[PhasePatch], Meta(min_length=1, max_length=20)] | msgspec.UnsetType = msgspec.UNSET
+    teams: Annotated[list[TeamPatch], Meta(max_length=200)] | msgspec.UnsetType = msgspec.UNSET
+    constraints: (
+        Annotated[
+            list[dict[str, Any]],
+            Meta(max_length=20_000, description="constraints as in the scenario document, each optionally with `remove: true`"),
+        ]
+        | msgspec.UnsetType
+    ) = msgspec.UNSET
+    objective: ObjectivePatch | msgspec.UnsetType = msgspec.UNSET
+    solver: SolverPatch | msgspec.UnsetType = msgspec.UNSET
 
 
 class ScenarioClone(Input):
@@ -71,6 +82,14 @@ class SkippedOut(Output):
     reason: str
 
 
+class TeamLeftOutOut(Output):
+    """A team the scenario's ideas need but the scenario does not constrain: its effort counts nowhere."""
+
+    team: str
+    ideas: list[str]
+    effort: float
+
+
 class ScenarioOut(Output):
     id: UUID
     portfolio_id: UUID
@@ -80,6 +99,7 @@ class ScenarioOut(Output):
     fingerprint: str
     idea_count: int
     skipped: list[SkippedOut]
+    teams_left_out: list[TeamLeftOutOut]
     phases: list[PhaseDoc]
     teams: list[TeamDoc]
     constraints: list[ConstraintDoc]
@@ -140,4 +160,7 @@ class RunPage(Output):
 
 
 class Comparison(Output):
+    """The optimisation runs side by side, each against the first, and the runs that could not be."""
+
     runs: list[RunColumn]
+    not_compared: list[NotCompared]

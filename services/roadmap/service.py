@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
@@ -13,11 +14,12 @@ from services.kit.access import service as access
 from services.kit.access.rights import PLAN, READ, PortfolioAccess, Right
 from services.kit.auth import Caller
 from services.kit.problems import Conflict, FieldProblem, InvalidInput, NotFound, invalid_conversion
-from services.roadmap import compare, domain, plans_service, repository
+from services.roadmap import compare, domain, plans_service, repository, scenario_patch
 from services.roadmap.explain_runs import AlternativesIn, SensitivityIn
 from services.roadmap.frontier import FrontierPoint, Sweep, frontier_svg
 from services.roadmap.optimiser.scenario import ScenarioDoc, ScenarioError
 from services.roadmap.repository import RunRow, ScenarioRow
+from services.roadmap.scenario_patch import PatchError
 from services.roadmap.schemas import RunIn, ScenarioIn, ScenarioPatch
 from services.roadmap.scoring_client import ScoringClient
 
@@ -25,13 +27,18 @@ OPTIMISE_JOB = "roadmap.optimise"
 FRONTIER_JOB = "roadmap.frontier"
 
 
-def _checked(document: ScenarioDoc, *, prefix: str = "") -> ScenarioDoc:
-    """The document if the optimiser can take it; else a 422 naming the field."""
+def _checked(document: ScenarioDoc, *, prefix: str = "", skipped: Sequence[domain.Skipped] = ()) -> ScenarioDoc:
+    """The document if the optimiser can take it; else a 422 naming the field.
+
+    A constraint on an idea of the backlog the scenario skipped (no score, no cost) says so,
+    rather than calling the idea unknown.
+    """
     try:
         domain.check(document)
     except ScenarioError as exc:
         field = f"{prefix}{exc.path}" if exc.path else (prefix.rstrip(".") or "body")
-        raise InvalidInput(f"{field}: {exc.message}", errors=[FieldProblem(field=field, message=exc.message)]) from None
+        message = domain.explain_unknown_idea(exc.message, skipped)
+        raise InvalidInput(f"{field}: {message}", errors=[FieldProblem(field=field, message=message)]) from None
     return document
 
 
@@ -45,7 +52,7 @@ async def create_scenario(
     settings = domain.Settings(
         phases=body.phases, teams=body.teams, constraints=body.constraints, objective=body.objective, solver=body.solver
     )
-    document = _checked(domain.assemble(body.name, settings, ideas))
+    document = _checked(domain.assemble(body.name, settings, ideas), skipped=skipped)
     source = {
         "kind": "scores",
         "modelId": snapshot.model_id,
@@ -54,7 +61,7 @@ async def create_scenario(
         "modelVersionId": snapshot.model_version_id,
         "currency": snapshot.currency,
     }
-    return await _insert(conn, body.portfolio_id, document, source, skipped, caller)
+    return await _insert(conn, body.portfolio_id, document, source, skipped, caller, domain.backlog_effort_of(ideas))
 
 
 async def import_scenario(
@@ -70,7 +77,8 @@ async def import_scenario(
     if not document.name.strip():
         problem = FieldProblem(field="document.name", message="must not be blank")
         raise InvalidInput("document.name: must not be blank", errors=[problem])
-    return await _insert(conn, portfolio_id, document, {"kind": "import"}, [], caller)
+    effort = domain.backlog_effort_of(document.ideas)
+    return await _insert(conn, portfolio_id, document, {"kind": "import"}, [], caller, effort)
 
 
 async def _insert(
@@ -80,6 +88,7 @@ async def _insert(
     source: dict[str, Any],
     skipped: list[domain.Skipped],
     caller: Caller,
+    backlog_effort: dict[str, dict[str, float]],
 ) -> ScenarioRow:
     scenario_id = await repository.insert_scenario(
         conn,
@@ -90,6 +99,7 @@ async def _insert(
         skipped=[msgspec.to_builtins(item) for item in skipped],
         fingerprint=domain.fingerprint(document),
         created_by=caller.subject,
+        backlog_effort=backlog_effort,
     )
     return await _load_scenario(conn, scenario_id)
 
@@ -123,6 +133,22 @@ def document_of(row: ScenarioRow) -> ScenarioDoc:
     return msgspec.convert(row.document, ScenarioDoc)
 
 
+def patched_settings(settings: domain.Settings, patch: ScenarioPatch) -> domain.Settings:
+    """The settings with the patch merged in by key (PatchError naming the patch's field)."""
+    changes: dict[str, Any] = {}
+    if patch.phases is not msgspec.UNSET:
+        changes["phases"] = scenario_patch.merge_phases(settings.phases, patch.phases, order=domain.PHASES)
+    if patch.teams is not msgspec.UNSET:
+        changes["teams"] = scenario_patch.merge_teams(settings.teams, patch.teams)
+    if patch.constraints is not msgspec.UNSET:
+        changes["constraints"] = scenario_patch.merge_constraints(settings.constraints, patch.constraints)
+    if patch.objective is not msgspec.UNSET:
+        changes["objective"] = scenario_patch.merge_objective(settings.objective, patch.objective)
+    if patch.solver is not msgspec.UNSET:
+        changes["solver"] = scenario_patch.merge_solver(settings.solver, patch.solver)
+    return msgspec.structs.replace(settings, **changes)
+
+
 async def list_scenarios(
     conn: asyncpg.Connection, caller: Caller, *, portfolio_id: UUID | None, page: int, page_size: int
 ) -> tuple[list[ScenarioRow], int]:
@@ -144,17 +170,18 @@ async def _require_unlocked(conn: asyncpg.Connection, caller: Caller, scenario_i
 async def update_scenario(
     conn: asyncpg.Connection, caller: Caller, scenario_id: UUID, patch: ScenarioPatch
 ) -> ScenarioRow:
-    """Change settings (a new revision); the frozen ideas stay."""
+    """Change settings by key (a new revision; scenario_patch says how); the frozen ideas stay."""
     row = await _require_unlocked(conn, caller, scenario_id)
     current = document_of(row)
-    changes = {
-        name: value
-        for name, value in msgspec.structs.asdict(patch).items()
-        if value is not msgspec.UNSET and name != "name"
-    }
-    settings = msgspec.structs.replace(domain.settings_of(current), **changes)
+    try:
+        settings = patched_settings(domain.settings_of(current), patch)
+    except PatchError as exc:
+        raise InvalidInput(str(exc), errors=[FieldProblem(field=exc.path, message=exc.message)]) from None
     name = current.name if patch.name is msgspec.UNSET else patch.name
-    document = _checked(domain.assemble(name, settings, current.ideas, current.baseline))
+    # The ideas get their effort for every team back, so a team added now is constrained.
+    ideas = domain.with_backlog_effort(current.ideas, row.backlog_effort)
+    skipped = [msgspec.convert(item, domain.Skipped) for item in row.skipped]
+    document = _checked(domain.assemble(name, settings, ideas, current.baseline), skipped=skipped)
     await repository.update_scenario(
         conn, scenario_id, name=name, document=domain.as_json(document), fingerprint=domain.fingerprint(document)
     )
@@ -167,7 +194,7 @@ async def clone_scenario(conn: asyncpg.Connection, scenario_id: UUID, *, name: s
     document = msgspec.structs.replace(document_of(row), name=name)
     skipped = [msgspec.convert(item, domain.Skipped) for item in row.skipped]
     source = {**row.source, "clonedFrom": str(row.id)}
-    return await _insert(conn, row.portfolio_id, document, source, skipped, caller)
+    return await _insert(conn, row.portfolio_id, document, source, skipped, caller, row.backlog_effort)
 
 
 async def delete_scenario(conn: asyncpg.Connection, caller: Caller, scenario_id: UUID) -> None:
@@ -272,7 +299,7 @@ async def replan(
     document = _checked(msgspec.convert(raw, ScenarioDoc))
     skipped = [msgspec.convert(item, domain.Skipped) for item in scenario.skipped]
     source = {**scenario.source, "replanOf": str(plan_id), "clonedFrom": str(scenario.id)}
-    return await _insert(conn, scenario.portfolio_id, document, source, skipped, caller)
+    return await _insert(conn, scenario.portfolio_id, document, source, skipped, caller, scenario.backlog_effort)
 
 
 async def frontier_chart(conn: asyncpg.Connection, caller: Caller, run_id: UUID) -> str:
@@ -283,8 +310,10 @@ async def frontier_chart(conn: asyncpg.Connection, caller: Caller, run_id: UUID)
     result = await _result_of(conn, run)
     points = msgspec.convert(result["points"], list[FrontierPoint])
     scenario = await _load_scenario(conn, run.scenario_id)
+    swept = await repository.run_document(conn, run_id)
+    current = sum(phase["budget"] for phase in (swept or scenario.document)["phases"])
     title = f"Efficient frontier: {scenario.name}"
-    return frontier_svg(points, title=title, currency=scenario.source.get("currency", ""))
+    return frontier_svg(points, title=title, currency=scenario.source.get("currency", ""), current_budget=current)
 
 
 async def require_run(conn: asyncpg.Connection, caller: Caller, run_id: UUID, right: Right) -> RunRow:
@@ -323,9 +352,21 @@ async def cancel_run(conn: asyncpg.Connection, caller: Caller, run_id: UUID) -> 
     return cancelled
 
 
-async def compare_runs(conn: asyncpg.Connection, caller: Caller, run_ids: list[UUID]) -> list[compare.RunColumn]:
-    """Finished runs side by side, each against the first."""
+async def compare_runs(
+    conn: asyncpg.Connection, caller: Caller, run_ids: list[UUID]
+) -> tuple[list[compare.RunColumn], list[compare.NotCompared]]:
+    """Finished optimisation runs side by side, each against the first; the others listed apart."""
     if len(set(run_ids)) != len(run_ids):
         raise InvalidInput("A run is listed twice.", errors=[FieldProblem(field="query.ids", message="repeats a run")])
-    results = [(str(run_id), await run_result(conn, caller, run_id)) for run_id in run_ids]
-    return compare.compare(results)
+    candidates = []
+    for run_id in run_ids:
+        run = await require_run(conn, caller, run_id, READ)
+        result = await repository.run_result(conn, run_id) if run.kind == "optimise" else None
+        candidates.append(compare.Candidate(run_id=str(run_id), kind=run.kind, status=run.status, result=result))
+    columns, left_out = compare.compare(candidates)
+    if not columns:
+        problems = [
+            FieldProblem(field=f"query.ids[{index}]", message=item.reason) for index, item in enumerate(left_out)
+        ]
+        raise InvalidInput("None of these runs is a finished optimisation, so nothing compares.", errors=problems)
+    return columns, left_out

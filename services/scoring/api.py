@@ -30,7 +30,9 @@ from services.scoring.schemas import (
     IdeasBulkIn,
     IdeaScoreOut,
     IdeasCreated,
+    FacetValue,
     ImportResult,
+    JourneyMap,
     ModelIn,
     ModelOut,
     ModelUpdate,
@@ -99,6 +101,25 @@ class PortfolioController(Controller):
         """Delete a portfolio with everything under it in every service (ideas, models, scores,
         scenarios, runs, draft plans, Jira connections); 409 while it has submitted or approved plans."""
         await service.delete_portfolio(conn, caller_of(request), portfolio_id)
+
+
+    @get("/{portfolio_id:uuid}/journey", operation_id="getJourneyMap")
+    async def journey(self, request: Request, conn: Conn, portfolio_id: FromPath[UUID]) -> JourneyMap:
+        """The personas, journey stages, touchpoints, channels, departments and tags the backlog
+        uses, each with its number of ideas: the values the ideas list filters on."""
+        facets = await service.journey_map(conn, caller_of(request), portfolio_id)
+
+        def values(facet: str) -> list[FacetValue]:
+            return [FacetValue(value=row.value, ideas=row.ideas) for row in facets[facet]]
+
+        return JourneyMap(
+            personas=values("persona"),
+            journey_stages=values("journey_stage"),
+            touchpoints=values("touchpoint"),
+            channels=values("channel"),
+            departments=values("department"),
+            tags=values("tag"),
+        )
 
 
 def _labels(labels: PhaseLabels) -> dict[str, str]:
@@ -217,11 +238,13 @@ class IdeaController(Controller):
         body: RawBody,
         mode: FromQuery[Literal["create", "upsert"]] = "create",
     ) -> ImportResult:
-        """Import a spreadsheet: every row or none; errors name each bad row and column."""
-        drafts = service.parse_csv(body)
-        created, updated = await service.import_ideas(
-            conn, caller_of(request), portfolio_id, drafts, update_existing=mode == "upsert")
-        return ImportResult(created=created, updated=updated)
+        """Import a spreadsheet: every row or none; errors name each bad row and column. With
+        mode=upsert an existing idea changes only in the columns the file has."""
+        file = service.parse_csv(body)
+        counts = await service.import_ideas(
+            conn, caller_of(request), portfolio_id, file, update_existing=mode == "upsert"
+        )
+        return ImportResult(created=counts.created, updated=counts.updated, unchanged=counts.unchanged)
 
 
 class ModelController(Controller):

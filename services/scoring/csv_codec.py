@@ -270,7 +270,7 @@ def _draft(values: dict[str, Any]) -> IdeaDraft:
     )
 
 
-def _column_of(field: str | None) -> str:
+def column_of(field: str | None) -> str:
     # DomainError fields look like "phases[1]", "estimates.reach" or "estimates.effort.web".
     parts = re.split(r"[.\[]", field or "")
     return parts[1] if parts[0] == "estimates" and len(parts) > 1 else parts[0]
@@ -286,8 +286,48 @@ def _records(text: str, problems: list[CellProblem]) -> list[list[str]]:
     return records
 
 
+class CsvRow(msgspec.Struct, frozen=True):
+    """One idea of a file, with the row number the spreadsheet shows for it."""
+
+    number: int
+    idea: IdeaDraft
+
+
+class CsvFile(msgspec.Struct, frozen=True):
+    """The ideas of a file, and which of the columns it has: an upsert changes only those."""
+
+    columns: frozenset[str]
+    rows: list[CsvRow]
+
+
 def csv_to_ideas(text: str, *, max_rows: int = 10_000) -> list[IdeaDraft]:
     """Every idea in the CSV text, or CsvImportError naming every bad row and column."""
+    return [row.idea for row in read_csv(text, max_rows=max_rows).rows]
+
+
+def overlay(stored: IdeaDraft, given: IdeaDraft, columns: frozenset[str]) -> IdeaDraft:
+    """The stored idea with the values of `given` in `columns` only: what an upsert writes.
+
+    A file with only `ref,title` changes titles and nothing else. Raises DomainError when the
+    result breaks a rule (naming the field).
+    """
+    top = {name: getattr(given, name) for name in ("title", "description", "tags", "phases") if name in columns}
+    journey = {name: getattr(given.journey, name) for name in JOURNEY_COLUMNS if name in columns}
+    estimates = {name: getattr(given.estimates, name) for name in (*NUMBER_COLUMNS, "effort") if name in columns}
+    return IdeaDraft(
+        ref=stored.ref,
+        title=top.get("title", stored.title),
+        description=top.get("description", stored.description),
+        journey=msgspec.structs.replace(stored.journey, **journey),
+        estimates=Estimates(**{**msgspec.structs.asdict(stored.estimates), **estimates}),
+        phases=top.get("phases", stored.phases),
+        tags=top.get("tags", stored.tags),
+    )
+
+
+def read_csv(text: str, *, max_rows: int = 10_000) -> CsvFile:
+    """The file's ideas with their row numbers and its columns, or CsvImportError naming every
+    bad row and column."""
     problems: list[CellProblem] = []
     records = _records(text.removeprefix("\ufeff"), problems)
     if problems:
@@ -299,7 +339,7 @@ def csv_to_ideas(text: str, *, max_rows: int = 10_000) -> list[IdeaDraft]:
         first_extra = rows[max_rows][0]
         raise CsvImportError([CellProblem(first_extra, "", f"more than {max_rows} ideas; split the file")])
     columns = _read_header(records[0], problems)
-    ideas: list[IdeaDraft] = []
+    ideas: list[CsvRow] = []
     ref_rows: dict[str, int] = {}
     for number, cells in rows:
         extra = cells[len(columns) :]
@@ -321,9 +361,9 @@ def csv_to_ideas(text: str, *, max_rows: int = 10_000) -> list[IdeaDraft]:
                 row_ok = False
         if row_ok and "ref" in values and "title" in values:
             try:
-                ideas.append(_draft(values))
+                ideas.append(CsvRow(number=number, idea=_draft(values)))
             except DomainError as exc:
-                problems.append(CellProblem(number, _column_of(exc.field), exc.message))
+                problems.append(CellProblem(number, column_of(exc.field), exc.message))
     if problems:
         raise CsvImportError(problems)
-    return ideas
+    return CsvFile(columns=frozenset(name for name in columns if name is not None), rows=ideas)

@@ -218,6 +218,15 @@ async def get_idea(conn: asyncpg.Connection, portfolio_id: UUID, ref: str, *, fo
     return one(record, IdeaRow)
 
 
+async def ideas_by_refs(conn: asyncpg.Connection, portfolio_id: UUID, refs: Sequence[str]) -> list[IdeaRow]:
+    records = await conn.fetch(
+        f"SELECT {_IDEA_COLUMNS} FROM scoring.ideas WHERE portfolio_id = $1 AND ref = ANY($2::text[])",
+        portfolio_id,
+        list(refs),
+    )
+    return many(records, IdeaRow)
+
+
 async def existing_refs(conn: asyncpg.Connection, portfolio_id: UUID, refs: Sequence[str]) -> set[str]:
     records = await conn.fetch(
         "SELECT ref FROM scoring.ideas WHERE portfolio_id = $1 AND ref = ANY($2::text[])", portfolio_id, list(refs)
@@ -280,6 +289,35 @@ async def list_ideas(
         f"SELECT count(*) FROM scoring.ideas WHERE portfolio_id = $1{where}", portfolio_id, *params
     )
     return many(records, IdeaRow), total
+
+
+JOURNEY_FACETS = ("persona", "journey_stage", "touchpoint", "channel", "department")
+
+
+class FacetCount(msgspec.Struct, frozen=True):
+    facet: str
+    value: str
+    ideas: int
+
+
+async def journey_facets(conn: asyncpg.Connection, portfolio_id: UUID) -> list[FacetCount]:
+    """Each journey value and tag in use in the portfolio, with how many ideas carry it."""
+    by_column = " UNION ALL ".join(
+        f"SELECT '{column}' AS facet, {column} AS value, count(*)::int AS ideas FROM scoring.ideas "
+        f"WHERE portfolio_id = $1 AND {column} IS NOT NULL GROUP BY {column}"
+        for column in JOURNEY_FACETS
+    )
+    records = await conn.fetch(
+        f"""
+        {by_column}
+        UNION ALL
+        SELECT 'tag', tag, count(*)::int FROM scoring.ideas CROSS JOIN unnest(tags) AS tag
+        WHERE portfolio_id = $1 GROUP BY tag
+        ORDER BY facet, ideas DESC, value
+        """,
+        portfolio_id,
+    )
+    return many(records, FacetCount)
 
 
 async def all_ideas(conn: asyncpg.Connection, portfolio_id: UUID) -> list[IdeaRow]:

@@ -154,9 +154,27 @@ class IdeasCreated(Output):
     refs: list[str]
 
 
+class FacetValue(Output):
+    value: str
+    ideas: int
+
+
+class JourneyMap(Output):
+    """What the backlog's journey context holds: each value in use, with its number of ideas
+    (most first). Filters on the ideas list match these values, ignoring case."""
+
+    personas: list[FacetValue]
+    journey_stages: list[FacetValue]
+    touchpoints: list[FacetValue]
+    channels: list[FacetValue]
+    departments: list[FacetValue]
+    tags: list[FacetValue]
+
+
 class ImportResult(Output):
     created: int
     updated: int
+    unchanged: int
 
 
 # --- scoring models ---------------------------------------------------------------------

@@ -22,7 +22,7 @@ from services.scoring.mapping import (
     score_to_columns,
     to_camel_path,
 )
-from services.scoring.repository import IdeaFilter, IdeaRow, PortfolioRow
+from services.scoring.repository import FacetCount, IdeaFilter, IdeaRow, PortfolioRow
 from services.scoring.score_repository import ModelVersionRow, ScoreRow, SnapshotRow
 
 MAX_IDEAS_PER_PORTFOLIO = 100_000
@@ -191,7 +191,16 @@ async def delete_idea(conn: asyncpg.Connection, caller: Caller, portfolio_id: UU
         raise NotFound(f"There is no idea {ref!r} in this portfolio.")
 
 
-def parse_csv(body: bytes) -> list[IdeaDraft]:
+async def journey_map(conn: asyncpg.Connection, caller: Caller, portfolio_id: UUID) -> dict[str, list[FacetCount]]:
+    """The personas, journey stages, touchpoints, channels, departments and tags in use, with counts."""
+    await access.require_access(conn, caller, portfolio_id, READ)
+    facets: dict[str, list[FacetCount]] = {name: [] for name in (*repository.JOURNEY_FACETS, "tag")}
+    for row in await repository.journey_facets(conn, portfolio_id):
+        facets[row.facet].append(row)
+    return facets
+
+
+def parse_csv(body: bytes) -> csv_codec.CsvFile:
     """The ideas of an uploaded spreadsheet, or one error naming every bad row and column."""
     try:
         text = body.decode("utf-8")
@@ -200,40 +209,60 @@ def parse_csv(body: bytes) -> list[IdeaDraft]:
             f"The file is not UTF-8 text (byte {exc.start}).", errors=[FieldProblem(field="body", message="not UTF-8")]
         ) from None
     try:
-        return csv_codec.csv_to_ideas(text)
+        return csv_codec.read_csv(text)
     except csv_codec.CsvImportError as exc:
-        problems = [
-            FieldProblem(
-                field=f"row {p.row}, column {p.column}" if p.column else f"row {p.row}",
-                message=p.message,
-                row=p.row,
-                column=p.column or None,
-            )
-            for p in exc.problems
-        ]
+        problems = [_cell_problem(p.row, p.column, p.message) for p in exc.problems]
         raise InvalidInput(f"{len(problems)} problem(s) in the file; nothing was imported.", errors=problems) from None
 
 
+def _cell_problem(row: int, column: str, message: str) -> FieldProblem:
+    field = f"row {row}, column {column}" if column else f"row {row}"
+    return FieldProblem(field=field, message=message, row=row, column=column or None)
+
+
+class ImportCounts(msgspec.Struct, frozen=True):
+    created: int
+    updated: int
+    unchanged: int
+
+
 async def import_ideas(
-    conn: asyncpg.Connection, caller: Caller, portfolio_id: UUID, drafts: Sequence[IdeaDraft], *, update_existing: bool
-) -> tuple[int, int]:
-    """Create the new ideas of an imported file and, if asked, update those whose ref exists."""
+    conn: asyncpg.Connection, caller: Caller, portfolio_id: UUID, file: csv_codec.CsvFile, *, update_existing: bool
+) -> ImportCounts:
+    """Create the new ideas of an imported file and, if asked, update those whose ref exists.
+
+    An update changes only the columns the file has, and a row that changes nothing is left
+    alone (its `updatedAt` stays).
+    """
     portfolio = await open_portfolio(conn, caller, portfolio_id, PLAN, for_update=True)
-    if not drafts:
+    if not file.rows:
         raise InvalidInput("The file has no ideas.", errors=[FieldProblem(field="row 2", message="no data rows", row=2)])
-    existing = await repository.existing_refs(conn, portfolio_id, [draft.ref for draft in drafts])
-    if existing and not update_existing:
+    stored = {row.ref: row for row in await repository.ideas_by_refs(conn, portfolio_id, [r.idea.ref for r in file.rows])}
+    if stored and not update_existing:
         raise Conflict(
-            f"{len(existing)} ref(s) in the file already exist; import with mode=upsert to update them.",
-            errors=[FieldProblem(field="ref", message=f"{ref!r} already exists") for ref in sorted(existing)],
+            f"{len(stored)} ref(s) in the file already exist; import with mode=upsert to update them.",
+            errors=[_cell_problem(r.number, "ref", f"{r.idea.ref!r} already exists") for r in file.rows if r.idea.ref in stored],
         )
-    new = [draft for draft in drafts if draft.ref not in existing]
-    for draft in drafts:
-        if draft.ref in existing:
-            await _replace_idea(conn, portfolio_id, draft)
+    changed, problems = [], []
+    for row in file.rows:
+        if row.idea.ref not in stored:
+            continue
+        current = draft_from_row(stored[row.idea.ref])
+        try:
+            merged = csv_codec.overlay(current, row.idea, file.columns)
+        except DomainError as exc:
+            problems.append(_cell_problem(row.number, csv_codec.column_of(exc.field), exc.message))
+            continue
+        if merged != current:
+            changed.append(merged)
+    if problems:
+        raise InvalidInput(f"{len(problems)} problem(s) in the file; nothing was imported.", errors=problems)
+    for draft in changed:
+        await _replace_idea(conn, portfolio_id, draft)
+    new = [row.idea for row in file.rows if row.idea.ref not in stored]
     if new:
         await _create_ideas(conn, portfolio, new)
-    return len(new), len(existing)
+    return ImportCounts(created=len(new), updated=len(changed), unchanged=len(stored) - len(changed))
 
 
 def validated(build: Any) -> Any:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from services.scoring.demo import seed_demo
+from services.scoring.demo_data import DEMO_PORTFOLIO_NAME
 
 pytestmark = pytest.mark.integration
 
@@ -13,7 +14,8 @@ async def test_seeding_twice_creates_one_portfolio(conn):
     first = await seed_demo(conn)
     second = await seed_demo(conn)
     assert first == second
-    assert await conn.fetchval("SELECT count(*) FROM scoring.portfolios") == 1
+    named = "SELECT count(*) FROM scoring.portfolios WHERE name = $1"
+    assert await conn.fetchval(named, DEMO_PORTFOLIO_NAME) == 1
     assert await conn.fetchval("SELECT count(*) FROM scoring.ideas WHERE portfolio_id = $1", first) >= 30
 
 

@@ -259,6 +259,16 @@ async def test_bad_decisions_name_the_field(submitted, client, token_for, conn, 
     assert await conn.fetchval(decided, uuid.UUID(submitted["id"])) == 0
 
 
+async def test_an_unknown_phase_and_a_blank_comment_are_both_named(submitted, client, token_for):
+    response = await client.post(
+        f"/roadmap/plans/{submitted['id']}/phases/someday/decision",
+        json={"decision": "approve", "comment": ""},
+        headers=token_for("leader", subject=LEADERS[0]),
+    )
+    assert response.status_code == 422, response.text
+    assert [error["field"] for error in response.json()["errors"]] == ["phase", "comment"]
+
+
 async def test_an_approved_plan_is_immutable_and_locks_its_scenario(submitted, client, token_for, conn):
     plan_id = submitted["id"]
     assert not await plans_service.scenario_is_locked(conn, uuid.UUID(submitted["scenarioId"]))

@@ -31,7 +31,7 @@ CREATE_PORTFOLIO, OWN_LIST, SIGNED_BY_JIRA = "create-portfolio", "own-list", "si
 RIGHTS: dict[str, str] = {
     # scoring
     "createPortfolio": CREATE_PORTFOLIO, "listPortfolios": OWN_LIST, "getPortfolio": READ,
-    "updatePortfolio": PLAN, "deletePortfolio": MANAGE,
+    "updatePortfolio": PLAN, "deletePortfolio": MANAGE, "getJourneyMap": READ,
     "createIdea": PLAN, "createIdeas": PLAN, "listIdeas": READ, "getIdea": READ, "replaceIdea": PLAN,
     "updateIdea": PLAN, "deleteIdea": PLAN, "getIdeaScores": READ, "exportIdeas": READ, "importIdeas": PLAN,
     "createModel": PLAN, "listModels": READ, "getModel": READ, "reviseModel": PLAN, "deleteModel": PLAN,

@@ -102,7 +102,7 @@ async def test_a_run_is_solved_by_the_worker_and_its_plan_passes_the_validator(r
     assert result["objective"] == pytest.approx(run["summary"]["objective"])
     in_perfection = {a["idea"] for a in result["assignments"] if a["phase"] == "perfection"}
     assert in_perfection and what_if["spend"]["perfection"] == 0
-    moved_or_removed = set(what_if["removed"]) | {move["idea"] for move in what_if["moved"]}
+    moved_or_removed = {item["idea"] for item in what_if["removed"]} | {move["idea"] for move in what_if["moved"]}
     assert in_perfection <= moved_or_removed
     assert what_if["objective"] <= base_column["objective"]
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from roadmap_fixtures import EDITOR, scenario_body, scored_portfolio
@@ -62,7 +64,9 @@ async def test_a_bad_scenario_is_a_422_naming_the_field_and_nothing_is_written(
     response = await client.post("/roadmap/scenarios", json=scenario_body(scored, **overrides), headers=token_for(EDITOR))
     assert response.status_code in (400, 422), response.text
     assert any(error["field"].startswith(field) for error in response.json()["errors"]), response.json()
-    assert await conn.fetchval("SELECT count(*) FROM roadmap.scenarios") == 0
+    assert await conn.fetchval(
+        "SELECT count(*) FROM roadmap.scenarios WHERE portfolio_id = $1", uuid.UUID(scored["portfolioId"])
+    ) == 0
 
 
 async def test_an_unknown_model_is_a_404(client, token_for, scored):
@@ -76,7 +80,9 @@ async def test_only_programme_managers_and_admins_make_scenarios(client, member_
     headers = await member_of(scored["portfolioId"], role)
     response = await client.post("/roadmap/scenarios", json=scenario_body(scored), headers=headers)
     assert response.status_code == 403
-    assert await conn.fetchval("SELECT count(*) FROM roadmap.scenarios") == 0
+    assert await conn.fetchval(
+        "SELECT count(*) FROM roadmap.scenarios WHERE portfolio_id = $1", uuid.UUID(scored["portfolioId"])
+    ) == 0
 
 
 async def test_editing_settings_makes_a_new_revision_and_fingerprint(client, token_for, scored):
@@ -119,7 +125,9 @@ async def test_importing_a_bad_document_names_the_field(client, token_for, score
     )
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "document.ideas[0].cost"
-    assert await conn.fetchval("SELECT count(*) FROM roadmap.scenarios") == 0
+    assert await conn.fetchval(
+        "SELECT count(*) FROM roadmap.scenarios WHERE portfolio_id = $1", uuid.UUID(scored["portfolioId"])
+    ) == 0
 
 
 async def test_starting_a_run_records_it_and_enqueues_its_job_together(client, token_for, scored, conn):
@@ -186,3 +194,125 @@ async def test_explaining_asks_for_a_finished_plan_and_good_options(client, toke
         headers=token_for(EDITOR),
     )
     assert missing.status_code == 404
+
+
+async def patch(client, token_for, scenario, body):
+    return await client.patch(f"/roadmap/scenarios/{scenario['id']}", json=body, headers=token_for(EDITOR))
+
+
+async def test_one_budget_is_one_small_patch_and_the_rest_stays(client, token_for, scored):
+    scenario = await create(client, token_for, scenario_body(scored))
+    changed = await patch(client, token_for, scenario, {"phases": [{"key": "improve", "budget": 30_000}]})
+    assert changed.status_code == 200, changed.text
+    budgets = {p["key"]: p["budget"] for p in changed.json()["phases"]}
+    assert budgets == {p["key"]: (30_000 if p["key"] == "improve" else p["budget"]) for p in scenario["phases"]}
+    assert changed.json()["teams"] == scenario["teams"] and changed.json()["revision"] == scenario["revision"] + 1
+    dropped = await patch(client, token_for, scenario, {"phases": [{"key": "discovery", "remove": True}]})
+    assert [p["key"] for p in dropped.json()["phases"]] == ["improve", "perfection", "personalization"]
+    readded = await patch(client, token_for, scenario, {"phases": [{"key": "discovery", "budget": 1}]})
+    assert [p["key"] for p in readded.json()["phases"]][0] == "discovery"  # back in time order
+    solver = await patch(client, token_for, scenario, {"solver": {"relativeGap": 0.01}})
+    assert solver.json()["solver"] == {"timeLimitSeconds": 10.0, "relativeGap": 0.01}
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"phases": [{"key": "discovery", "remove": True}, {"key": "discovery", "budget": 3}]}, "phases[1]"),
+        ({"phases": [{"key": "improve", "remove": True, "budget": 3}]}, "phases[0]"),
+        ({"teams": [{"key": "mobile", "remove": True}]}, "teams[0]"),
+        ({"constraints": [{"kind": "pin", "idea": "A1", "remove": True}]}, "constraints[0]"),
+        ({"constraints": [{"kind": "pin", "idea": "A1"}]}, "constraints[0].phase"),
+        ({"constraints": [{"kind": "someday", "idea": "A1"}]}, "constraints[0].kind"),
+        ({"phases": [{"key": "discovery", "remove": True}, {"key": "improve", "remove": True},
+                     {"key": "perfection", "remove": True}, {"key": "personalization", "remove": True}]}, "phases"),
+    ],
+)  # fmt: skip
+async def test_a_patch_that_cannot_apply_is_422_naming_its_field(client, token_for, scored, body, field):
+    scenario = await create(client, token_for, scenario_body(scored))
+    response = await patch(client, token_for, scenario, body)
+    assert response.status_code == 422, response.text
+    assert [error["field"] for error in response.json()["errors"]] == [field]
+    unchanged = (await client.get(f"/roadmap/scenarios/{scenario['id']}", headers=token_for("viewer"))).json()
+    assert unchanged["revision"] == scenario["revision"]
+
+
+async def test_a_new_phase_needs_a_budget(client, token_for, scored):
+    scenario = await create(client, token_for, scenario_body(scored, phases=[{"key": "improve", "budget": 5}], teams=[]))
+    response = await patch(client, token_for, scenario, {"phases": [{"key": "perfection"}]})
+    assert response.status_code == 422 and response.json()["errors"][0]["field"] == "phases[0].budget"
+
+
+async def test_constraints_patch_by_kind_and_idea(client, token_for, scored):
+    scenario = await create(client, token_for, scenario_body(scored))
+    pin = {"kind": "pin", "idea": "A2", "phase": "improve"}
+    first = await patch(client, token_for, scenario, {"constraints": [pin, {"kind": "mandatory", "idea": "A1"}]})
+    assert first.status_code == 200, first.text
+    moved = await patch(client, token_for, scenario, {"constraints": [{**pin, "phase": "perfection"}]})
+    assert moved.json()["constraints"] == [{**pin, "phase": "perfection"}, {"kind": "mandatory", "idea": "A1"}]
+    removed = await patch(client, token_for, scenario, {"constraints": [{"kind": "pin", "idea": "A2", "remove": True}]})
+    assert removed.json()["constraints"] == [{"kind": "mandatory", "idea": "A1"}]
+
+
+async def test_a_team_left_out_is_named_with_its_ideas_and_comes_back_with_its_effort(client, token_for, scored):
+    scenario = await create(client, token_for, scenario_body(scored, teams=[]))
+    assert scenario["teamsLeftOut"] == [{"team": "web", "ideas": ["A1", "A2", "C"], "effort": 15.0}]
+    document = (await client.get(f"/roadmap/scenarios/{scenario['id']}/document", headers=token_for("viewer"))).json()
+    assert all(idea["effort"] == {} for idea in document["ideas"])
+    added = await patch(client, token_for, scenario, {"teams": [{"key": "web", "capacity": {"improve": 12}}]})
+    assert added.status_code == 200, added.text
+    assert added.json()["teamsLeftOut"] == [] and added.json()["teams"] == [{"key": "web", "capacity": {"improve": 12.0}}]
+    document = (await client.get(f"/roadmap/scenarios/{scenario['id']}/document", headers=token_for("viewer"))).json()
+    assert {idea["id"]: idea["effort"] for idea in document["ideas"]} == {
+        "A1": {"web": 5.0}, "A2": {"web": 5.0}, "C": {"web": 5.0}
+    }
+    capacity = await patch(client, token_for, scenario, {"teams": [{"key": "web", "capacity": {"improve": None, "perfection": 3}}]})
+    assert capacity.json()["teams"] == [{"key": "web", "capacity": {"perfection": 3.0}}]
+
+
+async def test_a_constraint_on_a_skipped_idea_says_it_was_skipped_and_why(client, token_for, scored):
+    body = scenario_body(scored, constraints=[{"kind": "mandatory", "idea": "B"}])
+    response = await client.post("/roadmap/scenarios", json=body, headers=token_for(EDITOR))
+    assert response.status_code == 422
+    [error] = response.json()["errors"]
+    assert error["field"] == "constraints[0].idea"
+    assert error["message"] == "idea 'B' is in the backlog, but this scenario skipped it (no cost estimate)"
+
+
+async def test_compare_sets_apart_the_runs_that_do_not_compare(client, token_for, scored, conn):
+    from test_role_matrix import finished_run
+
+    scenario = await create(client, token_for, scenario_body(scored))
+    scenario_id = uuid.UUID(scenario["id"])
+    runs = [str(await finished_run(conn, scenario_id)) for _ in range(2)]
+    sweep = str(await finished_run(conn, scenario_id, kind="frontier"))
+    url, viewer = "/roadmap/runs/compare", token_for("viewer")
+    mixed = await client.get(url, params=[("ids", runs[0]), ("ids", sweep), ("ids", runs[1])], headers=viewer)
+    assert mixed.status_code == 200, mixed.text
+    assert [column["runId"] for column in mixed.json()["runs"]] == runs
+    assert [(item["runId"], item["kind"]) for item in mixed.json()["notCompared"]] == [(sweep, "frontier")]
+    queued = (await client.post(f"/roadmap/scenarios/{scenario['id']}/runs", json={}, headers=token_for(EDITOR))).json()
+    nothing = await client.get(url, params=[("ids", sweep), ("ids", queued["id"])], headers=viewer)
+    assert nothing.status_code == 422
+    assert [error["field"] for error in nothing.json()["errors"]] == ["query.ids[0]", "query.ids[1]"]
+    assert "no result yet" in nothing.json()["errors"][1]["message"]
+
+
+async def test_a_finished_runs_progress_is_its_final_state(client, token_for, scored, conn):
+    from services.roadmap import repository
+
+    scenario = await create(client, token_for, scenario_body(scored))
+    run = (await client.post(f"/roadmap/scenarios/{scenario['id']}/runs", json={}, headers=token_for(EDITOR))).json()
+    run_id = uuid.UUID(run["id"])
+    claimed = await repository.claim_run(conn, run_id)
+    stale = {"stage": "search", "objective": 17.109, "bestBound": 18.6, "gap": 0.0846, "elapsedSeconds": 0.0,
+             "assignments": [{"idea": "A1", "phase": "improve"}]}  # fmt: skip
+    assert await repository.record_progress(conn, run_id, claimed.attempts, stale)
+    result = {"status": "optimal", "objective": 17.3725, "bestBound": 17.3725, "gap": 0.0, "assignments": [],
+              "phases": [], "solver": {"seconds": 2.5}}  # fmt: skip
+    assert await repository.finish_run(
+        conn, run_id, claimed.attempts, status="succeeded", result=result, error=None, solver_name="highs",
+        solver_version="1",
+    )  # fmt: skip
+    progress = (await client.get(f"/roadmap/runs/{run_id}", headers=token_for("viewer"))).json()["progress"]
+    assert progress == {"stage": "finished", "objective": 17.3725, "bestBound": 17.3725, "gap": 0.0, "elapsedSeconds": 2.5}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 pytestmark = pytest.mark.integration
@@ -38,8 +40,9 @@ def models_url(portfolio):
     return f"/scoring/portfolios/{portfolio['id']}/models"
 
 
-async def count_ideas(conn) -> int:
-    return await conn.fetchval("SELECT count(*) FROM scoring.ideas")
+async def count_ideas(conn, portfolio) -> int:
+    """The test portfolio's ideas, whatever other tests left behind."""
+    return await conn.fetchval("SELECT count(*) FROM scoring.ideas WHERE portfolio_id = $1", uuid.UUID(portfolio["id"]))
 
 
 async def test_a_portfolio_has_the_four_phases_in_order(portfolio):
@@ -86,16 +89,16 @@ async def test_list_filters_and_paginates_in_ref_order(client, token_for, ideas_
     assert tagged.json()["total"] == 1
 
 
-async def test_bulk_create_is_all_or_nothing(client, token_for, ideas_url, conn):
+async def test_bulk_create_is_all_or_nothing(client, token_for, portfolio, ideas_url, conn):
     bad = [idea("I-1"), idea("I-2", estimates={"confidence": 1.5}), idea("I-3", phases=["someday"])]
     response = await client.post(f"{ideas_url}/bulk", json={"ideas": bad}, headers=token_for(EDITOR))
     assert response.status_code in (400, 422)
     fields = {error["field"] for error in response.json()["errors"]}
     assert any("ideas[1]" in field and "confidence" in field for field in fields), fields
-    assert await count_ideas(conn) == 0
+    assert await count_ideas(conn, portfolio) == 0
 
 
-async def test_bulk_create_names_repeated_and_existing_refs(client, token_for, ideas_url, conn):
+async def test_bulk_create_names_repeated_and_existing_refs(client, token_for, portfolio, ideas_url, conn):
     await client.post(ideas_url, json=idea("I-1"), headers=token_for(EDITOR))
     repeated = await client.post(f"{ideas_url}/bulk", json={"ideas": [idea("I-2"), idea("I-2")]}, headers=token_for(EDITOR))
     assert repeated.status_code == 422
@@ -103,7 +106,7 @@ async def test_bulk_create_names_repeated_and_existing_refs(client, token_for, i
     existing = await client.post(f"{ideas_url}/bulk", json={"ideas": [idea("I-3"), idea("I-1")]}, headers=token_for(EDITOR))
     assert existing.status_code == 409
     assert existing.json()["errors"][0]["field"] == "ideas[1].ref"
-    assert await count_ideas(conn) == 1
+    assert await count_ideas(conn, portfolio) == 1
 
 
 @pytest.mark.parametrize(
@@ -120,30 +123,30 @@ async def test_bulk_create_names_repeated_and_existing_refs(client, token_for, i
         (idea("I-1", phases=["improve", "improve"]), "phases"),
     ],
 )
-async def test_bad_ideas_are_refused_naming_the_field_and_nothing_is_written(client, token_for, ideas_url, conn, body, field):
+async def test_bad_ideas_are_refused_naming_the_field_and_nothing_is_written(client, token_for, portfolio, ideas_url, conn, body, field):
     response = await client.post(ideas_url, json=body, headers=token_for(EDITOR))
     assert response.status_code in (400, 422), response.text
     problem = response.json()
     assert response.headers["content-type"].startswith("application/problem+json")
     assert any(error["field"].startswith(field) for error in problem["errors"]), problem
-    assert await count_ideas(conn) == 0
+    assert await count_ideas(conn, portfolio) == 0
 
 
-async def test_malformed_json_is_a_400_problem(client, token_for, ideas_url, conn):
+async def test_malformed_json_is_a_400_problem(client, token_for, portfolio, ideas_url, conn):
     response = await client.post(
         ideas_url, content=b'{"ref": "I-1", ', headers={**token_for(EDITOR), "Content-Type": "application/json"}
     )
     assert response.status_code == 400
     assert response.headers["content-type"].startswith("application/problem+json")
-    assert await count_ideas(conn) == 0
+    assert await count_ideas(conn, portfolio) == 0
 
 
-async def test_an_oversize_body_is_refused(client, token_for, ideas_url, conn, settings):
+async def test_an_oversize_body_is_refused(client, token_for, portfolio, ideas_url, conn, settings):
     huge = idea("I-1", description="x" * (settings.max_body_bytes + 10))
     response = await client.post(ideas_url, json=huge, headers=token_for(EDITOR))
     assert response.status_code == 413
     assert response.headers["content-type"].startswith("application/problem+json")
-    assert await count_ideas(conn) == 0
+    assert await count_ideas(conn, portfolio) == 0
 
 
 @pytest.mark.parametrize("role", ["viewer", "leader", "delivery"])
@@ -151,7 +154,7 @@ async def test_only_programme_managers_and_admins_write(client, member_of, portf
     response = await client.post(ideas_url, json=idea("I-1"), headers=await member_of(portfolio["id"], role))
     assert response.status_code == 403
     assert response.json()["type"].endswith("/forbidden")
-    assert await count_ideas(conn) == 0
+    assert await count_ideas(conn, portfolio) == 0
 
 
 @pytest.mark.parametrize("role", ["viewer", "stakeholder", "leader", "delivery", "programme_manager"])
@@ -207,4 +210,23 @@ async def test_deleting_a_portfolio_removes_its_ideas(client, token_for, member_
     viewer = await member_of(portfolio["id"], "viewer")
     assert (await client.delete(f"/scoring/portfolios/{portfolio['id']}", headers=viewer)).status_code == 403
     assert (await client.delete(f"/scoring/portfolios/{portfolio['id']}", headers=token_for("admin"))).status_code == 204
-    assert await count_ideas(conn) == 0
+    assert await count_ideas(conn, portfolio) == 0
+
+
+async def test_the_journey_map_lists_the_values_in_use_with_their_counts(client, token_for, ideas_url, portfolio):
+    ideas = [
+        {**idea("I-1"), "journey": {"persona": "Busy parent", "journeyStage": "onboarding"}, "tags": ["app", "fees"]},
+        {**idea("I-2"), "journey": {"persona": "Busy parent", "touchpoint": "branch"}, "tags": ["app"]},
+        {**idea("I-3"), "journey": {"persona": "Retiree", "department": "CX"}},
+    ]
+    response = await client.post(f"{ideas_url}/bulk", json={"ideas": ideas}, headers=token_for(EDITOR))
+    assert response.status_code == 201, response.text
+    journey = (await client.get(f"/scoring/portfolios/{portfolio['id']}/journey", headers=token_for("viewer"))).json()
+    assert journey == {
+        "personas": [{"value": "Busy parent", "ideas": 2}, {"value": "Retiree", "ideas": 1}],
+        "journeyStages": [{"value": "onboarding", "ideas": 1}],
+        "touchpoints": [{"value": "branch", "ideas": 1}],
+        "channels": [],
+        "departments": [{"value": "CX", "ideas": 1}],
+        "tags": [{"value": "app", "ideas": 2}, {"value": "fees", "ideas": 1}, {"value": "quick-win", "ideas": 1}],
+    }

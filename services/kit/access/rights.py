@@ -59,10 +59,6 @@ class PortfolioAccess(msgspec.Struct, frozen=True):
     roles: frozenset[PortfolioRole]
     admin: bool
 
-    @property
-    def is_member(self) -> bool:
-        return self.admin or bool(self.roles)
-
     def allows(self, right: Right) -> bool:
         return self.admin or not self.roles.isdisjoint(right.roles)
 

@@ -51,3 +51,30 @@ def test_the_chart_is_svg_with_one_marker_per_solved_point_and_bounds_where_unpr
     dashed = [line for line in root.findall(f"{SVG}line") if line.get("stroke-dasharray")]
     assert len(dashed) == 1
     assert root.find(f"{SVG}title").text == "Q3 <frontier>"
+
+
+def test_ticks_fall_on_round_numbers_and_cover_the_data():
+    from services.roadmap.frontier import nice_ticks, tick_label
+
+    ticks = nice_ticks(337_500, 1_012_500)
+    assert ticks == [200_000, 400_000, 600_000, 800_000, 1_000_000, 1_200_000]
+    assert nice_ticks(4.66, 17.14) == [2.5, 5, 7.5, 10, 12.5, 15, 17.5]
+    assert [tick_label(t) for t in (1_200_000, 250_000, 17.5)] == ["1.2M", "250k", "17.5"]
+
+
+def test_the_chart_marks_the_current_budget_starts_at_the_data_and_lists_what_each_step_adds():
+    points = [
+        FrontierPoint(factor=0.5, total_budget=500_000, status="optimal", objective=12.0, best_bound=12.0, gap=0.0,
+                      added=["CJ-1", "CJ-2"]),
+        FrontierPoint(factor=1.0, total_budget=1_000_000, status="feasible", objective=16.5, best_bound=17.0, gap=0.03,
+                      added=["CJ-7"], removed=["CJ-2"]),
+    ]  # fmt: skip
+    svg = frontier_svg(points, title="Q3", currency="EUR", current_budget=1_000_000)
+    root = ET.fromstring(svg)
+    texts = [text.text or "" for text in root.iter(f"{SVG}text")]
+    assert "current budget 1M" in texts
+    y_labels = [t for t in texts if t and t.replace(".", "").isdigit()]
+    assert y_labels and min(float(t) for t in y_labels) >= 10  # the value axis starts near the data, not at 0
+    assert "1M (EUR): value 16.5, adds CJ-7 (instead of CJ-2)" in texts
+    assert "500k (EUR): value 12, adds CJ-1, CJ-2" in texts
+    assert any("could be up to 17" in (title.text or "") for title in root.iter(f"{SVG}title"))

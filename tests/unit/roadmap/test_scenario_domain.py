@@ -105,12 +105,32 @@ def result(objective: float, assignments: dict[str, str], spend: dict[str, float
 
 
 def test_comparing_runs_lists_what_was_added_removed_and_moved_against_the_first():
-    from services.roadmap.compare import Move, compare
+    from services.roadmap.compare import Candidate, compare
+    from services.roadmap.optimiser.result import AssignmentDoc, MovedDoc
 
     base = result(10, {"A": "improve", "B": "perfection", "C": "improve"}, {"improve": 50, "perfection": 20})
     other = result(12, {"A": "perfection", "C": "improve", "D": "improve"}, {"improve": 60, "perfection": 30})
-    first, second = compare([("r1", base), ("r2", other)])
-    assert (first.added, first.removed, first.moved) == ([], [], [])
-    assert second.added == ["D"] and second.removed == ["B"]
-    assert second.moved == [Move(idea="A", from_phase="improve", to_phase="perfection")]
+    runs = [Candidate("r1", "optimise", "succeeded", base), Candidate("r2", "optimise", "succeeded", other)]
+    (first, second), left_out = compare(runs)
+    assert (first.added, first.removed, first.moved) == ([], [], []) and left_out == []
+    assert second.added == [AssignmentDoc(idea="D", phase="improve")]
+    assert second.removed == [AssignmentDoc(idea="B", phase="perfection")]
+    assert second.moved == [MovedDoc(idea="A", from_="improve", to="perfection")]
     assert second.spend == {"improve": 60, "perfection": 30} and second.objective == 12
+
+
+def test_runs_that_do_not_compare_are_listed_apart_with_the_reason():
+    from services.roadmap.compare import Candidate, compare
+
+    base = result(10, {"A": "improve"}, {"improve": 50})
+    runs = [
+        Candidate("sweep", "frontier", "succeeded", {"points": []}),
+        Candidate("r1", "optimise", "succeeded", base),
+        Candidate("r2", "optimise", "running", None),
+    ]
+    columns, left_out = compare(runs)
+    assert [column.run_id for column in columns] == ["r1"]  # the first comparable run is the baseline
+    assert [(item.run_id, item.reason) for item in left_out] == [
+        ("sweep", "a frontier run answers another question; only optimisation runs compare"),
+        ("r2", "it is running: it has no result yet"),
+    ]

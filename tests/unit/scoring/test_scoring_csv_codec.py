@@ -228,3 +228,21 @@ def test_a_broken_quote_is_a_problem_at_its_row():
     problems = problems_of('ref,title\r\nA,x\r\nB,"never closed\r\n')
     assert [(problem.row, problem.column) for problem in problems] == [(3, "")]
     assert problems[0].message.startswith("not readable as CSV: ")
+
+
+def test_a_file_says_which_columns_it_has_and_an_overlay_changes_only_those():
+    from services.scoring.csv_codec import overlay, read_csv
+    from services.scoring.domain import Estimates, IdeaDraft, JourneyContext
+
+    file = read_csv("Ref,Title,Cost\r\nI-1,New,7\r\n")
+    assert file.columns == {"ref", "title", "cost"} and [row.number for row in file.rows] == [2]
+    stored = IdeaDraft(
+        ref="I-1", title="Old", description="d", journey=JourneyContext(persona="P"),
+        estimates=Estimates(reach=3, cost=1, effort={"web": 2}), phases=("improve",), tags=("t",),
+    )  # fmt: skip
+    merged = overlay(stored, file.rows[0].idea, file.columns)
+    assert merged == IdeaDraft(
+        ref="I-1", title="New", description="d", journey=JourneyContext(persona="P"),
+        estimates=Estimates(reach=3, cost=7, effort={"web": 2}), phases=("improve",), tags=("t",),
+    )  # fmt: skip
+    assert overlay(stored, stored, frozenset({"ref", "title", "cost"})) == stored

@@ -13,6 +13,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter, RawBody
 
 from services.integrations import service
+from services.integrations.jira_access import JiraAccess
 from services.integrations.plan_source import PlanSource
 from services.integrations.push_plan import ACTIONS, Operation, count_actions
 from services.integrations.repository import ConnectionRow, PushRow
@@ -22,6 +23,7 @@ from services.kit.db import Conn
 from services.kit.params import caller_of
 
 Plans = NamedDependency[PlanSource]
+Access = NamedDependency[JiraAccess]
 
 READ = [allowed(ANY_ROLE)]
 WRITE = [allowed(EDITORS)]
@@ -49,9 +51,9 @@ class ConnectionController(Controller):
     tags = ["jira connections"]
 
     @post("", operation_id="createConnection", guards=WRITE)
-    async def create(self, request: Request, conn: Conn, data: JSONBody[ConnectionIn]) -> ConnectionOut:
-        """Connect a portfolio to a Jira project; the API token is given by reference only."""
-        return connection_out(await service.create_connection(conn, data, caller=caller_of(request)))
+    async def create(self, request: Request, conn: Conn, jira_access: Access, data: JSONBody[ConnectionIn]) -> ConnectionOut:
+        """Connect a portfolio to a Jira project, checked against Jira at once; the API token is given by reference only."""
+        return connection_out(await service.create_connection(conn, jira_access, data, caller=caller_of(request)))
 
     @get("", operation_id="listConnections", guards=READ)
     async def list(
@@ -66,9 +68,11 @@ class ConnectionController(Controller):
         return connection_out(await service.require_connection(conn, connection_id))
 
     @patch("/{connection_id:uuid}", operation_id="updateConnection", guards=WRITE)
-    async def update(self, conn: Conn, connection_id: FromPath[UUID], data: JSONBody[ConnectionPatch]) -> ConnectionOut:
-        """Change the account, the secret references or the field mapping."""
-        return connection_out(await service.update_connection(conn, connection_id, data))
+    async def update(
+        self, conn: Conn, jira_access: Access, connection_id: FromPath[UUID], data: JSONBody[ConnectionPatch]
+    ) -> ConnectionOut:
+        """Change the account, the secret references or the field mapping; checked against Jira again."""
+        return connection_out(await service.update_connection(conn, jira_access, connection_id, data))
 
     @delete("/{connection_id:uuid}", operation_id="deleteConnection", guards=WRITE)
     async def remove(self, conn: Conn, connection_id: FromPath[UUID]) -> None:
@@ -168,10 +172,17 @@ class WebhookController(Controller):
 
     # Jira cannot send our bearer token: a delivery is authenticated by its HMAC signature.
     @post("/{connection_id:uuid}", operation_id="receiveJiraWebhook", status_code=200)
-    async def receive(self, request: Request, conn: Conn, connection_id: FromPath[UUID], body: RawBody) -> WebhookAck:
-        """A Jira webhook delivery: signature checked, repeats dropped, status mapped by category."""
-        duplicate, change = await service.receive_webhook(
+    async def receive(
+        self, request: Request, conn: Conn, jira_access: Access, connection_id: FromPath[UUID], body: RawBody
+    ) -> WebhookAck:
+        """A Jira webhook delivery: signature checked, stale events and repeats refused, status mapped by category.
+
+        An event older than the status already recorded for its issue is acknowledged and not
+        applied (`applied: false`): Jira does not deliver in order.
+        """
+        duplicate, change, applied = await service.receive_webhook(
             conn,
+            jira_access,
             connection_id,
             body,
             signature=request.headers.get("x-hub-signature"),
@@ -180,6 +191,7 @@ class WebhookController(Controller):
         return WebhookAck(
             accepted=True,
             duplicate=duplicate,
+            applied=applied,
             issue_key=change.issue_key if change else None,
             category=change.category if change else None,
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import time
 from collections.abc import AsyncIterator, Callable
 from uuid import UUID
@@ -17,6 +18,7 @@ from uuid import UUID
 import asyncpg
 import msgspec
 import pytest
+from listeners import HTML_NOT_FOUND, Listener, closed_port
 from roadmap_fixtures import EDITOR
 from test_jira_push import approved_plan, connect, issues_by_label, single_process, wait_for
 
@@ -269,3 +271,47 @@ def test_the_waiting_migration_goes_down_to_queued_pushes_and_up_again(make_data
         asyncio.run(sql("UPDATE integrations.pushes SET status = 'waiting'"))
     migrate.upgrade(url)
     asyncio.run(sql("UPDATE integrations.pushes SET status = 'waiting', waiting_until = now()"))
+
+
+@pytest.fixture
+def fresh_database_url(make_database) -> str:
+    """A database of its own: the pushes this test leaves behind must not meet other tests' workers."""
+    url = make_database("outage_not_jira")
+    migrate.upgrade(url)
+    return url
+
+
+async def test_a_site_that_stops_answering_as_jira_is_waited_out_exactly_like_a_closed_port(
+    fresh_database_url, settings, token_for, jira, monkeypatch
+):
+    # A connection's site may later lead elsewhere (its DNS changed, or another service took the
+    # port). Whatever answers there, the push must say no more than it would of a closed port,
+    # in its status and in its messages: otherwise the server maps the operator's network.
+    url = fresh_database_url
+    editor, viewer = token_for(EDITOR), token_for("viewer")
+    monkeypatch.setenv("ROADMAP_SECRET_PUSH_TEST_JIRA_TOKEN", jira.auth[1])
+    closed = closed_port()
+    with Listener(HTML_NOT_FOUND) as not_jira:
+        settings = msgspec.structs.replace(
+            outage_settings(settings, url, jira, give_up=2.0),
+            outbound_allowed_hosts=(jira.host, not_jira.host, f"127.0.0.1:{closed}"),
+        )
+        async with single_process(settings) as http:
+            scored, plan = await approved_plan(http, token_for)
+            cid = await connect(http, jira, scored["portfolioId"], editor)
+            seen = {}
+            for name, site in (("not jira", f"http://{not_jira.host}"), ("closed", f"http://127.0.0.1:{closed}")):
+                db = await asyncpg.connect(url)
+                try:
+                    await db.execute("UPDATE integrations.connections SET site_url = $2 WHERE id = $1", UUID(cid), site)
+                finally:
+                    await db.close()
+                push_url = await start_push(http, cid, plan, editor)
+                waiting = await watch(http, push_url, viewer, lambda p: p["status"] not in {"queued", "running"})
+                finished = await wait_for(http, push_url, viewer, until=FINISHED)
+                seen[name] = [(p["status"], p["lastError"], [re.sub(r"\d+", "N", m) for e in p["errors"] for m in e["messages"]])
+                              for p in (waiting, finished)]  # fmt: skip
+    assert not_jira.connections >= 1  # it was asked, and what it said is nowhere
+    assert seen["not jira"] == seen["closed"], seen
+    assert [status for status, _, _ in seen["closed"]] == ["waiting", "failed"]
+    assert "internal admin" not in str(seen) and "ConnectError" not in str(seen)

@@ -39,7 +39,7 @@ def error_fields(body: bytes) -> ErrorFields | None:
     """Jira's error fields in `body`, or None when the body is not Jira's ErrorCollection."""
     try:
         decoded: Any = msgspec.json.decode(body)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):  # RecursionError: nested deeper than the stack
         return None
     if not isinstance(decoded, dict) or not ({"errorMessages", "errors"} & decoded.keys()):
         return None

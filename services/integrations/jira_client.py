@@ -327,14 +327,14 @@ def _decoded(raw: bytes, answer: type | None) -> Any:
         return None
     try:
         return msgspec.json.decode(raw, type=answer)
-    except (msgspec.DecodeError, msgspec.ValidationError):
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):  # RecursionError: absurdly deep
         return _UNDECODABLE
 
 
 def _lists_errors(raw: bytes) -> bool:
     try:
         decoded = msgspec.json.decode(raw)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         return False
     return isinstance(decoded, dict) and isinstance(decoded.get("errors"), list)
 

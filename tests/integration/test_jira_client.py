@@ -17,7 +17,16 @@ from typing import Any
 import httpx
 import pytest
 from jira_standin import JiraStandin
-from listeners import HTML_NOT_FOUND, JSON_NOT_JIRA, NOT_HTTP, REDIRECT_TO_METADATA, UNAUTHORIZED_TEXT, Listener, closed_port
+from listeners import (
+    HTML_NOT_FOUND,
+    JSON_NOT_JIRA,
+    NOT_HTTP,
+    REDIRECT_TO_METADATA,
+    UNAUTHORIZED_TEXT,
+    Listener,
+    closed_port,
+    http_answer,
+)
 
 from services.integrations.jira_answers import NOT_JIRA
 from services.integrations.jira_client import (
@@ -40,6 +49,12 @@ TIMEOUT = httpx.Timeout(2, connect=1, read=0.5)
 def reaching(jira: JiraStandin) -> OutboundGuard:
     """The outbound guard as the operator sets it for the stand-in: its host:port is the one exception."""
     return OutboundGuard([jira.host])
+
+
+# Jira's shape, with a field nested deeper than any decoder's stack: skipping it must not crash us.
+DEEP_JSON = http_answer(
+    "200 OK", b'{"accountId": "a", "deep": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", Content_Type="application/json"
+)
 
 
 class Sleeps(list[float]):
@@ -231,8 +246,8 @@ async def test_an_unknown_issue_is_a_jira_error_with_its_messages(client: JiraCl
 
 @pytest.mark.parametrize(
     "answer",
-    [HTML_NOT_FOUND, REDIRECT_TO_METADATA, JSON_NOT_JIRA, UNAUTHORIZED_TEXT, NOT_HTTP, b""],
-    ids=["html 404", "redirect", "other json", "401 text", "not http", "closed at once"],
+    [HTML_NOT_FOUND, REDIRECT_TO_METADATA, JSON_NOT_JIRA, UNAUTHORIZED_TEXT, NOT_HTTP, b"", DEEP_JSON],
+    ids=["html 404", "redirect", "other json", "401 text", "not http", "closed at once", "deep json"],
 )
 async def test_a_host_that_does_not_answer_as_jira_reads_exactly_like_a_closed_port(answer: bytes, sleeps: Sleeps) -> None:
     # Told apart, these would let a user map what listens where through the server.

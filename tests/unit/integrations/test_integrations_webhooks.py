@@ -68,6 +68,20 @@ def test_unexpected_types_and_sizes_name_the_field(payload, field):
     assert refused.value.field == field
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"timestamp": 1, "issue": {"key": "A-1", "deep": ' + b"[" * 50_000 + b"]" * 50_000 + b"}}",
+        b"\xff\xfe{}",
+        b"",
+    ],
+    ids=["50,000 deep", "not utf-8", "empty"],
+)
+def test_a_body_that_is_no_json_we_can_read_is_a_webhook_error_not_a_crash(body):
+    with pytest.raises(WebhookError):
+        read(body)
+
+
 @pytest.mark.parametrize("identifier", [None, "", "x" * 129, "has space", "new\nline", "ünicode"])
 def test_a_delivery_identifier_is_short_and_plain(identifier):
     with pytest.raises(WebhookError):

@@ -146,7 +146,29 @@ async def client(settings: Settings, conn: asyncpg.Connection) -> AsyncIterator[
 def token_for(auth_settings: AuthSettings) -> Callable[..., dict[str, str]]:
     """`token_for("viewer")` -> Authorization headers for a caller with that role."""
 
-    def headers(*roles: str, subject: str = "tester@example.com") -> dict[str, str]:
-        return {"Authorization": "Bearer " + mint_token(auth_settings, subject=subject, roles=roles)}
+    def headers(*roles: str, subject: str = "tester@example.com", groups: tuple[str, ...] = ()) -> dict[str, str]:
+        return {"Authorization": "Bearer " + mint_token(auth_settings, subject=subject, roles=roles, groups=groups)}
 
     return headers
+
+
+@pytest.fixture
+def member_of(client: httpx.AsyncClient, token_for: Callable[..., dict[str, str]]) -> Callable[..., object]:
+    """`await member_of(portfolio_id, "leader")` -> Authorization headers of a subject holding
+    exactly that role on the portfolio (an admin grants it through the API).
+
+    The subject is named after its roles unless given, so two roles never share one.
+    """
+
+    async def headers(portfolio_id: object, *roles: str, subject: str | None = None) -> dict[str, str]:
+        subject = subject or f"{'+'.join(roles)}@example.com"
+        response = await client.put(
+            f"/scoring/portfolios/{portfolio_id}/members/{subject}",
+            json={"roles": list(roles)},
+            headers=token_for("admin", subject="admin@example.com"),
+        )
+        assert response.status_code == 200, response.text
+        return token_for(*roles, subject=subject)
+
+    return headers
+

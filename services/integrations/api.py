@@ -18,15 +18,12 @@ from services.integrations.plan_source import PlanSource
 from services.integrations.push_plan import ACTIONS, Operation, count_actions
 from services.integrations.repository import ConnectionRow, PushRow
 from services.integrations.schemas import ConnectionIn, ConnectionOut, ConnectionPatch, DeliveryOut, WebhookAck
-from services.kit.auth import ANY_ROLE, EDITORS, allowed
+from services.kit.access.rights import READ
 from services.kit.db import Conn
 from services.kit.params import caller_of
 
 Plans = NamedDependency[PlanSource]
 Access = NamedDependency[JiraAccess]
-
-READ = [allowed(ANY_ROLE)]
-WRITE = [allowed(EDITORS)]
 
 
 def connection_out(row: ConnectionRow) -> ConnectionOut:
@@ -50,34 +47,38 @@ class ConnectionController(Controller):
     path = "/connections"
     tags = ["jira connections"]
 
-    @post("", operation_id="createConnection", guards=WRITE)
+    @post("", operation_id="createConnection")
     async def create(self, request: Request, conn: Conn, jira_access: Access, data: JSONBody[ConnectionIn]) -> ConnectionOut:
         """Connect a portfolio to a Jira project, checked against Jira at once; the API token is given by reference only."""
         return connection_out(await service.create_connection(conn, jira_access, data, caller=caller_of(request)))
 
-    @get("", operation_id="listConnections", guards=READ)
+    @get("", operation_id="listConnections")
     async def list(
-        self, conn: Conn, portfolio_id: Annotated[UUID | None, QueryParameter(name="portfolioId")] = None
+        self,
+        request: Request,
+        conn: Conn,
+        portfolio_id: Annotated[UUID | None, QueryParameter(name="portfolioId")] = None,
     ) -> list[ConnectionOut]:
-        """Connections, optionally of one portfolio."""
-        return [connection_out(row) for row in await service.list_connections(conn, portfolio_id)]
+        """Connections of the caller's portfolios, optionally of one portfolio."""
+        rows = await service.list_connections(conn, caller_of(request), portfolio_id)
+        return [connection_out(row) for row in rows]
 
-    @get("/{connection_id:uuid}", operation_id="getConnection", guards=READ)
-    async def read(self, conn: Conn, connection_id: FromPath[UUID]) -> ConnectionOut:
+    @get("/{connection_id:uuid}", operation_id="getConnection")
+    async def read(self, request: Request, conn: Conn, connection_id: FromPath[UUID]) -> ConnectionOut:
         """One connection (secret references, never secrets)."""
-        return connection_out(await service.require_connection(conn, connection_id))
+        return connection_out(await service.require_connection(conn, caller_of(request), connection_id, READ))
 
-    @patch("/{connection_id:uuid}", operation_id="updateConnection", guards=WRITE)
+    @patch("/{connection_id:uuid}", operation_id="updateConnection")
     async def update(
-        self, conn: Conn, jira_access: Access, connection_id: FromPath[UUID], data: JSONBody[ConnectionPatch]
+        self, request: Request, conn: Conn, jira_access: Access, connection_id: FromPath[UUID], data: JSONBody[ConnectionPatch]
     ) -> ConnectionOut:
         """Change the account, the secret references or the field mapping; checked against Jira again."""
-        return connection_out(await service.update_connection(conn, jira_access, connection_id, data))
+        return connection_out(await service.update_connection(conn, jira_access, caller_of(request), connection_id, data))
 
-    @delete("/{connection_id:uuid}", operation_id="deleteConnection", guards=WRITE)
-    async def remove(self, conn: Conn, connection_id: FromPath[UUID]) -> None:
+    @delete("/{connection_id:uuid}", operation_id="deleteConnection")
+    async def remove(self, request: Request, conn: Conn, connection_id: FromPath[UUID]) -> None:
         """Forget a connection and its link table (the Jira issues stay in Jira)."""
-        await service.delete_connection(conn, connection_id)
+        await service.delete_connection(conn, caller_of(request), connection_id)
 
 
 class PushIn(msgspec.Struct, rename="camel", forbid_unknown_fields=True, kw_only=True):
@@ -142,15 +143,17 @@ class PushController(Controller):
     path = ""
     tags = ["jira pushes"]
 
-    @post("/connections/{connection_id:uuid}/dry-run", operation_id="dryRunPush", guards=WRITE, status_code=200)
+    @post("/connections/{connection_id:uuid}/dry-run", operation_id="dryRunPush", status_code=200)
     async def dry_run(
         self, request: Request, conn: Conn, plans: Plans, connection_id: FromPath[UUID], data: JSONBody[PushIn]
     ) -> DryRunOut:
         """What pushing the approved plan would create, update, link, mark or leave alone; writes nothing."""
-        operations = await service.dry_run(conn, plans, connection_id, data.plan_id, token=request.auth)
+        operations = await service.dry_run(
+            conn, plans, connection_id, data.plan_id, caller=caller_of(request), token=request.auth
+        )
         return DryRunOut(counts=count_actions(operations), operations=operations)
 
-    @post("/connections/{connection_id:uuid}/pushes", operation_id="startPush", guards=WRITE, status_code=202)
+    @post("/connections/{connection_id:uuid}/pushes", operation_id="startPush", status_code=202)
     async def start(
         self, request: Request, conn: Conn, plans: Plans, connection_id: FromPath[UUID], data: JSONBody[PushIn]
     ) -> Response[PushOut]:
@@ -160,10 +163,10 @@ class PushController(Controller):
         )
         return Response(push_out(push), status_code=202, headers={"Location": f"/integrations/pushes/{push.id}"})
 
-    @get("/pushes/{push_id:uuid}", operation_id="getPush", guards=READ)
-    async def read(self, conn: Conn, push_id: FromPath[UUID]) -> PushOut:
+    @get("/pushes/{push_id:uuid}", operation_id="getPush")
+    async def read(self, request: Request, conn: Conn, push_id: FromPath[UUID]) -> PushOut:
         """A push's status, progress, the operations it carried out and Jira's errors per idea."""
-        return push_out(await service.require_push(conn, push_id))
+        return push_out(await service.require_push(conn, caller_of(request), push_id))
 
 
 class WebhookController(Controller):
@@ -201,10 +204,10 @@ class DeliveryController(Controller):
     path = "/plans"
     tags = ["delivery"]
 
-    @get("/{plan_id:uuid}/delivery", operation_id="getDelivery", guards=READ)
-    async def delivery(self, conn: Conn, plan_id: FromPath[UUID]) -> DeliveryOut:
+    @get("/{plan_id:uuid}/delivery", operation_id="getDelivery")
+    async def delivery(self, request: Request, conn: Conn, plans: Plans, plan_id: FromPath[UUID]) -> DeliveryOut:
         """Per phase: the plan's tickets to do, in progress and done, and the budget delivered."""
-        phases = await service.plan_delivery(conn, plan_id)
+        phases = await service.plan_delivery(conn, plans, caller_of(request), plan_id, token=request.auth)
         return DeliveryOut(
             plan_id=plan_id,
             phases=phases,

@@ -64,6 +64,11 @@ class PlanSource:
             raise ServiceUnavailable(f"Reading {path} failed ({response.status_code}); nothing was written.")
         return msgspec.json.decode(response.content)
 
+    async def plan_portfolio(self, plan_id: UUID, *, token: str) -> UUID:
+        """The portfolio of a plan the caller may read (NotFound for any other)."""
+        plan = await self._get(f"/roadmap/plans/{plan_id}", token)
+        return UUID(plan["portfolioId"])
+
     async def approved_plan(self, plan_id: UUID, *, token: str) -> PlanSnapshot:
         """The plan, its scenario's ideas and dependencies, and its ideas' scores and context."""
         plan = await self._get(f"/roadmap/plans/{plan_id}", token)

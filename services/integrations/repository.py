@@ -9,6 +9,8 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
+from services.kit.access.repository import visible_portfolios
+
 
 class ConnectionRow(msgspec.Struct, frozen=True):
     id: UUID
@@ -69,13 +71,18 @@ async def get_connection(conn: asyncpg.Connection, connection_id: UUID) -> Conne
     return _row(record)
 
 
-async def list_connections(conn: asyncpg.Connection, portfolio_id: UUID | None) -> list[ConnectionRow]:
+async def list_connections(
+    conn: asyncpg.Connection, portfolio_id: UUID | None, *, scope: tuple[str, list[str]] | None
+) -> list[ConnectionRow]:
+    """Connections, of one portfolio or all; only of the portfolios `scope` (subject, groups) is a member of."""
+    visible = "" if scope is None else f" AND {visible_portfolios('portfolio_id', first_param=2)}"
     records = await conn.fetch(
         f"""
         SELECT {_CONNECTION_COLUMNS} FROM integrations.connections
-        WHERE $1::uuid IS NULL OR portfolio_id = $1 ORDER BY created_at, id
+        WHERE ($1::uuid IS NULL OR portfolio_id = $1){visible} ORDER BY created_at, id
         """,
         portfolio_id,
+        *([] if scope is None else scope),
     )
     return [msgspec.convert(dict(record), ConnectionRow) for record in records]
 
@@ -133,6 +140,19 @@ async def set_status(
         happened_at,
     )
     return status.endswith(" 1")
+
+
+async def plan_portfolio(conn: asyncpg.Connection, plan_id: UUID) -> UUID | None:
+    """The portfolio of a plan this service has pushed, as its pushes' or issues' connections say."""
+    return await conn.fetchval(
+        """
+        SELECT c.portfolio_id FROM integrations.connections c
+        WHERE c.id IN (SELECT connection_id FROM integrations.pushes WHERE plan_id = $1)
+           OR c.id IN (SELECT connection_id FROM integrations.issue_links WHERE plan_id = $1)
+        LIMIT 1
+        """,
+        plan_id,
+    )
 
 
 async def delivery(conn: asyncpg.Connection, plan_id: UUID) -> list[DeliveryRow]:

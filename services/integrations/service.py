@@ -11,6 +11,8 @@ import asyncpg
 import msgspec
 
 from services.kit import jobs
+from services.kit.access import service as access
+from services.kit.access.rights import DELIVER, READ, Right
 from services.kit.auth import Caller
 from services.kit.problems import AppError, Conflict, FieldProblem, InvalidInput, NotFound
 from services.kit.secrets import SecretError
@@ -50,7 +52,13 @@ def _draft(values: dict[str, Any]) -> ConnectionDraft:
 async def create_connection(
     conn: asyncpg.Connection, jira_access: JiraAccess, body: ConnectionIn, *, caller: Caller
 ) -> ConnectionRow:
-    """Check the connection against its Jira (connection_check.py), then record it."""
+    """Check the caller's rights on the portfolio, then the connection against its Jira
+    (connection_check.py), then record it."""
+    try:
+        await access.require_access(conn, caller, body.portfolio_id, DELIVER)
+    except NotFound:
+        problem = FieldProblem(field="portfolioId", message="no such portfolio, or you are not a member of it")
+        raise NotFound(f"There is no portfolio {body.portfolio_id}.", errors=[problem]) from None
     values = {**msgspec.structs.asdict(body), "created_by": caller.subject, "site_url": body.site_url.rstrip("/")}
     await check_connection(jira_access, _draft(values))
     try:
@@ -63,30 +71,42 @@ async def create_connection(
         ) from None
 
 
-async def require_connection(conn: asyncpg.Connection, connection_id: UUID) -> ConnectionRow:
+async def require_connection(conn: asyncpg.Connection, caller: Caller, connection_id: UUID, right: Right) -> ConnectionRow:
+    """A connection of a portfolio where the caller's roles allow `right`."""
+    row = await _load_connection(conn, connection_id)
+    missing = f"There is no connection {connection_id}."
+    await access.require_access(conn, caller, row.portfolio_id, right, missing=missing)
+    return row
+
+
+async def _load_connection(conn: asyncpg.Connection, connection_id: UUID) -> ConnectionRow:
     row = await repository.get_connection(conn, connection_id)
     if row is None:
         raise NotFound(f"There is no connection {connection_id}.")
     return row
 
 
-async def list_connections(conn: asyncpg.Connection, portfolio_id: UUID | None) -> list[ConnectionRow]:
-    return await repository.list_connections(conn, portfolio_id)
+async def list_connections(conn: asyncpg.Connection, caller: Caller, portfolio_id: UUID | None) -> list[ConnectionRow]:
+    """Connections of one portfolio, or of every portfolio the caller is a member of."""
+    if portfolio_id is not None:
+        await access.require_access(conn, caller, portfolio_id, READ)
+    return await repository.list_connections(conn, portfolio_id, scope=access.scope_of(caller))
 
 
 async def update_connection(
-    conn: asyncpg.Connection, jira_access: JiraAccess, connection_id: UUID, patch: ConnectionPatch
+    conn: asyncpg.Connection, jira_access: JiraAccess, caller: Caller, connection_id: UUID, patch: ConnectionPatch
 ) -> ConnectionRow:
     """Apply the changes if the connection, changed, still passes its check against Jira."""
-    current = await require_connection(conn, connection_id)
+    current = await require_connection(conn, caller, connection_id, DELIVER)
     changes = {name: value for name, value in msgspec.structs.asdict(patch).items() if value is not msgspec.UNSET}
     values = {**msgspec.structs.asdict(current), **changes}
     await check_connection(jira_access, _draft(values))
     await repository.update_connection(conn, connection_id, values)
-    return await require_connection(conn, connection_id)
+    return await _load_connection(conn, connection_id)
 
 
-async def delete_connection(conn: asyncpg.Connection, connection_id: UUID) -> None:
+async def delete_connection(conn: asyncpg.Connection, caller: Caller, connection_id: UUID) -> None:
+    await require_connection(conn, caller, connection_id, DELIVER)
     if not await repository.delete_connection(conn, connection_id):
         raise NotFound(f"There is no connection {connection_id}.")
 
@@ -102,7 +122,8 @@ async def receive_webhook(
 ) -> tuple[bool, StatusChange | None, bool]:
     """Verify, drop repeats, and record the status an issue moved to, unless a later event's is there.
 
-    Returns (duplicate, change, applied).
+    Returns (duplicate, change, applied). A delivery is signed by Jira, not by a member: it
+    reaches only its own connection's issues, and needs no portfolio rights.
     """
     connection = await repository.get_connection(conn, connection_id)
     secret = _webhook_secret(jira_access, connection)
@@ -156,15 +177,26 @@ def delivery_by_phase(rows: list[DeliveryRow]) -> list[PhaseDelivery]:
     return sorted(phases.values(), key=lambda p: PHASES.index(p.phase) if p.phase in PHASES else len(PHASES))
 
 
-async def plan_delivery(conn: asyncpg.Connection, plan_id: UUID) -> list[PhaseDelivery]:
+async def plan_delivery(
+    conn: asyncpg.Connection, source: PlanSource, caller: Caller, plan_id: UUID, *, token: str
+) -> list[PhaseDelivery]:
+    """The delivery of a plan the caller may read.
+
+    A plan this service pushed names its portfolio through its pushes; of any other, the
+    roadmap service, asked with the caller's token, says whether it exists for the caller.
+    """
+    portfolio_id = await repository.plan_portfolio(conn, plan_id)
+    if portfolio_id is None:
+        portfolio_id = await source.plan_portfolio(plan_id, token=token)
+    await access.require_access(conn, caller, portfolio_id, READ, missing=f"There is no plan {plan_id}.")
     return delivery_by_phase(await repository.delivery(conn, plan_id))
 
 
 async def dry_run(
-    conn: asyncpg.Connection, source: PlanSource, connection_id: UUID, plan_id: UUID, *, token: str
+    conn: asyncpg.Connection, source: PlanSource, connection_id: UUID, plan_id: UUID, *, caller: Caller, token: str
 ) -> list[Operation]:
     """What a push of the plan would do now, without writing to Jira or to our tables."""
-    connection = await require_connection(conn, connection_id)
+    connection = await require_connection(conn, caller, connection_id, DELIVER)
     plan = await source.approved_plan(plan_id, token=token)
     _same_portfolio(connection, plan)
     return plan_operations(
@@ -188,7 +220,7 @@ async def start_push(
     conn: asyncpg.Connection, source: PlanSource, connection_id: UUID, plan_id: UUID, *, caller: Caller, token: str
 ) -> repository.PushRow:
     """Record a push with the plan as it is now, and enqueue its job in the same transaction."""
-    connection = await require_connection(conn, connection_id)
+    connection = await require_connection(conn, caller, connection_id, DELIVER)
     plan = await source.approved_plan(plan_id, token=token)
     _same_portfolio(connection, plan)
     parse_mapping(connection.mapping)
@@ -199,8 +231,11 @@ async def start_push(
     return push
 
 
-async def require_push(conn: asyncpg.Connection, push_id: UUID) -> repository.PushRow:
+async def require_push(conn: asyncpg.Connection, caller: Caller, push_id: UUID) -> repository.PushRow:
+    """A push to a connection of a portfolio the caller may read."""
     row = await repository.get_push(conn, push_id)
     if row is None:
         raise NotFound(f"There is no push {push_id}.")
+    connection = await _load_connection(conn, row.connection_id)
+    await access.require_access(conn, caller, connection.portfolio_id, READ, missing=f"There is no push {push_id}.")
     return row

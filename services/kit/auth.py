@@ -1,7 +1,9 @@
-"""Bearer JWT authentication and role guards.
+"""Bearer JWT authentication: who is calling.
 
-Every route handler declares who may call it with `guards=[allowed(...)]`; the middleware
-only establishes who the caller is. Health, metrics and the OpenAPI documents are public.
+The middleware only establishes who the caller is. What the caller may do is decided per
+portfolio by its memberships (services/kit/access); of the token's roles only `admin`
+(everything, everywhere) and `programme_manager` (may create portfolios) count. Health,
+metrics and the OpenAPI documents are public.
 """
 
 from __future__ import annotations
@@ -15,25 +17,23 @@ from typing import Any
 import jwt
 import msgspec
 from litestar.connection import ASGIConnection
-from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 from litestar.middleware.base import DefineMiddleware
-from litestar.types import Guard
 
-from services.kit.problems import Forbidden, Unauthorized
+from services.kit.problems import Unauthorized
 from services.kit.settings import AuthSettings
 
 
 class Role(enum.StrEnum):
+    """Roles a token may carry. Only `admin` and `programme_manager` mean anything on their own."""
+
     VIEWER = "viewer"
+    STAKEHOLDER = "stakeholder"
     PROGRAMME_MANAGER = "programme_manager"
     LEADER = "leader"
     DELIVERY = "delivery"
     ADMIN = "admin"
 
-
-ANY_ROLE: frozenset[Role] = frozenset(Role)
-EDITORS: frozenset[Role] = frozenset({Role.PROGRAMME_MANAGER, Role.ADMIN})
 
 # Jira's webhook deliveries carry no bearer token: they are verified by their HMAC signature.
 PUBLIC_PATH_PATTERNS = (r"^/health/", r"^/metrics$", r"^/[a-z]+/schema(/|$)", r"^/integrations/webhooks/")
@@ -48,20 +48,16 @@ class Caller(msgspec.Struct, frozen=True):
     # memberships can be granted to a group instead of to each subject.
     groups: frozenset[str] = frozenset()
 
-    def has_any(self, roles: Iterable[Role]) -> bool:
-        return not self.roles.isdisjoint(roles)
 
-    @property
-    def main_role(self) -> str:
-        """One role to record in audit trails: the most privileged the caller holds."""
-        for role in (Role.ADMIN, Role.LEADER, Role.PROGRAMME_MANAGER, Role.DELIVERY, Role.VIEWER):
-            if role in self.roles:
-                return role.value
-        return "none"
-
-
-def mint_token(settings: AuthSettings, *, subject: str, roles: Iterable[str], ttl_seconds: int | None = None) -> str:
-    """A signed HS256 token for the embedded default and for tests."""
+def mint_token(
+    settings: AuthSettings,
+    *,
+    subject: str,
+    roles: Iterable[str],
+    groups: Iterable[str] = (),
+    ttl_seconds: int | None = None,
+) -> str:
+    """A signed HS256 token for the embedded default and for tests (groups as an identity provider sends them)."""
     if not settings.signing_key:
         raise ValueError("no local signing key: tokens come from the identity provider")
     now = int(time.time())
@@ -73,6 +69,8 @@ def mint_token(settings: AuthSettings, *, subject: str, roles: Iterable[str], tt
         "iat": now,
         "exp": now + (settings.token_ttl_seconds if ttl_seconds is None else ttl_seconds),
     }
+    if groups:
+        claims[settings.groups_claim] = sorted(groups)
     return jwt.encode(claims, settings.signing_key, algorithm="HS256")
 
 
@@ -128,18 +126,3 @@ class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
 def auth_middleware(settings: AuthSettings) -> DefineMiddleware:
     """The middleware a service app installs; public paths skip it."""
     return DefineMiddleware(BearerAuthMiddleware, settings=settings, exclude=list(PUBLIC_PATH_PATTERNS))
-
-
-def allowed(*roles: Role | frozenset[Role]) -> Guard:
-    """A guard letting through callers holding at least one of `roles`."""
-    permitted: set[Role] = set()
-    for role in roles:
-        permitted |= role if isinstance(role, frozenset) else {role}
-    names = ", ".join(sorted(role.value for role in permitted))
-
-    def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
-        caller = connection.user
-        if not isinstance(caller, Caller) or not caller.has_any(permitted):
-            raise Forbidden(f"This needs one of the roles: {names}.")
-
-    return guard

@@ -8,7 +8,6 @@ from uuid import UUID
 from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from services.kit.auth import ANY_ROLE, EDITORS, Role, allowed
 from services.kit.db import Conn
 from services.kit.params import Page, PageSize, caller_of
 from services.roadmap import plans_service as service
@@ -28,10 +27,6 @@ from services.roadmap.plans_schemas import (
 )
 from services.roadmap.plans_service import PlanView
 
-READ = [allowed(ANY_ROLE)]
-PREPARE = [allowed(EDITORS)]
-DECIDE = [allowed(Role.LEADER)]
-
 PortfolioFilter = Annotated[UUID | None, QueryParameter(name="portfolioId", description="only this portfolio's plans")]
 
 _DECISIONS: dict[str, Decision] = {"approve": "approved", "reject": "rejected"}
@@ -41,7 +36,7 @@ class RunPlanController(Controller):
     path = "/runs/{run_id:uuid}/plans"
     tags = ["plans"]
 
-    @post("", operation_id="promoteRun", guards=PREPARE)
+    @post("", operation_id="promoteRun")
     async def promote(self, request: Request, conn: Conn, run_id: FromPath[UUID], data: JSONBody[PlanIn]) -> PlanOut:
         """Make a draft plan of a succeeded run whose result is optimal or feasible."""
         return plan_out(await service.promote_run(conn, run_id, name=data.name, caller=caller_of(request)))
@@ -51,45 +46,48 @@ class PlanController(Controller):
     path = "/plans"
     tags = ["plans"]
 
-    @get("", operation_id="listPlans", guards=READ)
+    @get("", operation_id="listPlans")
     async def list(
         self,
+        request: Request,
         conn: Conn,
         portfolio_id: PortfolioFilter = None,
         status: FromQuery[Status | None] = None,
         page: Page = 1,
         page_size: PageSize = 50,
     ) -> PlanPage:
-        """List plans, newest first, by portfolio and status."""
+        """List the plans of the caller's portfolios, newest first, by portfolio and status."""
         rows, total = await service.list_plans(
-            conn, portfolio_id=portfolio_id, status=status, page=page, page_size=page_size
+            conn, caller_of(request), portfolio_id=portfolio_id, status=status, page=page, page_size=page_size
         )
         return PlanPage(items=[summary_out(row) for row in rows], total=total, page=page, page_size=page_size)
 
-    @get("/{plan_id:uuid}", operation_id="getPlan", guards=READ)
-    async def read(self, conn: Conn, plan_id: FromPath[UUID]) -> PlanOut:
+    @get("/{plan_id:uuid}", operation_id="getPlan")
+    async def read(self, request: Request, conn: Conn, plan_id: FromPath[UUID]) -> PlanOut:
         """One plan: its phases with budget, spend and decision, its assignments, its run's inputs and solver."""
-        return plan_out(await service.plan_detail(conn, plan_id))
+        return plan_out(await service.plan_detail(conn, caller_of(request), plan_id))
 
-    @post("/{plan_id:uuid}/submit", operation_id="submitPlan", guards=PREPARE, status_code=200)
+    @post("/{plan_id:uuid}/submit", operation_id="submitPlan", status_code=200)
     async def submit(self, request: Request, conn: Conn, plan_id: FromPath[UUID]) -> PlanOut:
         """Send a draft plan to the leaders for their phase decisions."""
         return plan_out(await service.submit_plan(conn, plan_id, caller=caller_of(request)))
 
-    @post("/{plan_id:uuid}/phases/{phase:str}/decision", operation_id="decidePhase", guards=DECIDE, status_code=200)
+    @post("/{plan_id:uuid}/phases/{phase:str}/decision", operation_id="decidePhase", status_code=200)
     async def decide(
         self, request: Request, conn: Conn, plan_id: FromPath[UUID], phase: FromPath[str], data: JSONBody[DecisionIn]
     ) -> PlanOut:
-        """Approve or reject one phase budget of a submitted plan, with a comment; a decision is final."""
+        """Approve or reject one phase budget of a submitted plan, with a comment; a decision is final.
+        Needs the role leader on the plan's portfolio; whoever created or submitted the plan never decides it."""
         view = await service.decide_phase(
             conn, plan_id, phase, _DECISIONS[data.decision], comment=data.comment, caller=caller_of(request)
         )
         return plan_out(view)
 
-    @get("/{plan_id:uuid}/audit", operation_id="getPlanAudit", guards=READ)
-    async def audit(self, conn: Conn, plan_id: FromPath[UUID]) -> list[AuditEventOut]:
-        """Every transition of the plan, oldest first: who, role, when, what, input fingerprint, solver."""
-        return [audit_out(row) for row in await service.audit_trail(conn, plan_id)]
+    @get("/{plan_id:uuid}/audit", operation_id="getPlanAudit")
+    async def audit(self, request: Request, conn: Conn, plan_id: FromPath[UUID]) -> list[AuditEventOut]:
+        """Every transition of the plan, oldest first: who, the role that allowed it, when, what,
+        input fingerprint, solver."""
+        return [audit_out(row) for row in await service.audit_trail(conn, caller_of(request), plan_id)]
 
 
 def summary_out(row: PlanSummaryRow) -> PlanSummaryOut:
@@ -102,6 +100,7 @@ def summary_out(row: PlanSummaryRow) -> PlanSummaryOut:
         scenario_id=row.scenario_id,
         run_id=row.run_id,
         created_by=row.created_by,
+        submitted_by=row.submitted_by,
         created_at=row.created_at,
         updated_at=row.updated_at,
     )
@@ -124,6 +123,7 @@ def plan_out(view: PlanView) -> PlanOut:
         scenario_id=plan.scenario_id,
         run_id=plan.run_id,
         created_by=plan.created_by,
+        submitted_by=plan.submitted_by,
         created_at=plan.created_at,
         updated_at=plan.updated_at,
         input_fingerprint=plan.input_fingerprint,

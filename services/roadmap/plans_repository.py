@@ -10,6 +10,8 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
+from services.kit.access.repository import visible_portfolios
+
 
 class RunForPlanRow(msgspec.Struct, frozen=True):
     """What promoting a run needs to know, without reading its whole result."""
@@ -31,6 +33,7 @@ class PlanSummaryRow(msgspec.Struct, frozen=True):
     name: str
     status: str
     created_by: str
+    submitted_by: str | None
     created_at: datetime
     updated_at: datetime
 
@@ -98,7 +101,8 @@ def _many(records: Sequence[asyncpg.Record], row_type: type[Any]) -> list[Any]:
 _PHASE_KEYS = "ARRAY(SELECT jsonb_path_query(r.result, '$.phases[*].key') #>> '{}') AS phase_keys"
 
 _PLAN_SUMMARY_COLUMNS = """
-    p.id, p.run_id, p.scenario_id, p.portfolio_id, p.name, p.status, p.created_by, p.created_at, p.updated_at
+    p.id, p.run_id, p.scenario_id, p.portfolio_id, p.name, p.status, p.created_by, p.submitted_by,
+    p.created_at, p.updated_at
 """
 
 # The run's own solver columns win; the result document's solver report fills in for runs
@@ -166,26 +170,45 @@ async def approved_plan(conn: asyncpg.Connection, portfolio_id: UUID) -> PlanRow
 
 
 async def list_plans(
-    conn: asyncpg.Connection, *, portfolio_id: UUID | None, status: str | None, limit: int, offset: int
+    conn: asyncpg.Connection,
+    *,
+    portfolio_id: UUID | None,
+    status: str | None,
+    scope: tuple[str, list[str]] | None,
+    limit: int,
+    offset: int,
 ) -> tuple[list[PlanSummaryRow], int]:
-    """A page of plans, newest first, and how many match in all."""
+    """A page of plans, newest first, and how many match in all; only of the portfolios `scope`
+    (subject, groups) is a member of, or of all with no scope."""
     where = "($1::uuid IS NULL OR p.portfolio_id = $1) AND ($2::text IS NULL OR p.status = $2)"
+    params = [portfolio_id, status]
+    if scope is not None:
+        where += f" AND {visible_portfolios('p.portfolio_id', first_param=3)}"
+        params += list(scope)
     records = await conn.fetch(
         f"""
         SELECT {_PLAN_SUMMARY_COLUMNS} FROM roadmap.plans p WHERE {where}
-        ORDER BY p.created_at DESC, p.id LIMIT $3 OFFSET $4
+        ORDER BY p.created_at DESC, p.id LIMIT ${len(params) + 1} OFFSET ${len(params) + 2}
         """,
-        portfolio_id,
-        status,
+        *params,
         limit,
         offset,
     )
-    total = await conn.fetchval(f"SELECT count(*) FROM roadmap.plans p WHERE {where}", portfolio_id, status)
+    total = await conn.fetchval(f"SELECT count(*) FROM roadmap.plans p WHERE {where}", *params)
     return _many(records, PlanSummaryRow), total
 
 
 async def set_status(conn: asyncpg.Connection, plan_id: UUID, status: str) -> None:
     await conn.execute("UPDATE roadmap.plans SET status = $2, updated_at = now() WHERE id = $1", plan_id, status)
+
+
+async def mark_submitted(conn: asyncpg.Connection, plan_id: UUID, *, by: str) -> None:
+    """The plan is submitted, and by whom: that subject never decides it."""
+    await conn.execute(
+        "UPDATE roadmap.plans SET status = 'submitted', submitted_by = $2, updated_at = now() WHERE id = $1",
+        plan_id,
+        by,
+    )
 
 
 async def run_result(conn: asyncpg.Connection, run_id: UUID) -> RunResult:

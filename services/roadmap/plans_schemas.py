@@ -63,6 +63,7 @@ class PlanSummaryOut(Output):
     scenario_id: UUID
     run_id: UUID
     created_by: str
+    submitted_by: str | None
     created_at: datetime
     updated_at: datetime
 

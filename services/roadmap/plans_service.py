@@ -14,8 +14,10 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
+from services.kit.access import service as access
+from services.kit.access.rights import DECIDE, PLAN, READ, PortfolioAccess, Right
 from services.kit.auth import Caller
-from services.kit.problems import Conflict, FieldProblem, InvalidInput, NotFound
+from services.kit.problems import Conflict, FieldProblem, Forbidden, InvalidInput, NotFound
 from services.roadmap import plans_domain as rules
 from services.roadmap import plans_repository as repository
 from services.roadmap.plans_domain import Decision, Event, PlanRuleBroken, PlanState, Status, Transition, UnknownPhase
@@ -46,7 +48,16 @@ def _applied(rule: Callable[..., Transition], *args: Any, **kwargs: Any) -> Tran
         raise Conflict(exc.message) from None
 
 
-async def _require_plan(conn: asyncpg.Connection, plan_id: UUID, *, for_update: bool = False) -> PlanRow:
+async def _require_plan(
+    conn: asyncpg.Connection, caller: Caller, plan_id: UUID, right: Right, *, for_update: bool = False
+) -> tuple[PlanRow, PortfolioAccess]:
+    """A plan of a portfolio where the caller's roles allow `right`, with that access."""
+    plan = await _load_plan(conn, plan_id, for_update=for_update)
+    missing = f"There is no plan {plan_id}."
+    return plan, await access.require_access(conn, caller, plan.portfolio_id, right, missing=missing)
+
+
+async def _load_plan(conn: asyncpg.Connection, plan_id: UUID, *, for_update: bool = False) -> PlanRow:
     plan = await repository.get_plan(conn, plan_id, for_update=for_update)
     if plan is None:
         raise NotFound(f"There is no plan {plan_id}.")
@@ -59,31 +70,45 @@ async def _state(conn: asyncpg.Connection, plan: PlanRow) -> PlanState:
     return PlanState(status=cast(Status, plan.status), phases=tuple(plan.phase_keys), decisions=cast(Any, decided))
 
 
-async def _record(conn: asyncpg.Connection, plan: PlanRow, events: Iterable[Event], caller: Caller) -> None:
+async def _record(
+    conn: asyncpg.Connection, plan: PlanRow, events: Iterable[Event], actor: PortfolioAccess, right: Right
+) -> None:
+    """Append events to the plan's audit trail, naming the actor and the role that allowed them."""
     await repository.insert_events(
         conn,
         plan.id,
         [(event.action, event.detail) for event in events],
-        actor=caller.subject,
-        actor_role=caller.main_role,
+        actor=actor.subject,
+        actor_role=actor.role_allowing(right),
         input_fingerprint=plan.input_fingerprint,
         solver=solver_label(plan),
     )
 
 
-async def plan_detail(conn: asyncpg.Connection, plan_id: UUID) -> PlanView:
+async def plan_detail(conn: asyncpg.Connection, caller: Caller, plan_id: UUID) -> PlanView:
     """A plan with its phases, assignments and decisions."""
-    plan = await _require_plan(conn, plan_id)
+    plan, _ = await _require_plan(conn, caller, plan_id, READ)
+    return await _view(conn, plan)
+
+
+async def _view(conn: asyncpg.Connection, plan: PlanRow) -> PlanView:
     result = await repository.run_result(conn, plan.run_id)
-    return PlanView(plan=plan, result=result, decisions=await repository.decisions(conn, plan_id))
+    return PlanView(plan=plan, result=result, decisions=await repository.decisions(conn, plan.id))
 
 
 async def list_plans(
-    conn: asyncpg.Connection, *, portfolio_id: UUID | None, status: str | None, page: int, page_size: int
+    conn: asyncpg.Connection, caller: Caller, *, portfolio_id: UUID | None, status: str | None, page: int, page_size: int
 ) -> tuple[list[PlanSummaryRow], int]:
-    """A page of plans, newest first, optionally of one portfolio and in one status."""
+    """A page of the plans of the caller's portfolios, newest first, optionally of one portfolio and in one status."""
+    if portfolio_id is not None:
+        await access.require_access(conn, caller, portfolio_id, READ)
     return await repository.list_plans(
-        conn, portfolio_id=portfolio_id, status=status, limit=page_size, offset=(page - 1) * page_size
+        conn,
+        portfolio_id=portfolio_id,
+        status=status,
+        scope=access.scope_of(caller),
+        limit=page_size,
+        offset=(page - 1) * page_size,
     )
 
 
@@ -92,6 +117,7 @@ async def promote_run(conn: asyncpg.Connection, run_id: UUID, *, name: str, call
     run = await repository.get_run_for_plan(conn, run_id)
     if run is None:
         raise NotFound(f"There is no run {run_id}.")
+    actor = await access.require_access(conn, caller, run.portfolio_id, PLAN, missing=f"There is no run {run_id}.")
     transition = _applied(
         rules.new_plan,
         run_kind=run.kind,
@@ -109,37 +135,51 @@ async def promote_run(conn: asyncpg.Connection, run_id: UUID, *, name: str, call
         name=name,
         created_by=caller.subject,
     )
-    await _record(conn, await _require_plan(conn, plan_id), transition.events, caller)
-    return await plan_detail(conn, plan_id)
+    plan = await _load_plan(conn, plan_id)
+    await _record(conn, plan, transition.events, actor, PLAN)
+    return await _view(conn, plan)
 
 
 async def submit_plan(conn: asyncpg.Connection, plan_id: UUID, *, caller: Caller) -> PlanView:
     """Send a draft plan to the leaders."""
-    plan = await _require_plan(conn, plan_id, for_update=True)
+    plan, actor = await _require_plan(conn, caller, plan_id, PLAN, for_update=True)
     transition = _applied(rules.submit, await _state(conn, plan))
-    await repository.set_status(conn, plan.id, transition.state.status)
-    await _record(conn, plan, transition.events, caller)
-    return await plan_detail(conn, plan_id)
+    await repository.mark_submitted(conn, plan.id, by=caller.subject)
+    await _record(conn, plan, transition.events, actor, PLAN)
+    return await _view(conn, await _load_plan(conn, plan_id))
 
 
 async def decide_phase(
     conn: asyncpg.Connection, plan_id: UUID, phase: str, decision: Decision, *, comment: str, caller: Caller
 ) -> PlanView:
-    """A leader's decision on one phase budget; the plan is approved or rejected when that follows."""
-    plan = await _require_plan(conn, plan_id, for_update=True)
+    """A leader's decision on one phase budget; the plan is approved or rejected when that follows.
+
+    Four eyes: whoever created or submitted the plan never decides it, whatever roles they hold.
+    """
+    plan, actor = await _require_plan(conn, caller, plan_id, DECIDE, for_update=True)
+    _require_other_eyes(plan, caller)
     transition = _applied(rules.decide, await _state(conn, plan), phase, decision, comment=comment)
     if transition.state.status == "approved":
-        await _supersede_approved(conn, plan, caller)
+        await _supersede_approved(conn, plan, actor)
     await repository.insert_decision(
         conn, plan.id, phase=phase, decision=decision, comment=comment, decided_by=caller.subject
     )
     if transition.state.status != plan.status:
         await repository.set_status(conn, plan.id, transition.state.status)
-    await _record(conn, plan, transition.events, caller)
-    return await plan_detail(conn, plan_id)
+    await _record(conn, plan, transition.events, actor, DECIDE)
+    return await _view(conn, await _load_plan(conn, plan_id))
 
 
-async def _supersede_approved(conn: asyncpg.Connection, plan: PlanRow, caller: Caller) -> None:
+def _require_other_eyes(plan: PlanRow, caller: Caller) -> None:
+    did = [what for what, who in (("created", plan.created_by), ("submitted", plan.submitted_by)) if who == caller.subject]
+    if did:
+        raise Forbidden(
+            f"You {' and '.join(did)} this plan, so another leader decides its phases (four eyes), "
+            "whatever roles you hold."
+        )
+
+
+async def _supersede_approved(conn: asyncpg.Connection, plan: PlanRow, actor: PortfolioAccess) -> None:
     """Retire the portfolio's approved plan before `plan` takes its place, and pin `plan`'s scenario."""
     # Without this lock, two plans of one portfolio approved at once would both find the old
     # plan, and the second would then break the one-approved-plan index with a 500.
@@ -150,12 +190,12 @@ async def _supersede_approved(conn: asyncpg.Connection, plan: PlanRow, caller: C
         return
     transition = _applied(rules.supersede, await _state(conn, previous), by_plan=str(plan.id))
     await repository.set_status(conn, previous.id, transition.state.status)
-    await _record(conn, previous, transition.events, caller)
+    await _record(conn, previous, transition.events, actor, DECIDE)
 
 
-async def audit_trail(conn: asyncpg.Connection, plan_id: UUID) -> list[AuditRow]:
+async def audit_trail(conn: asyncpg.Connection, caller: Caller, plan_id: UUID) -> list[AuditRow]:
     """Every transition of the plan, oldest first."""
-    await _require_plan(conn, plan_id)
+    await _require_plan(conn, caller, plan_id, READ)
     return await repository.audit_events(conn, plan_id)
 
 

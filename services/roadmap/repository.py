@@ -10,6 +10,8 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
+from services.kit.access.repository import visible_portfolios
+
 
 class ScenarioRow(msgspec.Struct, frozen=True):
     id: UUID
@@ -31,6 +33,7 @@ class RunRow(msgspec.Struct, frozen=True, kw_only=True):
 
     id: UUID
     scenario_id: UUID
+    portfolio_id: UUID
     kind: str
     status: str
     input_fingerprint: str
@@ -104,21 +107,28 @@ async def get_scenario(conn: asyncpg.Connection, scenario_id: UUID, *, for_updat
 
 
 async def list_scenarios(
-    conn: asyncpg.Connection, *, portfolio_id: UUID | None, limit: int, offset: int
+    conn: asyncpg.Connection,
+    *,
+    portfolio_id: UUID | None,
+    scope: tuple[str, list[str]] | None,
+    limit: int,
+    offset: int,
 ) -> tuple[list[ScenarioRow], int]:
+    """Scenarios, oldest first, of one portfolio or all; only of the portfolios `scope` is a member of."""
+    params = [] if scope is None else list(scope)
+
+    def where(first_param: int) -> str:
+        visible = "" if scope is None else f" AND {visible_portfolios('s.portfolio_id', first_param=first_param + 1)}"
+        return f"WHERE (${first_param}::uuid IS NULL OR s.portfolio_id = ${first_param}){visible}"
+
     records = await conn.fetch(
-        f"""
-        SELECT {_SCENARIO_COLUMNS} FROM roadmap.scenarios s
-        WHERE $1::uuid IS NULL OR s.portfolio_id = $1
-        ORDER BY s.created_at, s.id LIMIT $2 OFFSET $3
-        """,
-        portfolio_id,
+        f"SELECT {_SCENARIO_COLUMNS} FROM roadmap.scenarios s {where(3)} ORDER BY s.created_at, s.id LIMIT $1 OFFSET $2",
         limit,
         offset,
+        portfolio_id,
+        *params,
     )
-    total = await conn.fetchval(
-        "SELECT count(*) FROM roadmap.scenarios WHERE $1::uuid IS NULL OR portfolio_id = $1", portfolio_id
-    )
+    total = await conn.fetchval(f"SELECT count(*) FROM roadmap.scenarios s {where(1)}", portfolio_id, *params)
     return _rows(records, ScenarioRow), total
 
 
@@ -151,7 +161,7 @@ async def scenario_has_plans(conn: asyncpg.Connection, scenario_id: UUID) -> boo
 # Polling a run must stay cheap however large its scenario: the documents stay in the
 # database and only the headline of an optimisation's result comes along.
 _RUN_COLUMNS = """
-    id, scenario_id, kind, status, input_fingerprint, options, progress, error, base_run_id,
+    id, scenario_id, (SELECT s.portfolio_id FROM roadmap.scenarios s WHERE s.id = runs.scenario_id) AS portfolio_id, kind, status, input_fingerprint, options, progress, error, base_run_id,
     CASE WHEN kind = 'optimise' AND result IS NOT NULL THEN jsonb_build_object(
         'status', result -> 'status', 'objective', result -> 'objective',
         'bestBound', result -> 'bestBound', 'gap', result -> 'gap') END AS summary,

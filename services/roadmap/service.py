@@ -9,6 +9,8 @@ import asyncpg
 import msgspec
 
 from services.kit import jobs
+from services.kit.access import service as access
+from services.kit.access.rights import PLAN, READ, PortfolioAccess, Right
 from services.kit.auth import Caller
 from services.kit.problems import Conflict, FieldProblem, InvalidInput, NotFound, invalid_conversion
 from services.roadmap import compare, domain, plans_service, repository
@@ -37,6 +39,7 @@ async def create_scenario(
     conn: asyncpg.Connection, scoring: ScoringClient, body: ScenarioIn, *, caller: Caller, token: str
 ) -> ScenarioRow:
     """A scenario on the frozen scores of a scoring model version."""
+    await _require_portfolio(conn, caller, body.portfolio_id)
     snapshot = await scoring.snapshot(body.portfolio_id, body.model_id, body.model_version, token=token)
     ideas, skipped = domain.ideas_from_snapshot(snapshot)
     settings = domain.Settings(
@@ -58,6 +61,7 @@ async def import_scenario(
     conn: asyncpg.Connection, *, portfolio_id: UUID, raw: dict[str, Any], caller: Caller
 ) -> ScenarioRow:
     """A scenario from a scenario document: its ideas and values are taken as written."""
+    await _require_portfolio(conn, caller, portfolio_id)
     try:
         document = msgspec.convert(raw, ScenarioDoc)
     except msgspec.ValidationError as exc:
@@ -87,10 +91,28 @@ async def _insert(
         fingerprint=domain.fingerprint(document),
         created_by=caller.subject,
     )
-    return await require_scenario(conn, scenario_id)
+    return await _load_scenario(conn, scenario_id)
 
 
-async def require_scenario(conn: asyncpg.Connection, scenario_id: UUID, *, for_update: bool = False) -> ScenarioRow:
+async def _require_portfolio(conn: asyncpg.Connection, caller: Caller, portfolio_id: UUID) -> PortfolioAccess:
+    """The right to plan in the portfolio a request body names; its 404 names the field."""
+    try:
+        return await access.require_access(conn, caller, portfolio_id, PLAN)
+    except NotFound:
+        problem = FieldProblem(field="portfolioId", message="no such portfolio, or you are not a member of it")
+        raise NotFound(f"There is no portfolio {portfolio_id}.", errors=[problem]) from None
+
+
+async def require_scenario(
+    conn: asyncpg.Connection, caller: Caller, scenario_id: UUID, right: Right, *, for_update: bool = False
+) -> ScenarioRow:
+    """A scenario of a portfolio where the caller's roles allow `right`."""
+    row = await _load_scenario(conn, scenario_id, for_update=for_update)
+    await access.require_access(conn, caller, row.portfolio_id, right, missing=f"There is no scenario {scenario_id}.")
+    return row
+
+
+async def _load_scenario(conn: asyncpg.Connection, scenario_id: UUID, *, for_update: bool = False) -> ScenarioRow:
     row = await repository.get_scenario(conn, scenario_id, for_update=for_update)
     if row is None:
         raise NotFound(f"There is no scenario {scenario_id}.")
@@ -102,23 +124,28 @@ def document_of(row: ScenarioRow) -> ScenarioDoc:
 
 
 async def list_scenarios(
-    conn: asyncpg.Connection, *, portfolio_id: UUID | None, page: int, page_size: int
+    conn: asyncpg.Connection, caller: Caller, *, portfolio_id: UUID | None, page: int, page_size: int
 ) -> tuple[list[ScenarioRow], int]:
+    """Scenarios of one portfolio, or of every portfolio the caller is a member of."""
+    if portfolio_id is not None:
+        await access.require_access(conn, caller, portfolio_id, READ)
     return await repository.list_scenarios(
-        conn, portfolio_id=portfolio_id, limit=page_size, offset=(page - 1) * page_size
+        conn, portfolio_id=portfolio_id, scope=access.scope_of(caller), limit=page_size, offset=(page - 1) * page_size
     )
 
 
-async def _require_unlocked(conn: asyncpg.Connection, scenario_id: UUID) -> ScenarioRow:
-    row = await require_scenario(conn, scenario_id)
+async def _require_unlocked(conn: asyncpg.Connection, caller: Caller, scenario_id: UUID) -> ScenarioRow:
+    row = await require_scenario(conn, caller, scenario_id, PLAN)
     if await plans_service.scenario_is_locked(conn, scenario_id):
         raise Conflict("An approved plan stands on this scenario: it cannot change. Clone it instead.")
     return row
 
 
-async def update_scenario(conn: asyncpg.Connection, scenario_id: UUID, patch: ScenarioPatch) -> ScenarioRow:
+async def update_scenario(
+    conn: asyncpg.Connection, caller: Caller, scenario_id: UUID, patch: ScenarioPatch
+) -> ScenarioRow:
     """Change settings (a new revision); the frozen ideas stay."""
-    row = await _require_unlocked(conn, scenario_id)
+    row = await _require_unlocked(conn, caller, scenario_id)
     current = document_of(row)
     changes = {
         name: value
@@ -131,20 +158,20 @@ async def update_scenario(conn: asyncpg.Connection, scenario_id: UUID, patch: Sc
     await repository.update_scenario(
         conn, scenario_id, name=name, document=domain.as_json(document), fingerprint=domain.fingerprint(document)
     )
-    return await require_scenario(conn, scenario_id)
+    return await _load_scenario(conn, scenario_id)
 
 
 async def clone_scenario(conn: asyncpg.Connection, scenario_id: UUID, *, name: str, caller: Caller) -> ScenarioRow:
     """A copy to change freely: same frozen ideas, same settings, a new name."""
-    row = await require_scenario(conn, scenario_id)
+    row = await require_scenario(conn, caller, scenario_id, PLAN)
     document = msgspec.structs.replace(document_of(row), name=name)
     skipped = [msgspec.convert(item, domain.Skipped) for item in row.skipped]
     source = {**row.source, "clonedFrom": str(row.id)}
     return await _insert(conn, row.portfolio_id, document, source, skipped, caller)
 
 
-async def delete_scenario(conn: asyncpg.Connection, scenario_id: UUID) -> None:
-    await require_scenario(conn, scenario_id, for_update=True)
+async def delete_scenario(conn: asyncpg.Connection, caller: Caller, scenario_id: UUID) -> None:
+    await require_scenario(conn, caller, scenario_id, PLAN, for_update=True)
     if await repository.scenario_has_plans(conn, scenario_id):
         raise Conflict("Plans were made from this scenario: it is kept for their audit trail.")
     await repository.delete_scenario(conn, scenario_id)
@@ -155,7 +182,7 @@ async def delete_scenario(conn: asyncpg.Connection, scenario_id: UUID) -> None:
 
 async def start_run(conn: asyncpg.Connection, scenario_id: UUID, body: RunIn, *, caller: Caller) -> RunRow:
     """Record a run and enqueue its job in the same transaction: both happen, or neither."""
-    scenario = await require_scenario(conn, scenario_id)
+    scenario = await require_scenario(conn, caller, scenario_id, PLAN)
     options = {
         key: value
         for key, value in (("timeLimitSeconds", body.time_limit_seconds), ("relativeGap", body.relative_gap))
@@ -175,7 +202,7 @@ async def start_run(conn: asyncpg.Connection, scenario_id: UUID, body: RunIn, *,
 
 async def start_frontier(conn: asyncpg.Connection, scenario_id: UUID, raw: dict[str, Any], *, caller: Caller) -> RunRow:
     """Record a frontier sweep of the scenario and enqueue its job, in one transaction."""
-    scenario = await require_scenario(conn, scenario_id)
+    scenario = await require_scenario(conn, caller, scenario_id, PLAN)
     try:
         sweep = msgspec.convert(raw, Sweep)
     except (msgspec.ValidationError, ValueError) as exc:
@@ -208,7 +235,7 @@ async def start_explanation(
         options = msgspec.convert(raw, options_type)
     except (msgspec.ValidationError, ValueError) as exc:
         raise invalid_conversion(exc) from None
-    base = await require_run(conn, base_run_id)
+    base = await require_run(conn, caller, base_run_id, PLAN)
     if base.kind != "optimise" or base.summary is None or base.summary["status"] not in ("optimal", "feasible"):
         raise Conflict(f"Run {base_run_id} has no plan to explain: only a finished optimisation with a plan has.")
     document = await repository.run_document(conn, base_run_id)
@@ -237,9 +264,10 @@ async def replan(
     basis = await repository.plan_basis(conn, plan_id)
     if basis is None:
         raise NotFound(f"There is no plan {plan_id}.")
+    scenario = await _load_scenario(conn, basis.scenario_id)
+    await access.require_access(conn, caller, scenario.portfolio_id, PLAN, missing=f"There is no plan {plan_id}.")
     if basis.status != "approved":
         raise Conflict(f"Only an approved plan is re-planned; this one is {basis.status}.")
-    scenario = await require_scenario(conn, basis.scenario_id)
     raw = {**scenario.document, "name": name, "baseline": {"assignments": basis.assignments, "movePenalty": move_penalty}}
     document = _checked(msgspec.convert(raw, ScenarioDoc))
     skipped = [msgspec.convert(item, domain.Skipped) for item in scenario.skipped]
@@ -247,52 +275,57 @@ async def replan(
     return await _insert(conn, scenario.portfolio_id, document, source, skipped, caller)
 
 
-async def frontier_chart(conn: asyncpg.Connection, run_id: UUID) -> str:
+async def frontier_chart(conn: asyncpg.Connection, caller: Caller, run_id: UUID) -> str:
     """The frontier of a finished sweep as an SVG chart."""
-    run = await require_run(conn, run_id)
+    run = await require_run(conn, caller, run_id, READ)
     if run.kind != "frontier":
         raise NotFound(f"Run {run_id} is not a frontier sweep.")
-    result = await run_result(conn, run_id)
+    result = await _result_of(conn, run)
     points = msgspec.convert(result["points"], list[FrontierPoint])
-    scenario = await require_scenario(conn, run.scenario_id)
+    scenario = await _load_scenario(conn, run.scenario_id)
     title = f"Efficient frontier: {scenario.name}"
     return frontier_svg(points, title=title, currency=scenario.source.get("currency", ""))
 
 
-async def require_run(conn: asyncpg.Connection, run_id: UUID) -> RunRow:
+async def require_run(conn: asyncpg.Connection, caller: Caller, run_id: UUID, right: Right) -> RunRow:
+    """A run of a portfolio where the caller's roles allow `right`."""
     row = await repository.get_run(conn, run_id)
     if row is None:
         raise NotFound(f"There is no run {run_id}.")
+    await access.require_access(conn, caller, row.portfolio_id, right, missing=f"There is no run {run_id}.")
     return row
 
 
 async def list_runs(
-    conn: asyncpg.Connection, scenario_id: UUID, *, page: int, page_size: int
+    conn: asyncpg.Connection, caller: Caller, scenario_id: UUID, *, page: int, page_size: int
 ) -> tuple[list[RunRow], int]:
-    await require_scenario(conn, scenario_id)
+    await require_scenario(conn, caller, scenario_id, READ)
     return await repository.list_runs(conn, scenario_id, limit=page_size, offset=(page - 1) * page_size)
 
 
-async def run_result(conn: asyncpg.Connection, run_id: UUID) -> dict[str, Any]:
-    run = await require_run(conn, run_id)
-    result = await repository.run_result(conn, run_id)
+async def run_result(conn: asyncpg.Connection, caller: Caller, run_id: UUID) -> dict[str, Any]:
+    return await _result_of(conn, await require_run(conn, caller, run_id, READ))
+
+
+async def _result_of(conn: asyncpg.Connection, run: RunRow) -> dict[str, Any]:
+    result = await repository.run_result(conn, run.id)
     if result is None:
-        raise Conflict(f"Run {run_id} has no result yet: it is {run.status}.")
+        raise Conflict(f"Run {run.id} has no result yet: it is {run.status}.")
     return result
 
 
-async def cancel_run(conn: asyncpg.Connection, run_id: UUID) -> RunRow:
+async def cancel_run(conn: asyncpg.Connection, caller: Caller, run_id: UUID) -> RunRow:
     """Stop a run: at once if still queued; a running one stops at its next check, keeping its best plan."""
-    run = await require_run(conn, run_id)
+    run = await require_run(conn, caller, run_id, PLAN)
     cancelled = await repository.request_cancel(conn, run_id)
     if cancelled is None:
         raise Conflict(f"Run {run_id} has already finished: it is {run.status}.")
     return cancelled
 
 
-async def compare_runs(conn: asyncpg.Connection, run_ids: list[UUID]) -> list[compare.RunColumn]:
+async def compare_runs(conn: asyncpg.Connection, caller: Caller, run_ids: list[UUID]) -> list[compare.RunColumn]:
     """Finished runs side by side, each against the first."""
     if len(set(run_ids)) != len(run_ids):
         raise InvalidInput("A run is listed twice.", errors=[FieldProblem(field="query.ids", message="repeats a run")])
-    results = [(str(run_id), await run_result(conn, run_id)) for run_id in run_ids]
+    results = [(str(run_id), await run_result(conn, caller, run_id)) for run_id in run_ids]
     return compare.compare(results)

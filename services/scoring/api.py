@@ -11,11 +11,12 @@ from litestar import Controller, Request, Response, delete, get, patch, post, pu
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter, RawBody
 
-from services.kit.auth import ANY_ROLE, EDITORS, allowed
+from services.kit.access.rights import READ
 from services.kit.db import Conn
 from services.kit.params import Page, PageSize, caller_of
 from services.kit.problems import FieldProblem, InvalidInput
 from services.scoring import rankings, service
+from services.scoring.members_api import MemberController
 from services.scoring.domain import PHASES
 from services.scoring.mapping import draft_from_input, idea_out, patch_changes
 from services.scoring.repository import IdeaFilter
@@ -43,9 +44,6 @@ from services.scoring.schemas import (
     ScoreSnapshot,
 )
 
-READ = [allowed(ANY_ROLE)]
-WRITE = [allowed(EDITORS)]
-
 ModelVersion = Annotated[int | None, QueryParameter(ge=1, description="model version; the latest if absent")]
 
 
@@ -65,38 +63,42 @@ class PortfolioController(Controller):
     path = "/portfolios"
     tags = ["portfolios"]
 
-    @post("", operation_id="createPortfolio", guards=WRITE)
-    async def create(self, conn: Conn, data: JSONBody[PortfolioIn]) -> PortfolioOut:
-        """Create a portfolio: a programme with a currency and its four phases."""
+    @post("", operation_id="createPortfolio")
+    async def create(self, request: Request, conn: Conn, data: JSONBody[PortfolioIn]) -> PortfolioOut:
+        """Create a portfolio: a programme with a currency and its four phases. Needs a token with
+        the role programme_manager (or admin); its caller becomes the portfolio's first programme manager."""
         row = await service.create_portfolio(
-            conn, name=data.name, currency=data.currency, phase_labels=_labels(data.phase_labels)
+            conn, caller_of(request), name=data.name, currency=data.currency, phase_labels=_labels(data.phase_labels)
         )
         return portfolio_out(row)
 
-    @get("", operation_id="listPortfolios", guards=READ)
-    async def list(self, conn: Conn, page: Page = 1, page_size: PageSize = 50) -> PortfolioPage:
-        """List portfolios, oldest first."""
-        rows, total = await service.list_portfolios(conn, page=page, page_size=page_size)
+    @get("", operation_id="listPortfolios")
+    async def list(self, request: Request, conn: Conn, page: Page = 1, page_size: PageSize = 50) -> PortfolioPage:
+        """List the portfolios the caller is a member of (an admin: all), oldest first."""
+        rows, total = await service.list_portfolios(conn, caller_of(request), page=page, page_size=page_size)
         return PortfolioPage(items=[portfolio_out(row) for row in rows], total=total, page=page, page_size=page_size)
 
-    @get("/{portfolio_id:uuid}", operation_id="getPortfolio", guards=READ)
-    async def read(self, conn: Conn, portfolio_id: FromPath[UUID]) -> PortfolioOut:
+    @get("/{portfolio_id:uuid}", operation_id="getPortfolio")
+    async def read(self, request: Request, conn: Conn, portfolio_id: FromPath[UUID]) -> PortfolioOut:
         """One portfolio with its phases and idea count."""
-        return portfolio_out(await service.require_portfolio(conn, portfolio_id))
+        return portfolio_out(await service.open_portfolio(conn, caller_of(request), portfolio_id, READ))
 
-    @patch("/{portfolio_id:uuid}", operation_id="updatePortfolio", guards=WRITE)
-    async def update(self, conn: Conn, portfolio_id: FromPath[UUID], data: JSONBody[PortfolioPatch]) -> PortfolioOut:
+    @patch("/{portfolio_id:uuid}", operation_id="updatePortfolio")
+    async def update(
+        self, request: Request, conn: Conn, portfolio_id: FromPath[UUID], data: JSONBody[PortfolioPatch]
+    ) -> PortfolioOut:
         """Rename a portfolio, change its currency or its phase labels."""
         labels = msgspec.UNSET if data.phase_labels is msgspec.UNSET else _labels(data.phase_labels)
         row = await service.update_portfolio(
-            conn, portfolio_id, name=data.name, currency=data.currency, phase_labels=labels
+            conn, caller_of(request), portfolio_id, name=data.name, currency=data.currency, phase_labels=labels
         )
         return portfolio_out(row)
 
-    @delete("/{portfolio_id:uuid}", operation_id="deletePortfolio", guards=WRITE)
-    async def remove(self, conn: Conn, portfolio_id: FromPath[UUID]) -> None:
-        """Delete a portfolio with its ideas, models and scores."""
-        await service.delete_portfolio(conn, portfolio_id)
+    @delete("/{portfolio_id:uuid}", operation_id="deletePortfolio")
+    async def remove(self, request: Request, conn: Conn, portfolio_id: FromPath[UUID]) -> None:
+        """Delete a portfolio with everything under it in every service (ideas, models, scores,
+        scenarios, runs, draft plans, Jira connections); 409 while it has submitted or approved plans."""
+        await service.delete_portfolio(conn, caller_of(request), portfolio_id)
 
 
 def _labels(labels: PhaseLabels) -> dict[str, str]:
@@ -107,15 +109,17 @@ class IdeaController(Controller):
     path = "/portfolios/{portfolio_id:uuid}"
     tags = ["ideas"]
 
-    @post("/ideas", operation_id="createIdea", guards=WRITE)
-    async def create(self, conn: Conn, portfolio_id: FromPath[UUID], data: JSONBody[IdeaIn]) -> IdeaOut:
+    @post("/ideas", operation_id="createIdea")
+    async def create(self, request: Request, conn: Conn, portfolio_id: FromPath[UUID], data: JSONBody[IdeaIn]) -> IdeaOut:
         """Add one idea to the backlog; it is scored under every model at once."""
         draft = service.validated(lambda: draft_from_input(data.ref, data))
-        [row] = await service.create_ideas(conn, portfolio_id, [draft])
+        [row] = await service.create_ideas(conn, caller_of(request), portfolio_id, [draft])
         return idea_out(row)
 
-    @post("/ideas/bulk", operation_id="createIdeas", guards=WRITE)
-    async def create_many(self, conn: Conn, portfolio_id: FromPath[UUID], data: JSONBody[IdeasBulkIn]) -> IdeasCreated:
+    @post("/ideas/bulk", operation_id="createIdeas")
+    async def create_many(
+        self, request: Request, conn: Conn, portfolio_id: FromPath[UUID], data: JSONBody[IdeasBulkIn]
+    ) -> IdeasCreated:
         """Add up to 1,000 ideas at once: all of them, or none if any is bad."""
         drafts = []
         problems: list[FieldProblem] = []
@@ -126,12 +130,13 @@ class IdeaController(Controller):
                 problems += [FieldProblem(field=f"ideas[{index}].{p.field}", message=p.message) for p in exc.errors]
         if problems:
             raise InvalidInput(f"{len(problems)} idea(s) are not valid; nothing was created.", errors=problems)
-        rows = await service.create_ideas(conn, portfolio_id, drafts)
+        rows = await service.create_ideas(conn, caller_of(request), portfolio_id, drafts)
         return IdeasCreated(created=len(rows), refs=[row.ref for row in rows])
 
-    @get("/ideas", operation_id="listIdeas", guards=READ)
+    @get("/ideas", operation_id="listIdeas")
     async def list(
         self,
+        request: Request,
         conn: Conn,
         portfolio_id: FromPath[UUID],
         page: Page = 1,
@@ -156,49 +161,57 @@ class IdeaController(Controller):
             phase=phase,
             text=q,
         )
-        rows, total = await service.list_ideas(conn, portfolio_id, filters, page=page, page_size=page_size)
+        rows, total = await service.list_ideas(conn, caller_of(request), portfolio_id, filters, page=page, page_size=page_size)
         return IdeaPage(items=[idea_out(row) for row in rows], total=total, page=page, page_size=page_size)
 
-    @get("/ideas/{ref:str}", operation_id="getIdea", guards=READ)
-    async def read(self, conn: Conn, portfolio_id: FromPath[UUID], ref: FromPath[str]) -> IdeaOut:
+    @get("/ideas/{ref:str}", operation_id="getIdea")
+    async def read(self, request: Request, conn: Conn, portfolio_id: FromPath[UUID], ref: FromPath[str]) -> IdeaOut:
         """One idea."""
-        return idea_out(await service.require_idea(conn, portfolio_id, ref))
+        return idea_out(await service.read_idea(conn, caller_of(request), portfolio_id, ref))
 
-    @put("/ideas/{ref:str}", operation_id="replaceIdea", guards=WRITE)
-    async def replace(self, conn: Conn, portfolio_id: FromPath[UUID], ref: FromPath[str], data: JSONBody[IdeaFields]) -> IdeaOut:
+    @put("/ideas/{ref:str}", operation_id="replaceIdea")
+    async def replace(
+        self, request: Request, conn: Conn, portfolio_id: FromPath[UUID], ref: FromPath[str], data: JSONBody[IdeaFields]
+    ) -> IdeaOut:
         """Replace every field of an idea (its ref stays)."""
         draft = service.validated(lambda: draft_from_input(ref, data))
-        return idea_out(await service.replace_idea(conn, portfolio_id, draft))
+        return idea_out(await service.replace_idea(conn, caller_of(request), portfolio_id, draft))
 
-    @patch("/ideas/{ref:str}", operation_id="updateIdea", guards=WRITE)
-    async def update(self, conn: Conn, portfolio_id: FromPath[UUID], ref: FromPath[str], data: JSONBody[IdeaPatch]) -> IdeaOut:
+    @patch("/ideas/{ref:str}", operation_id="updateIdea")
+    async def update(
+        self, request: Request, conn: Conn, portfolio_id: FromPath[UUID], ref: FromPath[str], data: JSONBody[IdeaPatch]
+    ) -> IdeaOut:
         """Change some fields of an idea; the others keep their values."""
         changes = service.validated(lambda: patch_changes(data))
-        return idea_out(await service.patch_idea(conn, portfolio_id, ref, changes))
+        return idea_out(await service.patch_idea(conn, caller_of(request), portfolio_id, ref, changes))
 
-    @delete("/ideas/{ref:str}", operation_id="deleteIdea", guards=WRITE)
-    async def remove(self, conn: Conn, portfolio_id: FromPath[UUID], ref: FromPath[str]) -> None:
+    @delete("/ideas/{ref:str}", operation_id="deleteIdea")
+    async def remove(self, request: Request, conn: Conn, portfolio_id: FromPath[UUID], ref: FromPath[str]) -> None:
         """Delete an idea and its scores."""
-        await service.delete_idea(conn, portfolio_id, ref)
+        await service.delete_idea(conn, caller_of(request), portfolio_id, ref)
 
-    @get("/ideas/{ref:str}/scores", operation_id="getIdeaScores", guards=READ)
-    async def scores(self, conn: Conn, portfolio_id: FromPath[UUID], ref: FromPath[str]) -> list[IdeaScoreOut]:
+    @get("/ideas/{ref:str}/scores", operation_id="getIdeaScores")
+    async def scores(
+        self, request: Request, conn: Conn, portfolio_id: FromPath[UUID], ref: FromPath[str]
+    ) -> list[IdeaScoreOut]:
         """The idea's score under every version of every model, with breakdowns."""
-        return [score_out(version, score) for version, score in await service.idea_scores(conn, portfolio_id, ref)]
+        scores = await service.idea_scores(conn, caller_of(request), portfolio_id, ref)
+        return [score_out(version, score) for version, score in scores]
 
-    @get("/ideas.csv", operation_id="exportIdeas", guards=READ, media_type="text/csv")
-    async def export_csv(self, conn: Conn, portfolio_id: FromPath[UUID]) -> Response[str]:
+    @get("/ideas.csv", operation_id="exportIdeas", media_type="text/csv")
+    async def export_csv(self, request: Request, conn: Conn, portfolio_id: FromPath[UUID]) -> Response[str]:
         """The whole backlog as a CSV spreadsheet (the import format)."""
-        text = await service.export_ideas(conn, portfolio_id)
+        text = await service.export_ideas(conn, caller_of(request), portfolio_id)
         return Response(
             text,
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="ideas-{portfolio_id}.csv"'},
         )
 
-    @post("/ideas.csv", operation_id="importIdeas", guards=WRITE, status_code=200, operation_class=CsvImportOperation)
+    @post("/ideas.csv", operation_id="importIdeas", status_code=200, operation_class=CsvImportOperation)
     async def import_csv(
         self,
+        request: Request,
         conn: Conn,
         portfolio_id: FromPath[UUID],
         body: RawBody,
@@ -206,7 +219,8 @@ class IdeaController(Controller):
     ) -> ImportResult:
         """Import a spreadsheet: every row or none; errors name each bad row and column."""
         drafts = service.parse_csv(body)
-        created, updated = await service.import_ideas(conn, portfolio_id, drafts, update_existing=mode == "upsert")
+        created, updated = await service.import_ideas(
+            conn, caller_of(request), portfolio_id, drafts, update_existing=mode == "upsert")
         return ImportResult(created=created, updated=updated)
 
 
@@ -214,47 +228,47 @@ class ModelController(Controller):
     path = "/portfolios/{portfolio_id:uuid}/models"
     tags = ["scoring models"]
 
-    @post("", operation_id="createModel", guards=WRITE)
+    @post("", operation_id="createModel")
     async def create(self, request: Request, conn: Conn, portfolio_id: FromPath[UUID], data: JSONBody[ModelIn]) -> ModelOut:
         """Create a scoring model (version 1) and score every idea under it."""
-        row = await service.create_model(
-            conn, portfolio_id, name=data.name, definition=data.definition, author=caller_of(request).subject
-        )
+        row = await service.create_model(conn, caller_of(request), portfolio_id, name=data.name, definition=data.definition)
         return model_out(row)
 
-    @get("", operation_id="listModels", guards=READ)
-    async def list(self, conn: Conn, portfolio_id: FromPath[UUID]) -> list[ModelOut]:
+    @get("", operation_id="listModels")
+    async def list(self, request: Request, conn: Conn, portfolio_id: FromPath[UUID]) -> list[ModelOut]:
         """The portfolio's models, each with its latest version."""
-        return [model_out(row) for row in await service.list_models(conn, portfolio_id)]
+        return [model_out(row) for row in await service.list_models(conn, caller_of(request), portfolio_id)]
 
-    @get("/{model_id:uuid}", operation_id="getModel", guards=READ)
-    async def read(self, conn: Conn, portfolio_id: FromPath[UUID], model_id: FromPath[UUID]) -> ModelOut:
+    @get("/{model_id:uuid}", operation_id="getModel")
+    async def read(self, request: Request, conn: Conn, portfolio_id: FromPath[UUID], model_id: FromPath[UUID]) -> ModelOut:
         """A model with its latest version."""
-        return model_out(await service.require_model(conn, portfolio_id, model_id))
+        return model_out(await service.read_model(conn, caller_of(request), portfolio_id, model_id))
 
-    @put("/{model_id:uuid}", operation_id="reviseModel", guards=WRITE)
+    @put("/{model_id:uuid}", operation_id="reviseModel")
     async def revise(
         self, request: Request, conn: Conn, portfolio_id: FromPath[UUID], model_id: FromPath[UUID], data: JSONBody[ModelUpdate]
     ) -> ModelOut:
         """Change a model: this makes a new version; earlier versions and their scores stay."""
-        row = await service.revise_model(
-            conn, portfolio_id, model_id, definition=data.definition, author=caller_of(request).subject
-        )
+        row = await service.revise_model(conn, caller_of(request), portfolio_id, model_id, definition=data.definition)
         return model_out(row)
 
-    @delete("/{model_id:uuid}", operation_id="deleteModel", guards=WRITE)
-    async def remove(self, conn: Conn, portfolio_id: FromPath[UUID], model_id: FromPath[UUID]) -> None:
+    @delete("/{model_id:uuid}", operation_id="deleteModel")
+    async def remove(self, request: Request, conn: Conn, portfolio_id: FromPath[UUID], model_id: FromPath[UUID]) -> None:
         """Delete a model with all its versions and scores."""
-        await service.delete_model(conn, portfolio_id, model_id)
+        await service.delete_model(conn, caller_of(request), portfolio_id, model_id)
 
-    @get("/{model_id:uuid}/versions", operation_id="listModelVersions", guards=READ)
-    async def versions(self, conn: Conn, portfolio_id: FromPath[UUID], model_id: FromPath[UUID]) -> list[ModelVersionOut]:
+    @get("/{model_id:uuid}/versions", operation_id="listModelVersions")
+    async def versions(
+        self, request: Request, conn: Conn, portfolio_id: FromPath[UUID], model_id: FromPath[UUID]
+    ) -> list[ModelVersionOut]:
         """Every version of a model, oldest first."""
-        return [version_out(row) for row in await service.model_versions(conn, portfolio_id, model_id)]
+        rows = await service.model_versions(conn, caller_of(request), portfolio_id, model_id)
+        return [version_out(row) for row in rows]
 
-    @get("/{model_id:uuid}/ranking", operation_id="getRanking", guards=READ)
+    @get("/{model_id:uuid}/ranking", operation_id="getRanking")
     async def ranking(
         self,
+        request: Request,
         conn: Conn,
         portfolio_id: FromPath[UUID],
         model_id: FromPath[UUID],
@@ -265,21 +279,24 @@ class ModelController(Controller):
     ) -> RankingOut:
         """The backlog ranked by score (highest first, ties by ref); unscored ideas last."""
         result = await rankings.ranking(
-            conn, portfolio_id, model_id, version=version, page=page, page_size=page_size, cursor=cursor
+            conn, caller_of(request), portfolio_id, model_id, version=version, page=page, page_size=page_size, cursor=cursor
         )
         return ranking_out(result, page=page, page_size=page_size)
 
 
-    @get("/{model_id:uuid}/snapshot", operation_id="getScoreSnapshot", guards=READ)
+    @get("/{model_id:uuid}/snapshot", operation_id="getScoreSnapshot")
     async def snapshot(
         self,
+        request: Request,
         conn: Conn,
         portfolio_id: FromPath[UUID],
         model_id: FromPath[UUID],
         version: ModelVersion = None,
     ) -> ScoreSnapshot:
         """Every idea's score under one model version with its cost, effort and phases, in ref order."""
-        return snapshot_out(*await service.score_snapshot(conn, portfolio_id, model_id, version=version))
+        return snapshot_out(
+            *await service.score_snapshot(conn, caller_of(request), portfolio_id, model_id, version=version)
+        )
 
 
-ROUTES = [PortfolioController, IdeaController, ModelController]
+ROUTES = [PortfolioController, IdeaController, ModelController, MemberController]

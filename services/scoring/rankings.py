@@ -11,7 +11,8 @@ import msgspec
 from services.kit.problems import FieldProblem, InvalidInput
 from services.scoring import score_repository
 from services.scoring.score_repository import ModelVersionRow, RankedRow, RankingKey
-from services.scoring.service import require_model
+from services.kit.auth import Caller
+from services.scoring.service import read_model
 
 
 class RankingPage(msgspec.Struct, frozen=True):
@@ -55,6 +56,7 @@ def _decode(version_id: UUID, text: str) -> _Cursor:
 
 async def ranking(
     conn: asyncpg.Connection,
+    caller: Caller,
     portfolio_id: UUID,
     model_id: UUID,
     *,
@@ -69,7 +71,7 @@ async def ranking(
     same however deep the ranking goes. One row more than the page is read, to know whether
     another page follows.
     """
-    row = await require_model(conn, portfolio_id, model_id, version=version)
+    row = await read_model(conn, caller, portfolio_id, model_id, version=version)
     if cursor is not None:
         started = _decode(row.id, cursor)
         rows = await score_repository.ranking_after(conn, row.id, after=started.after, limit=page_size + 1)

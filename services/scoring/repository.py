@@ -10,6 +10,8 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
+from services.kit.access.repository import visible_portfolios
+
 
 class PortfolioRow(msgspec.Struct, frozen=True):
     id: UUID
@@ -63,16 +65,18 @@ _PORTFOLIO_COLUMNS = """
 
 
 async def insert_portfolio(
-    conn: asyncpg.Connection, *, name: str, currency: str, phase_labels: dict[str, str]
+    conn: asyncpg.Connection, portfolio_id: UUID, *, name: str, currency: str, phase_labels: dict[str, str]
 ) -> PortfolioRow:
+    """The scoring side of a portfolio whose tenant (`access.portfolios`) was just made."""
     record = await conn.fetchrow(
         """
         WITH p AS (
-            INSERT INTO scoring.portfolios (name, currency, phase_labels) VALUES ($1, $2, $3)
+            INSERT INTO scoring.portfolios (id, name, currency, phase_labels) VALUES ($1, $2, $3, $4)
             RETURNING id, name, currency, phase_labels, created_at, updated_at
         )
         SELECT p.*, 0::bigint AS idea_count FROM p
         """,
+        portfolio_id,
         name,
         currency,
         phase_labels,
@@ -86,13 +90,22 @@ async def get_portfolio(conn: asyncpg.Connection, portfolio_id: UUID, *, for_upd
     return one(record, PortfolioRow)
 
 
-async def list_portfolios(conn: asyncpg.Connection, *, limit: int, offset: int) -> tuple[list[PortfolioRow], int]:
+async def list_portfolios(
+    conn: asyncpg.Connection, *, scope: tuple[str, list[str]] | None, limit: int, offset: int
+) -> tuple[list[PortfolioRow], int]:
+    """A page of portfolios, oldest first: those `scope` (subject, groups) is a member of, or all."""
+    params = [] if scope is None else list(scope)
+
+    def where(first_param: int) -> str:
+        return "" if scope is None else f"WHERE {visible_portfolios('p.id', first_param=first_param)}"
+
     records = await conn.fetch(
-        f"SELECT {_PORTFOLIO_COLUMNS} FROM scoring.portfolios p ORDER BY p.created_at, p.id LIMIT $1 OFFSET $2",
+        f"SELECT {_PORTFOLIO_COLUMNS} FROM scoring.portfolios p {where(3)} ORDER BY p.created_at, p.id LIMIT $1 OFFSET $2",
         limit,
         offset,
+        *params,
     )
-    total = await conn.fetchval("SELECT count(*) FROM scoring.portfolios")
+    total = await conn.fetchval(f"SELECT count(*) FROM scoring.portfolios p {where(1)}", *params)
     return many(records, PortfolioRow), total
 
 
@@ -109,11 +122,6 @@ async def update_portfolio(
         currency,
         phase_labels,
     )
-
-
-async def delete_portfolio(conn: asyncpg.Connection, portfolio_id: UUID) -> bool:
-    status = await conn.execute("DELETE FROM scoring.portfolios WHERE id = $1", portfolio_id)
-    return status.endswith(" 1")
 
 
 # --- ideas ------------------------------------------------------------------------------

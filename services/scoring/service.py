@@ -9,6 +9,9 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
+from services.kit.access import service as access
+from services.kit.access.rights import PLAN, READ, Right
+from services.kit.auth import Caller
 from services.kit.problems import Conflict, FieldProblem, InvalidInput, MalformedBody, NotFound, invalid_conversion
 from services.scoring import csv_codec, formulas, repository, score_repository
 from services.scoring.domain import DomainError, IdeaDraft
@@ -35,26 +38,42 @@ async def require_portfolio(conn: asyncpg.Connection, portfolio_id: UUID, *, for
     return portfolio
 
 
-async def create_portfolio(
-    conn: asyncpg.Connection, *, name: str, currency: str, phase_labels: dict[str, str]
+async def open_portfolio(
+    conn: asyncpg.Connection, caller: Caller, portfolio_id: UUID, right: Right, *, for_update: bool = False
 ) -> PortfolioRow:
-    return await repository.insert_portfolio(conn, name=name, currency=currency, phase_labels=phase_labels)
+    """The portfolio, once the caller's membership is shown to allow `right` on it."""
+    await access.require_access(conn, caller, portfolio_id, right)
+    return await require_portfolio(conn, portfolio_id, for_update=for_update)
 
 
-async def list_portfolios(conn: asyncpg.Connection, *, page: int, page_size: int) -> tuple[list[PortfolioRow], int]:
-    return await repository.list_portfolios(conn, limit=page_size, offset=(page - 1) * page_size)
+async def create_portfolio(
+    conn: asyncpg.Connection, caller: Caller, *, name: str, currency: str, phase_labels: dict[str, str]
+) -> PortfolioRow:
+    """A new portfolio, its creator its first programme manager."""
+    portfolio_id = await access.create_tenant(conn, caller)
+    return await repository.insert_portfolio(
+        conn, portfolio_id, name=name, currency=currency, phase_labels=phase_labels
+    )
 
 
-async def delete_portfolio(conn: asyncpg.Connection, portfolio_id: UUID) -> None:
-    if not await repository.delete_portfolio(conn, portfolio_id):
-        raise NotFound(f"There is no portfolio {portfolio_id}.")
+async def list_portfolios(
+    conn: asyncpg.Connection, caller: Caller, *, page: int, page_size: int
+) -> tuple[list[PortfolioRow], int]:
+    """The portfolios the caller is a member of (all of them for an admin)."""
+    return await repository.list_portfolios(
+        conn, scope=access.scope_of(caller), limit=page_size, offset=(page - 1) * page_size
+    )
+
+
+async def delete_portfolio(conn: asyncpg.Connection, caller: Caller, portfolio_id: UUID) -> None:
+    await access.delete_tenant(conn, caller, portfolio_id)
 
 
 async def update_portfolio(
-    conn: asyncpg.Connection, portfolio_id: UUID, *, name: Any, currency: Any, phase_labels: Any
+    conn: asyncpg.Connection, caller: Caller, portfolio_id: UUID, *, name: Any, currency: Any, phase_labels: Any
 ) -> PortfolioRow:
     """Change the given fields (msgspec.UNSET leaves a field as it is)."""
-    current = await require_portfolio(conn, portfolio_id, for_update=True)
+    current = await open_portfolio(conn, caller, portfolio_id, PLAN, for_update=True)
     await repository.update_portfolio(
         conn,
         portfolio_id,
@@ -68,12 +87,18 @@ async def update_portfolio(
 # --- ideas ------------------------------------------------------------------------------
 
 
-async def create_ideas(conn: asyncpg.Connection, portfolio_id: UUID, drafts: Sequence[IdeaDraft]) -> list[IdeaRow]:
+async def create_ideas(
+    conn: asyncpg.Connection, caller: Caller, portfolio_id: UUID, drafts: Sequence[IdeaDraft]
+) -> list[IdeaRow]:
     """Create all of `drafts` or none of them, and score them under every model version."""
     # Locking the portfolio serialises writers, so the size limit and ref checks hold.
-    portfolio = await require_portfolio(conn, portfolio_id, for_update=True)
+    portfolio = await open_portfolio(conn, caller, portfolio_id, PLAN, for_update=True)
+    return await _create_ideas(conn, portfolio, drafts)
+
+
+async def _create_ideas(conn: asyncpg.Connection, portfolio: PortfolioRow, drafts: Sequence[IdeaDraft]) -> list[IdeaRow]:
     _reject_repeated_refs(drafts)
-    taken = await repository.existing_refs(conn, portfolio_id, [draft.ref for draft in drafts])
+    taken = await repository.existing_refs(conn, portfolio.id, [draft.ref for draft in drafts])
     if taken:
         problems = [
             FieldProblem(field=_item_field(drafts, index, "ref"), message=f"an idea with ref {draft.ref!r} already exists")
@@ -86,8 +111,8 @@ async def create_ideas(conn: asyncpg.Connection, portfolio_id: UUID, drafts: Seq
             f"A portfolio holds at most {MAX_IDEAS_PER_PORTFOLIO} ideas; it has {portfolio.idea_count}.",
             errors=[FieldProblem(field="ideas", message="too many ideas for this portfolio")],
         )
-    rows = await repository.insert_ideas(conn, portfolio_id, [draft_to_row(draft) for draft in drafts])
-    await rescore(conn, portfolio_id, rows)
+    rows = await repository.insert_ideas(conn, portfolio.id, [draft_to_row(draft) for draft in drafts])
+    await rescore(conn, portfolio.id, rows)
     return rows
 
 
@@ -109,47 +134,59 @@ def _reject_repeated_refs(drafts: Sequence[IdeaDraft]) -> None:
 
 
 async def list_ideas(
-    conn: asyncpg.Connection, portfolio_id: UUID, filters: IdeaFilter, *, page: int, page_size: int
+    conn: asyncpg.Connection, caller: Caller, portfolio_id: UUID, filters: IdeaFilter, *, page: int, page_size: int
 ) -> tuple[list[IdeaRow], int]:
-    await require_portfolio(conn, portfolio_id)
+    await access.require_access(conn, caller, portfolio_id, READ)
     return await repository.list_ideas(
         conn, portfolio_id, filters=filters, limit=page_size, offset=(page - 1) * page_size
     )
 
 
-async def export_ideas(conn: asyncpg.Connection, portfolio_id: UUID) -> str:
+async def export_ideas(conn: asyncpg.Connection, caller: Caller, portfolio_id: UUID) -> str:
     """The whole backlog as CSV text, in ref order."""
-    await require_portfolio(conn, portfolio_id)
+    await access.require_access(conn, caller, portfolio_id, READ)
     rows = await repository.all_ideas(conn, portfolio_id)
     return csv_codec.ideas_to_csv(draft_from_row(row) for row in rows)
 
 
-async def require_idea(conn: asyncpg.Connection, portfolio_id: UUID, ref: str, *, for_update: bool = False) -> IdeaRow:
-    await require_portfolio(conn, portfolio_id)
+async def read_idea(conn: asyncpg.Connection, caller: Caller, portfolio_id: UUID, ref: str) -> IdeaRow:
+    await access.require_access(conn, caller, portfolio_id, READ)
+    return await _require_idea(conn, portfolio_id, ref)
+
+
+async def _require_idea(conn: asyncpg.Connection, portfolio_id: UUID, ref: str, *, for_update: bool = False) -> IdeaRow:
     idea = await repository.get_idea(conn, portfolio_id, ref, for_update=for_update)
     if idea is None:
         raise NotFound(f"There is no idea {ref!r} in this portfolio.")
     return idea
 
 
-async def replace_idea(conn: asyncpg.Connection, portfolio_id: UUID, draft: IdeaDraft) -> IdeaRow:
+async def replace_idea(conn: asyncpg.Connection, caller: Caller, portfolio_id: UUID, draft: IdeaDraft) -> IdeaRow:
     """Overwrite an idea's fields and bring its scores up to date."""
-    await require_idea(conn, portfolio_id, draft.ref, for_update=True)
+    await access.require_access(conn, caller, portfolio_id, PLAN)
+    return await _replace_idea(conn, portfolio_id, draft)
+
+
+async def _replace_idea(conn: asyncpg.Connection, portfolio_id: UUID, draft: IdeaDraft) -> IdeaRow:
+    await _require_idea(conn, portfolio_id, draft.ref, for_update=True)
     row = await repository.update_idea(conn, portfolio_id, draft_to_row(draft))
     assert row is not None  # locked above, so it cannot have vanished
     await rescore(conn, portfolio_id, [row])
     return row
 
 
-async def patch_idea(conn: asyncpg.Connection, portfolio_id: UUID, ref: str, changes: dict[str, Any]) -> IdeaRow:
+async def patch_idea(
+    conn: asyncpg.Connection, caller: Caller, portfolio_id: UUID, ref: str, changes: dict[str, Any]
+) -> IdeaRow:
     """Apply the given top-level fields on top of the stored idea."""
-    current = await require_idea(conn, portfolio_id, ref, for_update=True)
+    await access.require_access(conn, caller, portfolio_id, PLAN)
+    current = await _require_idea(conn, portfolio_id, ref, for_update=True)
     merged = msgspec.structs.replace(draft_from_row(current), **changes)
-    return await replace_idea(conn, portfolio_id, validated(lambda: merged))
+    return await _replace_idea(conn, portfolio_id, validated(lambda: merged))
 
 
-async def delete_idea(conn: asyncpg.Connection, portfolio_id: UUID, ref: str) -> None:
-    await require_portfolio(conn, portfolio_id)
+async def delete_idea(conn: asyncpg.Connection, caller: Caller, portfolio_id: UUID, ref: str) -> None:
+    await access.require_access(conn, caller, portfolio_id, PLAN)
     if not await repository.delete_idea(conn, portfolio_id, ref):
         raise NotFound(f"There is no idea {ref!r} in this portfolio.")
 
@@ -178,10 +215,10 @@ def parse_csv(body: bytes) -> list[IdeaDraft]:
 
 
 async def import_ideas(
-    conn: asyncpg.Connection, portfolio_id: UUID, drafts: Sequence[IdeaDraft], *, update_existing: bool
+    conn: asyncpg.Connection, caller: Caller, portfolio_id: UUID, drafts: Sequence[IdeaDraft], *, update_existing: bool
 ) -> tuple[int, int]:
     """Create the new ideas of an imported file and, if asked, update those whose ref exists."""
-    await require_portfolio(conn, portfolio_id, for_update=True)
+    portfolio = await open_portfolio(conn, caller, portfolio_id, PLAN, for_update=True)
     if not drafts:
         raise InvalidInput("The file has no ideas.", errors=[FieldProblem(field="row 2", message="no data rows", row=2)])
     existing = await repository.existing_refs(conn, portfolio_id, [draft.ref for draft in drafts])
@@ -193,9 +230,9 @@ async def import_ideas(
     new = [draft for draft in drafts if draft.ref not in existing]
     for draft in drafts:
         if draft.ref in existing:
-            await replace_idea(conn, portfolio_id, draft)
+            await _replace_idea(conn, portfolio_id, draft)
     if new:
-        await create_ideas(conn, portfolio_id, new)
+        await _create_ideas(conn, portfolio, new)
     return len(new), len(existing)
 
 
@@ -223,9 +260,9 @@ def parse_model(definition: dict[str, Any]) -> Any:
 
 
 async def create_model(
-    conn: asyncpg.Connection, portfolio_id: UUID, *, name: str, definition: dict[str, Any], author: str
+    conn: asyncpg.Connection, caller: Caller, portfolio_id: UUID, *, name: str, definition: dict[str, Any]
 ) -> ModelVersionRow:
-    await require_portfolio(conn, portfolio_id)
+    await access.require_access(conn, caller, portfolio_id, PLAN)
     model = parse_model(definition)
     try:
         async with conn.transaction():
@@ -235,15 +272,16 @@ async def create_model(
             f"A scoring model named {name!r} already exists.",
             errors=[FieldProblem(field="name", message="already taken in this portfolio")],
         ) from None
-    return await _add_version(conn, portfolio_id, model_id, model, author)
+    return await _add_version(conn, portfolio_id, model_id, model, caller.subject)
 
 
 async def revise_model(
-    conn: asyncpg.Connection, portfolio_id: UUID, model_id: UUID, *, definition: dict[str, Any], author: str
+    conn: asyncpg.Connection, caller: Caller, portfolio_id: UUID, model_id: UUID, *, definition: dict[str, Any]
 ) -> ModelVersionRow:
     """A change to a model is a new version; the old versions and their scores stay."""
-    await require_model(conn, portfolio_id, model_id)
-    return await _add_version(conn, portfolio_id, model_id, parse_model(definition), author)
+    await access.require_access(conn, caller, portfolio_id, PLAN)
+    await _require_model(conn, portfolio_id, model_id)
+    return await _add_version(conn, portfolio_id, model_id, parse_model(definition), caller.subject)
 
 
 async def _add_version(
@@ -258,10 +296,17 @@ async def _add_version(
     return row
 
 
-async def require_model(
+async def read_model(
+    conn: asyncpg.Connection, caller: Caller, portfolio_id: UUID, model_id: UUID, *, version: int | None = None
+) -> ModelVersionRow:
+    """A model version (the latest by default) of a portfolio the caller may read."""
+    await access.require_access(conn, caller, portfolio_id, READ)
+    return await _require_model(conn, portfolio_id, model_id, version=version)
+
+
+async def _require_model(
     conn: asyncpg.Connection, portfolio_id: UUID, model_id: UUID, *, version: int | None = None
 ) -> ModelVersionRow:
-    await require_portfolio(conn, portfolio_id)
     row = await score_repository.get_model_version(conn, portfolio_id, model_id, version=version)
     if row is None:
         which = f"version {version} of " if version is not None else ""
@@ -282,33 +327,35 @@ async def rescore(conn: asyncpg.Connection, portfolio_id: UUID, ideas: Sequence[
         await score_repository.upsert_scores(conn, version.id, _score_rows(model, ideas))
 
 
-async def idea_scores(conn: asyncpg.Connection, portfolio_id: UUID, ref: str) -> list[tuple[ModelVersionRow, ScoreRow]]:
-    idea = await require_idea(conn, portfolio_id, ref)
+async def idea_scores(
+    conn: asyncpg.Connection, caller: Caller, portfolio_id: UUID, ref: str
+) -> list[tuple[ModelVersionRow, ScoreRow]]:
+    idea = await read_idea(conn, caller, portfolio_id, ref)
     return await score_repository.scores_of_idea(conn, idea.id)
 
 
-async def list_models(conn: asyncpg.Connection, portfolio_id: UUID) -> list[ModelVersionRow]:
-    await require_portfolio(conn, portfolio_id)
+async def list_models(conn: asyncpg.Connection, caller: Caller, portfolio_id: UUID) -> list[ModelVersionRow]:
+    await access.require_access(conn, caller, portfolio_id, READ)
     return await score_repository.list_latest_model_versions(conn, portfolio_id)
 
 
-async def model_versions(conn: asyncpg.Connection, portfolio_id: UUID, model_id: UUID) -> list[ModelVersionRow]:
-    await require_model(conn, portfolio_id, model_id)
+async def model_versions(
+    conn: asyncpg.Connection, caller: Caller, portfolio_id: UUID, model_id: UUID
+) -> list[ModelVersionRow]:
+    await read_model(conn, caller, portfolio_id, model_id)
     return await score_repository.list_model_versions(conn, portfolio_id, model_id)
 
 
-async def delete_model(conn: asyncpg.Connection, portfolio_id: UUID, model_id: UUID) -> None:
-    await require_portfolio(conn, portfolio_id)
+async def delete_model(conn: asyncpg.Connection, caller: Caller, portfolio_id: UUID, model_id: UUID) -> None:
+    await access.require_access(conn, caller, portfolio_id, PLAN)
     if not await score_repository.delete_model(conn, portfolio_id, model_id):
         raise NotFound(f"There is no scoring model {model_id} in this portfolio.")
 
 
-
-
 async def score_snapshot(
-    conn: asyncpg.Connection, portfolio_id: UUID, model_id: UUID, *, version: int | None
+    conn: asyncpg.Connection, caller: Caller, portfolio_id: UUID, model_id: UUID, *, version: int | None
 ) -> tuple[PortfolioRow, ModelVersionRow, list[SnapshotRow]]:
     """The scores of every idea under one model version, for another service to keep."""
-    portfolio = await require_portfolio(conn, portfolio_id)
-    row = await require_model(conn, portfolio_id, model_id, version=version)
+    portfolio = await open_portfolio(conn, caller, portfolio_id, READ)
+    row = await _require_model(conn, portfolio_id, model_id, version=version)
     return portfolio, row, await score_repository.snapshot(conn, row.id)

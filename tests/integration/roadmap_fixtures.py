@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 EDITOR = "programme_manager"
+# A member of every portfolio `scored_portfolio` makes, with the role leader: the subject
+# behind `token_for(...)` made the portfolio, so four eyes keep it from deciding its plans.
+LEADER = "lead@example.com"
 
 PHASES = [
     {"key": "discovery", "budget": 20_000},
@@ -26,10 +29,12 @@ def backlog_idea(ref: str, *, reach: float, impact: float, cost: float | None, p
 
 
 async def scored_portfolio(client, token_for) -> dict[str, str]:
-    """A portfolio of five ideas under a RICE model; B has no cost, E no confidence."""
+    """A portfolio of five ideas under a RICE model; B has no cost, E no confidence; LEADER leads it."""
     headers = token_for(EDITOR)
     portfolio = (await client.post("/scoring/portfolios", json={"name": "Journeys"}, headers=headers)).json()
     base = f"/scoring/portfolios/{portfolio['id']}"
+    member = await client.put(f"{base}/members/{LEADER}", json={"roles": ["leader"]}, headers=headers)
+    assert member.status_code == 200, member.text
     ideas = [
         backlog_idea("A1", reach=1000, impact=5, cost=15_000, phases=["improve"]),
         backlog_idea("A2", reach=2000, impact=4, cost=30_000, phases=["improve", "perfection"]),

@@ -186,9 +186,9 @@ async def on_database(postgres: Postgres, query: str, *args):  # type: ignore[no
         await conn.close()
 
 
-def bearer(*roles: str) -> dict[str, str]:
+def bearer(*roles: str, subject: str = "pm") -> dict[str, str]:
     """Authorization headers the served app accepts, for a caller with these roles."""
-    return {"Authorization": "Bearer " + mint_token(AuthSettings(signing_key=SECRET), subject="pm", roles=roles)}
+    return {"Authorization": "Bearer " + mint_token(AuthSettings(signing_key=SECRET), subject=subject, roles=roles)}
 
 
 @contextlib.asynccontextmanager

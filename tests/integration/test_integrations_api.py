@@ -32,11 +32,22 @@ def secrets_in_env(monkeypatch, jira):
     return jira.auth[1]
 
 
+async def new_portfolio(client, token_for) -> str:
+    response = await client.post("/scoring/portfolios", json={"name": "Jira-bound"}, headers=token_for(EDITOR))
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
+
+
 @pytest.fixture
-def body_for(jira):
+async def portfolio_id(client, token_for):
+    return await new_portfolio(client, token_for)
+
+
+@pytest.fixture
+def body_for(jira, portfolio_id):
     def connection_body(**overrides):
         body = {
-            "portfolioId": str(uuid.uuid4()),
+            "portfolioId": portfolio_id,
             "siteUrl": jira.base_url,
             "projectKey": "PROJ",
             "accountEmail": jira.auth[0],
@@ -57,10 +68,12 @@ async def connection(client, token_for, secrets_in_env, body_for):
     return response.json()
 
 
-async def test_a_connection_shows_where_secrets_are_read_from_never_the_secrets(client, token_for, connection, secrets_in_env):
+async def test_a_connection_shows_where_secrets_are_read_from_never_the_secrets(client, member_of, connection, secrets_in_env):
     assert connection["apiTokenRef"] == f"env:{TOKEN_VARIABLE}"
     assert connection["webhookUrl"] == f"/integrations/webhooks/{connection['id']}"
-    listed = await client.get("/integrations/connections", headers=token_for("viewer"))
+    viewer = await member_of(connection["portfolioId"], "viewer")
+    listed = await client.get("/integrations/connections", headers=viewer)
+    assert [item["id"] for item in listed.json()] == [connection["id"]]
     assert secrets_in_env not in listed.text and SECRET not in listed.text
 
 
@@ -82,13 +95,14 @@ async def test_a_connection_shows_where_secrets_are_read_from_never_the_secrets(
     ],
 )
 async def test_a_bad_connection_is_refused_naming_the_field_and_echoing_no_secret(
-    client, token_for, conn, secrets_in_env, body_for, overrides, field
+    client, token_for, conn, secrets_in_env, body_for, portfolio_id, overrides, field
 ):
     response = await client.post("/integrations/connections", json=body_for(**overrides), headers=token_for(EDITOR))
     assert response.status_code in (400, 422), response.text
     assert any(error["field"].startswith(field) for error in response.json()["errors"]), response.json()
     assert secrets_in_env not in response.text
-    assert await conn.fetchval("SELECT count(*) FROM integrations.connections") == 0
+    count = "SELECT count(*) FROM integrations.connections WHERE portfolio_id = $1"
+    assert await conn.fetchval(count, uuid.UUID(portfolio_id)) == 0
 
 
 async def test_creating_a_connection_asks_jira_who_the_credentials_are_the_project_and_its_issue_types(
@@ -108,15 +122,17 @@ async def test_a_change_is_checked_against_jira_and_a_refused_one_changes_nothin
         refused = await client.patch(url, json=change, headers=token_for(EDITOR))
         assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == field, refused.text
     assert sum(jira.calls.values()) > asked  # the changes were put to Jira
-    assert (await client.get(url, headers=token_for("viewer"))).json() == connection
+    assert (await client.get(url, headers=token_for(EDITOR))).json() == connection
     changed = await client.patch(url, json={"mapping": {"ideaIssueType": "Story"}}, headers=token_for(EDITOR))
     assert changed.status_code == 200 and changed.json()["mapping"] == {"ideaIssueType": "Story"}
 
 
-@pytest.mark.parametrize("role", ["viewer", "leader", "delivery"])
-async def test_only_editors_manage_connections(client, token_for, role, conn, body_for):
-    response = await client.post("/integrations/connections", json=body_for(), headers=token_for(role))
+@pytest.mark.parametrize("role", ["viewer", "stakeholder", "leader"])
+async def test_only_programme_managers_and_delivery_manage_connections(client, member_of, body_for, jira, role):
+    headers = await member_of(body_for()["portfolioId"], role)
+    response = await client.post("/integrations/connections", json=body_for(), headers=headers)
     assert response.status_code == 403
+    assert sum(jira.calls.values()) == 0  # refused before anything is asked of Jira
 
 
 async def link_issue(conn, connection_id, *, key, idea, phase, cost, plan_id):
@@ -239,7 +255,8 @@ async def test_an_older_event_arriving_later_never_moves_an_issue_back(client, c
 
 
 async def test_repeats_are_dropped_per_connection_not_across_connections(client, token_for, connection, conn, body_for):
-    other = await client.post("/integrations/connections", json=body_for(), headers=token_for(EDITOR))
+    second_portfolio = await new_portfolio(client, token_for)
+    other = await client.post("/integrations/connections", json=body_for(portfolioId=second_portfolio), headers=token_for(EDITOR))
     assert other.status_code == 201, other.text
     for each, key in ((connection, "CJ-6"), (other.json(), "CJ-7")):
         await link_issue(conn, each["id"], key=key, idea=key, phase="improve", cost=1, plan_id=uuid.uuid4())

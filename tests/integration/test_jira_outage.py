@@ -256,10 +256,10 @@ def test_the_waiting_migration_goes_down_to_queued_pushes_and_up_again(make_data
 
     asyncio.run(sql(
         """
-        WITH c AS (
+        WITH p AS (INSERT INTO access.portfolios DEFAULT VALUES RETURNING id), c AS (
             INSERT INTO integrations.connections
                 (portfolio_id, site_url, project_key, account_email, api_token_ref, mapping, created_by)
-            VALUES (gen_random_uuid(), 'http://jira', 'PROJ', 'a@b.c', 'env:X', '{}', 't') RETURNING id
+            SELECT id, 'http://jira', 'PROJ', 'a@b.c', 'env:X', '{}', 't' FROM p RETURNING id
         )
         INSERT INTO integrations.pushes (connection_id, plan_id, created_by, status, waiting_since, last_error)
         SELECT id, gen_random_uuid(), 't', 'waiting', now(), 'Jira answered 503' FROM c

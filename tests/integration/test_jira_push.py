@@ -16,7 +16,7 @@ from uuid import UUID
 import httpx
 import msgspec
 import pytest
-from roadmap_fixtures import EDITOR, scenario_body, scored_portfolio
+from roadmap_fixtures import EDITOR, LEADER, scenario_body, scored_portfolio
 
 from services.integrations.payloads import idea_label
 from services.kit import migrate
@@ -69,7 +69,7 @@ async def wait_for(http, url, headers, *, until, within=60.0):
 
 async def run_and_approve(http, token_for, scenario_id: str, name: str) -> dict:
     """Optimise a scenario, make a plan of the run, submit it and approve every phase."""
-    editor, leader, viewer = token_for(EDITOR), token_for("leader"), token_for("viewer")
+    editor, leader, viewer = token_for(EDITOR), token_for("leader", subject=LEADER), token_for("viewer")
     run = (await http.post(f"/roadmap/scenarios/{scenario_id}/runs", json={}, headers=editor)).json()
     run = await wait_for(http, f"/roadmap/runs/{run['id']}", viewer, until={"succeeded", "failed"})
     plan = (await http.post(f"/roadmap/runs/{run['id']}/plans", json={"name": name}, headers=editor)).json()

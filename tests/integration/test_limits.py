@@ -31,6 +31,12 @@ async def test_a_full_portfolio_takes_no_more_ideas(client, token_for, conn):
     assert await conn.fetchval("SELECT count(*) FROM scoring.ideas WHERE ref = 'ONE-MORE'") == 0
 
 
+async def new_portfolio(client, token_for) -> str:
+    response = await client.post("/scoring/portfolios", json={"name": "Limits"}, headers=token_for(EDITOR))
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
+
+
 async def test_a_scenario_with_too_many_ideas_is_refused(client, token_for, conn):
     document = {
         "name": "Too big",
@@ -39,12 +45,12 @@ async def test_a_scenario_with_too_many_ideas_is_refused(client, token_for, conn
     }
     response = await client.post(
         "/roadmap/scenarios/import",
-        json={"portfolioId": "00000000-0000-0000-0000-000000000009", "document": document},
+        json={"portfolioId": await new_portfolio(client, token_for), "document": document},
         headers=token_for(EDITOR),
     )
     assert response.status_code == 422, response.text
     assert response.json()["errors"][0]["field"] == "document.ideas"
-    assert await conn.fetchval("SELECT count(*) FROM roadmap.scenarios") == 0
+    assert await conn.fetchval("SELECT count(*) FROM roadmap.scenarios WHERE name = 'Too big'") == 0
 
 
 async def test_a_solver_time_beyond_the_limit_is_refused(client, token_for, conn):
@@ -56,7 +62,7 @@ async def test_a_solver_time_beyond_the_limit_is_refused(client, token_for, conn
     }
     response = await client.post(
         "/roadmap/scenarios/import",
-        json={"portfolioId": "00000000-0000-0000-0000-000000000009", "document": document},
+        json={"portfolioId": await new_portfolio(client, token_for), "document": document},
         headers=token_for(EDITOR),
     )
     assert response.status_code == 422 and response.json()["errors"][0]["field"] == "document.solver.timeLimitSeconds"

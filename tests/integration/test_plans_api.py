@@ -13,6 +13,7 @@ import asyncpg
 import httpx
 import pytest
 
+from tenancy import drop_portfolio
 from services.kit.db import PoolSource
 from services.roadmap import plans_domain, plans_service
 from services.single_process import create_single_process_app
@@ -48,15 +49,38 @@ def result_document(phases=TWO_PHASES, *, status="optimal"):
     }  # fmt: skip
 
 
+# Members of every portfolio these tests make: the default test subject manages it, and the
+# leaders the tests decide as may decide its phases (none of them made or submitted a plan).
+LEADERS = ("lead@example.com", "other-lead@example.com", "lead-1@example.com", "lead-2@example.com")
+
+
+async def tenant(conn, portfolio_id=None):
+    """A portfolio as the access schema knows it, with the tests' programme manager and leaders."""
+    portfolio_id = await conn.fetchval(
+        "INSERT INTO access.portfolios (id) VALUES (coalesce($1, gen_random_uuid())) ON CONFLICT (id) DO UPDATE SET id = EXCLUDED.id RETURNING id",
+        portfolio_id,
+    )
+    members = [("tester@example.com", ["programme_manager"])] + [(leader, ["leader"]) for leader in LEADERS]
+    await conn.executemany(
+        """
+        INSERT INTO access.members (portfolio_id, kind, name, roles, added_by) VALUES ($1, 'subject', $2, $3, 'test')
+        ON CONFLICT DO NOTHING
+        """,
+        [(portfolio_id, subject, roles) for subject, roles in members],
+    )
+    return portfolio_id
+
+
 async def insert_run(conn, *, portfolio_id=None, scenario_id=None, status="succeeded", result=None, kind="optimise"):
     """A scenario (unless given) and a finished run of it; returns (scenario id, run id)."""
     if scenario_id is None:
+        portfolio_id = await tenant(conn, portfolio_id)
         scenario_id = await conn.fetchval(
             """
             INSERT INTO roadmap.scenarios (portfolio_id, name, source, document, fingerprint, created_by)
             VALUES ($1, 'Q3 plan', $2, $3, 'sha256:scenario', 'pm@example.com') RETURNING id
             """,
-            portfolio_id or uuid.uuid4(),
+            portfolio_id,
             {"modelVersion": 1},
             {"name": "Q3 plan", "phases": [{"key": "improve", "budget": 300000}], "ideas": []},
         )
@@ -147,7 +171,7 @@ async def test_only_a_succeeded_run_that_found_a_plan_can_be_promoted(client, to
     response = await promote(client, token_for, run_id)
     assert response.status_code == 409, response.text
     assert response.json()["type"].endswith("/conflict")
-    assert await conn.fetchval("SELECT count(*) FROM roadmap.plans") == 0
+    assert await conn.fetchval("SELECT count(*) FROM roadmap.plans WHERE run_id = $1", run_id) == 0
 
 
 async def test_promoting_a_run_that_does_not_exist_is_404(client, token_for):
@@ -167,7 +191,7 @@ async def test_a_bad_plan_body_names_the_field(client, token_for, conn, body, fi
 
 async def test_a_missing_field_is_422_and_named_in_the_message(submitted, client, token_for):
     url = f"/roadmap/plans/{submitted['id']}/phases/improve/decision"
-    response = await client.post(url, json={"decision": "approve"}, headers=token_for("leader"))
+    response = await client.post(url, json={"decision": "approve"}, headers=token_for("leader", subject=LEADERS[0]))
     assert response.status_code == 422 and "`comment`" in response.json()["detail"]
 
 
@@ -225,11 +249,14 @@ async def test_transitions_the_state_forbids_are_409(plan, client, token_for):
 )
 async def test_bad_decisions_name_the_field(submitted, client, token_for, conn, phase, body, field):
     response = await client.post(
-        f"/roadmap/plans/{submitted['id']}/phases/{phase}/decision", json=body, headers=token_for("leader")
+        f"/roadmap/plans/{submitted['id']}/phases/{phase}/decision",
+        json=body,
+        headers=token_for("leader", subject=LEADERS[0]),
     )
     assert response.status_code == 422, response.text
     assert [error["field"] for error in response.json()["errors"]] == [field]
-    assert await conn.fetchval("SELECT count(*) FROM roadmap.phase_decisions") == 0
+    decided = "SELECT count(*) FROM roadmap.phase_decisions WHERE plan_id = $1"
+    assert await conn.fetchval(decided, uuid.UUID(submitted["id"])) == 0
 
 
 async def test_an_approved_plan_is_immutable_and_locks_its_scenario(submitted, client, token_for, conn):
@@ -310,23 +337,29 @@ async def test_what_does_not_exist_is_404(client, token_for):
         assert response.status_code == 404 and response.json()["type"].endswith("/not-found")
 
 
-async def test_roles(client, token_for, conn, plan):
-    _, run_id = await insert_run(conn)
-    for role in ("viewer", "delivery", "leader"):
-        assert (await promote(client, token_for, run_id, role=role)).status_code == 403
-    for role in ("viewer", "delivery", "leader"):
-        response = await client.post(f"/roadmap/plans/{plan['id']}/submit", headers=token_for(role))
+async def test_roles(client, token_for, member_of, conn, plan):
+    portfolio = plan["portfolioId"]
+    _, run_id = await insert_run(conn, portfolio_id=uuid.UUID(portfolio))
+    members = {role: await member_of(portfolio, role) for role in ("viewer", "stakeholder", "delivery", "leader")}
+    for role in ("viewer", "stakeholder", "delivery", "leader"):
+        response = await client.post(f"/roadmap/runs/{run_id}/plans", json={"name": "x"}, headers=members[role])
+        assert response.status_code == 403, role
+        response = await client.post(f"/roadmap/plans/{plan['id']}/submit", headers=members[role])
         assert response.status_code == 403 and response.json()["type"].endswith("/forbidden")
-    assert (await client.post(f"/roadmap/plans/{plan['id']}/submit", headers=token_for("admin"))).status_code == 200
-    for role in (EDITOR, "admin", "delivery", "viewer"):
+    admin = token_for("admin", subject="admin@example.com")
+    assert (await client.post(f"/roadmap/plans/{plan['id']}/submit", headers=admin)).status_code == 200
+    # The creator cannot decide as a programme manager, nor could they as a leader (four eyes);
+    # the admin who submitted it cannot either; a viewer or delivery member has no such right.
+    for headers in (token_for(EDITOR), admin, members["delivery"], members["viewer"]):
         response = await client.post(
             f"/roadmap/plans/{plan['id']}/phases/improve/decision",
             json={"decision": "approve", "comment": "ok"},
-            headers=token_for(role),
+            headers=headers,
         )
         assert response.status_code == 403
-    for role in ("viewer", "delivery", "leader", EDITOR, "admin"):
-        assert (await client.get("/roadmap/plans", headers=token_for(role))).status_code == 200
+    for headers in (*members.values(), token_for(EDITOR), admin):
+        listed = await client.get("/roadmap/plans", params={"portfolioId": portfolio}, headers=headers)
+        assert listed.status_code == 200 and plan["id"] in [item["id"] for item in listed.json()["items"]]
     assert (await client.get(f"/roadmap/plans/{plan['id']}")).status_code == 401
 
 
@@ -350,8 +383,7 @@ async def live(settings):
             yield Live(http, source.pool, portfolio)
     finally:
         async with source.pool.acquire() as conn:
-            await conn.execute("DELETE FROM roadmap.plans WHERE portfolio_id = $1", portfolio)
-            await conn.execute("DELETE FROM roadmap.scenarios WHERE portfolio_id = $1", portfolio)
+            await drop_portfolio(conn, portfolio)
         await source.close()
 
 

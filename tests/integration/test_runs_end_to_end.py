@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import msgspec
 import pytest
-from roadmap_fixtures import EDITOR, scenario_body, scored_portfolio
+from roadmap_fixtures import EDITOR, LEADER, scenario_body, scored_portfolio
 
 from services.kit import migrate
 from services.kit.db import PoolSource
@@ -137,6 +137,12 @@ def hard_scenario(ideas: int = 600, seed: int = 5) -> dict:
     }
 
 
+async def new_portfolio(http: httpx.AsyncClient, token_for) -> str:
+    response = await http.post("/scoring/portfolios", json={"name": "Imported"}, headers=token_for(EDITOR))
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
+
+
 def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen:
     with log.open("w") as out:
         return subprocess.Popen([ROADMAP, "worker"], env=env, stdout=out, stderr=subprocess.STDOUT)
@@ -161,7 +167,7 @@ async def test_a_run_whose_worker_is_killed_is_finished_once_by_another_worker(
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
             imported = await http.post(
                 "/roadmap/scenarios/import",
-                json={"portfolioId": "00000000-0000-0000-0000-000000000001", "document": hard_scenario()},
+                json={"portfolioId": await new_portfolio(http, token_for), "document": hard_scenario()},
                 headers=token_for(EDITOR),
             )
             assert imported.status_code == 201, imported.text
@@ -196,7 +202,7 @@ async def test_a_running_run_shows_its_best_plan_so_far_and_cancelling_keeps_it(
                 document = {**hard_scenario(ideas=800, seed=9), "solver": {"timeLimitSeconds": 120, "relativeGap": 0}}
                 imported = await http.post(
                     "/roadmap/scenarios/import",
-                    json={"portfolioId": "00000000-0000-0000-0000-000000000002", "document": document},
+                    json={"portfolioId": await new_portfolio(http, token_for), "document": document},
                     headers=token_for(EDITOR),
                 )
                 started = await http.post(
@@ -234,7 +240,7 @@ async def test_a_running_run_shows_its_best_plan_so_far_and_cancelling_keeps_it(
 async def test_a_plan_is_explained_approved_and_replanned_against_itself(run_settings, token_for):
     source = await PoolSource.open(run_settings)
     app = create_single_process_app(run_settings, source=source)
-    viewer, editor, leader = token_for("viewer"), token_for(EDITOR), token_for("leader")
+    viewer, editor, leader = token_for("viewer"), token_for(EDITOR), token_for("leader", subject=LEADER)
     try:
         async with app.lifespan():
             transport = httpx.ASGITransport(app=app)

@@ -72,8 +72,9 @@ async def test_an_unknown_model_is_a_404(client, token_for, scored):
 
 
 @pytest.mark.parametrize("role", ["viewer", "leader", "delivery"])
-async def test_only_programme_managers_and_admins_make_scenarios(client, token_for, scored, role, conn):
-    response = await client.post("/roadmap/scenarios", json=scenario_body(scored), headers=token_for(role))
+async def test_only_programme_managers_and_admins_make_scenarios(client, member_of, scored, role, conn):
+    headers = await member_of(scored["portfolioId"], role)
+    response = await client.post("/roadmap/scenarios", json=scenario_body(scored), headers=headers)
     assert response.status_code == 403
     assert await conn.fetchval("SELECT count(*) FROM roadmap.scenarios") == 0
 
@@ -167,7 +168,7 @@ async def test_a_scenario_under_an_approved_plan_cannot_change_but_can_be_cloned
     assert clone.status_code == 201 and clone.json()["locked"] is False
 
 
-async def test_explaining_asks_for_a_finished_plan_and_good_options(client, token_for, scored):
+async def test_explaining_asks_for_a_finished_plan_and_good_options(client, token_for, member_of, scored):
     scenario = await create(client, token_for, scenario_body(scored))
     run = (await client.post(f"/roadmap/scenarios/{scenario['id']}/runs", json={}, headers=token_for(EDITOR))).json()
     queued = await client.post(f"/roadmap/runs/{run['id']}/sensitivity", json={}, headers=token_for(EDITOR))
@@ -176,7 +177,8 @@ async def test_explaining_asks_for_a_finished_plan_and_good_options(client, toke
     assert bad.status_code == 422
     unknown = await client.post(f"/roadmap/runs/{run['id']}/alternatives", json={"colour": 1}, headers=token_for(EDITOR))
     assert unknown.status_code == 422 and unknown.json()["errors"][0]["field"] == "colour"
-    viewer = await client.post(f"/roadmap/runs/{run['id']}/sensitivity", json={}, headers=token_for("viewer"))
+    viewer_headers = await member_of(scored["portfolioId"], "viewer")
+    viewer = await client.post(f"/roadmap/runs/{run['id']}/sensitivity", json={}, headers=viewer_headers)
     assert viewer.status_code == 403
     missing = await client.post(
         "/roadmap/plans/00000000-0000-0000-0000-000000000000/replan",

@@ -147,16 +147,23 @@ async def test_an_oversize_body_is_refused(client, token_for, ideas_url, conn, s
 
 
 @pytest.mark.parametrize("role", ["viewer", "leader", "delivery"])
-async def test_only_programme_managers_and_admins_write(client, token_for, ideas_url, role, conn):
-    response = await client.post(ideas_url, json=idea("I-1"), headers=token_for(role))
+async def test_only_programme_managers_and_admins_write(client, member_of, portfolio, ideas_url, role, conn):
+    response = await client.post(ideas_url, json=idea("I-1"), headers=await member_of(portfolio["id"], role))
     assert response.status_code == 403
     assert response.json()["type"].endswith("/forbidden")
     assert await count_ideas(conn) == 0
 
 
-@pytest.mark.parametrize("role", ["viewer", "leader", "delivery", "programme_manager", "admin"])
-async def test_every_role_reads(client, token_for, ideas_url, role):
-    assert (await client.get(ideas_url, headers=token_for(role))).status_code == 200
+@pytest.mark.parametrize("role", ["viewer", "stakeholder", "leader", "delivery", "programme_manager"])
+async def test_every_member_reads(client, member_of, portfolio, ideas_url, role):
+    assert (await client.get(ideas_url, headers=await member_of(portfolio["id"], role))).status_code == 200
+
+
+async def test_an_admin_reads_every_portfolio_and_a_non_member_none(client, token_for, ideas_url):
+    assert (await client.get(ideas_url, headers=token_for("admin", subject="root@example.com"))).status_code == 200
+    outsider = token_for("programme_manager", "leader", subject="outsider@example.com")
+    response = await client.get(ideas_url, headers=outsider)
+    assert response.status_code == 404 and response.json()["type"].endswith("/not-found")
 
 
 async def test_an_unknown_portfolio_is_a_404(client, token_for):
@@ -195,8 +202,9 @@ async def test_a_portfolio_can_be_renamed_and_relabelled(client, token_for, port
     assert bad.status_code in (400, 422) and bad.json()["errors"][0]["field"] == "currency"
 
 
-async def test_deleting_a_portfolio_removes_its_ideas(client, token_for, portfolio, ideas_url, conn):
+async def test_deleting_a_portfolio_removes_its_ideas(client, token_for, member_of, portfolio, ideas_url, conn):
     await client.post(ideas_url, json=idea("I-1"), headers=token_for(EDITOR))
-    assert (await client.delete(f"/scoring/portfolios/{portfolio['id']}", headers=token_for("viewer"))).status_code == 403
+    viewer = await member_of(portfolio["id"], "viewer")
+    assert (await client.delete(f"/scoring/portfolios/{portfolio['id']}", headers=viewer)).status_code == 403
     assert (await client.delete(f"/scoring/portfolios/{portfolio['id']}", headers=token_for("admin"))).status_code == 204
     assert await count_ideas(conn) == 0

@@ -234,13 +234,12 @@ async def test_malformed_csv_files_name_the_row_and_column(client, token_for, po
 
 
 @pytest.mark.parametrize("role", ["viewer", "leader", "delivery"])
-async def test_only_editors_create_or_revise_models(client, token_for, portfolio_url, role, conn):
-    response = await client.post(
-        f"{portfolio_url}/models", json={"name": "RICE", "definition": RICE}, headers=token_for(role)
-    )
+async def test_only_editors_create_or_revise_models(client, token_for, member_of, portfolio_url, role, conn):
+    member = await member_of(portfolio_url.rsplit("/", 1)[1], role)
+    response = await client.post(f"{portfolio_url}/models", json={"name": "RICE", "definition": RICE}, headers=member)
     assert response.status_code == 403
     model = await create_model(client, token_for, portfolio_url)
-    revise = await client.put(f"{portfolio_url}/models/{model['id']}", json={"definition": RICE}, headers=token_for(role))
+    revise = await client.put(f"{portfolio_url}/models/{model['id']}", json={"definition": RICE}, headers=member)
     assert revise.status_code == 403
     assert await conn.fetchval("SELECT count(*) FROM scoring.model_versions") == 1
 

@@ -72,6 +72,7 @@ def test_no_secret_reaches_a_log_line_or_a_response(make_database, tmp_path, jir
                 return response.json() if response.content else {}
 
             portfolio = keep(pm.post("/scoring/portfolios", json={"name": "Secrets"}))
+            keep(pm.put(f"/scoring/portfolios/{portfolio['id']}/members/leader@example.com", json={"roles": ["leader"]}))
             ideas = [{"ref": f"S-{n}", "title": f"Idea {n}", "phases": ["improve"],
                       "estimates": {"reach": 10 + n, "customerImpact": 5, "confidence": 0.5, "effort": {"web": 1}, "cost": 100}}
                      for n in range(3)]  # fmt: skip

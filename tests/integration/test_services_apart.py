@@ -134,6 +134,18 @@ async def test_separate_services_and_two_workers_finish_every_run_and_push_once_
 
             states = await all_runs_finished(http, scenario_id, viewer, worker_logs)
             pushes = [await wait_for(http, push, viewer, until=FINISHED, within=90) for push in push_urls]
+
+            # Each service, on its own, hides another team's portfolio from a non-member.
+            outsider = token_for(EDITOR, "leader", "delivery", subject="outsider@example.com")
+            _, some_plan, some_connection = plans[0]
+            hidden = [f"/roadmap/scenarios/{scenario_id}", f"/roadmap/runs/{runs[0]}", f"/roadmap/plans/{some_plan['id']}",
+                      f"/integrations/connections/{some_connection}", push_urls[0],
+                      f"/integrations/plans/{some_plan['id']}/delivery"]  # fmt: skip
+            seen_by_outsider = {url: (await http.get(url, headers=outsider)).status_code for url in hidden}
+            listed_by_outsider = [
+                (await http.get(url, headers=outsider)).json()
+                for url in ("/scoring/portfolios", "/roadmap/scenarios", "/roadmap/plans", "/integrations/connections")
+            ]
     finally:
         for process in processes.values():
             if process.poll() is None:
@@ -149,6 +161,9 @@ async def test_separate_services_and_two_workers_finish_every_run_and_push_once_
             queued, picks, outcomes, left_in_queue, links = await queue_and_links(database)
         finally:
             await database.close()
+
+    assert set(seen_by_outsider.values()) == {404}, seen_by_outsider
+    assert [page["items"] for page in listed_by_outsider[:3]] == [[], [], []] and listed_by_outsider[3] == []
 
     by_id = {state["id"]: state for state in states}
     assert sorted(by_id) == sorted(runs)

@@ -52,9 +52,10 @@ AUTH = AuthSettings(signing_key="k" * 40)
 
 
 def test_a_minted_token_verifies_with_its_roles():
-    caller = verify_token(AUTH, mint_token(AUTH, subject="ann@example.com", roles=["leader", "viewer"]))
+    token = mint_token(AUTH, subject="ann@example.com", roles=["leader", "viewer"], groups=["cx", "pmo"])
+    caller = verify_token(AUTH, token)
     assert caller.subject == "ann@example.com"
-    assert caller.roles == {Role.LEADER, Role.VIEWER} and caller.main_role == "leader"
+    assert caller.roles == {Role.LEADER, Role.VIEWER} and caller.groups == {"cx", "pmo"}
 
 
 def test_unknown_roles_in_a_token_grant_nothing():

@@ -1,13 +1,13 @@
 """Integrations: webhook deliveries are de-duplicated per connection, and applied in event order.
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 """
 
 from services.kit.migrate import run_sql
 
-revision = "0009"
-down_revision = "0008"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

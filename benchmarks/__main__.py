@@ -25,6 +25,7 @@ BENCHMARKS = (
     ("roadmap_service", "1 min"),
     ("service_load", "3 min"),
     ("jira_push", "3 min"),
+    ("outbound_guard", "1 min"),
 )
 
 

@@ -39,6 +39,7 @@ from services.integrations.plan_source import PlanSnapshot
 from services.integrations.push import Push
 from services.kit import migrate
 from services.kit.db import PoolSource
+from services.kit.outbound import OutboundGuard
 from services.kit.settings import Settings
 
 sys.path.insert(0, str(ROOT / "tests"))
@@ -81,7 +82,7 @@ async def our_push(database_url: str, plan: PlanSnapshot) -> tuple[float, Counte
                 connection = await repository.insert_connection(
                     conn,
                     {"portfolio_id": uuid.UUID(plan.portfolio_id), "site_url": jira.base_url, "project_key": "PROJ",
-                     "account_email": jira.auth[0], "api_token_ref": "env:UNUSED", "webhook_secret_ref": None,
+                     "account_email": jira.auth[0], "api_token_ref": "env:ROADMAP_SECRET_UNUSED", "webhook_secret_ref": None,
                      "mapping": {}, "created_by": "bench"},
                 )  # fmt: skip
 
@@ -89,7 +90,7 @@ async def our_push(database_url: str, plan: PlanSnapshot) -> tuple[float, Counte
                 return None
 
             started = time.perf_counter()
-            async with JiraClient.connect(jira.base_url, *jira.auth) as client:
+            async with JiraClient.connect(jira.base_url, *jira.auth, guard=OutboundGuard([jira.host])) as client:
                 await Push(pool=source.pool, jira=client, connection=connection, plan=plan, progress=progress).run()
             return time.perf_counter() - started, Counter(jira.calls)
         finally:

@@ -13,6 +13,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter, RawBody
 
 from services.integrations import service
+from services.integrations.jira_access import JiraAccess
 from services.integrations.plan_source import PlanSource
 from services.integrations.push_plan import ACTIONS, Operation, count_actions
 from services.integrations.repository import ConnectionRow, PushRow
@@ -22,6 +23,7 @@ from services.kit.db import Conn
 from services.kit.params import caller_of
 
 Plans = NamedDependency[PlanSource]
+Access = NamedDependency[JiraAccess]
 
 
 def connection_out(row: ConnectionRow) -> ConnectionOut:
@@ -46,9 +48,9 @@ class ConnectionController(Controller):
     tags = ["jira connections"]
 
     @post("", operation_id="createConnection")
-    async def create(self, request: Request, conn: Conn, data: JSONBody[ConnectionIn]) -> ConnectionOut:
-        """Connect a portfolio to a Jira project; the API token is given by reference only."""
-        return connection_out(await service.create_connection(conn, data, caller=caller_of(request)))
+    async def create(self, request: Request, conn: Conn, jira_access: Access, data: JSONBody[ConnectionIn]) -> ConnectionOut:
+        """Connect a portfolio to a Jira project, checked against Jira at once; the API token is given by reference only."""
+        return connection_out(await service.create_connection(conn, jira_access, data, caller=caller_of(request)))
 
     @get("", operation_id="listConnections")
     async def list(
@@ -68,10 +70,10 @@ class ConnectionController(Controller):
 
     @patch("/{connection_id:uuid}", operation_id="updateConnection")
     async def update(
-        self, request: Request, conn: Conn, connection_id: FromPath[UUID], data: JSONBody[ConnectionPatch]
+        self, request: Request, conn: Conn, jira_access: Access, connection_id: FromPath[UUID], data: JSONBody[ConnectionPatch]
     ) -> ConnectionOut:
-        """Change the account, the secret references or the field mapping."""
-        return connection_out(await service.update_connection(conn, caller_of(request), connection_id, data))
+        """Change the account, the secret references or the field mapping; checked against Jira again."""
+        return connection_out(await service.update_connection(conn, jira_access, caller_of(request), connection_id, data))
 
     @delete("/{connection_id:uuid}", operation_id="deleteConnection")
     async def remove(self, request: Request, conn: Conn, connection_id: FromPath[UUID]) -> None:
@@ -173,10 +175,17 @@ class WebhookController(Controller):
 
     # Jira cannot send our bearer token: a delivery is authenticated by its HMAC signature.
     @post("/{connection_id:uuid}", operation_id="receiveJiraWebhook", status_code=200)
-    async def receive(self, request: Request, conn: Conn, connection_id: FromPath[UUID], body: RawBody) -> WebhookAck:
-        """A Jira webhook delivery: signature checked, repeats dropped, status mapped by category."""
-        duplicate, change = await service.receive_webhook(
+    async def receive(
+        self, request: Request, conn: Conn, jira_access: Access, connection_id: FromPath[UUID], body: RawBody
+    ) -> WebhookAck:
+        """A Jira webhook delivery: signature checked, stale events and repeats refused, status mapped by category.
+
+        An event older than the status already recorded for its issue is acknowledged and not
+        applied (`applied: false`): Jira does not deliver in order.
+        """
+        duplicate, change, applied = await service.receive_webhook(
             conn,
+            jira_access,
             connection_id,
             body,
             signature=request.headers.get("x-hub-signature"),
@@ -185,6 +194,7 @@ class WebhookController(Controller):
         return WebhookAck(
             accepted=True,
             duplicate=duplicate,
+            applied=applied,
             issue_key=change.issue_key if change else None,
             category=change.category if change else None,
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from litestar.di import Provide
 
 from services.integrations.api import INTEGRATION_ROUTES
+from services.integrations.jira_access import JiraAccess
 from services.integrations.plan_source import PlanSource
 from services.kit.app import ServiceApp, build_service_app
 from services.kit.db import ConnectionSource
@@ -12,7 +13,11 @@ from services.kit.settings import Settings
 
 
 def create_app(
-    settings: Settings, *, source: ConnectionSource | None = None, plans: PlanSource | None = None
+    settings: Settings,
+    *,
+    source: ConnectionSource | None = None,
+    plans: PlanSource | None = None,
+    jira_access: JiraAccess | None = None,
 ) -> ServiceApp:
     """The integrations service's app, serving under `/integrations`.
 
@@ -30,6 +35,7 @@ def create_app(
             )
         plans = PlanSource.over_http(roadmap_url=roadmap_url, scoring_url=scoring_url)
     plan_source = plans
+    access = jira_access or JiraAccess(settings)
     return build_service_app(
         "integrations",
         settings=settings,
@@ -37,5 +43,8 @@ def create_app(
         title="Integrations service",
         description="Jira connections, pushes of approved plans, and delivery status.",
         source=source,
-        dependencies={"plans": Provide(lambda: plan_source, sync_to_thread=False)},
+        dependencies={
+            "plans": Provide(lambda: plan_source, sync_to_thread=False),
+            "jira_access": Provide(lambda: access, sync_to_thread=False),
+        },
     )

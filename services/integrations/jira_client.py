@@ -21,29 +21,51 @@ import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
+from urllib.parse import quote
 
 import httpx
 import msgspec
 
+from services.kit.outbound import OutboundGuard
+
+from .jira_answers import NOT_JIRA, ErrorFields, error_fields, is_jira_error_answer, summary
+from .jira_types import (
+    BulkAnswer,
+    BulkFailure,
+    BulkResult,
+    CreatedIssue,
+    FoundIssue,
+    IssueType,
+    IssueTypePage,
+    Myself,
+    Project,
+    SearchPage,
+    WireHit,
+)
 from .retry import RetryPolicy, Verdict, retry_after_seconds, verdict
 
 log = logging.getLogger(__name__)
 
 API = "/rest/api/3"
 MAX_BULK = 50  # Jira's limit for POST /issue/bulk
+# No answer Jira gives a push is near this; a site sending more is not answering as Jira does.
+MAX_ANSWER_BYTES = 16 * 1024 * 1024
 NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 class JiraError(Exception):
-    """Jira refused the request; `messages` and `field_errors` are its errorMessages and errors."""
+    """Jira refused the request; `messages` and `field_errors` are its errorMessages and errors,
+    cleaned and bounded (jira_answers.summary), so they may be shown to a user."""
 
     def __init__(self, status: int | None, messages: Sequence[str] = (), field_errors: Mapping[str, str] | None = None) -> None:
         self.status = status
-        self.messages = list(messages)
-        self.field_errors = dict(field_errors or {})
+        self.messages, self.field_errors = summary(messages, field_errors or {})
         detail = "; ".join([*self.messages, *(f"{k}: {v}" for k, v in self.field_errors.items())])
-        super().__init__(f"Jira answered {status}" + (f": {detail}" if detail else ""))
+        if status is None:  # no answer, or none as Jira answers: the messages are ours
+            super().__init__(detail or NOT_JIRA)
+        else:
+            super().__init__(f"Jira answered {status}" + (f": {detail}" if detail else ""))
 
 
 class JiraAuthError(JiraError):
@@ -65,7 +87,7 @@ class OutcomeUnknown(Exception):
     """
 
     def __init__(self, method: str, path: str, reason: str) -> None:
-        self.method, self.path, self.reason = method, path, reason
+        self.method, self.path, self.reason = method, path, reason  # `reason` is shown: our words or Jira's status
         super().__init__(f"{method} {path}: outcome unknown ({reason}); search by label before creating again")
 
 
@@ -79,96 +101,6 @@ def unavailable(error: BaseException) -> bool:
     if isinstance(error, JiraUnavailable | OutcomeUnknown):
         return True
     return isinstance(error, JiraError) and error.status is not None and error.status >= 500
-
-
-class CreatedIssue(msgspec.Struct, frozen=True):
-    """An issue Jira made; `index` is its 0-based element in a bulk create (None for a single one)."""
-
-    id: str
-    key: str
-    index: int | None = None
-
-
-class BulkFailure(msgspec.Struct, frozen=True):
-    """An element of a bulk create that Jira rejected, with its errorMessages and field errors."""
-
-    index: int
-    status: int
-    messages: list[str]
-    field_errors: dict[str, str]
-
-
-class BulkResult(msgspec.Struct, frozen=True):
-    """One bulk create: what was made and which elements to fix and send again."""
-
-    created: list[CreatedIssue]
-    failed: list[BulkFailure]
-
-
-class FoundIssue(msgspec.Struct, frozen=True):
-    """An issue found by search; `status_category` is `new`, `indeterminate` or `done`."""
-
-    id: str
-    key: str
-    labels: list[str]
-    status_category: str | None
-    parent_key: str | None
-
-
-class Myself(msgspec.Struct, frozen=True):
-    """The account behind the API token."""
-
-    account_id: str = msgspec.field(name="accountId")
-    display_name: str = msgspec.field(name="displayName", default="")
-
-
-class Project(msgspec.Struct, frozen=True):
-    """A project the account can see."""
-
-    id: str
-    key: str
-    name: str
-
-
-class _ErrorCollection(msgspec.Struct):
-    errorMessages: list[str] = []
-    errors: dict[str, str] = {}
-
-
-class _BulkError(msgspec.Struct):
-    status: int
-    failedElementNumber: int
-    elementErrors: _ErrorCollection = msgspec.field(default_factory=_ErrorCollection)
-
-
-class _BulkAnswer(msgspec.Struct):
-    issues: list[CreatedIssue] = []
-    errors: list[_BulkError] = []
-
-
-class _Keyed(msgspec.Struct):
-    key: str
-
-
-class _Status(msgspec.Struct):
-    statusCategory: _Keyed | None = None
-
-
-class _Fields(msgspec.Struct):
-    labels: list[str] = []
-    status: _Status | None = None
-    parent: _Keyed | None = None
-
-
-class _Hit(msgspec.Struct):
-    id: str
-    key: str = ""
-    fields: _Fields = msgspec.field(default_factory=_Fields)
-
-
-class _Page(msgspec.Struct):
-    issues: list[_Hit] = []
-    nextPageToken: str | None = None
 
 
 class JiraClient:
@@ -189,13 +121,24 @@ class JiraClient:
 
     @classmethod
     def connect(
-        cls, site_url: str, email: str, api_token: str, *, timeout: httpx.Timeout = httpx.Timeout(30, connect=5), **options: Any
+        cls,
+        site_url: str,
+        email: str,
+        api_token: str,
+        *,
+        guard: OutboundGuard,
+        timeout: httpx.Timeout = httpx.Timeout(30, connect=5),
+        **options: Any,
     ) -> JiraClient:
-        """A client for `site_url` with basic auth (email + API token); close it with `aclose()`."""
-        http = httpx.AsyncClient(
-            base_url=site_url.rstrip("/"), auth=httpx.BasicAuth(email, api_token), timeout=timeout,
+        """A client for `site_url` with basic auth (email + API token); close it with `aclose()`.
+
+        The site is a URL a user gave, so every connection goes through `guard` (OutboundRefused
+        when it refuses the site); redirects are never followed.
+        """
+        http = guard.client(
+            site_url.rstrip("/"), auth=httpx.BasicAuth(email, api_token), timeout=timeout,
             headers={"Accept": "application/json"},
-        )
+        )  # fmt: skip
         return cls(http, **options)
 
     def __repr__(self) -> str:  # never the auth header: it carries the API token
@@ -213,15 +156,25 @@ class JiraClient:
 
     async def myself(self) -> Myself:
         """The account the token belongs to: the cheapest check that the credentials work."""
-        return msgspec.convert(await self._json("GET", f"{API}/myself", safe=True), Myself)
+        return await self._call("GET", f"{API}/myself", safe=True, answer=Myself)
 
     async def project(self, key: str) -> Project:
         """The project, to check it exists and the account can see it."""
-        return msgspec.convert(await self._json("GET", f"{API}/project/{key}", safe=True), Project)
+        return await self._call("GET", f"{API}/project/{quote(key, safe='')}", safe=True, answer=Project)
+
+    async def issue_types(self, project_key: str) -> list[IssueType]:
+        """The issue types the account can create in the project (createmeta, every page)."""
+        types: list[IssueType] = []
+        while True:
+            path = f"{API}/issue/createmeta/{quote(project_key, safe='')}/issuetypes?startAt={len(types)}&maxResults=200"
+            page = await self._call("GET", path, safe=True, answer=IssueTypePage)
+            types += page.issueTypes
+            if not page.issueTypes or len(types) >= page.total:
+                return types
 
     async def create_issue(self, issue: Mapping[str, Any]) -> CreatedIssue:
         """Create one issue from an IssueUpdateDetails body (`{"fields": ..., ...}`); may raise OutcomeUnknown."""
-        return msgspec.convert(await self._json("POST", f"{API}/issue", body=issue, safe=False), CreatedIssue)
+        return await self._call("POST", f"{API}/issue", body=issue, safe=False, answer=CreatedIssue)
 
     async def create_issues(self, issues: Sequence[Mapping[str, Any]]) -> BulkResult:
         """Create up to 50 issues in one call; rejected elements come back in `failed`, not as an error.
@@ -234,12 +187,10 @@ class JiraClient:
         if not 0 < len(issues) <= MAX_BULK:
             raise ValueError(f"a bulk create takes 1 to {MAX_BULK} issues, not {len(issues)}")
         path = f"{API}/issue/bulk"
-        response = await self._send("POST", path, body={"issueUpdates": list(issues)}, safe=False)
-        if response.status_code not in (201, 400) or response.status_code == 400 and not _is_bulk_answer(response):
-            _raise_for(response)  # 400 with the bulk shape means every element failed: that is a result
-        answer = msgspec.json.decode(response.content, type=_BulkAnswer)
+        # A 400 in the bulk shape means every element failed: that is a result, not an error.
+        answer = await self._call("POST", path, body={"issueUpdates": list(issues)}, safe=False, answer=BulkAnswer, also_on=400)
         failed = [
-            BulkFailure(e.failedElementNumber, e.status, e.elementErrors.errorMessages, e.elementErrors.errors)
+            BulkFailure(e.failedElementNumber, e.status, *summary(e.elementErrors.errorMessages, e.elementErrors.errors))
             for e in sorted(answer.errors, key=lambda e: e.failedElementNumber)
         ]
         rejected = {f.index for f in failed}
@@ -251,12 +202,12 @@ class JiraClient:
 
     async def edit_issue(self, key: str, issue: Mapping[str, Any]) -> None:
         """Edit an issue with an IssueUpdateDetails body; safe to repeat, so retried on any transient fault."""
-        _raise_for(await self._send("PUT", f"{API}/issue/{key}", body=issue, safe=True))
+        await self._call("PUT", f"{API}/issue/{quote(key, safe='')}", body=issue, safe=True)
 
     async def add_comment(self, key: str, adf_body: Mapping[str, Any]) -> str:
         """Add an ADF comment and return its id; a repeat would duplicate it, so may raise OutcomeUnknown."""
-        answer = await self._json("POST", f"{API}/issue/{key}/comment", body={"body": adf_body}, safe=False)
-        return str(answer["id"])
+        path = f"{API}/issue/{quote(key, safe='')}/comment"
+        return (await self._call("POST", path, body={"body": adf_body}, safe=False, answer=CommentAnswer)).id
 
     async def link_issues(self, link: Mapping[str, Any]) -> None:
         """Create an issue link from a ready LinkIssueRequestJsonBean body.
@@ -264,7 +215,7 @@ class JiraClient:
         For Blocks, `inwardIssue` is the blocker and `outwardIssue` the blocked issue (CONTRACT.md
         §2.3). Jira answers 201 to a duplicate, so this is retried like an idempotent call.
         """
-        _raise_for(await self._send("POST", f"{API}/issueLink", body=link, safe=True))
+        await self._call("POST", f"{API}/issueLink", body=link, safe=True)
 
     async def search_by_labels(
         self, project_key: str, labels: Sequence[str], *, fields: Sequence[str] = ("labels", "status", "parent"), page_size: int = 100
@@ -283,37 +234,39 @@ class JiraClient:
             body: dict[str, Any] = {"jql": jql, "fields": list(fields), "maxResults": page_size}
             if token:
                 body["nextPageToken"] = token
-            response = await self._send("POST", f"{API}/search/jql", body=body, safe=True)
-            _raise_for(response)
-            page = msgspec.json.decode(response.content, type=_Page)
+            page = await self._call("POST", f"{API}/search/jql", body=body, safe=True, answer=SearchPage)
             found += [_found(hit) for hit in page.issues]
             if not page.nextPageToken:
                 return found
             token = page.nextPageToken
 
-    async def _json(self, method: str, path: str, *, body: Any = None, safe: bool) -> Any:
-        response = await self._send(method, path, body=body, safe=safe)
-        _raise_for(response)
-        return response.json()
+    async def _call(
+        self, method: str, path: str, *, body: Any = None, safe: bool, answer: type[T] | None = None, also_on: int | None = None
+    ) -> T:
+        """Jira's answer to one call, decoded as `answer`, after the retries the module docstring describes.
 
-    async def _send(self, method: str, path: str, *, body: Any, safe: bool) -> httpx.Response:
-        """The final answer to one call, after the retries the module docstring describes."""
+        A refusal no retry fixes raises JiraError. `also_on` is an error status whose body is
+        the answer too (a bulk create where every element failed).
+        """
         attempts, waited = 0, 0.0
         while True:
             attempts += 1
-            response = await self._attempt(method, path, body)
-            if isinstance(response, _NoAnswer):
-                judged, status, reason = verdict(None, safe=safe, sent=response.sent), None, response.reason
-                messages, retry_after = [reason], None
+            outcome = await self._attempt(method, path, body, answer, also_on)
+            if isinstance(outcome, _NoAnswer):
+                judged, status, retry_after = verdict(None, safe=safe, sent=outcome.sent), None, None
+                messages, reason, shown = [NOT_JIRA], outcome.reason, "no answer from Jira"
             else:
-                status = response.status_code
-                judged, reason = verdict(status, safe=safe), f"Jira answered {status}"
+                status = outcome.status
+                judged = verdict(status, safe=safe)
+                reason = shown = f"Jira answered {status}"
                 if judged is Verdict.ANSWER:
-                    return response
-                messages = _error_collection(response).errorMessages
-                retry_after = retry_after_seconds(response.headers, datetime.now(UTC))
+                    if outcome.decoded is not None or status < 400:
+                        return outcome.decoded
+                    raise _refusal(outcome)
+                messages = outcome.errors.errorMessages
+                retry_after = retry_after_seconds(outcome.headers, datetime.now(UTC))
             if judged is Verdict.UNKNOWN:
-                raise OutcomeUnknown(method, path, reason)
+                raise OutcomeUnknown(method, path, shown)
             delay = self._retry.delay(attempts - 1, retry_after, self._rng)
             if not self._retry.allows(attempts, waited, delay):
                 raise JiraUnavailable(status, messages, retry_after=retry_after)
@@ -321,44 +274,77 @@ class JiraClient:
             await self._sleep(delay)
             waited += delay
 
-    async def _attempt(self, method: str, path: str, body: Any) -> httpx.Response | _NoAnswer:
+    async def _attempt(self, method: str, path: str, body: Any, answer: type | None, also_on: int | None) -> _Answer | _NoAnswer:
+        """One request; whatever did not come as Jira answers is a `_NoAnswer`, like a closed port."""
         try:
-            return await self._http.request(method, path, json=body)
-        except httpx.TransportError as error:
+            async with self._http.stream(method, path, json=body) as response:
+                content = bytearray()
+                async for chunk in response.aiter_bytes():
+                    content += chunk
+                    if len(content) > MAX_ANSWER_BYTES:
+                        return _NoAnswer(f"answered {response.status_code} with more than {MAX_ANSWER_BYTES} bytes", sent=True)
+        except (httpx.TransportError, httpx.DecodingError) as error:
             # Only the error's name and text go on: its request holds the auth header, and an
             # exception raised in here would keep it reachable as __context__.
             reason = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
             return _NoAnswer(reason, sent=not isinstance(error, NOT_SENT))
+        status, raw = response.status_code, bytes(content)
+        if 200 <= status < 300 or status == also_on and _lists_errors(raw):
+            decoded = _decoded(raw, answer)
+            if decoded is not _UNDECODABLE:
+                return _Answer(status, response.headers, decoded, ErrorFields())
+            if status < 300:
+                return _NoAnswer(f"answered {status} with a body that is not Jira's", sent=True)
+        if status < 400 or not is_jira_error_answer(raw, response.headers):
+            return _NoAnswer(f"answered {status}, not as Jira does", sent=True)  # redirects included: never followed
+        return _Answer(status, response.headers, None, error_fields(raw) or ErrorFields())
+
+
+T = TypeVar("T")
+_UNDECODABLE = object()
+
+
+class _Answer(msgspec.Struct, frozen=True):
+    """An answer that came as Jira answers: decoded on success, its error fields otherwise."""
+
+    status: int
+    headers: Any  # httpx.Headers: case-insensitive
+    decoded: Any
+    errors: ErrorFields
 
 
 class _NoAnswer(msgspec.Struct, frozen=True):
-    reason: str
+    reason: str  # for the log only: it may describe what a non-Jira host did
     sent: bool  # False when the connection was never made, so Jira cannot have acted
 
 
-def _is_bulk_answer(response: httpx.Response) -> bool:
+class CommentAnswer(msgspec.Struct, frozen=True):
+    id: str
+
+
+def _decoded(raw: bytes, answer: type | None) -> Any:
+    if answer is None:
+        return None
     try:
-        return isinstance(response.json().get("errors"), list)
-    except (ValueError, AttributeError):
+        return msgspec.json.decode(raw, type=answer)
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):  # RecursionError: absurdly deep
+        return _UNDECODABLE
+
+
+def _lists_errors(raw: bytes) -> bool:
+    try:
+        decoded = msgspec.json.decode(raw)
+    except (msgspec.DecodeError, RecursionError):
         return False
+    return isinstance(decoded, dict) and isinstance(decoded.get("errors"), list)
 
 
-def _error_collection(response: httpx.Response) -> _ErrorCollection:
-    try:
-        return msgspec.json.decode(response.content, type=_ErrorCollection)
-    except msgspec.DecodeError:  # gateways answer with HTML or nothing
-        return _ErrorCollection(errorMessages=[response.reason_phrase] if response.reason_phrase else [])
+def _refusal(answer: _Answer) -> JiraError:
+    kind = JiraAuthError if answer.status in (401, 403) else JiraError
+    return kind(answer.status, answer.errors.errorMessages, answer.errors.errors)
 
 
-def _raise_for(response: httpx.Response) -> None:
-    if response.status_code < 400:
-        return
-    errors = _error_collection(response)
-    kind = JiraAuthError if response.status_code in (401, 403) else JiraError
-    raise kind(response.status_code, errors.errorMessages, errors.errors)
-
-
-def _found(hit: _Hit) -> FoundIssue:
+def _found(hit: WireHit) -> FoundIssue:
     status = hit.fields.status
     category = status.statusCategory.key if status and status.statusCategory else None
     return FoundIssue(hit.id, hit.key, hit.fields.labels, category, hit.fields.parent.key if hit.fields.parent else None)

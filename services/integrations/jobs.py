@@ -31,6 +31,8 @@ import httpx
 import msgspec
 
 from services.integrations import repository
+from services.integrations.jira_access import JiraAccess
+from services.integrations.jira_answers import NOT_JIRA
 from services.integrations.jira_client import JiraClient, JiraError, JiraUnavailable, OutcomeUnknown, unavailable
 from services.integrations.plan_source import PlanSnapshot
 from services.integrations.push import Push, StillAlone
@@ -38,7 +40,8 @@ from services.integrations.push_plan import Operation, merge_operations
 from services.integrations.retry import OutagePolicy, RetryPolicy
 from services.kit.db import database_unavailable
 from services.kit.jobs import JobContext, JobHandler, enqueue
-from services.kit.secrets import SecretError, read_secret
+from services.kit.outbound import OutboundRefused
+from services.kit.secrets import SecretError
 from services.kit.settings import Settings
 
 log = logging.getLogger("integrations.jobs")
@@ -66,6 +69,20 @@ def _error(exc: BaseException | None, message: str | None = None) -> list[dict[s
     return [{"idea": None, "status": getattr(exc, "status", None), "messages": [message or str(exc)], "fields": {}}]
 
 
+def _shown(exc: BaseException) -> str:
+    """What a push shows of a failed call: Jira's own (cleaned) words, never another host's."""
+    return str(exc) if isinstance(exc, JiraError | OutcomeUnknown) else NOT_JIRA
+
+
+def _refusal(exc: BaseException) -> str | None:
+    """How a refusal of ours reads in the push's errors (None: the exception's own, already safe, text)."""
+    if isinstance(exc, OutboundRefused):
+        return f"the connection's siteUrl is refused now: it {exc}"
+    if isinstance(exc, SecretError):
+        return f"the connection's apiTokenRef cannot be used here: {exc}"
+    return None
+
+
 async def push_plan(job: JobContext) -> None:
     """Push the plan a push names to its connection's Jira project."""
     push_id = UUID(job.payload.decode())
@@ -84,18 +101,21 @@ async def push_plan(job: JobContext) -> None:
         return
     row, snapshot, connection = claimed
     earlier = msgspec.convert(row.operations, list[Operation])
+    if connection is None:
+        await _finish(job, row, "failed", earlier, _error(None, "the connection was deleted"))
+        return
+    access = JiraAccess(job.settings)
     try:
-        if connection is None:
-            raise SecretError("the connection was deleted")
-        token = read_secret(connection.api_token_ref)
-    except SecretError as exc:
+        # Checked again here, as it is used: the reference and the site, whatever was stored.
+        jira = access.client(connection, retry=RetryPolicy(max_total_seconds=job.settings.jira_call_retry_seconds))
+    except (SecretError, OutboundRefused) as exc:
         # The secret's value is never in these messages: SecretError names only the reference.
         log.warning("push failed", extra={"fields": {"push_id": str(push_id), "error": type(exc).__name__}})
-        await _finish(job, row, "failed", earlier, _error(exc))
+        await _finish(job, row, "failed", earlier, _error(exc, _refusal(exc)))
         return
 
     try:
-        async with job.pool.acquire() as lock:
+        async with jira, job.pool.acquire() as lock:  # the client is closed on every way out
             # Two pushes to one Jira project at once could both miss an issue in their searches and
             # both create it: one at a time. The lock goes with the session, so a dead worker's too.
             if not await repository.lock_connection(lock, row.connection_id):
@@ -106,7 +126,7 @@ async def push_plan(job: JobContext) -> None:
             try:
                 # A lock's session that died (the database restarted) took the lock with it;
                 # the attempt then stops before its next create, and waits like for an outage.
-                await _attempt(job, row, snapshot, connection, token, earlier, still_alone=lambda: _still_holds(lock))
+                await _attempt(job, row, snapshot, connection, jira, earlier, still_alone=lambda: _still_holds(lock))
             finally:
                 await _unlock(lock, row.connection_id)
     except Exception as exc:
@@ -141,7 +161,7 @@ async def _unlock(lock: asyncpg.Connection, connection_id: UUID) -> None:
 
 
 async def _attempt(job: JobContext, row: repository.PushRow, snapshot: dict[str, Any],
-                   connection: repository.ConnectionRow, token: str, earlier: list[Operation],
+                   connection: repository.ConnectionRow, jira: JiraClient, earlier: list[Operation],
                    *, still_alone: StillAlone) -> None:  # fmt: skip
     push_id = row.id
 
@@ -149,19 +169,17 @@ async def _attempt(job: JobContext, row: repository.PushRow, snapshot: dict[str,
         async with job.pool.acquire() as conn:
             await repository.push_progress(conn, push_id, row.attempts, state)
 
-    retry = RetryPolicy(max_total_seconds=job.settings.jira_call_retry_seconds)
-    jira = JiraClient.connect(connection.site_url, connection.account_email, token, retry=retry)
     plan = msgspec.convert(snapshot, PlanSnapshot)
     push = Push(pool=job.pool, jira=jira, connection=connection, plan=plan, progress=progress, still_alone=still_alone)
     try:
-        async with jira:
-            done = await push.run()
-    except (JiraError, OutcomeUnknown, httpx.HTTPError) as exc:
-        if unavailable(exc):
+        done = await push.run()
+    except (JiraError, OutcomeUnknown, httpx.HTTPError, OutboundRefused) as exc:
+        if unavailable(exc) or isinstance(exc, httpx.HTTPError):
+            # httpx errors the client did not turn into JiraUnavailable: no answer, as from a closed port.
             await _wait_for_jira(job, row, push, earlier, exc)
             return
         log.warning("push failed", extra={"fields": {"push_id": str(push_id), "error": type(exc).__name__}})
-        await _finish(job, row, "failed", merge_operations(earlier, push.carried_out()), _error(exc))
+        await _finish(job, row, "failed", merge_operations(earlier, push.carried_out()), _error(exc, _refusal(exc)))
     except Exception as exc:
         if database_unavailable(exc) or isinstance(exc, ProjectLockLost):
             await _wait_for_database(job, row, merge_operations(earlier, push.carried_out()), exc,
@@ -204,12 +222,12 @@ async def _wait_for_jira(
         log.warning("push gave up waiting for Jira", extra={"fields": {**fields, "outage_s": round(outage)}})
         message = (
             f"Jira was unavailable for {_duration(outage)}, longer than this server waits "
-            f"(ROADMAP_JIRA_OUTAGE_GIVE_UP_SECONDS = {policy.give_up:g}); last error: {exc}. "
+            f"(ROADMAP_JIRA_OUTAGE_GIVE_UP_SECONDS = {policy.give_up:g}); last error: {_shown(exc)}. "
             "Push again once Jira is back: what this push made is recorded and will not be made twice."
         )
         await _finish(job, row, "failed", operations, _error(exc, message))
         return
-    if await _wait(job, row, operations, since=since, waits=waits + 1, wait=wait, reason=str(exc)):
+    if await _wait(job, row, operations, since=since, waits=waits + 1, wait=wait, reason=_shown(exc)):
         log.warning("push waits for Jira", extra={"fields": {**fields, "in_s": round(wait, 1)}})
 
 

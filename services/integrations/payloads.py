@@ -42,13 +42,16 @@ def _check_label(label: str, field: str) -> None:
         raise MappingError(f"{label!r} is not a Jira label (non-empty, no spaces, at most {LABEL_MAX} characters)", field=field)
 
 
-class JiraMapping(msgspec.Struct, frozen=True, kw_only=True):
+class JiraMapping(msgspec.Struct, frozen=True, kw_only=True, rename="camel", forbid_unknown_fields=True):
     """How a plan maps onto one Jira project's issue types, labels, components and fields.
 
     `priority_by_rank` is read top-down: the first `(up_to_rank, name)` whose `up_to_rank` is at
     least the idea's rank wins; the last entry must have `up_to_rank=None` to catch the rest.
     `phase_field_kind` says whether the phase custom field is a text field (plain string on v3)
     or a single select (`{"value": ...}`).
+
+    Stored and sent as the API shows it, in camelCase (`epicIssueType`); an unknown key is
+    refused, so a misspelt one cannot silently fall back to a default.
     """
 
     epic_issue_type: str = "Epic"

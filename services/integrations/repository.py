@@ -108,11 +108,11 @@ async def delete_connection(conn: asyncpg.Connection, connection_id: UUID) -> bo
 
 
 async def record_delivery(conn: asyncpg.Connection, connection_id: UUID, identifier: str) -> bool:
-    """Remember a webhook delivery; False when it was seen before (Jira retries keep the id)."""
+    """Remember a connection's webhook delivery; False when it was seen before (Jira retries keep the id)."""
     inserted = await conn.fetchval(
         """
         INSERT INTO integrations.webhook_deliveries (identifier, connection_id) VALUES ($1, $2)
-        ON CONFLICT (identifier) DO NOTHING RETURNING true
+        ON CONFLICT (connection_id, identifier) DO NOTHING RETURNING true
         """,
         identifier,
         connection_id,
@@ -121,17 +121,23 @@ async def record_delivery(conn: asyncpg.Connection, connection_id: UUID, identif
 
 
 async def set_status(
-    conn: asyncpg.Connection, connection_id: UUID, issue_key: str, *, category: str, name: str
+    conn: asyncpg.Connection, connection_id: UUID, issue_key: str, *, category: str, name: str, happened_at: datetime
 ) -> bool:
+    """Record an issue's status from an event, unless a later event's status is recorded already.
+
+    False when the issue is not one of the connection's, or a newer event got there first.
+    """
     status = await conn.execute(
         """
-        UPDATE integrations.issue_links SET status_category = $3, status_name = $4, updated_at = now()
-        WHERE connection_id = $1 AND issue_key = $2
+        UPDATE integrations.issue_links
+        SET status_category = $3, status_name = $4, status_event_at = $5, updated_at = now()
+        WHERE connection_id = $1 AND issue_key = $2 AND (status_event_at IS NULL OR status_event_at <= $5)
         """,
         connection_id,
         issue_key,
         category,
         name,
+        happened_at,
     )
     return status.endswith(" 1")
 

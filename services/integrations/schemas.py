@@ -11,10 +11,20 @@ from msgspec import Meta
 
 from services.kit.patterns import whole
 
-SiteUrl = Annotated[str, Meta(pattern=whole(r"https?://[A-Za-z0-9.-]+(:\d+)?/?"), max_length=200)]
+# The form only; where it may lead (https, public addresses) is the outbound guard's to check.
+SiteUrl = Annotated[
+    str,
+    Meta(
+        pattern=whole(r"https?://([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:\d+)?/?"),
+        max_length=200,
+        description="https:// to a public address, or an address ROADMAP_OUTBOUND_ALLOWED_HOSTS names",
+    ),
+]
 ProjectKey = Annotated[str, Meta(pattern=whole(r"[A-Z][A-Z0-9_]{1,9}"))]
 Email = Annotated[str, Meta(pattern=whole(r"[^@\s]+@[^@\s]+"), max_length=200)]
-SecretRef = Annotated[str, Meta(max_length=1100, description="env:VARIABLE or file:/path; never the secret itself")]
+SecretRef = Annotated[
+    str, Meta(max_length=1100, description="env:ROADMAP_SECRET_<NAME> or file:<ROADMAP_SECRETS_DIR>/<name>; never the secret")
+]
 
 
 class Input(msgspec.Struct, rename="camel", forbid_unknown_fields=True, kw_only=True):
@@ -80,5 +90,6 @@ class DeliveryOut(Output):
 class WebhookAck(Output):
     accepted: bool
     duplicate: bool
+    applied: bool
     issue_key: str | None
     category: str | None

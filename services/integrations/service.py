@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -12,47 +14,53 @@ from services.kit import jobs
 from services.kit.access import service as access
 from services.kit.access.rights import DELIVER, READ, Right
 from services.kit.auth import Caller
-from services.kit.problems import AppError, Conflict, FieldProblem, InvalidInput, NotFound, ServiceUnavailable
-from services.kit.secrets import SecretError, check_reference, read_secret
+from services.kit.problems import AppError, Conflict, FieldProblem, InvalidInput, NotFound
+from services.kit.secrets import SecretError
 from services.integrations import repository
+from services.integrations.connection_check import ConnectionDraft, check_connection, parse_mapping
+from services.integrations.jira_access import JiraAccess
 from services.integrations.jobs import PUSH_JOB
-from services.integrations.payloads import JiraMapping, MappingError
 from services.integrations.plan_source import PlanSnapshot, PlanSource
 from services.integrations.push import known_issues
 from services.integrations.push_plan import Operation, plan_operations
 from services.integrations.repository import ConnectionRow, DeliveryRow
 from services.integrations.schemas import ConnectionIn, ConnectionPatch, PhaseDelivery
-from services.integrations.webhooks import StatusChange, WebhookError, status_change, verify_signature
+from services.integrations.webhooks import StatusChange, WebhookError, check_identifier, status_change, verify_signature
 
 PHASES = ("discovery", "improve", "perfection", "personalization")
+
+log = logging.getLogger("integrations.webhooks")
 
 
 class BadSignature(AppError):
     slug, title, status = "bad-signature", "The webhook delivery is not signed with this connection's secret", 401
 
 
-def _check_refs(values: dict[str, Any]) -> None:
-    problems = []
-    for name, wire in (("api_token_ref", "apiTokenRef"), ("webhook_secret_ref", "webhookSecretRef")):
-        reference = values.get(name)
-        if reference is None:
-            continue
-        try:
-            check_reference(reference)
-        except SecretError as exc:
-            problems.append(FieldProblem(field=wire, message=str(exc)))
-    if problems:
-        raise InvalidInput("Secrets are given by reference, never by value.", errors=problems)
+class StaleDelivery(AppError):
+    slug, title, status = "stale-delivery", "The webhook delivery's event is too old (or too far ahead) to take", 422
 
 
-async def create_connection(conn: asyncpg.Connection, body: ConnectionIn, *, caller: Caller) -> ConnectionRow:
+# One answer for every delivery that cannot be verified, whatever the reason, so the answer
+# does not tell which connections exist or which have a readable secret.
+UNVERIFIED = "The delivery is not signed with this connection's webhook secret."
+
+
+def _draft(values: dict[str, Any]) -> ConnectionDraft:
+    return msgspec.convert(values, ConnectionDraft, from_attributes=True)
+
+
+async def create_connection(
+    conn: asyncpg.Connection, jira_access: JiraAccess, body: ConnectionIn, *, caller: Caller
+) -> ConnectionRow:
+    """Check the caller's rights on the portfolio, then the connection against its Jira
+    (connection_check.py), then record it."""
     try:
         await access.require_access(conn, caller, body.portfolio_id, DELIVER)
     except NotFound:
         problem = FieldProblem(field="portfolioId", message="no such portfolio, or you are not a member of it")
         raise NotFound(f"There is no portfolio {body.portfolio_id}.", errors=[problem]) from None
     values = {**msgspec.structs.asdict(body), "created_by": caller.subject, "site_url": body.site_url.rstrip("/")}
-    _check_refs(values)
+    await check_connection(jira_access, _draft(values))
     try:
         async with conn.transaction():
             return await repository.insert_connection(conn, values)
@@ -86,12 +94,13 @@ async def list_connections(conn: asyncpg.Connection, caller: Caller, portfolio_i
 
 
 async def update_connection(
-    conn: asyncpg.Connection, caller: Caller, connection_id: UUID, patch: ConnectionPatch
+    conn: asyncpg.Connection, jira_access: JiraAccess, caller: Caller, connection_id: UUID, patch: ConnectionPatch
 ) -> ConnectionRow:
+    """Apply the changes if the connection, changed, still passes its check against Jira."""
     current = await require_connection(conn, caller, connection_id, DELIVER)
     changes = {name: value for name, value in msgspec.structs.asdict(patch).items() if value is not msgspec.UNSET}
     values = {**msgspec.structs.asdict(current), **changes}
-    _check_refs(values)
+    await check_connection(jira_access, _draft(values))
     await repository.update_connection(conn, connection_id, values)
     return await _load_connection(conn, connection_id)
 
@@ -103,36 +112,50 @@ async def delete_connection(conn: asyncpg.Connection, caller: Caller, connection
 
 
 async def receive_webhook(
-    conn: asyncpg.Connection, connection_id: UUID, body: bytes, *, signature: str | None, identifier: str | None
-) -> tuple[bool, StatusChange | None]:
-    """Verify, drop repeats, and record the status an issue moved to. Returns (duplicate, change)."""
-    connection = await _load_connection(conn, connection_id)
-    if connection.webhook_secret_ref is None:
-        raise BadSignature("This connection has no webhook secret, so it accepts no deliveries.")
+    conn: asyncpg.Connection,
+    jira_access: JiraAccess,
+    connection_id: UUID,
+    body: bytes,
+    *,
+    signature: str | None,
+    identifier: str | None,
+) -> tuple[bool, StatusChange | None, bool]:
+    """Verify, drop repeats, and record the status an issue moved to, unless a later event's is there.
+
+    Returns (duplicate, change, applied). A delivery is signed by Jira, not by a member: it
+    reaches only its own connection's issues, and needs no portfolio rights.
+    """
+    connection = await repository.get_connection(conn, connection_id)
+    secret = _webhook_secret(jira_access, connection)
     try:
-        secret = read_secret(connection.webhook_secret_ref)
-    except SecretError:
-        raise ServiceUnavailable("The connection's webhook secret cannot be read here.") from None
+        verify_signature(secret or "", body, signature)
+        if secret is None:
+            raise WebhookError("no secret to verify with")
+    except WebhookError:
+        raise BadSignature(UNVERIFIED) from None
     try:
-        verify_signature(secret, body, signature)
+        identifier = check_identifier(identifier)
+        change = status_change(body, now=datetime.now(UTC), max_age_seconds=jira_access.webhook_max_age_seconds)
     except WebhookError as exc:
-        raise BadSignature(str(exc)) from None
-    if not identifier:
-        raise InvalidInput(
-            "A delivery carries X-Atlassian-Webhook-Identifier.",
-            errors=[FieldProblem(field="header.X-Atlassian-Webhook-Identifier", message="missing")],
-        )
+        kind = StaleDelivery if exc.field == "body.timestamp" else InvalidInput
+        raise kind(f"{exc.field}: {exc}", errors=[FieldProblem(field=exc.field, message=str(exc))]) from None
     if not await repository.record_delivery(conn, connection_id, identifier):
-        return True, None
+        return True, None, False
+    applied = change is not None and await repository.set_status(
+        conn, connection_id, change.issue_key, category=change.category, name=change.status_name, happened_at=change.happened_at
+    )
+    return False, change, applied
+
+
+def _webhook_secret(jira_access: JiraAccess, connection: ConnectionRow | None) -> str | None:
+    """The connection's webhook secret, or None when there is none to verify with (told apart only in the log)."""
+    if connection is None or connection.webhook_secret_ref is None:
+        return None
     try:
-        change = status_change(body)
-    except WebhookError as exc:
-        raise InvalidInput(str(exc), errors=[FieldProblem(field="body", message=str(exc))]) from None
-    if change is not None:
-        await repository.set_status(
-            conn, connection_id, change.issue_key, category=change.category, name=change.status_name
-        )
-    return False, change
+        return jira_access.secret(connection.webhook_secret_ref)
+    except SecretError as exc:
+        log.warning("webhook secret cannot be read", extra={"fields": {"connection_id": str(connection.id), "error": str(exc)}})
+        return None
 
 
 def delivery_by_phase(rows: list[DeliveryRow]) -> list[PhaseDelivery]:
@@ -176,21 +199,16 @@ async def dry_run(
     connection = await require_connection(conn, caller, connection_id, DELIVER)
     plan = await source.approved_plan(plan_id, token=token)
     _same_portfolio(connection, plan)
-    try:
-        return plan_operations(
-            project_key=connection.project_key,
-            mapping=msgspec.convert(connection.mapping, JiraMapping),
-            portfolio_id=plan.portfolio_id,
-            phases=plan.phases,
-            ideas=plan.ideas,
-            dependencies=plan.dependencies,
-            known=await known_issues(conn, connection_id),
-            currency=plan.currency,
-        )
-    except (MappingError, msgspec.ValidationError) as exc:
-        raise InvalidInput(f"The connection's mapping cannot be used: {exc}", errors=[
-            FieldProblem(field=f"mapping.{getattr(exc, 'field', '') or ''}".rstrip("."), message=str(exc))
-        ]) from None
+    return plan_operations(
+        project_key=connection.project_key,
+        mapping=parse_mapping(connection.mapping),
+        portfolio_id=plan.portfolio_id,
+        phases=plan.phases,
+        ideas=plan.ideas,
+        dependencies=plan.dependencies,
+        known=await known_issues(conn, connection_id),
+        currency=plan.currency,
+    )
 
 
 def _same_portfolio(connection: ConnectionRow, plan: PlanSnapshot) -> None:
@@ -205,12 +223,7 @@ async def start_push(
     connection = await require_connection(conn, caller, connection_id, DELIVER)
     plan = await source.approved_plan(plan_id, token=token)
     _same_portfolio(connection, plan)
-    try:
-        msgspec.convert(connection.mapping, JiraMapping)
-    except (MappingError, msgspec.ValidationError) as exc:
-        raise InvalidInput(f"The connection's mapping cannot be used: {exc}", errors=[
-            FieldProblem(field="mapping", message=str(exc))
-        ]) from None
+    parse_mapping(connection.mapping)
     push = await repository.insert_push(
         conn, connection_id=connection_id, plan_id=plan_id, snapshot=msgspec.to_builtins(plan), created_by=caller.subject
     )

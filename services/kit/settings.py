@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
@@ -64,6 +65,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     jira_outage_first_wait_seconds: float = 30.0
     jira_outage_max_wait_seconds: float = 600.0
     jira_outage_give_up_seconds: float = 6 * 3600.0
+    # Trust boundary of outbound calls and secrets (docs/security.md): where secret references
+    # may point, the operator's exceptions to "public https only" for user-given URLs, and how
+    # old a signed Jira webhook delivery may be.
+    secrets_dir: Path = Path("/run/secrets")
+    outbound_allowed_hosts: tuple[str, ...] = ()
+    webhook_max_age_seconds: float = 300.0
 
     def __repr__(self) -> str:  # the database URL may carry a password
         return f"Settings(host={self.host!r}, port={self.port!r}, data_dir={str(self.data_dir)!r})"
@@ -105,6 +112,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             job_retry_after_seconds=_float(env, "ROADMAP_JOB_RETRY_AFTER_SECONDS", 30.0),
             job_stop_grace_seconds=_float(env, "ROADMAP_JOB_STOP_GRACE_SECONDS", 10.0),
             **_jira_timings(env),
+            **_trust_boundary(env),
         )
 
 
@@ -128,6 +136,27 @@ def _jira_timings(env: Mapping[str, str]) -> dict[str, float]:
     if timings["jira_outage_first_wait_seconds"] > timings["jira_outage_max_wait_seconds"]:
         raise SettingsError("ROADMAP_JIRA_OUTAGE_FIRST_WAIT_SECONDS must not exceed ROADMAP_JIRA_OUTAGE_MAX_WAIT_SECONDS")
     return timings
+
+
+# One allowed host: a name or dotted IPv4 address, or a bracketed IPv6 address, and an optional port.
+_ALLOWED_HOST = re.compile(r"(?:[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?|\[[0-9a-f:.]{2,45}\])(?::\d{1,5})?")
+
+
+def _trust_boundary(env: Mapping[str, str]) -> dict[str, object]:
+    hosts = tuple(h.strip().lower() for h in env.get("ROADMAP_OUTBOUND_ALLOWED_HOSTS", "").split(",") if h.strip())
+    for host in hosts:
+        if not _ALLOWED_HOST.fullmatch(host):
+            raise SettingsError(
+                f"ROADMAP_OUTBOUND_ALLOWED_HOSTS lists {host!r}: give host or host:port, comma-separated"
+            )
+    secrets_dir = env.get("ROADMAP_SECRETS_DIR") or "/run/secrets"
+    if not Path(secrets_dir).is_absolute():
+        raise SettingsError(f"ROADMAP_SECRETS_DIR must be an absolute path, got {secrets_dir!r}")
+    return {
+        "secrets_dir": Path(os.path.normpath(secrets_dir)),
+        "outbound_allowed_hosts": hosts,
+        "webhook_max_age_seconds": _float(env, "ROADMAP_WEBHOOK_MAX_AGE_SECONDS", 300.0),
+    }
 
 
 def _float(env: Mapping[str, str], name: str, default: float) -> float:

@@ -41,7 +41,7 @@ from services.kit.settings import AuthSettings
 pytestmark = pytest.mark.integration
 
 SECRET = "fuzz-" + "f" * 40
-JIRA_TOKEN_VARIABLE = "FUZZ_TEST_JIRA_TOKEN"
+JIRA_TOKEN_VARIABLE = "ROADMAP_SECRET_FUZZ_TEST_JIRA_TOKEN"
 EXAMPLES = int(os.environ.get("ROADMAP_FUZZ_EXAMPLES", "12"))
 
 
@@ -62,7 +62,8 @@ def live(make_database, tmp_path_factory, jira_for_fuzzing) -> Iterator[tuple[st
     url = make_database("fuzz")
     migrate.upgrade(url)
     env = {"ROADMAP_DATABASE_URL": url, "ROADMAP_JWT_SECRET": SECRET, "ROADMAP_LOG_LEVEL": "WARNING",
-           "ROADMAP_DATA_DIR": str(tmp_path_factory.mktemp("fuzz")), JIRA_TOKEN_VARIABLE: jira_for_fuzzing.auth[1]}  # fmt: skip
+           "ROADMAP_DATA_DIR": str(tmp_path_factory.mktemp("fuzz")), JIRA_TOKEN_VARIABLE: jira_for_fuzzing.auth[1],
+           "ROADMAP_OUTBOUND_ALLOWED_HOSTS": jira_for_fuzzing.host}  # fmt: skip
     with serving(tmp_path_factory.mktemp("fuzz-log") / "serve.log", "--seed-demo", env=env) as base:
         yield base, known_records(base, jira_for_fuzzing)
 

@@ -400,7 +400,8 @@ async def test_a_push_under_way_when_the_database_restarts_is_carried_on_and_mak
 ):
     log_path = tmp_path / "serve.log"
     editor = bearer(EDITOR)
-    async with serving(postgres, log_path, tmp_path / "app", {"PUSH_TEST_JIRA_TOKEN": jira.auth[1]}) as http:
+    async with serving(postgres, log_path, tmp_path / "app", {"ROADMAP_SECRET_PUSH_TEST_JIRA_TOKEN": jira.auth[1],
+                                                                 "ROADMAP_OUTBOUND_ALLOWED_HOSTS": jira.host}) as http:
         scored, plan = await approved_plan(http, bearer)
         cid = await connect(http, jira, scored["portfolioId"], editor)
         ideas, epics = len(plan["assignments"]), len({a["phase"] for a in plan["assignments"]})

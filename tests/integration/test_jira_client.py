@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import logging
 import random
+import re
 import socket
 from collections.abc import AsyncIterator
 from typing import Any
@@ -16,7 +17,18 @@ from typing import Any
 import httpx
 import pytest
 from jira_standin import JiraStandin
+from listeners import (
+    HTML_NOT_FOUND,
+    JSON_NOT_JIRA,
+    NOT_HTTP,
+    REDIRECT_TO_METADATA,
+    UNAUTHORIZED_TEXT,
+    Listener,
+    closed_port,
+    http_answer,
+)
 
+from services.integrations.jira_answers import NOT_JIRA
 from services.integrations.jira_client import (
     BulkResult,
     CreatedIssue,
@@ -27,12 +39,24 @@ from services.integrations.jira_client import (
     OutcomeUnknown,
 )
 from services.integrations.retry import RetryPolicy
+from services.kit.outbound import OutboundGuard
 
 pytestmark = pytest.mark.integration
 
 # Reads wait long enough for a loaded machine's stand-in to answer a schema-checked request;
 # the read-timeout test hangs the stand-in for longer than that.
 TIMEOUT = httpx.Timeout(5, connect=1, read=3.0)
+
+
+def reaching(jira: JiraStandin) -> OutboundGuard:
+    """The outbound guard as the operator sets it for the stand-in: its host:port is the one exception."""
+    return OutboundGuard([jira.host])
+
+
+# Jira's shape, with a field nested deeper than any decoder's stack: skipping it must not crash us.
+DEEP_JSON = http_answer(
+    "200 OK", b'{"accountId": "a", "deep": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", Content_Type="application/json"
+)
 
 
 class Sleeps(list[float]):
@@ -59,7 +83,7 @@ def sleeps() -> Sleeps:
 @pytest.fixture
 async def client(jira: JiraStandin, sleeps: Sleeps) -> AsyncIterator[JiraClient]:
     email, token = jira.auth
-    async with JiraClient.connect(jira.base_url, email, token, timeout=TIMEOUT, sleep=sleeps, rng=random.Random(5)) as client:
+    async with JiraClient.connect(jira.base_url, email, token, guard=reaching(jira), timeout=TIMEOUT, sleep=sleeps, rng=random.Random(5)) as client:
         yield client
 
 
@@ -145,7 +169,7 @@ async def test_retries_stop_after_max_attempts_and_their_log_lines_hold_no_crede
 ) -> None:
     jira.fail_next(r"/myself$", status=503, retry_after=1, times=10)
     email, token = jira.auth
-    async with JiraClient.connect(jira.base_url, email, token, timeout=TIMEOUT, sleep=sleeps, retry=RetryPolicy(max_attempts=3)) as client:
+    async with JiraClient.connect(jira.base_url, email, token, guard=reaching(jira), timeout=TIMEOUT, sleep=sleeps, retry=RetryPolicy(max_attempts=3)) as client:
         with pytest.raises(JiraUnavailable) as raised:
             await client.myself()
     assert raised.value.status == 503 and raised.value.retry_after == 1.0
@@ -171,7 +195,8 @@ async def test_a_connection_refused_is_retried_even_for_a_create_because_nothing
     with socket.socket() as unused:
         unused.bind(("127.0.0.1", 0))
         port = unused.getsockname()[1]
-    async with JiraClient.connect(f"http://127.0.0.1:{port}", "a@b.c", "t", timeout=TIMEOUT, sleep=sleeps, retry=RetryPolicy(max_attempts=3)) as client:
+    guard = OutboundGuard([f"127.0.0.1:{port}"])
+    async with JiraClient.connect(f"http://127.0.0.1:{port}", "a@b.c", "t", guard=guard, timeout=TIMEOUT, sleep=sleeps, retry=RetryPolicy(max_attempts=3)) as client:
         with pytest.raises(JiraUnavailable) as raised:
             await client.create_issue(issue("Nowhere", "idea-n"))
     assert raised.value.status is None and len(sleeps) == 2
@@ -189,7 +214,7 @@ async def test_a_rejected_create_carries_jiras_field_errors(client: JiraClient) 
 async def test_a_wrong_token_is_an_auth_error_that_never_shows_the_token(jira: JiraStandin, sleeps: Sleeps, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     secret = "wrong-but-secret-token"
-    async with JiraClient.connect(jira.base_url, jira.auth[0], secret, timeout=TIMEOUT, sleep=sleeps) as client:
+    async with JiraClient.connect(jira.base_url, jira.auth[0], secret, guard=reaching(jira), timeout=TIMEOUT, sleep=sleeps) as client:
         with pytest.raises(JiraAuthError) as raised:
             await client.myself()
         shown = " ".join([repr(client), str(raised.value), repr(raised.value), caplog.text])
@@ -219,3 +244,57 @@ async def test_an_unknown_issue_is_a_jira_error_with_its_messages(client: JiraCl
     with pytest.raises(JiraError) as raised:
         await client.edit_issue("PROJ-999", {"fields": {"summary": "x"}})
     assert raised.value.status == 404 and raised.value.messages
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [HTML_NOT_FOUND, REDIRECT_TO_METADATA, JSON_NOT_JIRA, UNAUTHORIZED_TEXT, NOT_HTTP, b"", DEEP_JSON],
+    ids=["html 404", "redirect", "other json", "401 text", "not http", "closed at once", "deep json"],
+)
+async def test_a_host_that_does_not_answer_as_jira_reads_exactly_like_a_closed_port(answer: bytes, sleeps: Sleeps) -> None:
+    # Told apart, these would let a user map what listens where through the server.
+    retry = RetryPolicy(max_attempts=1)
+
+    async def outcome(port: int) -> tuple[type, int | None, str]:
+        guard = OutboundGuard([f"127.0.0.1:{port}"])
+        async with JiraClient.connect(f"http://127.0.0.1:{port}", "a@b.c", "t", guard=guard, timeout=TIMEOUT, sleep=sleeps, retry=retry) as client:
+            with pytest.raises(JiraError) as raised:
+                await client.myself()
+        return type(raised.value), raised.value.status, str(raised.value)
+
+    with Listener(answer) as listener:
+        answered = await outcome(listener.port)
+    assert listener.connections == 1  # it was asked, and answered
+    assert answered == await outcome(closed_port()) == (JiraUnavailable, None, NOT_JIRA)
+
+
+async def test_a_create_answered_not_as_jira_is_an_unknown_outcome_like_a_lost_answer(sleeps: Sleeps) -> None:
+    with Listener(HTML_NOT_FOUND) as listener:
+        guard = OutboundGuard([listener.host])
+        async with JiraClient.connect(f"http://{listener.host}", "a@b.c", "t", guard=guard, timeout=TIMEOUT, sleep=sleeps) as client:
+            with pytest.raises(OutcomeUnknown) as raised:
+                await client.create_issue(issue("Anywhere", "idea-x"))
+    assert "internal admin" not in str(raised.value) and "404" not in str(raised.value)
+
+
+async def test_jiras_error_fields_are_cleaned_and_bounded_before_anyone_sees_them(client: JiraClient, jira: JiraStandin) -> None:
+    noisy = {f"customfield_{n}": "\x1b[31mred\x1b[0m\nline two " + "x" * 5000 for n in range(40)}
+    noisy["<script>"] = "field name that is no field"
+    jira.fail_bulk_elements({0}, status=400, errors=noisy)
+
+    result = await client.create_issues([issue("Noisy", "idea-noisy")])
+
+    [failure] = result.failed
+    assert len(failure.field_errors) <= 10
+    for name, message in failure.field_errors.items():
+        assert len(message) <= 200 and "\x1b" not in message and "\n" not in message
+        assert re.fullmatch(r"[A-Za-z0-9_.\[\]-]{1,64}", name), name
+
+
+async def test_no_redirect_is_followed(sleeps: Sleeps) -> None:
+    with Listener(REDIRECT_TO_METADATA) as listener:
+        guard = OutboundGuard([listener.host])
+        async with JiraClient.connect(f"http://{listener.host}", "a@b.c", "t", guard=guard, timeout=TIMEOUT, sleep=sleeps, retry=RetryPolicy(max_attempts=2)) as client:
+            with pytest.raises(JiraUnavailable):
+                await client.project("PROJ")
+    assert listener.connections == 2 and all(b"/rest/api/3/project/PROJ" in first for first in listener.received)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import time
 from collections.abc import AsyncIterator, Callable
 from uuid import UUID
@@ -17,10 +18,12 @@ from uuid import UUID
 import asyncpg
 import msgspec
 import pytest
+from listeners import HTML_NOT_FOUND, Listener, closed_port
 from roadmap_fixtures import EDITOR
 from test_jira_push import approved_plan, connect, issues_by_label, single_process, wait_for
 
 from services.integrations import repository
+from services.integrations.jira_answers import NOT_JIRA
 from services.integrations.jobs import PUSH_JOB
 from services.kit import migrate
 
@@ -36,9 +39,10 @@ def outage_database_url(make_database) -> str:
     return url
 
 
-def outage_settings(settings, database_url: str, *, give_up: float):
+def outage_settings(settings, database_url: str, jira, *, give_up: float):
     return msgspec.structs.replace(
         settings,
+        outbound_allowed_hosts=(jira.host,),
         database_url=database_url,
         job_retry_after_seconds=2.0,
         jira_call_retry_seconds=0.5,
@@ -98,8 +102,8 @@ def assert_one_issue_per_idea_and_one_epic_per_phase(jira, plan: dict) -> None:
 @contextlib.asynccontextmanager
 async def approved_and_connected(database_url, settings, token_for, jira, monkeypatch) -> AsyncIterator[tuple]:
     """The app with its worker, an approved plan, and a connection of its portfolio to the stand-in."""
-    monkeypatch.setenv("PUSH_TEST_JIRA_TOKEN", jira.auth[1])
-    async with single_process(outage_settings(settings, database_url, give_up=600.0)) as http:
+    monkeypatch.setenv("ROADMAP_SECRET_PUSH_TEST_JIRA_TOKEN", jira.auth[1])
+    async with single_process(outage_settings(settings, database_url, jira, give_up=600.0)) as http:
         scored, plan = await approved_plan(http, token_for)
         yield http, plan, await connect(http, jira, scored["portfolioId"], token_for(EDITOR))
 
@@ -206,18 +210,19 @@ async def terminate_lock_holder(database_url: str) -> int:
 async def test_a_push_fails_at_once_on_bad_credentials_and_gives_up_on_an_outage_that_lasts_too_long(
     outage_database_url, settings, token_for, jira, monkeypatch
 ):
-    settings = outage_settings(settings, outage_database_url, give_up=3.0)
+    settings = outage_settings(settings, outage_database_url, jira, give_up=3.0)
     editor, viewer = token_for(EDITOR), token_for("viewer")
+    monkeypatch.setenv("ROADMAP_SECRET_PUSH_TEST_JIRA_TOKEN", jira.auth[1])  # creating the connection checks it
     async with single_process(settings) as http:
         scored, plan = await approved_plan(http, token_for)
         cid = await connect(http, jira, scored["portfolioId"], editor)
 
         # A wrong API token: no retry fixes that, so the push fails at once, without waiting.
-        monkeypatch.setenv("PUSH_TEST_JIRA_TOKEN", "not-the-api-token")
+        monkeypatch.setenv("ROADMAP_SECRET_PUSH_TEST_JIRA_TOKEN", "not-the-api-token")
         refused = await wait_for(http, await start_push(http, cid, plan, editor), viewer, until=FINISHED)
 
         # Jira refuses connections for longer than the push is set to wait (3 s).
-        monkeypatch.setenv("PUSH_TEST_JIRA_TOKEN", jira.auth[1])
+        monkeypatch.setenv("ROADMAP_SECRET_PUSH_TEST_JIRA_TOKEN", jira.auth[1])
         jira.down(None)
         gave_up = await wait_for(http, await start_push(http, cid, plan, editor), viewer, until=FINISHED)
         jira.up()
@@ -229,7 +234,8 @@ async def test_a_push_fails_at_once_on_bad_credentials_and_gives_up_on_an_outage
     assert gave_up["status"] == "failed" and gave_up["attempts"] >= 2, gave_up
     message = gave_up["errors"][0]["messages"][0]
     assert "Jira was unavailable" in message and "ROADMAP_JIRA_OUTAGE_GIVE_UP_SECONDS" in message, message
-    assert "ConnectError" in message and "ConnectError" in gave_up["lastError"], gave_up
+    # Refused connections read as any site that does not answer as Jira does: no error names leak.
+    assert NOT_JIRA in message and gave_up["lastError"] == NOT_JIRA and "ConnectError" not in str(gave_up), gave_up
     assert gave_up["waitingSince"] is not None and gave_up["waitingUntil"] is None
 
     assert again["status"] == "succeeded" and again["errors"] == [], again
@@ -265,3 +271,47 @@ def test_the_waiting_migration_goes_down_to_queued_pushes_and_up_again(make_data
         asyncio.run(sql("UPDATE integrations.pushes SET status = 'waiting'"))
     migrate.upgrade(url)
     asyncio.run(sql("UPDATE integrations.pushes SET status = 'waiting', waiting_until = now()"))
+
+
+@pytest.fixture
+def fresh_database_url(make_database) -> str:
+    """A database of its own: the pushes this test leaves behind must not meet other tests' workers."""
+    url = make_database("outage_not_jira")
+    migrate.upgrade(url)
+    return url
+
+
+async def test_a_site_that_stops_answering_as_jira_is_waited_out_exactly_like_a_closed_port(
+    fresh_database_url, settings, token_for, jira, monkeypatch
+):
+    # A connection's site may later lead elsewhere (its DNS changed, or another service took the
+    # port). Whatever answers there, the push must say no more than it would of a closed port,
+    # in its status and in its messages: otherwise the server maps the operator's network.
+    url = fresh_database_url
+    editor, viewer = token_for(EDITOR), token_for("viewer")
+    monkeypatch.setenv("ROADMAP_SECRET_PUSH_TEST_JIRA_TOKEN", jira.auth[1])
+    closed = closed_port()
+    with Listener(HTML_NOT_FOUND) as not_jira:
+        settings = msgspec.structs.replace(
+            outage_settings(settings, url, jira, give_up=2.0),
+            outbound_allowed_hosts=(jira.host, not_jira.host, f"127.0.0.1:{closed}"),
+        )
+        async with single_process(settings) as http:
+            scored, plan = await approved_plan(http, token_for)
+            cid = await connect(http, jira, scored["portfolioId"], editor)
+            seen = {}
+            for name, site in (("not jira", f"http://{not_jira.host}"), ("closed", f"http://127.0.0.1:{closed}")):
+                db = await asyncpg.connect(url)
+                try:
+                    await db.execute("UPDATE integrations.connections SET site_url = $2 WHERE id = $1", UUID(cid), site)
+                finally:
+                    await db.close()
+                push_url = await start_push(http, cid, plan, editor)
+                waiting = await watch(http, push_url, viewer, lambda p: p["status"] not in {"queued", "running"})
+                finished = await wait_for(http, push_url, viewer, until=FINISHED)
+                seen[name] = [(p["status"], p["lastError"], [re.sub(r"\d+", "N", m) for e in p["errors"] for m in e["messages"]])
+                              for p in (waiting, finished)]  # fmt: skip
+    assert not_jira.connections >= 1  # it was asked, and what it said is nowhere
+    assert seen["not jira"] == seen["closed"], seen
+    assert [status for status, _, _ in seen["closed"]] == ["waiting", "failed"]
+    assert "internal admin" not in str(seen) and "ConnectError" not in str(seen)

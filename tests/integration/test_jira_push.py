@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator
+from uuid import UUID
 
 import httpx
 import msgspec
@@ -32,6 +33,15 @@ def push_database_url(make_database) -> str:
     url = make_database("push")
     migrate.upgrade(url)
     return url
+
+
+def push_settings(settings, database_url: str, jira, monkeypatch):
+    """Settings of an app that reaches the stand-in (the operator's one exception), with its API
+    token in the environment, where creating a connection reads it to check it against Jira."""
+    monkeypatch.setenv("ROADMAP_SECRET_PUSH_TEST_JIRA_TOKEN", jira.auth[1])
+    return msgspec.structs.replace(
+        settings, database_url=database_url, job_retry_after_seconds=2.0, outbound_allowed_hosts=(jira.host,)
+    )
 
 
 @contextlib.asynccontextmanager
@@ -85,7 +95,7 @@ async def approved_plan(http, token_for) -> tuple[dict, dict]:
 async def connect(http, jira, portfolio_id: str, editor, *, webhook_secret_ref: str | None = None) -> str:
     """A connection of the portfolio to the stand-in's project; its token is read from the environment."""
     body = {"portfolioId": portfolio_id, "siteUrl": jira.base_url, "projectKey": "PROJ",
-            "accountEmail": jira.auth[0], "apiTokenRef": "env:PUSH_TEST_JIRA_TOKEN"}  # fmt: skip
+            "accountEmail": jira.auth[0], "apiTokenRef": "env:ROADMAP_SECRET_PUSH_TEST_JIRA_TOKEN"}  # fmt: skip
     if webhook_secret_ref:
         body["webhookSecretRef"] = webhook_secret_ref
     response = await http.post("/integrations/connections", json=body, headers=editor)
@@ -116,13 +126,12 @@ def issues_by_label(jira) -> dict[str, list[str]]:
 async def test_an_approved_plan_is_pushed_once_through_faults_and_status_comes_back(
     push_database_url, settings, token_for, jira, monkeypatch
 ):
-    monkeypatch.setenv("PUSH_TEST_JIRA_TOKEN", jira.auth[1])
-    monkeypatch.setenv("PUSH_TEST_JIRA_WEBHOOK", WEBHOOK_SECRET)
-    settings = msgspec.structs.replace(settings, database_url=push_database_url, job_retry_after_seconds=2.0)
+    monkeypatch.setenv("ROADMAP_SECRET_PUSH_TEST_JIRA_WEBHOOK", WEBHOOK_SECRET)
+    settings = push_settings(settings, push_database_url, jira, monkeypatch)
     editor, viewer = token_for(EDITOR), token_for("viewer")
     async with single_process(settings) as http:
         scored, plan = await approved_plan(http, token_for)
-        cid = await connect(http, jira, scored["portfolioId"], editor, webhook_secret_ref="env:PUSH_TEST_JIRA_WEBHOOK")
+        cid = await connect(http, jira, scored["portfolioId"], editor, webhook_secret_ref="env:ROADMAP_SECRET_PUSH_TEST_JIRA_WEBHOOK")
         ideas = len(plan["assignments"])
         epics = len({a["phase"] for a in plan["assignments"]})
 
@@ -162,8 +171,7 @@ async def test_a_resumed_push_finds_what_an_interrupted_one_made_and_rejected_id
     push_database_url, settings, token_for, jira, monkeypatch
 ):
 
-    monkeypatch.setenv("PUSH_TEST_JIRA_TOKEN", jira.auth[1])
-    settings = msgspec.structs.replace(settings, database_url=push_database_url, job_retry_after_seconds=2.0)
+    settings = push_settings(settings, push_database_url, jira, monkeypatch)
     editor, viewer = token_for(EDITOR), token_for("viewer")
     async with single_process(settings) as http:
         scored, plan = await approved_plan(http, token_for)
@@ -196,8 +204,7 @@ async def test_a_resumed_push_finds_what_an_interrupted_one_made_and_rejected_id
 async def test_unavailable_jira_and_a_lost_bulk_answer_still_give_one_issue_per_idea(
     push_database_url, settings, token_for, jira, monkeypatch
 ):
-    monkeypatch.setenv("PUSH_TEST_JIRA_TOKEN", jira.auth[1])
-    settings = msgspec.structs.replace(settings, database_url=push_database_url, job_retry_after_seconds=2.0)
+    settings = push_settings(settings, push_database_url, jira, monkeypatch)
     editor, viewer = token_for(EDITOR), token_for("viewer")
     async with single_process(settings) as http:
         scored, plan = await approved_plan(http, token_for)
@@ -219,8 +226,7 @@ async def test_pushing_a_later_approved_replan_updates_creates_and_marks_never_d
 ):
     from services.integrations.payloads import UNPLANNED_LABEL, idea_label
 
-    monkeypatch.setenv("PUSH_TEST_JIRA_TOKEN", jira.auth[1])
-    settings = msgspec.structs.replace(settings, database_url=push_database_url, job_retry_after_seconds=2.0)
+    settings = push_settings(settings, push_database_url, jira, monkeypatch)
     editor, viewer = token_for(EDITOR), token_for("viewer")
     async with single_process(settings) as http:
         scored, plan = await approved_plan(http, token_for)
@@ -253,7 +259,7 @@ async def test_pushing_a_later_approved_replan_updates_creates_and_marks_never_d
 
 
 async def test_a_push_whose_worker_is_killed_mid_create_is_finished_by_another_without_duplicates(
-    push_database_url, settings, token_for, jira, tmp_path
+    push_database_url, settings, token_for, jira, tmp_path, monkeypatch
 ):
     import os
     import signal
@@ -261,11 +267,12 @@ async def test_a_push_whose_worker_is_killed_mid_create_is_finished_by_another_w
     import sys
     from pathlib import Path
 
-    settings = msgspec.structs.replace(settings, database_url=push_database_url, job_retry_after_seconds=2.0)
+    settings = push_settings(settings, push_database_url, jira, monkeypatch)
     source = await PoolSource.open(settings)
     editor, viewer = token_for(EDITOR), token_for("viewer")
     env = {**os.environ, "ROADMAP_DATABASE_URL": push_database_url, "ROADMAP_DATA_DIR": str(tmp_path),
-           "ROADMAP_JOB_RETRY_AFTER_SECONDS": "2", "PUSH_TEST_JIRA_TOKEN": jira.auth[1]}  # fmt: skip
+           "ROADMAP_JOB_RETRY_AFTER_SECONDS": "2", "ROADMAP_SECRET_PUSH_TEST_JIRA_TOKEN": jira.auth[1],
+           "ROADMAP_OUTBOUND_ALLOWED_HOSTS": jira.host}  # fmt: skip
     roadmap = str(Path(sys.executable).with_name("roadmap"))
     workers: list[subprocess.Popen] = []
     try:
@@ -301,3 +308,36 @@ async def test_a_push_whose_worker_is_killed_mid_create_is_finished_by_another_w
     labels = issues_by_label(jira)
     assert all(len(keys) == 1 for keys in labels.values()), labels
     assert len(labels) == len(plan["assignments"]) + len({a["phase"] for a in plan["assignments"]})
+
+
+async def test_a_stored_reference_or_site_refused_now_fails_the_push_and_nothing_is_sent(
+    push_database_url, settings, token_for, jira, monkeypatch
+):
+    # A row written under older rules (or by hand): the rules hold when a reference or a site is used.
+    import asyncpg
+    from listeners import Listener
+
+    settings = push_settings(settings, push_database_url, jira, monkeypatch)
+    editor, viewer = token_for(EDITOR), token_for("viewer")
+    with Listener() as unnamed:
+        async with single_process(settings) as http:
+            scored, plan = await approved_plan(http, token_for)
+            cid = await connect(http, jira, scored["portfolioId"], editor)
+            asked = len(jira.requests)
+            outcomes = []
+            for change in (
+                "SET api_token_ref = 'env:ROADMAP_JWT_SECRET'",
+                f"SET api_token_ref = 'env:ROADMAP_SECRET_PUSH_TEST_JIRA_TOKEN', site_url = 'http://{unnamed.host}'",
+            ):
+                db = await asyncpg.connect(push_database_url)
+                try:
+                    await db.execute(f"UPDATE integrations.connections {change} WHERE id = $1", UUID(cid))
+                finally:
+                    await db.close()
+                started = await http.post(f"/integrations/connections/{cid}/pushes", json={"planId": plan["id"]}, headers=editor)
+                outcomes.append(await wait_for(http, started.headers["location"], viewer, until={"succeeded", "failed"}))
+    by_reference, by_site = outcomes
+    assert by_reference["status"] == "failed" and by_reference["attempts"] == 1, by_reference
+    assert "apiTokenRef" in by_reference["errors"][0]["messages"][0], by_reference
+    assert by_site["status"] == "failed" and "siteUrl" in by_site["errors"][0]["messages"][0], by_site
+    assert len(jira.requests) == asked and unnamed.connections == 0  # neither push sent anything anywhere

@@ -47,8 +47,8 @@ def test_no_secret_reaches_a_log_line_or_a_response(make_database, tmp_path, jir
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "ROADMAP_DATABASE_URL": url, "ROADMAP_JWT_SECRET": SIGNING_KEY, "ROADMAP_DATA_DIR": str(tmp_path),
-           "PORT": str(port), "ROADMAP_LOG_LEVEL": "DEBUG", "SECRETS_TEST_JIRA_TOKEN": jira.auth[1],
-           "SECRETS_TEST_WEBHOOK": WEBHOOK_SECRET}  # fmt: skip
+           "PORT": str(port), "ROADMAP_LOG_LEVEL": "DEBUG", "ROADMAP_SECRET_SECRETS_TEST_JIRA_TOKEN": jira.auth[1],
+           "ROADMAP_SECRET_SECRETS_TEST_WEBHOOK": WEBHOOK_SECRET, "ROADMAP_OUTBOUND_ALLOWED_HOSTS": jira.host}  # fmt: skip
     auth = AuthSettings(signing_key=SIGNING_KEY)
     tokens = {role: mint_token(auth, subject=f"{role}@example.com", roles=[role]) for role in ("programme_manager", "leader")}
     responses: list[str] = []
@@ -87,7 +87,7 @@ def test_no_secret_reaches_a_log_line_or_a_response(make_database, tmp_path, jir
             keep(leader.post(f"/roadmap/plans/{plan['id']}/phases/improve/decision", json={"decision": "approve", "comment": "go"}))
             connection = keep(pm.post("/integrations/connections", json={
                 "portfolioId": portfolio["id"], "siteUrl": jira.base_url, "projectKey": "PROJ", "accountEmail": jira.auth[0],
-                "apiTokenRef": "env:SECRETS_TEST_JIRA_TOKEN", "webhookSecretRef": "env:SECRETS_TEST_WEBHOOK"}))  # fmt: skip
+                "apiTokenRef": "env:ROADMAP_SECRET_SECRETS_TEST_JIRA_TOKEN", "webhookSecretRef": "env:ROADMAP_SECRET_SECRETS_TEST_WEBHOOK"}))  # fmt: skip
             keep(pm.post(f"/integrations/connections/{connection['id']}/dry-run", json={"planId": plan["id"]}))
             push = keep(pm.post(f"/integrations/connections/{connection['id']}/pushes", json={"planId": plan["id"]}))
             push = wait(pm, f"/integrations/pushes/{push['id']}", {"succeeded", "failed"})

@@ -86,7 +86,7 @@ async def test_separate_services_and_two_workers_finish_every_run_and_push_once_
     env = {**os.environ, "ROADMAP_DATABASE_URL": url, "ROADMAP_JWT_SECRET": auth_settings.signing_key,
            "ROADMAP_DATA_DIR": str(tmp_path), "ROADMAP_SCORING_URL": bases["scoring"],
            "ROADMAP_ROADMAP_URL": bases["roadmap"], "ROADMAP_JOB_RETRY_AFTER_SECONDS": "2",
-           "ROADMAP_LOG_LEVEL": "WARNING", "PUSH_TEST_JIRA_TOKEN": jira.auth[1],
+           "ROADMAP_LOG_LEVEL": "WARNING", "ROADMAP_SECRET_PUSH_TEST_JIRA_TOKEN": jira.auth[1], "ROADMAP_OUTBOUND_ALLOWED_HOSTS": jira.host,
            # A push that finds its connection busy (the killed worker's session not yet gone) waits briefly.
            "ROADMAP_JIRA_OUTAGE_FIRST_WAIT_SECONDS": "2"}  # fmt: skip
     processes: dict[str, subprocess.Popen] = {}

@@ -17,6 +17,7 @@ import base64
 import contextlib
 import json
 import errno
+import itertools
 import re
 import socket
 import threading
@@ -33,6 +34,7 @@ from .handlers import HANDLERS, Request, Response
 from .state import TRANSITIONS, ContractViolation, JiraError, JiraState
 from .webhooks import WebhookDelivery, status_change_delivery
 
+_request_ids = itertools.count(1)
 NOT_AUTHENTICATED = "You are not authenticated. Authentication required to perform this operation."
 CREATE_OPERATIONS = ("createIssue", "createIssues")
 
@@ -136,6 +138,12 @@ class JiraStandin:
     def base_url(self) -> str:
         assert self._port, "start() the stand-in first"
         return f"http://127.0.0.1:{self._port}"
+
+    @property
+    def host(self) -> str:
+        """`host:port` as ROADMAP_OUTBOUND_ALLOWED_HOSTS names it: the server reaches the stand-in only so."""
+        assert self._port, "start() the stand-in first"
+        return f"127.0.0.1:{self._port}"
 
     # -- faults ------------------------------------------------------------------------------
     def fail_next(self, path_pattern: str, *, status: int = 429, retry_after: int | None = 1, times: int = 1, method: str | None = None) -> None:
@@ -407,6 +415,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Type", "application/json;charset=UTF-8")
         self.send_header("Content-Length", str(len(payload)))
         self.send_header("X-AAccountId", "5b10ac8d82e05b22cc7d4ef5")
+        self.send_header("X-AREQUESTID", f"{next(_request_ids)}x1")  # Jira's request id, on every answer
         self.end_headers()
         self.wfile.write(payload)
         if response.outage_begins:  # only now: this answer still goes out

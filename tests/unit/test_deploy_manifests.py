@@ -145,6 +145,24 @@ def test_the_config_map_holds_no_secret_setting() -> None:
         assert config["data"][name], name
 
 
+def test_the_jira_secrets_are_mounted_where_secret_references_may_point() -> None:
+    # A reference resolves only to a file directly inside ROADMAP_SECRETS_DIR (docs/security.md):
+    # the Jira Secret must be mounted exactly there for the integrations service and the workers.
+    (config,) = _of_kind("ConfigMap").values()
+    secrets_dir = config["data"]["ROADMAP_SECRETS_DIR"]
+    deployments = _of_kind("Deployment")
+    for name in ("integrations", "worker"):
+        pod = deployments[name]["spec"]["template"]["spec"]
+        jira_volumes = {v["name"] for v in pod["volumes"] if v.get("secret", {}).get("secretName") == "roadmap-jira"}
+        mounts = [m["mountPath"] for c in pod["containers"] for m in c.get("volumeMounts", []) if m["name"] in jira_volumes]
+        assert mounts == [secrets_dir], name
+    # Compose mounts its secrets in /run/secrets, the default, and sets no other folder.
+    for name in ("integrations", "worker"):
+        service = _compose()["services"][name]
+        assert {"jira_api_token", "jira_webhook_secret"} <= set(service["secrets"]), name
+        assert "ROADMAP_SECRETS_DIR" not in service.get("environment", {}), name
+
+
 def test_the_compose_file_has_the_database_migration_services_workers_and_ingress() -> None:
     services = _compose()["services"]
     assert set(services) >= {"postgres", "migrate", *SERVICES, "worker", "ingress"}

@@ -86,12 +86,14 @@ def test_a_broken_mapping_is_refused_naming_the_field(settings, field):
 
 def test_a_stored_mapping_converts_and_its_rules_still_apply():
     # The connection keeps its mapping as JSON; msgspec.convert runs __post_init__ as well.
-    mapping = msgspec.convert({"labels": ["roadmap"], "priority_by_rank": [[5, "High"], [None, "Low"]]}, JiraMapping)
+    mapping = msgspec.convert({"labels": ["roadmap"], "priorityByRank": [[5, "High"], [None, "Low"]]}, JiraMapping)
     assert mapping.priority_by_rank == ((5, "High"), (None, "Low"))
     assert msgspec.convert(msgspec.to_builtins(mapping), JiraMapping) == mapping
     with pytest.raises(MappingError) as caught:
         msgspec.convert({"labels": ["two words"]}, JiraMapping)
     assert caught.value.field == "labels[0]"
+    with pytest.raises(msgspec.ValidationError, match="epic_issue_type"):  # the API's names only, nothing misspelt
+        msgspec.convert({"epic_issue_type": "Epic"}, JiraMapping)
 
 
 def test_priority_follows_rank_bands_top_down():

@@ -4,14 +4,14 @@ A scenario's document holds effort only for the teams the scenario constrains. T
 teams a scenario leaves unconstrained, and to constrain one later, the scenario keeps what the
 backlog said for every team, as `{idea: {team: days}}`.
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 """
 
 from services.kit.migrate import run_sql
 
-revision = "0010"
-down_revision = "0009"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

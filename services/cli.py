@@ -102,6 +102,9 @@ def _app_for(service: str, settings: Settings, *, jobs: bool) -> ServiceApp | Co
     return create_service_app(service, settings)
 
 
+WORKER_STARTUP_SECONDS = 60
+
+
 def _run(
     app: ServiceApp | CompositeApp, *, host: str, port: int, workers: int, worker_env: dict[str, str]
 ) -> None:
@@ -115,7 +118,18 @@ def _run(
     # (services/kit/observability.py); a fresh folder per start, so no stale counts.
     metrics_dir = os.environ[MULTIPROCESS_DIR_VARIABLE] = tempfile.mkdtemp(prefix="roadmap-metrics-")
     try:
-        uvicorn.run("services.cli:worker_app", factory=True, workers=workers, host=host, port=port, log_config=None)
+        uvicorn.run(
+            "services.cli:worker_app",
+            factory=True,
+            workers=workers,
+            host=host,
+            port=port,
+            log_config=None,
+            # A server process builds the whole app before it answers the parent's health
+            # pings; on a busy machine that takes longer than uvicorn's 5 s, and the parent
+            # would kill and restart it over and over.
+            timeout_worker_healthcheck=WORKER_STARTUP_SECONDS,
+        )
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)
 

@@ -186,9 +186,7 @@ class ReplanController(Controller):
         self, request: Request, conn: Conn, plan_id: FromPath[UUID], data: JSONBody[ReplanIn]
     ) -> ScenarioOut:
         """A new scenario from an approved plan, which moving an approved idea costs `movePenalty`."""
-        row = await service.replan(
-            conn, plan_id, name=data.name, move_penalty=data.move_penalty, caller=caller_of(request)
-        )
+        row = await service.replan(conn, plan_id, data, caller=caller_of(request))
         return scenario_out(row)
 
 

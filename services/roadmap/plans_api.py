@@ -11,7 +11,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from services.kit.db import Conn
 from services.kit.params import Page, PageSize, caller_of
 from services.roadmap import plans_service as service
-from services.roadmap.plans_domain import Decision, Status
+from services.roadmap.plans_domain import Status
 from services.roadmap.plans_repository import AuditRow, PlanSummaryRow
 from services.roadmap.plans_schemas import (
     AssignmentOut,
@@ -23,13 +23,12 @@ from services.roadmap.plans_schemas import (
     PlanPage,
     PlanPhaseOut,
     PlanSummaryOut,
+    RevisionIn,
     SolverOut,
 )
 from services.roadmap.plans_service import PlanView
 
 PortfolioFilter = Annotated[UUID | None, QueryParameter(name="portfolioId", description="only this portfolio's plans")]
-
-_DECISIONS: dict[str, Decision] = {"approve": "approved", "reject": "rejected"}
 
 
 class RunPlanController(Controller):
@@ -76,12 +75,25 @@ class PlanController(Controller):
     async def decide(
         self, request: Request, conn: Conn, plan_id: FromPath[UUID], phase: FromPath[str], data: JSONBody[DecisionIn]
     ) -> PlanOut:
-        """Approve or reject one phase budget of a submitted plan, with a comment; a decision is final.
-        Needs the role leader on the plan's portfolio; whoever created or submitted the plan never decides it."""
+        """Decide one phase of a submitted plan, with a comment: approve it (with `budget`, for less
+        than it asks: if the plan spends more there, the phase needs a revision) or reject it, which
+        asks for changes and leaves the plan under review. An approval stands. Needs the role leader
+        on the plan's portfolio; whoever created, submitted or revised the plan never decides it."""
         view = await service.decide_phase(
-            conn, plan_id, phase, _DECISIONS[data.decision], comment=data.comment, caller=caller_of(request)
+            conn, plan_id, phase, data.decision, comment=data.comment, budget=data.budget, caller=caller_of(request)
         )
         return plan_out(view)
+
+    @post("/{plan_id:uuid}/revisions", operation_id="revisePlan", status_code=200)
+    async def revise(self, request: Request, conn: Conn, plan_id: FromPath[UUID], data: JSONBody[RevisionIn]) -> PlanOut:
+        """Answer requested changes: put the submitted plan onto another run of its scenario.
+        Approvals of phases whose ideas and budget did not change stand; the others are asked again."""
+        return plan_out(await service.revise_plan(conn, plan_id, data.run_id, caller=caller_of(request)))
+
+    @post("/{plan_id:uuid}/withdraw", operation_id="withdrawPlan", status_code=200)
+    async def withdraw(self, request: Request, conn: Conn, plan_id: FromPath[UUID]) -> PlanOut:
+        """Take back a draft or submitted plan; it moves no further."""
+        return plan_out(await service.withdraw_plan(conn, plan_id, caller=caller_of(request)))
 
     @get("/{plan_id:uuid}/audit", operation_id="getPlanAudit")
     async def audit(self, request: Request, conn: Conn, plan_id: FromPath[UUID]) -> list[AuditEventOut]:
@@ -111,7 +123,11 @@ def plan_out(view: PlanView) -> PlanOut:
     plan, result = view.plan, view.result
     decided = {
         row.phase: DecisionOut(
-            decision=row.decision, comment=row.comment, decided_by=row.decided_by, decided_at=row.decided_at
+            decision=row.decision,
+            comment=row.comment,
+            decided_by=row.decided_by,
+            decided_at=row.decided_at,
+            approved_budget=row.approved_budget,
         )
         for row in view.decisions
     }
@@ -124,6 +140,8 @@ def plan_out(view: PlanView) -> PlanOut:
         run_id=plan.run_id,
         created_by=plan.created_by,
         submitted_by=plan.submitted_by,
+        revision=plan.revision,
+        revised_by=plan.revised_by,
         created_at=plan.created_at,
         updated_at=plan.updated_at,
         input_fingerprint=plan.input_fingerprint,

@@ -41,6 +41,8 @@ class PlanSummaryRow(msgspec.Struct, frozen=True):
 class PlanRow(PlanSummaryRow, frozen=True):
     """A plan with what its lifecycle and audit trail need from its run."""
 
+    revision: int
+    revised_by: list[str]
     input_fingerprint: str
     solver_name: str | None
     solver_version: str | None
@@ -53,6 +55,7 @@ class DecisionRow(msgspec.Struct, frozen=True):
     comment: str
     decided_by: str
     decided_at: datetime
+    approved_budget: float | None
 
 
 class AuditRow(msgspec.Struct, frozen=True):
@@ -109,6 +112,7 @@ _PLAN_SUMMARY_COLUMNS = """
 # whose worker recorded it only there.
 _PLAN_COLUMNS = f"""
     {_PLAN_SUMMARY_COLUMNS},
+    p.revision, p.revised_by,
     r.input_fingerprint,
     coalesce(r.solver_name, r.result #>> '{{solver,name}}') AS solver_name,
     coalesce(r.solver_version, r.result #>> '{{solver,version}}') AS solver_version,
@@ -220,7 +224,7 @@ async def run_result(conn: asyncpg.Connection, run_id: UUID) -> RunResult:
 async def decisions(conn: asyncpg.Connection, plan_id: UUID) -> list[DecisionRow]:
     records = await conn.fetch(
         """
-        SELECT phase, decision, comment, decided_by, decided_at FROM roadmap.phase_decisions
+        SELECT phase, decision, comment, decided_by, decided_at, approved_budget FROM roadmap.phase_decisions
         WHERE plan_id = $1 ORDER BY decided_at, phase
         """,
         plan_id,
@@ -228,19 +232,52 @@ async def decisions(conn: asyncpg.Connection, plan_id: UUID) -> list[DecisionRow
     return _many(records, DecisionRow)
 
 
-async def insert_decision(
-    conn: asyncpg.Connection, plan_id: UUID, *, phase: str, decision: str, comment: str, decided_by: str
+async def record_decision(
+    conn: asyncpg.Connection,
+    plan_id: UUID,
+    *,
+    phase: str,
+    decision: str,
+    comment: str,
+    decided_by: str,
+    approved_budget: float | None,
 ) -> None:
+    """The phase's standing decision: a request for changes is replaced by a later decision."""
     await conn.execute(
         """
-        INSERT INTO roadmap.phase_decisions (plan_id, phase, decision, comment, decided_by)
-        VALUES ($1, $2, $3, $4, $5)
+        INSERT INTO roadmap.phase_decisions (plan_id, phase, decision, comment, decided_by, approved_budget)
+        VALUES ($1, $2, $3, $4, $5, $6)
+        ON CONFLICT (plan_id, phase) DO UPDATE SET decision = EXCLUDED.decision, comment = EXCLUDED.comment,
+            decided_by = EXCLUDED.decided_by, decided_at = now(), approved_budget = EXCLUDED.approved_budget
         """,
         plan_id,
         phase,
         decision,
         comment,
         decided_by,
+        approved_budget,
+    )
+
+
+async def keep_decisions(conn: asyncpg.Connection, plan_id: UUID, phases: Sequence[str]) -> None:
+    """Drop every decision of the plan but those on `phases` (the audit trail keeps them all)."""
+    await conn.execute(
+        "DELETE FROM roadmap.phase_decisions WHERE plan_id = $1 AND NOT (phase = ANY($2::text[]))", plan_id, list(phases)
+    )
+
+
+async def move_to_run(conn: asyncpg.Connection, plan_id: UUID, *, run_id: UUID, by: str) -> None:
+    """The plan's next revision stands on `run_id`; `by` joins those who never decide it."""
+    await conn.execute(
+        """
+        UPDATE roadmap.plans SET run_id = $2, revision = revision + 1,
+            revised_by = CASE WHEN $3 = ANY(revised_by) THEN revised_by ELSE array_append(revised_by, $3) END,
+            updated_at = now()
+        WHERE id = $1
+        """,
+        plan_id,
+        run_id,
+        by,
     )
 
 

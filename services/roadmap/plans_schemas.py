@@ -29,15 +29,27 @@ class PlanIn(Input):
 
 
 class DecisionIn(Input):
+    """`approve` (with `budget`, for less than the phase asks) or `reject`, which asks for changes."""
+
     decision: Literal["approve", "reject"]
     comment: Comment
+    budget: Annotated[float, Meta(ge=0, le=1e15)] | None = None
+
+
+class RevisionIn(Input):
+    """Another succeeded run of the plan's scenario, to put the plan onto."""
+
+    run_id: UUID
 
 
 class DecisionOut(Output):
+    """`approved` stands; `changes_requested` waits for a revision (or a later approval)."""
+
     decision: str
     comment: str
     decided_by: str
     decided_at: datetime
+    approved_budget: float | None
 
 
 class PlanPhaseOut(Output):
@@ -71,6 +83,8 @@ class PlanSummaryOut(Output):
 
 
 class PlanOut(PlanSummaryOut, kw_only=True):
+    revision: int
+    revised_by: list[str]
     input_fingerprint: str
     solver: SolverOut
     result_status: str

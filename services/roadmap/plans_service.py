@@ -2,7 +2,7 @@
 
 Every transition runs inside the request's transaction and starts by locking the plan row,
 so two leaders deciding at once are served one after the other and each sees the other's
-decision: a plan can never end up approved with a rejected phase, or approved twice.
+decision: a plan can never end up approved with a phase awaiting changes, or approved twice.
 """
 
 from __future__ import annotations
@@ -20,7 +20,17 @@ from services.kit.auth import Caller
 from services.kit.problems import Conflict, FieldProblem, Forbidden, InvalidInput, NotFound
 from services.roadmap import plans_domain as rules
 from services.roadmap import plans_repository as repository
-from services.roadmap.plans_domain import Decision, Event, PlanRuleBroken, PlanState, Status, Transition, UnknownPhase
+from services.roadmap.plans_domain import (
+    BadBudget,
+    Event,
+    PhaseFigures,
+    PlanRuleBroken,
+    PlanState,
+    Status,
+    Transition,
+    UnknownPhase,
+    Verdict,
+)
 from services.roadmap.plans_repository import AuditRow, DecisionRow, PlanRow, PlanSummaryRow, RunResult
 
 
@@ -44,6 +54,8 @@ def _applied(rule: Callable[..., Transition], *args: Any, **kwargs: Any) -> Tran
         return rule(*args, **kwargs)
     except UnknownPhase as exc:
         raise InvalidInput(exc.message, errors=[FieldProblem(field="phase", message=exc.message)]) from None
+    except BadBudget as exc:
+        raise InvalidInput(exc.message, errors=[FieldProblem(field="budget", message=exc.message)]) from None
     except PlanRuleBroken as exc:
         raise Conflict(exc.message) from None
 
@@ -150,24 +162,100 @@ async def submit_plan(conn: asyncpg.Connection, plan_id: UUID, *, caller: Caller
 
 
 async def decide_phase(
-    conn: asyncpg.Connection, plan_id: UUID, phase: str, decision: Decision, *, comment: str, caller: Caller
+    conn: asyncpg.Connection,
+    plan_id: UUID,
+    phase: str,
+    verdict: Verdict,
+    *,
+    comment: str,
+    budget: float | None,
+    caller: Caller,
 ) -> PlanView:
-    """A leader's decision on one phase budget; the plan is approved or rejected when that follows.
+    """A leader's decision on one phase budget: approve (possibly for less), or ask for changes.
 
-    Four eyes: whoever created or submitted the plan never decides it, whatever roles they hold.
+    The plan is approved when every phase is. Four eyes: whoever created, submitted or revised
+    the plan never decides it, whatever roles they hold.
     """
     plan, actor = await _require_plan(conn, caller, plan_id, DECIDE, for_update=True)
     _require_other_eyes(plan, caller)
     _check_decision(plan, phase, comment)
-    transition = _applied(rules.decide, await _state(conn, plan), phase, decision, comment=comment)
+    figures = _figures(await repository.run_result(conn, plan.run_id), phase)
+    taken = _judged(verdict, figures, budget)
+    transition = _applied(rules.decide, await _state(conn, plan), phase, taken, comment=comment)
     if transition.state.status == "approved":
         await _supersede_approved(conn, plan, actor)
-    await repository.insert_decision(
-        conn, plan.id, phase=phase, decision=decision, comment=comment, decided_by=caller.subject
+    await repository.record_decision(
+        conn,
+        plan.id,
+        phase=phase,
+        decision=taken.decision,
+        comment=comment,
+        decided_by=caller.subject,
+        approved_budget=taken.approved_budget,
     )
     if transition.state.status != plan.status:
         await repository.set_status(conn, plan.id, transition.state.status)
     await _record(conn, plan, transition.events, actor, DECIDE)
+    return await _view(conn, await _load_plan(conn, plan_id))
+
+
+def _figures(result: RunResult, phase: str) -> PhaseFigures:
+    found = next((p for p in result.phases if p.key == phase), None)
+    return PhaseFigures(budget=found.budget, spend=found.spend) if found else PhaseFigures(budget=0.0, spend=0.0)
+
+
+def _judged(verdict: Verdict, figures: PhaseFigures, budget: float | None) -> rules.DecisionTaken:
+    try:
+        return rules.judge(verdict, figures, budget=budget)
+    except BadBudget as exc:
+        raise InvalidInput(exc.message, errors=[FieldProblem(field="budget", message=exc.message)]) from None
+
+
+async def revise_plan(conn: asyncpg.Connection, plan_id: UUID, run_id: UUID, *, caller: Caller) -> PlanView:
+    """Put a submitted plan onto another run of its scenario: the programme manager's answer to
+    requested changes. Approvals of phases whose ideas and budget did not change stand; the
+    other phases are asked again."""
+    plan, actor = await _require_plan(conn, caller, plan_id, PLAN, for_update=True)
+    run = await repository.get_run_for_plan(conn, run_id)
+    if run is None or run.scenario_id != plan.scenario_id:
+        message = "not a run of this plan's scenario"
+        raise InvalidInput(f"runId: {message}", errors=[FieldProblem(field="runId", message=message)])
+    _applied(rules.check_run, run_kind=run.kind, run_status=run.status, result_status=run.result_status,
+             phases=tuple(run.phase_keys))  # fmt: skip
+    unchanged = rules.unchanged_phases(
+        _phase_contents(await repository.run_result(conn, plan.run_id)),
+        _phase_contents(await repository.run_result(conn, run.id)),
+    )
+    state = await _state(conn, plan)
+    transition = _applied(
+        rules.revise, state, phases=tuple(run.phase_keys), unchanged=unchanged, run_id=str(run.id),
+        revision=plan.revision + 1,
+    )  # fmt: skip
+    if transition.state.status == "approved":
+        await _supersede_approved(conn, plan, actor)
+    await repository.move_to_run(conn, plan.id, run_id=run.id, by=caller.subject)
+    await repository.keep_decisions(conn, plan.id, list(transition.state.decisions))
+    if transition.state.status != plan.status:
+        await repository.set_status(conn, plan.id, transition.state.status)
+    revised = await _load_plan(conn, plan_id)
+    await _record(conn, revised, transition.events, actor, PLAN)
+    return await _view(conn, revised)
+
+
+def _phase_contents(result: RunResult) -> dict[str, tuple[float, frozenset[str]]]:
+    """Phase -> (budget, its ideas): what a phase is, for keeping its approval through a revision."""
+    ideas: dict[str, set[str]] = {}
+    for assignment in result.assignments:
+        ideas.setdefault(assignment.phase, set()).add(assignment.idea)
+    return {phase.key: (phase.budget, frozenset(ideas.get(phase.key, ()))) for phase in result.phases}
+
+
+async def withdraw_plan(conn: asyncpg.Connection, plan_id: UUID, *, caller: Caller) -> PlanView:
+    """Take back a draft or submitted plan; it moves no further (and no longer holds its portfolio)."""
+    plan, actor = await _require_plan(conn, caller, plan_id, PLAN, for_update=True)
+    transition = _applied(rules.withdraw, await _state(conn, plan))
+    await repository.set_status(conn, plan.id, transition.state.status)
+    await _record(conn, plan, transition.events, actor, PLAN)
     return await _view(conn, await _load_plan(conn, plan_id))
 
 
@@ -189,7 +277,11 @@ def _check_decision(plan: PlanRow, phase: str, comment: str) -> None:
 
 
 def _require_other_eyes(plan: PlanRow, caller: Caller) -> None:
-    did = [what for what, who in (("created", plan.created_by), ("submitted", plan.submitted_by)) if who == caller.subject]
+    did = [
+        what
+        for what, hands in (("created", [plan.created_by]), ("submitted", [plan.submitted_by]), ("revised", plan.revised_by))
+        if caller.subject in hands
+    ]
     if did:
         raise Forbidden(
             f"You {' and '.join(did)} this plan, so another leader decides its phases (four eyes), "

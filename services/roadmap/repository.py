@@ -316,18 +316,26 @@ async def run_document(conn: asyncpg.Connection, run_id: UUID) -> dict[str, Any]
 
 
 class PlanBasis(msgspec.Struct, frozen=True):
-    """What a re-plan starts from: the plan's state, its scenario and its run's assignments."""
+    """What a re-plan starts from: the plan's state, its scenario, its run's assignments, and
+    each phase's approved budget (what the leaders approved, or the budget asked when they
+    approved it as asked)."""
 
     status: str
     scenario_id: UUID
     name: str
     assignments: list[dict[str, str]]
+    approved_budgets: dict[str, float]
 
 
 async def plan_basis(conn: asyncpg.Connection, plan_id: UUID) -> PlanBasis | None:
     record = await conn.fetchrow(
         """
-        SELECT p.status, p.scenario_id, p.name, coalesce(r.result -> 'assignments', '[]'::jsonb) AS assignments
+        SELECT p.status, p.scenario_id, p.name, coalesce(r.result -> 'assignments', '[]'::jsonb) AS assignments,
+               coalesce((
+                   SELECT jsonb_object_agg(asked ->> 'key', coalesce(d.approved_budget, (asked ->> 'budget')::float8))
+                   FROM jsonb_array_elements(r.result -> 'phases') AS asked
+                   LEFT JOIN roadmap.phase_decisions d ON d.plan_id = p.id AND d.phase = asked ->> 'key'
+               ), '{}'::jsonb) AS approved_budgets
         FROM roadmap.plans p JOIN roadmap.runs r ON r.id = p.run_id WHERE p.id = $1
         """,
         plan_id,

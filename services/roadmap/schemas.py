@@ -64,10 +64,15 @@ class ScenarioClone(Input):
 
 
 class ReplanIn(Input):
-    """A re-plan of an approved plan: its scenario again, with the plan as a baseline to keep."""
+    """A re-plan of an approved plan: its scenario again, with the plan as a baseline to keep.
+
+    Budgets start from what the leaders approved; `phases` changes some, merged by key as a
+    scenario patch does.
+    """
 
     name: Name
     move_penalty: Annotated[float, Meta(ge=0, le=1e12)]
+    phases: Annotated[list[PhasePatch], Meta(min_length=1, max_length=20)] | msgspec.UnsetType = msgspec.UNSET
 
 
 class ScenarioImport(Input):

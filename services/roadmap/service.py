@@ -20,7 +20,7 @@ from services.roadmap.frontier import FrontierPoint, Sweep, frontier_svg
 from services.roadmap.optimiser.scenario import ScenarioDoc, ScenarioError
 from services.roadmap.repository import RunRow, ScenarioRow
 from services.roadmap.scenario_patch import PatchError
-from services.roadmap.schemas import RunIn, ScenarioIn, ScenarioPatch
+from services.roadmap.schemas import ReplanIn, RunIn, ScenarioIn, ScenarioPatch
 from services.roadmap.scoring_client import ScoringClient
 
 OPTIMISE_JOB = "roadmap.optimise"
@@ -280,13 +280,13 @@ async def start_explanation(
     return run
 
 
-async def replan(
-    conn: asyncpg.Connection, plan_id: UUID, *, name: str, move_penalty: float, caller: Caller
-) -> ScenarioRow:
-    """A new scenario from an approved plan: same settings, its plan as the baseline to keep.
+async def replan(conn: asyncpg.Connection, plan_id: UUID, body: ReplanIn, *, caller: Caller) -> ScenarioRow:
+    """A new scenario from an approved plan: its settings, the plan as the baseline to keep, and
+    the budgets the leaders approved (unless the request gives others, merged by phase key).
 
-    Moving or dropping an approved idea costs `move_penalty` in the objective, so a run of the
+    Moving or dropping an approved idea costs `movePenalty` in the objective, so a run of the
     new scenario changes the approved plan only where that is worth it, and says what moved.
+    The scenario's `source.budgets` says where each budget came from.
     """
     basis = await repository.plan_basis(conn, plan_id)
     if basis is None:
@@ -295,10 +295,21 @@ async def replan(
     await access.require_access(conn, caller, scenario.portfolio_id, PLAN, missing=f"There is no plan {plan_id}.")
     if basis.status != "approved":
         raise Conflict(f"Only an approved plan is re-planned; this one is {basis.status}.")
-    raw = {**scenario.document, "name": name, "baseline": {"assignments": basis.assignments, "movePenalty": move_penalty}}
+    approved = [
+        msgspec.structs.replace(phase, budget=basis.approved_budgets.get(phase.key, phase.budget))
+        for phase in document_of(scenario).phases
+    ]
+    given = [] if body.phases is msgspec.UNSET else body.phases
+    try:
+        phases = scenario_patch.merge_phases(approved, given, order=domain.PHASES)
+    except PatchError as exc:
+        raise InvalidInput(str(exc), errors=[FieldProblem(field=exc.path, message=exc.message)]) from None
+    baseline = {"assignments": basis.assignments, "movePenalty": body.move_penalty}
+    raw = {**scenario.document, "name": body.name, "phases": msgspec.to_builtins(phases), "baseline": baseline}
     document = _checked(msgspec.convert(raw, ScenarioDoc))
     skipped = [msgspec.convert(item, domain.Skipped) for item in scenario.skipped]
-    source = {**scenario.source, "replanOf": str(plan_id), "clonedFrom": str(scenario.id)}
+    budgets = {"from": "the approved plan", "approved": basis.approved_budgets, "given": [p.key for p in given]}
+    source = {**scenario.source, "replanOf": str(plan_id), "clonedFrom": str(scenario.id), "budgets": budgets}
     return await _insert(conn, scenario.portfolio_id, document, source, skipped, caller, scenario.backlog_effort)
 
 

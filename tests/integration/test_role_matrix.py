@@ -44,7 +44,7 @@ RIGHTS: dict[str, str] = {
     "startRun": PLAN, "startFrontier": PLAN, "listRuns": READ, "compareRuns": READ, "getRun": READ,
     "getRunResult": READ, "getFrontierChart": READ, "startSensitivity": PLAN, "startAlternatives": PLAN,
     "cancelRun": PLAN, "replanPlan": PLAN, "promoteRun": PLAN, "listPlans": OWN_LIST, "getPlan": READ,
-    "submitPlan": PLAN, "decidePhase": DECIDE, "getPlanAudit": READ,
+    "submitPlan": PLAN, "decidePhase": DECIDE, "getPlanAudit": READ, "revisePlan": PLAN, "withdrawPlan": PLAN,
     # integrations
     "createConnection": DELIVER, "listConnections": OWN_LIST, "getConnection": READ,
     "updateConnection": DELIVER, "deleteConnection": DELIVER, "dryRunPush": DELIVER, "startPush": DELIVER,
@@ -150,7 +150,7 @@ async def plan_of(client, creator, run_id, *, submit: bool) -> dict:
 
 
 def concrete(path: str, operation: str, world: World) -> str:
-    plan = world["submitted_plan"] if operation in ("decidePhase", "submitPlan") else world["approved_plan"]
+    plan = world["submitted_plan"] if operation in ("decidePhase", "submitPlan", "revisePlan", "withdrawPlan") else world["approved_plan"]
     values = {
         "portfolio_id": world["portfolio"], "model_id": world["model"], "scenario_id": world["scenario"],
         "run_id": world["sweep"] if operation == "getFrontierChart" else world["run"], "plan_id": plan, "connection_id": world["connection"], "push_id": world["push"],
@@ -175,6 +175,7 @@ def request_of(operation: str, world: World) -> dict[str, Any]:
         "startFrontier": {"fromFactor": 0.5, "toFactor": 1.5, "points": 3}, "startSensitivity": {},
         "startAlternatives": {"count": 1}, "replanPlan": {"name": "Next", "movePenalty": 1},
         "promoteRun": {"name": "Promoted"}, "decidePhase": {"decision": "approve", "comment": "ok"},
+        "revisePlan": {"runId": world["run"]},
         "createConnection": {"portfolioId": world["portfolio"], "siteUrl": "https://other.atlassian.net",
                              "projectKey": "OT", "accountEmail": "bot@acme.example", "apiTokenRef": "env:ROADMAP_SECRET_JIRA"},
         "updateConnection": {"mapping": {}}, "dryRunPush": {"planId": world["approved_plan"]},

@@ -141,9 +141,8 @@ async def test_a_portfolio_with_a_decided_plan_is_kept_and_one_without_leaves_no
     assert [error["message"] for error in kept.json()["errors"]] == [f"plan {plan['id']} ('Four eyes') is submitted"]
     assert (await client.get(f"/roadmap/plans/{draft['id']}", headers=pm)).status_code == 200  # nothing was deleted
 
-    rejected = f"/roadmap/plans/{plan['id']}/phases/{plan['phases'][0]['key']}/decision"
-    leader = token_for("leader", subject=LEADER)
-    await client.post(rejected, json={"decision": "reject", "comment": "no"}, headers=leader)
+    withdrawn = await client.post(f"/roadmap/plans/{plan['id']}/withdraw", headers=pm)
+    assert withdrawn.status_code == 200 and withdrawn.json()["status"] == "withdrawn"
     assert (await client.delete(scored["base"], headers=pm)).status_code == 204
     for url in (scored["base"], f"/roadmap/scenarios/{plan['scenarioId']}", f"/roadmap/runs/{draft_run}",
                 f"/roadmap/plans/{draft['id']}", f"/roadmap/plans/{plan['id']}"):  # fmt: skip

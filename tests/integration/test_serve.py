@@ -128,6 +128,37 @@ def worker_processes(parent: int) -> list[int]:
     return children
 
 
+def served_by_each(children: list[int], base: str, *, batches: int = 30) -> dict[int, float]:
+    """Readiness checks each server process counted itself, read from its own metrics file.
+
+    Requests go out in concurrent batches on new connections until every process has served
+    one (the kernel hands each connection to whichever process accepts first).
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from prometheus_client.multiprocess import MultiProcessCollector
+
+    environ = Path(f"/proc/{children[0]}/environ").read_bytes().split(b"\0")
+    folder = next(item.split(b"=", 1)[1].decode() for item in environ if item.startswith(b"PROMETHEUS_MULTIPROC_DIR="))
+
+    def counted(pid: int) -> float:
+        files = [str(path) for path in Path(folder).glob(f"counter_{pid}.db")]
+        return sum(
+            sample.value
+            for metric in MultiProcessCollector.merge(files, accumulate=True)
+            for sample in metric.samples
+            if sample.name == "http_requests_total" and sample.labels.get("route") == "/health/ready"
+        )
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        for _ in range(batches):
+            list(pool.map(lambda _: httpx.get(f"{base}/health/ready", timeout=10), range(16)))
+            served = {pid: counted(pid) for pid in children}
+            if all(served.values()):
+                break
+    return served
+
+
 def ready_requests_counted(exposition: str) -> float:
     """`http_requests_total` for answered readiness checks, summed over services, from a scrape."""
     return sum(
@@ -167,6 +198,10 @@ def test_serve_with_two_workers_runs_two_server_processes_that_answer(service, m
                 assert httpx.get(f"{base}/health/ready", timeout=10).status_code == 200
             counts = {ready_requests_counted(http.get("/metrics").text) for _ in range(6)}
         assert counts == {before + 20}, (before, counts)
+        # ...and both really answered: each process's own counter file shows requests it served.
+        children = worker_processes(process.pid)
+        served = served_by_each(children, base)
+        assert all(served[pid] > 0 for pid in children), served
     finally:
         process.terminate()
         process.wait(timeout=30)

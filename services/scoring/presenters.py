@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import math
+from typing import Final
+
 import msgspec
 
 from services.scoring.domain import PHASES
+from services.scoring.formulas import Contribution
 from services.scoring.repository import PortfolioRow
 from services.scoring.score_repository import ModelVersionRow, ScoreRow, SnapshotRow
 from services.scoring.rankings import RankingPage
@@ -19,6 +23,24 @@ from services.scoring.schemas import (
     ScoreSnapshot,
     SnapshotIdea,
 )
+
+
+SCORE_DIGITS: Final = 10
+"""Significant digits a score and its contributions are shown with. Scores are stored as
+computed; a sum of binary fractions carries noise in its last digits (0.23 + 0.46 is
+0.6900000000000001), which an answer should not show. Ten digits keep every real difference
+between two estimates and drop the noise."""
+
+
+def shown(value: float | None) -> float | None:
+    """`value` at SCORE_DIGITS significant digits; None stays None."""
+    if value is None or value == 0 or not math.isfinite(value):
+        return value
+    return float(f"{value:.{SCORE_DIGITS}g}")
+
+
+def shown_breakdown(breakdown: list[Contribution]) -> list[Contribution]:
+    return [msgspec.structs.replace(part, contribution=shown(part.contribution)) for part in breakdown]
 
 
 def portfolio_out(row: PortfolioRow) -> PortfolioOut:
@@ -54,8 +76,8 @@ def score_out(version: ModelVersionRow, score: ScoreRow) -> IdeaScoreOut:
         model_id=version.model_id,
         model_name=version.model_name,
         model_version=version.version,
-        score=score.score,
-        breakdown=score.breakdown,
+        score=shown(score.score),
+        breakdown=shown_breakdown(score.breakdown),
         missing=score.missing,
         reason=score.reason,
     )
@@ -68,8 +90,8 @@ def ranking_out(result: RankingPage, *, page: int, page_size: int) -> RankingOut
             rank=row.position if row.score is not None else None,
             ref=row.ref,
             title=row.title,
-            score=row.score,
-            breakdown=row.breakdown,
+            score=shown(row.score),
+            breakdown=shown_breakdown(row.breakdown),
             missing=row.missing,
             reason=row.reason,
             persona=row.persona,

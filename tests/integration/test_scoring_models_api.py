@@ -366,3 +366,21 @@ async def test_a_snapshot_carries_each_ideas_score_cost_effort_and_phases(client
         "A", pytest.approx(300.0), 9000.0, {"web": 5.0}, ["improve"]
     )
     assert second["ref"] == "B" and second["score"] is None and second["missing"] == ["confidence"]
+
+
+async def test_scores_are_shown_at_ten_significant_digits_without_float_noise(client, token_for, portfolio_url):
+    # 0.23 + 0.46 is 0.6900000000000001 in binary floating point.
+    weighted = {
+        "kind": "weighted",
+        "criteria": [{"field": "customer_impact", "weight": 0.23}, {"field": "time_criticality", "weight": 0.46}],
+    }
+    idea = {"ref": "N-1", "title": "Noisy", "estimates": {"customerImpact": 1, "timeCriticality": 1}}
+    await add_ideas(client, token_for, portfolio_url, idea)
+    model = await create_model(client, token_for, portfolio_url, name="Weighted", definition=weighted)
+
+    ranking = await client.get(f"{portfolio_url}/models/{model['id']}/ranking", headers=token_for("viewer"))
+    assert '"score":0.69,' in ranking.text, ranking.text
+    scores = await client.get(f"{portfolio_url}/ideas/N-1/scores", headers=token_for("viewer"))
+    (score,) = scores.json()
+    assert score["score"] == 0.69
+    assert [part["contribution"] for part in score["breakdown"]] == [0.23, 0.46]

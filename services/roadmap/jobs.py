@@ -220,6 +220,8 @@ def progress_document(instance: Instance, progress: Progress | None, time_limit:
         "objective": progress.objective,
         "bestBound": progress.best_bound,
         "gap": progress.gap,
+        # With a baseline the bound is on the value minus the move penalty: show that figure too.
+        "objectiveWithPenalty": progress.objective_with_penalty,
         "assignments": [{"idea": ideas[i].id, "phase": phases[p].key} for i, p in plan],
     }
 

@@ -43,6 +43,8 @@ def run_out(row: RunRow) -> RunOut:
             objective=row.summary.get("objective"),
             best_bound=row.summary.get("bestBound"),
             gap=row.summary.get("gap"),
+            objective_with_penalty=row.summary.get("objectiveWithPenalty"),
+            penalty=row.summary.get("penalty"),
         )
     return RunOut(
         id=row.id,

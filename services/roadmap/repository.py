@@ -168,7 +168,8 @@ _RUN_COLUMNS = """
     id, scenario_id, (SELECT s.portfolio_id FROM roadmap.scenarios s WHERE s.id = runs.scenario_id) AS portfolio_id, kind, status, input_fingerprint, options, progress, error, base_run_id,
     CASE WHEN kind = 'optimise' AND result IS NOT NULL THEN jsonb_build_object(
         'status', result -> 'status', 'objective', result -> 'objective',
-        'bestBound', result -> 'bestBound', 'gap', result -> 'gap') END AS summary,
+        'bestBound', result -> 'bestBound', 'gap', result -> 'gap',
+        'objectiveWithPenalty', result -> 'objectiveWithPenalty', 'penalty', result -> 'baselinePenalty') END AS summary,
     solver_name, solver_version, attempts, cancel_requested, created_by, created_at, started_at, finished_at
 """
 
@@ -275,6 +276,8 @@ async def finish_run(
                     'objective', $4::jsonb -> 'objective',
                     'bestBound', $4::jsonb -> 'bestBound',
                     'gap', $4::jsonb -> 'gap',
+                    'objectiveWithPenalty', $4::jsonb -> 'objectiveWithPenalty',
+                    'penalty', $4::jsonb -> 'baselinePenalty',
                     'elapsedSeconds', coalesce($4::jsonb #> '{solver,seconds}', progress -> 'elapsedSeconds'))
                 ELSE '{}'::jsonb END
         WHERE id = $1 AND status = 'running' AND attempts = $2

@@ -131,10 +131,16 @@ class RunIn(Input):
 
 
 class RunSummary(Output):
+    """A run's headline. With a baseline (a re-plan), `bestBound` and `gap` bound
+    `objectiveWithPenalty` (the value minus `penalty`, the move penalty the plan pays), which is
+    what the solver maximised; `objective` is the plan's value, comparable with other runs."""
+
     status: str
     objective: float | None
     best_bound: float | None
     gap: float | None
+    objective_with_penalty: float | None = None
+    penalty: float | None = None
 
 
 class RunOut(Output):

@@ -156,3 +156,28 @@ async def test_a_withdrawn_plan_moves_no_further(client, token_for, negotiation)
     late = await decide(client, token_for, plan_id, "improve", {"decision": "approve", "comment": "late"})
     assert late.status_code == 409
     assert (await client.post(f"/roadmap/plans/{plan_id}/withdraw", headers=token_for(EDITOR))).status_code == 409
+
+
+async def test_a_replan_run_shows_its_value_penalty_and_bound_on_one_footing(client, token_for, conn, negotiation):
+    from services.roadmap import repository
+
+    run_id = await run_with(conn, negotiation["scenario"], {"A1": "improve"})
+    # What a re-plan's result says when moving C off its approved phase cost 10 (value 16.62).
+    await conn.execute(
+        """UPDATE roadmap.runs SET status = 'running', attempts = 1, finished_at = NULL,
+           progress = '{"stage": "solving", "objective": 16.0}'::jsonb WHERE id = $1""",
+        run_id,
+    )
+    result = {
+        "name": "replan", "status": "optimal", "objective": 16.62, "bestBound": 6.62, "gap": 0.0,
+        "objectiveWithPenalty": 6.62, "baselinePenalty": 10.0, "assignments": [], "phases": [],
+        "leftOut": [], "diagnosis": [], "solver": {"name": "highs", "version": "1", "seconds": 0.5},
+    }  # fmt: skip
+    assert await repository.finish_run(
+        conn, run_id, 1, status="succeeded", result=result, error=None, solver_name="highs", solver_version="1"
+    )
+    run = (await client.get(f"/roadmap/runs/{run_id}", headers=token_for("viewer"))).json()
+    summary, progress = run["summary"], run["progress"]
+    assert summary["objectiveWithPenalty"] == summary["bestBound"] == 6.62 and summary["penalty"] == 10.0
+    assert summary["objective"] - summary["penalty"] == pytest.approx(summary["objectiveWithPenalty"])
+    assert progress["objectiveWithPenalty"] == progress["bestBound"] == 6.62 and progress["penalty"] == 10.0

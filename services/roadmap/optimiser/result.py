@@ -181,7 +181,15 @@ def _num(x: float) -> str:
 def summary(doc: ResultDoc) -> str:
     """A few lines a programme manager can read: status, objective, gap, spend per phase."""
     lines = [f"Scenario: {doc.name or '(unnamed)'}", f"Status:   {doc.status}"]
-    if doc.objective is not None:
+    if doc.objective is not None and doc.objective_with_penalty is not None:
+        # The bound is on what was maximised, the value minus the move penalty: print both
+        # figures on that footing, and the plain value beside them.
+        lines.append(
+            f"Value: {doc.objective:,.4g}   move penalty paid: {doc.baseline_penalty or 0:,.4g}   "
+            f"value minus penalty: {doc.objective_with_penalty:,.4g}   best bound: {doc.best_bound:,.4g}   "
+            f"gap: {doc.gap:.2%}"
+        )
+    elif doc.objective is not None:
         lines.append(f"Objective: {doc.objective:,.4g}   best bound: {doc.best_bound:,.4g}   gap: {doc.gap:.2%}")
     elif doc.best_bound is not None:
         lines.append(f"No plan found; best bound {doc.best_bound:,.4g}")

@@ -8,6 +8,7 @@ from optimiser_helpers import brute_force, idea, load, run, scenario, scenarios
 
 from services.roadmap.optimiser import OPTIMAL, ScenarioError, result_document, validate
 from services.roadmap.optimiser.instance import baseline_penalty, plan_cost, plan_value
+from services.roadmap.optimiser.result import summary
 
 pytestmark = pytest.mark.unit
 
@@ -46,6 +47,10 @@ def test_a_small_penalty_is_paid_when_moving_is_worth_more():
     assert solution.objective_with_penalty == 8.5 and solution.best_bound == 8.5
     doc = msgspec.to_builtins(result_document(instance, solution))
     assert doc["baseline"]["moved"] == [{"idea": "A", "from": "next", "to": "now"}, {"idea": "B", "from": "now", "to": "next"}]
+    # The printed summary puts the bound beside the figure it bounds, with the penalty paid.
+    line = next(text for text in summary(result_document(instance, solution)).splitlines() if "best bound" in text)
+    assert "Value: 10.5" in line and "move penalty paid: 2" in line
+    assert "value minus penalty: 8.5   best bound: 8.5" in line
 
 
 def test_with_zero_penalty_the_plan_is_as_good_as_the_plain_optimum():

@@ -117,7 +117,7 @@ def alternatives(
                 loss=0.0 if solution.objective == 0 else (solution.objective - m.objective) / abs(solution.objective),
                 best_bound=m.bound,
                 objective_with_penalty=m.with_penalty,
-                **_diff(best, plan),
+                **plan_diff(best, plan),
             )
         )
         references.append(plan)
@@ -141,7 +141,9 @@ def _cut_off(model: Model, reference: Plan, d: int, n: int) -> None:
     _row(model, f"alt_differ_{n}", terms, d - len(phase_of))
 
 
-def _diff(best: Plan, plan: Plan) -> dict[str, tuple]:
+def plan_diff(best: Plan, plan: Plan) -> dict[str, tuple]:
+    """`plan` against `best`: ideas only in `plan` and only in `best` as (idea, phase), and ideas
+    in both in different phases as (idea, phase in best, phase in plan)."""
     pb, pa = best.phase_of(), plan.phase_of()
     return {
         "added": tuple((i, p) for i, p in plan.assignments if i not in pb),

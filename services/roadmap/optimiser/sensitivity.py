@@ -19,10 +19,12 @@ from __future__ import annotations
 import math
 import time
 
+import highspy
 import msgspec
 import pulp
 
 from services.roadmap.optimiser import highs
+from services.roadmap.optimiser.alternatives import plan_diff
 from services.roadmap.optimiser.instance import Instance, Plan, plan_score
 from services.roadmap.optimiser.model import Model, build_model, value_grid
 from services.roadmap.optimiser.solution import OPTIMAL, Solution
@@ -54,22 +56,50 @@ class Plateau(_Out):
     high: float | None
 
 
+class StepIdea(_Out):
+    """An idea the next step plans, with the value it adds there."""
+
+    idea: str
+    phase: str
+    value: float
+
+
+class StepMove(_Out):
+    idea: str
+    from_: str = msgspec.field(name="from")
+    to: str
+
+
 class NextStep(_Out):
     """The next improvement: at budget `budget` (`extra` more) the objective gains `gain`.
 
-    `gain_per_unit` is None when `extra` <= 0: the solution was not optimal, and a better plan
-    fits the budget as it is.
+    `added`, `removed` and `moved` say what the better plan at that budget does differently
+    from the current one, so a leader reads which ideas the money buys, not only a number.
+    `gain_per_thousand` is the gain per 1,000 of the portfolio's currency. Both per-unit
+    figures are None when `extra` <= 0: the solution was not optimal, and a better plan fits
+    the budget as it is.
     """
 
     budget: float
     extra: float
     gain: float
     gain_per_unit: float | None
+    gain_per_thousand: float | None = None
+    added: list[StepIdea] = []
+    removed: list[StepIdea] = []
+    moved: list[StepMove] = []
 
 
 class LpPrice(_Out):
     """The LP relaxation's marginal value of one more unit of this budget (not the plan's),
-    valid while the budget stays within [budget_low, budget_high] (HiGHS's ranging)."""
+    valid while the budget stays within [budget_low, budget_high].
+
+    Where the relaxation does not use the whole budget its price is 0 for any budget down to
+    what it spends (`budget_low`) and without limit above. Where it does, the range is HiGHS's
+    ranging of the budget row's bound. A range that would not contain the budget itself is not
+    reported (None): HiGHS's figures for a row that is not at its bound describe its activity,
+    not its bound, and once read as a budget range they misled (a range of 73,000 to 93,000 for
+    a budget of 150,000)."""
 
     price: float
     budget_low: float | None
@@ -124,14 +154,31 @@ def budget_sensitivity(instance: Instance, solution: Solution, config: Sensitivi
                 note = "the value of the next step was not found within the limits"
                 out.append(PhaseSensitivity(**common, binding=True, plateau=Plateau(low[0], high[0]), next_step=None, proven=False, note=note))
                 continue
-            extra = high[0] - phase.budget
-            gain = better - current
-            next_step = NextStep(budget=high[0], extra=extra, gain=gain, gain_per_unit=gain / extra if extra > 0 else None)
+            next_step = _next_step(instance, plan, high[0] - phase.budget, high[0], better[0] - current, better[1])
             proven = proven and search.proven
         note = "" if proven else "estimates: a re-solve or the solution itself was not proven optimal"
         plateau = Plateau(low[0], None if high is None else high[0])
         out.append(PhaseSensitivity(**common, binding=high is not None, plateau=plateau, next_step=next_step, proven=proven, note=note))
     return out
+
+
+def _next_step(instance: Instance, plan: Plan, extra: float, budget: float, gain: float, better: Plan) -> NextStep:
+    ideas, phases = instance.ideas, instance.phases
+    diff = plan_diff(plan, better)
+
+    def listed(pairs: tuple[tuple[int, int], ...]) -> list[StepIdea]:
+        return [StepIdea(idea=ideas[i].id, phase=phases[p].key, value=instance.score_in(i, p)) for i, p in pairs]
+
+    return NextStep(
+        budget=budget,
+        extra=extra,
+        gain=gain,
+        gain_per_unit=gain / extra if extra > 0 else None,
+        gain_per_thousand=1000 * gain / extra if extra > 0 else None,
+        added=listed(diff["added"]),
+        removed=listed(diff["removed"]),
+        moved=[StepMove(idea=ideas[i].id, from_=phases[a].key, to=phases[b].key) for i, a, b in diff["moved"]],
+    )
 
 
 class _Search:
@@ -173,8 +220,8 @@ class _Search:
         spend = math.fsum(self.instance.ideas[i].cost for i, q in run.plan.assignments if q == p)
         return spend, run.plan
 
-    def best_at(self, p: int, budget: float) -> float | None:
-        """The best score with phase `p`'s budget set to `budget`."""
+    def best_at(self, p: int, budget: float) -> tuple[float, Plan] | None:
+        """The best score, and its plan, with phase `p`'s budget set to `budget`."""
         left = self._left()
         if left is None:
             return None
@@ -184,7 +231,7 @@ class _Search:
         model.prob.setObjective(pulp.LpAffineExpression(self._score_terms(model)))
         run = highs.run(model, time_limit=left, relative_gap=0.0, threads=self.config.threads)
         self.proven = self.proven and run.proven
-        return None if run.plan is None else plan_score(self.instance, run.plan)
+        return None if run.plan is None else (plan_score(self.instance, run.plan), run.plan)
 
     def lp_prices(self) -> dict[int, LpPrice]:
         """The LP relaxation's dual price and ranging of each phase budget row (one LP)."""
@@ -196,19 +243,29 @@ class _Search:
         h = highs.solve_lp(model, time_limit=left, threads=self.config.threads)
         if h is None:
             return {}
-        duals = h.getSolution().row_dual
+        lp = h.getSolution()
+        basis = h.getBasis()
         _, ranging = h.getRanging()
         out = {}
-        for p in range(len(self.instance.phases)):
+        for p, phase in enumerate(self.instance.phases):
             names = model.groups.get(f"phases[{p}].budget")
             if not names:
                 continue
             row = model.prob.get_constraint_by_name(names[0]).index
-            low = high = None
-            if ranging.valid:
+            low: float | None
+            high: float | None
+            if basis.valid and basis.row_status[row] == highspy.HighsBasisStatus.kBasic:
+                # Not at its bound: the relaxation leaves budget unspent, so its price is 0
+                # from what it spends upwards, whatever the ranging says about the activity.
+                low, high = lp.row_value[row], None
+            elif ranging.valid:
                 low, high = _finite(ranging.row_bound_dn.value_[row]), _finite(ranging.row_bound_up.value_[row])
+            else:
+                low = high = None
+            if (low is not None and low > phase.budget + 1e-9) or (high is not None and high < phase.budget - 1e-9):
+                low = high = None
             # PuLP hands HiGHS the negated objective to minimise: the price is minus the dual.
-            out[p] = LpPrice(price=-duals[row] + 0.0, budget_low=low, budget_high=high)
+            out[p] = LpPrice(price=-lp.row_dual[row] + 0.0, budget_low=low, budget_high=high)
         return out
 
 

@@ -19,6 +19,9 @@ def test_a_binding_budget_reports_its_plateau_next_step_and_lp_price():
     assert (p.next_step.budget, p.next_step.extra, p.next_step.gain, p.next_step.gain_per_unit) == (8, 2, 6, 3)
     # The relaxation takes half of B: 6 / 4 per unit, until A is alone (4) or B is whole (8).
     assert (p.lp_price.price, p.lp_price.budget_low, p.lp_price.budget_high) == (1.5, 4, 8)
+    # What the next 2 buy, by name and value, and the gain per 1,000 of the currency.
+    assert [(i.idea, i.phase, i.value) for i in p.next_step.added] == [("B", "p", 6)]
+    assert p.next_step.removed == [] and p.next_step.moved == [] and p.next_step.gain_per_thousand == 3000
 
 
 def test_a_budget_nothing_more_can_use_does_not_bind():
@@ -27,13 +30,24 @@ def test_a_budget_nothing_more_can_use_does_not_bind():
     assert p.binding is False and p.next_step is None and p.proven
     assert (p.plateau.low, p.plateau.high) == (12, None)
     assert p.lp_price.price == 0
+    # The relaxation spends 12 of 100: price 0 from 12 upwards, a range holding the budget.
+    assert (p.lp_price.budget_low, p.lp_price.budget_high) == (12, None)
 
 
-def test_the_solve_limit_is_kept_and_said():
-    instance, solution = run(scenario(THREE, phases=[{"key": "p", "budget": 6}, {"key": "q", "budget": 6}]))
-    out = budget_sensitivity(instance, solution, SensitivityConfig(max_solves=4))  # the LP, then three per phase
-    assert out[0].proven and out[0].plateau is not None
-    assert out[1].binding is None and not out[1].proven and "limit" in out[1].note
+def test_the_next_step_names_what_it_gives_up_and_moves_for_what_it_buys():
+    # Now A (10) fills `p` and B `q` (worth half there: 3). With 9 in `p`, A and B both fit in
+    # `p` and C takes `q`: the step adds C, moves B, and gains 10 + 6 + 3 - 13 = 6.
+    ideas = [idea("A", 10, 5), idea("B", 6, 4), idea("C", 6, 5)]
+    document = scenario(ideas, phases=[{"key": "p", "budget": 5}, {"key": "q", "budget": 5}])
+    document["objective"] = {"phaseDiscount": {"p": 1.0, "q": 0.5}}
+    instance, solution = run(document)
+    assert solution.objective == 13  # A in p (10) and B in q (3)
+    step = budget_sensitivity(instance, solution, SensitivityConfig())[0].next_step
+    assert (step.budget, step.extra, step.gain) == (9, 4, 6)
+    assert [(a.idea, a.phase, a.value) for a in step.added] == [("C", "q", 3)]
+    assert step.removed == []
+    assert [(m.idea, m.from_, m.to) for m in step.moved] == [("B", "q", "p")]
+    assert step.gain_per_thousand == 1500
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])

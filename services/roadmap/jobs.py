@@ -135,6 +135,7 @@ async def _sweep(job: JobContext, run: ClaimedRun) -> tuple[str, dict[str, Any],
     sweep = msgspec.convert(run.options["sweep"], Sweep)
     points: list[FrontierPoint] = []
     solver: tuple[str | None, str | None] = (None, None)
+    planned_before: set[str] | None = None  # the ideas of the last point that had a plan
     for factor in sweep.factors():
         if await job.on_database("check for a cancel", lambda conn: repository.cancel_requested(conn, run.id)):
             break
@@ -142,6 +143,9 @@ async def _sweep(job: JobContext, run: ClaimedRun) -> tuple[str, dict[str, Any],
         instance = to_instance(point_document)
         solution = await asyncio.to_thread(solve, instance, SolveConfig.for_instance(instance, what_if_limit=0))
         solver = (solution.stats.solver, solution.stats.solver_version)
+        planned = None if solution.plan is None else {instance.ideas[i].id for i, _ in solution.plan.assignments}
+        # What each step of budget adds and gives up, against the point before with a plan.
+        steps = planned is not None and planned_before is not None
         points.append(
             FrontierPoint(
                 factor=factor,
@@ -150,8 +154,11 @@ async def _sweep(job: JobContext, run: ClaimedRun) -> tuple[str, dict[str, Any],
                 objective=solution.objective,
                 best_bound=solution.best_bound,
                 gap=solution.gap,
+                added=sorted(planned - planned_before) if steps else [],
+                removed=sorted(planned_before - planned) if steps else [],
             )
         )
+        planned_before = planned if planned is not None else planned_before
         progress = {"stage": "sweeping", "pointsDone": len(points), "points": sweep.points}
         recorded = await job.on_database("record progress", lambda conn: repository.record_progress(conn, run.id, run.attempts, progress)
         )

@@ -111,6 +111,13 @@ async def test_a_run_is_solved_by_the_worker_and_its_plan_passes_the_validator(r
     assert all(p["status"] == "optimal" for p in points)
     objectives = [p["objective"] for p in points]
     assert objectives == sorted(objectives)  # more budget never buys less value
+    # Each step names the ideas it adds and gives up; a step that buys more value changes the plan.
+    assert points[0]["added"] == points[0]["removed"] == []
+    for before, after in zip(points, points[1:]):
+        assert set(after["added"]) | set(after["removed"]) <= set(ids)
+        if after["objective"] > before["objective"] + 1e-9:
+            assert after["added"] or after["removed"], after
+    assert any(point["added"] for point in points)
     assert chart.headers["content-type"].startswith("image/svg+xml") and chart.text.startswith("<svg")
 
 

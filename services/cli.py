@@ -16,7 +16,7 @@ from services.kit.cli import database_url_for, migrate, token
 from services.kit.db import connect
 from services.kit.migrate import upgrade
 from services.kit.observability import MULTIPROCESS_DIR_VARIABLE, configure_logging
-from services.kit.settings import Settings
+from services.kit.settings import Settings, SettingsError
 from services.roadmap.cli import solve
 from services.worker import worker
 
@@ -25,7 +25,17 @@ if TYPE_CHECKING:
     from services.kit.composite import CompositeApp
 
 
-@click.group(help="Roadmap planning backend: scoring, optimised phase roadmaps, Jira delivery.")
+class _Commands(click.Group):
+    """The command group; a setting the backend cannot use ends a command with one clear line."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except SettingsError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=_Commands, help="Roadmap planning backend: scoring, optimised phase roadmaps, Jira delivery.")
 def main() -> None:
     """Entry point of the `roadmap` console script."""
 

@@ -115,6 +115,8 @@ def status_change(body: bytes, *, now: datetime, max_age_seconds: float) -> Stat
         raise WebhookError(message, field="body" + path.rstrip("`")) from None
     except msgspec.DecodeError:
         raise WebhookError("the body is not JSON") from None
+    except UnicodeDecodeError:  # msgspec reports bad UTF-8 inside a string this way, not as a DecodeError
+        raise WebhookError("the body is not UTF-8") from None
     except RecursionError:  # msgspec skips unknown fields recursively: a deep one exhausts the stack
         raise WebhookError("the body is nested too deeply to be a Jira delivery") from None
     happened_at = _event_time(delivery.timestamp)

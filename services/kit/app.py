@@ -11,7 +11,6 @@ from typing import Any
 from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.exceptions import HTTPException
 from litestar.logging.config import LoggingConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
@@ -20,19 +19,30 @@ from litestar.openapi.spec import Components, SecurityScheme
 from services.kit.auth import PUBLIC_PATH_PATTERNS, auth_middleware
 from services.kit.db import ConnectionSource, PoolSource, database_unavailable, provide_connection
 from services.kit.health import HEALTH_HANDLERS
-from services.kit.input_guard import refuse_nul_characters
-from services.kit.observability import ObservabilityMiddleware
+from services.kit.input_guard import refuse_unreadable_input
+from services.kit.observability import ObservabilityMiddleware, note_on_access_line
 from services.kit.openapi_problems import document_problems
-from services.kit.problems import AppError, problem_details_plugin
+from services.kit.problems import AppError, problem_details_plugin, status_of
 from services.kit.settings import Settings
 
 def log_unhandled_error(logger: logging.Logger, scope: Any, _traceback: list[str]) -> None:
-    """Log an unhandled error with its traceback, except a database outage.
+    """Log an error the way its status asks.
 
-    An outage is answered 503 and logged as one warning line per request (problems.py): the
-    same traceback hundreds of times a second would bury everything else in the log.
+    A 4xx is the caller's mistake and no news to us: the reason goes on the request's one
+    access-log line (INFO), with no traceback. A 5xx we answered on purpose (a dependency is
+    unavailable) is one WARNING line, and a database outage is already one per request
+    (problems.py): the same traceback hundreds of times a second would bury everything else.
+    Anything else is a bug: ERROR, with the traceback.
     """
-    if database_unavailable(sys.exc_info()[1] or Exception()):
+    exc = sys.exc_info()[1] or Exception()
+    status = status_of(exc)
+    if status < 500:
+        note_on_access_line(problem=type(exc).__name__, detail=str(getattr(exc, "detail", "") or exc)[:300])
+        return
+    if database_unavailable(exc):
+        return
+    if isinstance(exc, AppError):
+        logger.warning("%s: %s (path=%r)", type(exc).__name__, exc.detail, scope["path"])
         return
     logger.exception("Uncaught exception (connection_type=%s, path=%r):", scope["type"], scope["path"])
 
@@ -83,7 +93,7 @@ def build_service_app(
         dependencies={"conn": Provide(provide_connection), **(dependencies or {})},
         lifespan=[] if source is not None else [own_pool],
         middleware=[auth_middleware(settings.auth)],
-        before_request=refuse_nul_characters,
+        before_request=refuse_unreadable_input,
         plugins=[problem_details_plugin()],
         openapi_config=OpenAPIConfig(
             title=title,
@@ -102,7 +112,6 @@ def build_service_app(
             configure_root_logger=False,
             # Unhandled errors are logged with their traceback, through our JSON root handler.
             log_exceptions="always",
-            disable_stack_trace={AppError, HTTPException},
             exception_logging_handler=log_unhandled_error,
             loggers={"litestar": {"level": "INFO", "handlers": [], "propagate": True}},
         ),

@@ -11,7 +11,6 @@ from __future__ import annotations
 import enum
 import time
 from collections.abc import Iterable
-from functools import lru_cache
 from typing import Any
 
 import jwt
@@ -20,6 +19,7 @@ from litestar.connection import ASGIConnection
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 from litestar.middleware.base import DefineMiddleware
 
+from services.kit import jwks
 from services.kit.problems import Unauthorized
 from services.kit.settings import AuthSettings
 
@@ -60,6 +60,9 @@ def mint_token(
     """A signed HS256 token for the embedded default and for tests (groups as an identity provider sends them)."""
     if not settings.signing_key:
         raise ValueError("no local signing key: tokens come from the identity provider")
+    ttl = settings.token_ttl_seconds if ttl_seconds is None else ttl_seconds
+    if ttl > settings.max_lifetime_seconds:
+        raise ValueError(f"a token may live at most {settings.max_lifetime_seconds} s (ROADMAP_JWT_MAX_LIFETIME_SECONDS)")
     now = int(time.time())
     claims = {
         "sub": subject,
@@ -67,28 +70,23 @@ def mint_token(
         "iss": settings.issuer,
         "aud": settings.audience,
         "iat": now,
-        "exp": now + (settings.token_ttl_seconds if ttl_seconds is None else ttl_seconds),
+        "exp": now + ttl,
     }
     if groups:
         claims[settings.groups_claim] = sorted(groups)
     return jwt.encode(claims, settings.signing_key, algorithm="HS256")
 
 
-@lru_cache(maxsize=4)
-def _jwks_client(url: str) -> jwt.PyJWKClient:
-    return jwt.PyJWKClient(url, cache_keys=True, lifespan=300)
+def verify_token(settings: AuthSettings, token: str, *, key: Any = None) -> Caller:
+    """Check signature, issuer, audience, expiry and lifetime; return the caller or raise Unauthorized.
 
-
-def verify_token(settings: AuthSettings, token: str) -> Caller:
-    """Check signature, issuer, audience and expiry; return the caller or raise Unauthorized."""
+    `key` is the identity provider's key for this token (services/kit/jwks.py); without one the
+    local signing key is used.
+    """
     try:
-        if settings.jwks_url:
-            key: Any = _jwks_client(settings.jwks_url).get_signing_key_from_jwt(token).key
-        else:
-            key = settings.signing_key
         claims = jwt.decode(
             token,
-            key,
+            key if key is not None else settings.signing_key,
             algorithms=list(settings.algorithms),
             audience=settings.audience,
             issuer=settings.issuer,
@@ -98,15 +96,51 @@ def verify_token(settings: AuthSettings, token: str) -> Caller:
         raise Unauthorized("The token has expired.") from None
     except jwt.PyJWTError as exc:
         raise Unauthorized(f"The token is not valid: {type(exc).__name__}.") from None
-    raw_roles = claims.get(settings.roles_claim, [])
-    if isinstance(raw_roles, str):
-        raw_roles = raw_roles.split()
-    roles = frozenset(Role(role) for role in raw_roles if role in Role._value2member_map_)
-    raw_groups = claims.get(settings.groups_claim, [])
-    if isinstance(raw_groups, str):
-        raw_groups = raw_groups.split()
-    groups = frozenset(group for group in raw_groups if isinstance(group, str) and group)
-    return Caller(subject=str(claims["sub"]), roles=roles, groups=groups)
+    _check_lifetime(settings, claims)
+    return Caller(
+        subject=str(claims["sub"]),
+        roles=frozenset(Role(role) for role in _names(claims, settings.roles_claim) if role in Role._value2member_map_),
+        groups=frozenset(group for group in _names(claims, settings.groups_claim) if group),
+    )
+
+
+def _check_lifetime(settings: AuthSettings, claims: dict[str, Any]) -> None:
+    # A stolen long-lived token is a standing key to the system: whatever signed it, a token
+    # meant to live longer than the operator allows is refused. Without `iat` the lifetime
+    # still ahead counts.
+    issued = claims.get("iat")
+    lifetime = claims["exp"] - (issued if isinstance(issued, int | float) else time.time())
+    if lifetime > settings.max_lifetime_seconds:
+        raise Unauthorized(
+            f"The token is valid for {lifetime:.0f} s; this server accepts at most "
+            f"{settings.max_lifetime_seconds} s (ROADMAP_JWT_MAX_LIFETIME_SECONDS)."
+        )
+
+
+def _names(claims: dict[str, Any], claim: str) -> list[str]:
+    """A roles or groups claim as a list of names: absent, a space-separated string, or a list of strings.
+
+    Anything else is refused rather than guessed at: `{"admin": 1}` must not read as admin.
+    """
+    value = claims.get(claim, [])
+    if isinstance(value, str):
+        return value.split()
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return value
+    raise Unauthorized(f"The token's {claim!r} claim must be a list of strings.")
+
+
+async def authenticate(settings: AuthSettings, token: str) -> Caller:
+    """The caller a bearer token names, its key fetched from the identity provider when one is set."""
+    key = None
+    if settings.jwks_url:
+        keys = jwks.key_set(
+            settings.jwks_url,
+            timeout_seconds=settings.jwks_timeout_seconds,
+            min_refresh_seconds=settings.jwks_min_refresh_seconds,
+        )
+        key = await keys.key_for(token)
+    return verify_token(settings, token, key=key)
 
 
 class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
@@ -119,7 +153,7 @@ class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthorized("Send a bearer token in the Authorization header.")
-        caller = verify_token(self.settings, token.strip())
+        caller = await authenticate(self.settings, token.strip())
         return AuthenticationResult(user=caller, auth=token)
 
 

@@ -40,4 +40,7 @@ def token(roles: tuple[str, ...], subject: str, ttl_seconds: int | None) -> None
     if not settings.auth.signing_key:
         click.echo("tokens come from the identity provider when ROADMAP_JWKS_URL is set", err=True)
         sys.exit(2)
-    click.echo(mint_token(settings.auth, subject=subject, roles=roles, ttl_seconds=ttl_seconds))
+    try:
+        click.echo(mint_token(settings.auth, subject=subject, roles=roles, ttl_seconds=ttl_seconds))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--ttl") from None

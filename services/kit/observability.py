@@ -20,6 +20,15 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+# What the app wants said on the request's one access-log line (why it was refused, say).
+_notes_var: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("request_notes", default=None)
+
+
+def note_on_access_line(**fields: Any) -> None:
+    """Add `fields` to the current request's access-log line (nothing outside a request)."""
+    notes = _notes_var.get()
+    if notes is not None:
+        notes.update(fields)
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
@@ -83,8 +92,19 @@ def metrics_payload() -> tuple[bytes, str]:
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
 
 
+# Label values must come from a small, fixed set: every new value is a new time series kept
+# for the life of the process, so a caller inventing methods or paths could grow the
+# exposition (and Prometheus) without bound.
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def _method_of(scope: Scope) -> str:
+    method = scope.get("method", "")
+    return method if method in _METHODS else "other"
+
+
 def _route_of(scope: Scope) -> str:
-    # The route template, not the raw path, keeps label cardinality bounded.
+    # The route template, not the raw path; a path no route matched has none.
     return scope.get("path_template") or "unmatched"
 
 
@@ -103,6 +123,8 @@ class ObservabilityMiddleware:
         incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
         request_id = incoming if _SAFE_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
         token = request_id_var.set(request_id)
+        notes: dict[str, Any] = {}
+        notes_token = _notes_var.set(notes)
         started = time.perf_counter()
         status = 500
 
@@ -120,7 +142,7 @@ class ObservabilityMiddleware:
         finally:
             elapsed = time.perf_counter() - started
             route = _route_of(scope)
-            method = scope.get("method", "-")
+            method = _method_of(scope)
             REQUESTS.labels(self.service, method, route, str(status)).inc()
             LATENCY.labels(self.service, method, route).observe(elapsed)
             self.log.info(
@@ -128,11 +150,13 @@ class ObservabilityMiddleware:
                 extra={
                     "fields": {
                         "service": self.service,
-                        "method": method,
+                        "method": str(scope.get("method", "-"))[:32],
                         "path": scope.get("path"),
                         "status": status,
                         "ms": round(elapsed * 1000, 2),
+                        **notes,
                     }
                 },
             )
+            _notes_var.reset(notes_token)
             request_id_var.reset(token)

@@ -86,6 +86,15 @@ class ServiceUnavailable(AppError):
     slug, title, status = "service-unavailable", "A dependency is unavailable; try again shortly", 503
 
 
+def status_of(exc: BaseException) -> int:
+    """The HTTP status an exception is answered with (500 for anything not raised on purpose)."""
+    if isinstance(exc, AppError):
+        return exc.status
+    if isinstance(exc, HTTPException):
+        return exc.status_code
+    return 500
+
+
 def problem_type(slug: str) -> str:
     """The stable `type` URI of a kind of problem."""
     return PROBLEM_TYPE_BASE + slug

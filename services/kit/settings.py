@@ -34,6 +34,11 @@ class AuthSettings(msgspec.Struct, frozen=True, kw_only=True):
     roles_claim: str = "roles"
     groups_claim: str = "groups"
     token_ttl_seconds: int = 8 * 3600
+    # Any token meant to live longer than this is refused, whoever signed it.
+    max_lifetime_seconds: int = 24 * 3600
+    # Fetching the identity provider's keys: how long one fetch may take, and how often at most.
+    jwks_timeout_seconds: float = 3.0
+    jwks_min_refresh_seconds: float = 30.0
 
     def __repr__(self) -> str:  # the signing key must never reach a log line
         return f"AuthSettings(issuer={self.issuer!r}, audience={self.audience!r}, jwks_url={self.jwks_url!r})"
@@ -86,16 +91,25 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             for name in env.get("ROADMAP_JWT_ALGORITHMS", "RS256" if jwks_url else "HS256").split(",")
             if name.strip()
         )
+        max_lifetime = _int(env, "ROADMAP_JWT_MAX_LIFETIME_SECONDS", 24 * 3600)
         auth = AuthSettings(
-            signing_key=env.get("ROADMAP_JWT_SECRET") or ("" if jwks_url else _local_signing_key(data_dir)),
+            signing_key=_jwt_secret(env) or ("" if jwks_url else _local_signing_key(data_dir)),
             issuer=env.get("ROADMAP_JWT_ISSUER", "roadmap-local"),
             audience=env.get("ROADMAP_JWT_AUDIENCE", "roadmap"),
             jwks_url=jwks_url,
             algorithms=algorithms,
             roles_claim=env.get("ROADMAP_JWT_ROLES_CLAIM", "roles"),
             groups_claim=env.get("ROADMAP_JWT_GROUPS_CLAIM", "groups"),
-            token_ttl_seconds=_int(env, "ROADMAP_TOKEN_TTL_SECONDS", 8 * 3600),
+            # Unset, development tokens live 8 hours, or less if the operator allows less.
+            token_ttl_seconds=_int(env, "ROADMAP_TOKEN_TTL_SECONDS", min(8 * 3600, max_lifetime)),
+            max_lifetime_seconds=max_lifetime,
+            jwks_timeout_seconds=_float(env, "ROADMAP_JWKS_TIMEOUT_SECONDS", 3.0),
+            jwks_min_refresh_seconds=_float(env, "ROADMAP_JWKS_MIN_REFRESH_SECONDS", 30.0),
         )
+        if auth.max_lifetime_seconds <= 0:
+            raise SettingsError("ROADMAP_JWT_MAX_LIFETIME_SECONDS must be a positive number of seconds")
+        if auth.token_ttl_seconds > auth.max_lifetime_seconds:
+            raise SettingsError("ROADMAP_TOKEN_TTL_SECONDS must not exceed ROADMAP_JWT_MAX_LIFETIME_SECONDS")
         return cls(
             database_url=env.get("ROADMAP_DATABASE_URL") or None,
             data_dir=data_dir,
@@ -114,6 +128,21 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             **_jira_timings(env),
             **_trust_boundary(env),
         )
+
+
+# HS256 with a shorter key can be brute-forced offline from any one token (RFC 7518 §3.2
+# asks for a key at least as long as the hash: 32 bytes).
+MIN_SECRET_BYTES = 32
+
+
+def _jwt_secret(env: Mapping[str, str]) -> str:
+    secret = env.get("ROADMAP_JWT_SECRET") or ""
+    if secret and len(secret.encode()) < MIN_SECRET_BYTES:
+        raise SettingsError(
+            f"ROADMAP_JWT_SECRET is {len(secret.encode())} bytes; it must be at least {MIN_SECRET_BYTES} "
+            "(for example: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+        )
+    return secret
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:

@@ -225,7 +225,7 @@ class IdeaController(Controller):
         text = await service.export_ideas(conn, caller_of(request), portfolio_id)
         return Response(
             text,
-            media_type="text/csv; charset=utf-8",
+            media_type="text/csv",  # Litestar adds "; charset=utf-8" to text types itself
             headers={"Content-Disposition": f'attachment; filename="ideas-{portfolio_id}.csv"'},
         )
 

@@ -49,9 +49,10 @@ COLUMNS: Final[tuple[str, ...]] = (
 
 REQUIRED_COLUMNS: Final = ("ref", "title")
 
-# A spreadsheet runs a cell starting with one of these as a formula. Apostrophes already in
-# front are counted too, so that a value which itself starts with "'=" survives the trip.
-_RISKY = re.compile(r"'*[=+\-@]")
+# A spreadsheet runs a cell starting with one of these as a formula; a leading TAB or CR is
+# skipped by some, which then run what follows (OWASP's CSV injection list). Apostrophes
+# already in front are counted too, so that a value which itself starts with "'=" survives the trip.
+_RISKY = re.compile(r"'*[=+\-@\t\r]")
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 
 

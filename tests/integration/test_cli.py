@@ -36,6 +36,19 @@ def test_token_refuses_an_unknown_role(tmp_path):
     assert result.returncode == 2 and "superuser" in result.stderr
 
 
+def test_a_short_jwt_secret_is_refused_at_start_with_one_clear_line(tmp_path):
+    for command in (("token", "--role", "admin", "--subject", "x"), ("serve", "--port", "1")):
+        result = run(*command, env={"ROADMAP_DATA_DIR": str(tmp_path), "ROADMAP_JWT_SECRET": "too-short"})
+        assert result.returncode == 1, result
+        assert "ROADMAP_JWT_SECRET is 9 bytes; it must be at least 32" in result.stderr
+        assert "Traceback" not in result.stderr
+
+
+def test_token_refuses_a_lifetime_beyond_the_maximum(tmp_path):
+    result = run("token", "--role", "admin", "--subject", "x", "--ttl", "90000", env={"ROADMAP_DATA_DIR": str(tmp_path)})
+    assert result.returncode == 2 and "at most 86400 s" in result.stderr
+
+
 def test_migrate_brings_an_empty_database_to_the_latest_revision(make_database, tmp_path):
     url = make_database("cli")
     result = run("migrate", env={"ROADMAP_DATABASE_URL": url, "ROADMAP_DATA_DIR": str(tmp_path)})

@@ -73,9 +73,10 @@ def test_unexpected_types_and_sizes_name_the_field(payload, field):
     [
         b'{"timestamp": 1, "issue": {"key": "A-1", "deep": ' + b"[" * 50_000 + b"]" * 50_000 + b"}}",
         b"\xff\xfe{}",
+        b'{"timestamp": 1, "issue": {"key": "A-1", "fields": {"status": {"name": "\xff\xfe"}}}}',
         b"",
     ],
-    ids=["50,000 deep", "not utf-8", "empty"],
+    ids=["50,000 deep", "not utf-8", "not utf-8 inside a string", "empty"],
 )
 def test_a_body_that_is_no_json_we_can_read_is_a_webhook_error_not_a_crash(body):
     with pytest.raises(WebhookError):

@@ -86,3 +86,53 @@ def test_job_timings_come_from_the_environment_and_must_be_positive(tmp_path):
     for bad in ("0", "-1", "nan", "soon"):
         with pytest.raises(SettingsError, match="ROADMAP_JOB_STOP_GRACE_SECONDS"):
             Settings.from_env({"ROADMAP_DATA_DIR": str(tmp_path), "ROADMAP_JOB_STOP_GRACE_SECONDS": bad})
+
+
+def signed(**claims: object) -> str:
+    now = int(time.time())
+    base = {"sub": "x", "iss": AUTH.issuer, "aud": AUTH.audience, "iat": now, "exp": now + 60}
+    return jwt.encode({**base, **claims}, AUTH.signing_key, algorithm="HS256")
+
+
+@pytest.mark.parametrize("value", [5, {"admin": 1}, ["admin", 1], None, True, [["admin"]]])
+@pytest.mark.parametrize("claim", ["roles", "groups"])
+def test_a_roles_or_groups_claim_of_the_wrong_type_is_refused_not_guessed_at(claim, value):
+    with pytest.raises(Unauthorized, match=claim):
+        verify_token(AUTH, signed(**{claim: value}))
+
+
+def test_roles_and_groups_may_be_a_space_separated_string():
+    caller = verify_token(AUTH, signed(roles="admin viewer", groups="cx pmo"))
+    assert caller.roles == {Role.ADMIN, Role.VIEWER} and caller.groups == {"cx", "pmo"}
+
+
+@pytest.mark.parametrize(
+    "times",
+    [
+        {"iat": int(time.time()), "exp": int(time.time()) + 24 * 3600 + 60},  # issued for longer than a day
+        {"iat": None, "exp": int(time.time()) + 48 * 3600},  # no iat: the lifetime still ahead counts
+    ],
+)
+def test_a_token_meant_to_live_longer_than_the_maximum_is_refused(times):
+    token = signed(**times) if times["iat"] is not None else jwt.encode(
+        {"sub": "x", "iss": AUTH.issuer, "aud": AUTH.audience, "exp": times["exp"]}, AUTH.signing_key, algorithm="HS256"
+    )
+    with pytest.raises(Unauthorized, match="at most 86400 s"):
+        verify_token(AUTH, token)
+
+
+def test_the_maximum_lifetime_is_the_operators_and_minting_respects_it(tmp_path):
+    settings = Settings.from_env({"ROADMAP_DATA_DIR": str(tmp_path), "ROADMAP_JWT_MAX_LIFETIME_SECONDS": "600"})
+    assert settings.auth.max_lifetime_seconds == 600
+    verify_token(settings.auth, mint_token(settings.auth, subject="x", roles=["viewer"], ttl_seconds=600))
+    with pytest.raises(ValueError, match="at most 600 s"):
+        mint_token(settings.auth, subject="x", roles=["viewer"], ttl_seconds=601)
+    with pytest.raises(SettingsError, match="ROADMAP_TOKEN_TTL_SECONDS"):
+        Settings.from_env({"ROADMAP_DATA_DIR": str(tmp_path), "ROADMAP_JWT_MAX_LIFETIME_SECONDS": "600"} | {"ROADMAP_TOKEN_TTL_SECONDS": "3600"})
+
+
+@pytest.mark.parametrize("secret", ["short", "x" * 31, "é" * 15])
+def test_a_jwt_secret_shorter_than_32_bytes_is_refused_at_start(tmp_path, secret):
+    with pytest.raises(SettingsError, match="ROADMAP_JWT_SECRET .* at least 32"):
+        Settings.from_env({"ROADMAP_DATA_DIR": str(tmp_path), "ROADMAP_JWT_SECRET": secret})
+    assert Settings.from_env({"ROADMAP_DATA_DIR": str(tmp_path), "ROADMAP_JWT_SECRET": "x" * 32}).auth.signing_key == "x" * 32

@@ -1,16 +1,17 @@
 """Running a built model with HiGHS through PuLP, and reading back what HiGHS really proved.
 
 PuLP 3.3 reports "Optimal" even when HiGHS stopped at its time limit; the truth is in
-`prob.sol_status` and HiGHS's own info (model status, dual bound). PuLP's HiGHS class has no
-warm start, so a subclass hands HiGHS the starting plan just before it runs.
+`prob.sol_status` and HiGHS's own info (model status, dual bound). Neither HiGHS's reported
+objective nor the solution read back is trusted alone: HiGHS 1.16, given a start with
+presolve on, can report the optimum's objective while `getSolution()` still holds the start.
+So the plan read back, the best incumbent the callbacks saw and the reported objective are
+compared, the best plan is kept, and when none reaches the reported objective the model is
+solved again without the start.
 """
 
 from __future__ import annotations
 
 import math
-import os
-import sys
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,165 +19,17 @@ from dataclasses import dataclass
 import highspy
 import pulp
 
+from services.roadmap.optimiser.highs_solver import (
+    HiGHSWithStart,
+    Overran,
+    silence_banner,
+    solver_version,
+    wait_for_solvers,
+)
 from services.roadmap.optimiser.instance import Plan
 from services.roadmap.optimiser.model import Model
 
-_GRACE_SECONDS = 0.5
-_PROGRESS_SECONDS = 1.0
-_banner_lock = threading.Lock()
-_banner_done = False
-
-
-def _silence_banner() -> None:
-    """HiGHS prints a banner to stdout the first time a solver is created in a process."""
-    global _banner_done
-    with _banner_lock:
-        if _banner_done:
-            return
-        sys.stdout.flush()
-        saved = os.dup(1)
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        try:
-            os.dup2(devnull, 1)
-            highspy.Highs()
-        finally:
-            os.dup2(saved, 1)
-            os.close(saved)
-            os.close(devnull)
-        _banner_done = True
-
-
-def solver_version() -> str:
-    """The HiGHS version in use, e.g. '1.16.0'."""
-    _silence_banner()
-    h = highspy.Highs()
-    return f"{h.versionMajor()}.{h.versionMinor()}.{h.versionPatch()}"
-
-
-class _Overran(Exception):
-    """HiGHS did not stop when asked: the run ends with what the callbacks saw so far."""
-
-
-# (incumbent column values or None, HiGHS's dual bound on its minimisation) -> go on?
-_Watcher = Callable[[list[float] | None, float], bool]
-
-
-class _HiGHSWithStart(pulp.HiGHS):
-    def __init__(
-        self, start: dict[pulp.LpVariable, float] | None, *, watch: _Watcher | None = None, **options
-    ) -> None:
-        super().__init__(**options)
-        self._start = start
-        self._watch = watch
-        self._lock = threading.Lock()
-        self._wake = threading.Event()
-        self._interrupt_requested = False
-        self.incumbent: list[float] | None = None
-        self.dual_bound = -math.inf
-        self.stopped = False
-
-    def buildSolverModel(self, lp: pulp.LpProblem) -> None:
-        # PuLP adds one column and one row per call; passing them in bulk is the same model,
-        # built in a fraction of the time, with the indices PuLP's result reader expects.
-        highs, inf = lp.solverModel, highspy.kHighsInf
-        sign = -1.0 if lp.sense == pulp.LpMaximize else 1.0
-        variables = lp.variables()
-        objective = lp.objective
-        costs, lower, upper, integers = [], [], [], []
-        for n, var in enumerate(variables):
-            var.index = n
-            costs.append(sign * objective.get(var, 0.0))
-            lower.append(-inf if var.lowBound is None else var.lowBound)
-            upper.append(inf if var.upBound is None else var.upBound)
-            if var.cat == pulp.LpInteger and self.mip:
-                integers.append(n)
-        highs.addCols(len(costs), costs, lower, upper, 0, [], [], [])
-        if integers:
-            kinds = [highspy.HighsVarType.kInteger] * len(integers)
-            highs.changeColsIntegrality(len(integers), integers, kinds)
-        row_lower, row_upper, starts, index, value = [], [], [], [], []
-        for n, constraint in enumerate(lp._constraints.values()):
-            constraint.index = n
-            starts.append(len(index))
-            for var, coefficient in constraint.items():
-                if coefficient != 0:
-                    index.append(var.index)
-                    value.append(coefficient)
-            lb, ub = constraint.getLb(), constraint.getUb()
-            row_lower.append(-inf if lb is None else lb)
-            row_upper.append(inf if ub is None else ub)
-        if starts:
-            highs.addRows(len(starts), row_lower, row_upper, len(index), starts, index, value)
-
-    def callSolver(self, lp: pulp.LpProblem) -> None:
-        highs = lp.solverModel
-        if self._start:
-            values = [0.0] * highs.getNumCol()
-            for var, value in self._start.items():
-                values[var.index] = value
-            solution = highspy.HighsSolution()
-            solution.col_value = values
-            solution.value_valid = True
-            highs.setSolution(solution)
-        # HiGHS checks its time limit only between steps: the root cut loop of a large model
-        # can run minutes past it without checking either the limit or an interrupt. So HiGHS
-        # runs in a thread of its own while callbacks record the incumbent and the bound, and
-        # this thread waits, reports progress, and at the deadline (or the caller's stop) ends
-        # the run with those, leaving HiGHS to stop in the background. highspy's own
-        # startSolve/wait keep their locks on the class, so two solves in one process (a
-        # worker's threads) would refuse each other: the thread here is ours.
-        highs.cbMipImprovingSolution.subscribe(self._improved)
-        highs.cbMipInterrupt.subscribe(self._interrupt)
-        finished = threading.Event()
-
-        def work() -> None:
-            try:
-                highs.run()
-            finally:
-                finished.set()
-                self._wake.set()
-
-        threading.Thread(target=work, name="highs", daemon=True).start()
-        deadline = time.perf_counter() + self.timeLimit + _GRACE_SECONDS
-        while not finished.is_set():
-            left = deadline - time.perf_counter()
-            if left <= 0:
-                break
-            self._wake.wait(min(_PROGRESS_SECONDS, left))
-            self._wake.clear()
-            if finished.is_set() or self._watch is None:
-                continue
-            if not self._watch(*self.seen()):
-                self.stopped = True
-                break
-        if not finished.is_set():
-            self._interrupt_requested = True
-            finished.wait(_GRACE_SECONDS)
-        if not finished.is_set():
-            raise _Overran
-
-    def seen(self) -> tuple[list[float] | None, float]:
-        """The latest incumbent and dual bound the callbacks recorded."""
-        with self._lock:
-            return self.incumbent, self.dual_bound
-
-    def _improved(self, event) -> None:
-        # Called in HiGHS's thread: record and wake the waiting thread, nothing more.
-        with self._lock:
-            self.incumbent = list(event.data_out.mip_solution)
-        self._note_bound(event)
-        self._wake.set()
-
-    def _interrupt(self, event) -> None:
-        self._note_bound(event)
-        if self._interrupt_requested:
-            event.interrupt()
-
-    def _note_bound(self, event) -> None:
-        bound = event.data_out.mip_dual_bound
-        if math.isfinite(bound):
-            with self._lock:
-                self.dual_bound = max(self.dual_bound, bound)
+__all__ = ["Progress", "Run", "run", "solve_lp", "solver_version", "wait_for_solvers"]
 
 
 @dataclass(frozen=True)
@@ -185,6 +38,8 @@ class Run:
 
     `stopped`: the caller's progress function asked to stop during this run; `timed_out`: the
     time limit ended it (HiGHS's own, or the deadline kept here when HiGHS overran it).
+    `solver_objective`: the objective HiGHS reported for its best plan (None without one);
+    `plan` reaches it unless HiGHS lost that plan and the re-solve could not find it again.
     """
 
     plan: Plan | None
@@ -196,6 +51,7 @@ class Run:
     overran: bool = False
     stopped: bool = False
     timed_out: bool = False
+    solver_objective: float | None = None
 
 
 # (best plan HiGHS has reported or None, bound on the model's objective) -> go on?
@@ -216,7 +72,37 @@ def run(
     `progress`, if given, is called in this thread when HiGHS reports a better plan and about
     once a second; when it returns False the run stops with what HiGHS has found so far.
     """
-    _silence_banner()
+    began = time.perf_counter()
+    first = _attempt(model, time_limit, relative_gap, start, threads, progress)
+    if first.lost is None or first.run.stopped:
+        return first.run
+    # HiGHS reported a better objective than any plan it handed back: solve again from
+    # scratch (no start) in the time left, and keep the better of the two runs.
+    left = time_limit - (time.perf_counter() - began)
+    if left <= 0.01:
+        return first.run
+    second = _attempt(model, left, relative_gap, None, threads, progress).run
+    return _combine(model, first.run, second, time.perf_counter() - began)
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    run: Run
+    lost: float | None  # HiGHS's reported objective (max sense) when no plan reached it
+
+
+def _attempt(
+    model: Model,
+    time_limit: float,
+    relative_gap: float,
+    start: Plan | None,
+    threads: int | None,
+    progress: Progress | None,
+) -> _Attempt:
+    silence_banner()
+    began = time.perf_counter()
+    if not model.x:
+        return _Attempt(_empty(model, began), None)
     values = None
     if start is not None:
         chosen = set(start.assignments)
@@ -229,38 +115,71 @@ def run(
             plan = None if incumbent is None else _plan_of(model, incumbent)
             return report(plan, _max_bound(dual_bound))
 
-    solver = _HiGHSWithStart(
-        values,
-        watch=watch,
-        msg=False,
-        timeLimit=max(0.01, time_limit),
-        gapRel=relative_gap,
-        threads=threads,
+    solver = HiGHSWithStart(
+        values, watch=watch, msg=False, timeLimit=max(0.01, time_limit), gapRel=relative_gap, threads=threads
     )
-    began = time.perf_counter()
-    if not model.x:
-        return _empty(model, began)
     try:
         model.prob.solve(solver)
-    except _Overran:
-        return _overran(model, solver, began)
-    seconds = time.perf_counter() - began
+    except Overran:
+        return _Attempt(_overran(model, solver, began), None)
     highs = model.prob.solverModel
     status = highs.getModelStatus()
     info = highs.getInfo()
     # An interrupted run maps to "integer feasible" in PuLP even without a solution.
     has_plan = model.prob.sol_status in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible)
     has_plan = has_plan and info.primal_solution_status == highspy.SolutionStatus.kSolutionStatusFeasible
-    return Run(
-        plan=model.plan() if has_plan else None,
+    candidates = []
+    if has_plan:
+        candidates.append(list(highs.getSolution().col_value))
+    incumbent, _ = solver.seen()
+    if incumbent is not None:
+        candidates.append(incumbent)
+    best = min(candidates, key=solver.objective_of, default=None)
+    lost = None
+    reported = None
+    if has_plan:
+        reported = -info.objective_function_value
+        achieved = -solver.objective_of(best)
+        if achieved < reported - 1e-6 * max(1.0, abs(reported)):
+            lost = reported
+    interrupted = status == highspy.HighsModelStatus.kInterrupt
+    result = Run(
+        plan=None if best is None else _plan_of(model, best),
         infeasible=status == highspy.HighsModelStatus.kInfeasible,
-        proven=status == highspy.HighsModelStatus.kOptimal,
-        dual_bound=_max_bound(info.mip_dual_bound),
+        proven=status == highspy.HighsModelStatus.kOptimal and lost is None,
+        dual_bound=min(_max_bound(info.mip_dual_bound), _max_bound(solver.seen()[1])),
         model_status=highs.modelStatusToString(status),
-        seconds=seconds,
+        seconds=time.perf_counter() - began,
         stopped=solver.stopped,
-        timed_out=status == highspy.HighsModelStatus.kTimeLimit,
+        timed_out=status == highspy.HighsModelStatus.kTimeLimit or (interrupted and solver.deadline_hit),
+        solver_objective=reported,
     )
+    return _Attempt(result, lost)
+
+
+def _combine(model: Model, first: Run, second: Run, seconds: float) -> Run:
+    """The better plan of two runs of the same model, with the tighter of their bounds."""
+    plans = [r.plan for r in (first, second) if r.plan is not None]
+    best = max(plans, key=lambda p: _value(model, p), default=None)
+    proven = second.proven and best is second.plan
+    return Run(
+        plan=best,
+        infeasible=second.infeasible,
+        proven=proven,
+        dual_bound=min(first.dual_bound, second.dual_bound),
+        model_status=f"{second.model_status} (solved again without the start, which hid the best plan)",
+        seconds=seconds,
+        overran=second.overran,
+        stopped=second.stopped,
+        timed_out=second.timed_out and not proven,
+        solver_objective=second.solver_objective,
+    )
+
+
+def _value(model: Model, plan: Plan) -> float:
+    # The model's objective of a plan, from PuLP's expression (not HiGHS's answer).
+    chosen = {model.x[k] for k in plan.assignments}
+    return math.fsum(c for var, c in model.prob.objective.items() if var in chosen)
 
 
 def solve_lp(model: Model, *, time_limit: float, threads: int | None = None) -> highspy.Highs | None:
@@ -268,10 +187,10 @@ def solve_lp(model: Model, *, time_limit: float, threads: int | None = None) -> 
 
     Row `n` of HiGHS is the constraint whose `.index` is n (PuLP sets it when building).
     """
-    _silence_banner()
+    silence_banner()
     if not model.x:
         return None
-    solver = _HiGHSWithStart(None, mip=False, msg=False, timeLimit=max(0.01, time_limit), threads=threads)
+    solver = HiGHSWithStart(None, mip=False, msg=False, timeLimit=max(0.01, time_limit), threads=threads)
     model.prob.solve(solver)
     h = model.prob.solverModel
     return h if h.getModelStatus() == highspy.HighsModelStatus.kOptimal else None
@@ -283,7 +202,8 @@ def _max_bound(dual_bound: float) -> float:
 
 
 def _plan_of(model: Model, values: list[float]) -> Plan:
-    chosen = [k for k, var in model.x.items() if values[var.index] > 0.5]
+    # A variable in no row and not in the objective is not in HiGHS's model: it is 0.
+    chosen = [k for k, var in model.x.items() if hasattr(var, "index") and values[var.index] > 0.5]
     return Plan(assignments=tuple(sorted(chosen)))
 
 
@@ -300,7 +220,7 @@ def _empty(model: Model, began: float) -> Run:
     )
 
 
-def _overran(model: Model, solver: _HiGHSWithStart, began: float) -> Run:
+def _overran(model: Model, solver: HiGHSWithStart, began: float) -> Run:
     incumbent, dual_bound = solver.seen()
     why = "Interrupted (HiGHS did not stop at once" if solver.stopped else "Time limit reached (HiGHS overran it"
     return Run(

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import itertools
 import random
 from typing import Any
 
 import msgspec
 from hypothesis import strategies as st
 
-from services.roadmap.optimiser import Instance, Plan, SolveConfig, decode_scenario, solve, validate
-from services.roadmap.optimiser.instance import baseline_penalty, plan_cost, plan_value
+from services.roadmap.optimiser import Instance, SolveConfig, decode_scenario, solve
 
 
 def scenario(ideas: list[dict[str, Any]], *, phases=None, teams=(), constraints=(), **more: Any) -> dict[str, Any]:
@@ -39,24 +37,6 @@ def run(document: dict[str, Any], **config: Any):
     instance = load(document)
     config.setdefault("time_limit", 20)
     return instance, solve(instance, SolveConfig.for_instance(instance, **config))
-
-
-def brute_force(instance: Instance) -> tuple[float, float] | None:
-    """(best value, cheapest cost among best-value plans) by enumerating every plan, or None.
-
-    With a baseline, "value" is the value minus the move penalty paid.
-    """
-    choices = [(None, *idea.phases) for idea in instance.ideas]
-    best: tuple[float, float] | None = None
-    for combo in itertools.product(*choices):
-        plan = Plan(assignments=tuple((i, p) for i, p in enumerate(combo) if p is not None))
-        if validate(instance, plan):
-            continue
-        value = plan_value(instance, plan) - baseline_penalty(instance, plan)
-        cost = plan_cost(instance, plan)
-        if best is None or value > best[0] + 1e-9 or (abs(value - best[0]) <= 1e-9 and cost < best[1]):
-            best = (value, cost)
-    return best
 
 
 def medium_scenario(seed: int = 1, n: int = 300, phases: int = 4) -> dict[str, Any]:

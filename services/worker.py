@@ -10,6 +10,7 @@ import click
 import msgspec
 
 from services.kit.cli import database_url_for
+from services.kit.events import delivery as event_jobs
 from services.kit.jobs import MIN_CONCURRENCY, JobHandler, JobQueueMissing, run_worker
 from services.kit.observability import configure_logging
 from services.kit.settings import Settings
@@ -18,7 +19,8 @@ from services.roadmap import jobs as roadmap_jobs
 
 # Each service with long work has a `jobs` module whose `HANDLERS` maps its entrypoints
 # (named `<service>.<job>`, e.g. `roadmap.optimise`) to handlers; list that module here.
-SERVICE_JOB_MODULES: tuple[ModuleType, ...] = (roadmap_jobs, integrations_jobs)
+# Events are the kit's (`events.deliver`): any service emits them.
+SERVICE_JOB_MODULES: tuple[ModuleType, ...] = (roadmap_jobs, integrations_jobs, event_jobs)
 
 
 def job_handlers() -> dict[str, JobHandler]:

@@ -76,6 +76,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     secrets_dir: Path = Path("/run/secrets")
     outbound_allowed_hosts: tuple[str, ...] = ()
     webhook_max_age_seconds: float = 300.0
+    # Events to subscribers (services/kit/events): attempts per delivery, the first and longest
+    # wait between attempts (doubling from one to the other), and how long one attempt may take.
+    event_max_attempts: int = 8
+    event_first_retry_seconds: float = 10.0
+    event_max_retry_seconds: float = 3600.0
+    event_timeout_seconds: float = 10.0
 
     def __repr__(self) -> str:  # the database URL may carry a password
         return f"Settings(host={self.host!r}, port={self.port!r}, data_dir={str(self.data_dir)!r})"
@@ -127,6 +133,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             job_stop_grace_seconds=_float(env, "ROADMAP_JOB_STOP_GRACE_SECONDS", 10.0),
             **_jira_timings(env),
             **_trust_boundary(env),
+            **_event_delivery(env),
         )
 
 
@@ -165,6 +172,22 @@ def _jira_timings(env: Mapping[str, str]) -> dict[str, float]:
     if timings["jira_outage_first_wait_seconds"] > timings["jira_outage_max_wait_seconds"]:
         raise SettingsError("ROADMAP_JIRA_OUTAGE_FIRST_WAIT_SECONDS must not exceed ROADMAP_JIRA_OUTAGE_MAX_WAIT_SECONDS")
     return timings
+
+
+def _event_delivery(env: Mapping[str, str]) -> dict[str, object]:
+    attempts = _int(env, "ROADMAP_EVENT_MAX_ATTEMPTS", 8)
+    if not 1 <= attempts <= 100:
+        raise SettingsError(f"ROADMAP_EVENT_MAX_ATTEMPTS must be between 1 and 100, got {attempts}")
+    first = _float(env, "ROADMAP_EVENT_FIRST_RETRY_SECONDS", 10.0)
+    longest = _float(env, "ROADMAP_EVENT_MAX_RETRY_SECONDS", 3600.0)
+    if first > longest:
+        raise SettingsError("ROADMAP_EVENT_FIRST_RETRY_SECONDS must not exceed ROADMAP_EVENT_MAX_RETRY_SECONDS")
+    return {
+        "event_max_attempts": attempts,
+        "event_first_retry_seconds": first,
+        "event_max_retry_seconds": longest,
+        "event_timeout_seconds": _float(env, "ROADMAP_EVENT_TIMEOUT_SECONDS", 10.0),
+    }
 
 
 # One allowed host: a name or dotted IPv4 address, or a bracketed IPv6 address, and an optional port.

@@ -17,9 +17,11 @@ import msgspec
 from services.kit.access import service as access
 from services.kit.access.rights import DECIDE, PLAN, READ, PortfolioAccess, Right
 from services.kit.auth import Caller
+from services.kit.events.service import emit
 from services.kit.problems import Conflict, FieldProblem, Forbidden, InvalidInput, NotFound
 from services.roadmap import plans_domain as rules
 from services.roadmap import plans_repository as repository
+from services.roadmap.plan_events import outbound_events
 from services.roadmap.plans_domain import (
     BadBudget,
     Event,
@@ -85,7 +87,9 @@ async def _state(conn: asyncpg.Connection, plan: PlanRow) -> PlanState:
 async def _record(
     conn: asyncpg.Connection, plan: PlanRow, events: Iterable[Event], actor: PortfolioAccess, right: Right
 ) -> None:
-    """Append events to the plan's audit trail, naming the actor and the role that allowed them."""
+    """Append events to the plan's audit trail, naming the actor and the role that allowed them,
+    and tell the portfolio's subscribers those they hear of, in the same transaction."""
+    events = list(events)
     await repository.insert_events(
         conn,
         plan.id,
@@ -95,6 +99,9 @@ async def _record(
         input_fingerprint=plan.input_fingerprint,
         solver=solver_label(plan),
     )
+    about = {"planId": str(plan.id), "name": plan.name, "revision": plan.revision, "phases": list(plan.phase_keys)}
+    for event_type, data in outbound_events(about, events, actor=actor.subject):
+        await emit(conn, event_type, portfolio_id=plan.portfolio_id, subject=f"plans/{plan.id}", data=data)
 
 
 async def plan_detail(conn: asyncpg.Connection, caller: Caller, plan_id: UUID) -> PlanView:

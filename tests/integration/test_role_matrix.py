@@ -45,6 +45,8 @@ RIGHTS: dict[str, str] = {
     "getRunResult": READ, "getFrontierChart": READ, "startSensitivity": PLAN, "startAlternatives": PLAN,
     "cancelRun": PLAN, "replanPlan": PLAN, "promoteRun": PLAN, "listPlans": OWN_LIST, "getPlan": READ,
     "submitPlan": PLAN, "decidePhase": DECIDE, "getPlanAudit": READ, "revisePlan": PLAN, "withdrawPlan": PLAN,
+    "createSubscription": MANAGE, "listSubscriptions": MANAGE, "getSubscription": MANAGE,
+    "deleteSubscription": MANAGE, "listEventDeliveries": MANAGE,
     # integrations
     "createConnection": DELIVER, "listConnections": OWN_LIST, "getConnection": READ,
     "updateConnection": DELIVER, "deleteConnection": DELIVER, "dryRunPush": DELIVER, "startPush": DELIVER,
@@ -109,8 +111,17 @@ async def build_world(client, token_for, conn) -> World:
         uuid.UUID(approved["id"]),
         CREATOR,
     )
+    subscription_id = await conn.fetchval(
+        """
+        INSERT INTO events.subscriptions (portfolio_id, url, event_types, secret_ref, created_by)
+        VALUES ($1, 'https://hooks.acme.example/roadmap', '{plan.submitted}', 'env:ROADMAP_SECRET_HOOK', $2)
+        RETURNING id
+        """,
+        uuid.UUID(portfolio),
+        CREATOR,
+    )
     return World(
-        portfolio=portfolio, model=scored["modelId"], scenario=str(scenario_id), run=str(runs[2]),
+        subscription=str(subscription_id), portfolio=portfolio, model=scored["modelId"], scenario=str(scenario_id), run=str(runs[2]),
         other_run=str(runs[0]), sweep=str(sweep), submitted_plan=submitted["id"], approved_plan=approved["id"],
         connection=str(connection_id), push=str(push_id), scored=scored, phases=[p["key"] for p in document["phases"]],
     )  # fmt: skip
@@ -154,6 +165,7 @@ def concrete(path: str, operation: str, world: World) -> str:
     values = {
         "portfolio_id": world["portfolio"], "model_id": world["model"], "scenario_id": world["scenario"],
         "run_id": world["sweep"] if operation == "getFrontierChart" else world["run"], "plan_id": plan, "connection_id": world["connection"], "push_id": world["push"],
+        "subscription_id": world["subscription"],
         "ref": "A1", "phase": world["phases"][1], "subject": "viewer@example.com", "group": "journey-team",
     }  # fmt: skip
     return re.sub(r"\{([a-z_]+)\}", lambda m: values[m.group(1)], path)
@@ -180,9 +192,13 @@ def request_of(operation: str, world: World) -> dict[str, Any]:
                              "projectKey": "OT", "accountEmail": "bot@acme.example", "apiTokenRef": "env:ROADMAP_SECRET_JIRA"},
         "updateConnection": {"mapping": {}}, "dryRunPush": {"planId": world["approved_plan"]},
         "startPush": {"planId": world["approved_plan"]},
+        "createSubscription": {"portfolioId": world["portfolio"], "url": "https://127.0.0.1/other",
+                               "events": ["plan.approved"], "secretRef": "env:ROADMAP_SECRET_HOOK"},
     }  # fmt: skip
     if operation == "importIdeas":
         return {"content": "ref,title\nNEW-2,Imported idea\n", "headers": {"Content-Type": "text/csv"}}
+    if operation == "listSubscriptions":
+        return {"params": {"portfolioId": world["portfolio"]}}
     if operation == "compareRuns":
         return {"params": {"ids": [world["run"], world["other_run"]]}}
     if operation in bodies:

@@ -276,9 +276,11 @@ async def finish_run(
                     'objective', $4::jsonb -> 'objective',
                     'bestBound', $4::jsonb -> 'bestBound',
                     'gap', $4::jsonb -> 'gap',
-                    'objectiveWithPenalty', $4::jsonb -> 'objectiveWithPenalty',
-                    'penalty', $4::jsonb -> 'baselinePenalty',
                     'elapsedSeconds', coalesce($4::jsonb #> '{solver,seconds}', progress -> 'elapsedSeconds'))
+                    -- a re-plan's bound is on the value minus the move penalty: show both
+                    || jsonb_strip_nulls(jsonb_build_object(
+                        'objectiveWithPenalty', $4::jsonb -> 'objectiveWithPenalty',
+                        'penalty', $4::jsonb -> 'baselinePenalty'))
                 ELSE '{}'::jsonb END
         WHERE id = $1 AND status = 'running' AND attempts = $2
         """,

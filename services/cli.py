@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import signal
 import tempfile
 from typing import TYPE_CHECKING
 
@@ -120,6 +121,10 @@ def _run(
 ) -> None:
     import uvicorn
 
+    # uvicorn stops gracefully on SIGTERM, then raises the signal again with the handler it
+    # found. With the default one the process would die there, skipping the atexit hook that
+    # stops the embedded PostgreSQL (left running, orphaned); as an exit it runs, as after SIGINT.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     if workers == 1:
         uvicorn.run(app, host=host, port=port, log_config=None)
         return
@@ -142,6 +147,10 @@ def _run(
         )
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _exit_on_sigterm(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def worker_app() -> ServiceApp | CompositeApp:
@@ -167,27 +176,38 @@ async def _seed(database_url: str) -> tuple[str, str]:
 
 def _print_welcome(settings: Settings, demo: tuple[str, str] | None) -> None:
     base = f"http://{settings.host}:{settings.port}"
-    tokens = {role.value: mint_token(settings.auth, subject=f"demo-{role.value}", roles=[role]) for role in Role}
     lines = [
         "",
         f"Roadmap backend on {base}",
         f"  OpenAPI: {base}/scoring/schema/swagger  {base}/roadmap/schema/swagger  {base}/integrations/schema/swagger",
         "",
-        "Development tokens (valid 8 hours):",
-        *[f"  {role:18} {value}" for role, value in tokens.items()],
     ]
-    if demo:
-        portfolio_id, model_id = demo
-        viewer = tokens[Role.VIEWER.value]
-        scoring = f"{base}/scoring/portfolios/{portfolio_id}"
-        auth = f"-H 'Authorization: Bearer {viewer}'"
-        lines += [
-            "",
-            "Try (the demo portfolio):",
-            f"  curl -s {auth} '{scoring}/models/{model_id}/ranking?pageSize=5'",
-            f"  curl -s {auth} '{scoring}/ideas?journeyStage=onboarding'",
-            f"  curl -s {auth} '{scoring}/ideas/CJ-01/scores'",
-        ]
+    # Tokens that work for hours are printed only for a local try-out: the demo seeded, and a
+    # key this installation made for itself. An operator's key or identity provider means a
+    # real deployment, where such tokens would end up in its logs.
+    if demo is None or not settings.auth.local_key:
+        if settings.auth.jwks_url:
+            lines.append("Tokens come from the identity provider (ROADMAP_JWKS_URL).")
+        else:
+            lines.append("Tokens: roadmap token --role viewer --subject you@example.com")
+        if demo:
+            lines.append(f"Demo portfolio: {demo[0]}")
+        click.echo("\n".join(lines) + "\n")
+        return
+    tokens = {role.value: mint_token(settings.auth, subject=f"demo-{role.value}", roles=[role]) for role in Role}
+    hours = settings.auth.token_ttl_seconds / 3600
+    lines += [f"Development tokens (valid {hours:g} hours):", *[f"  {role:18} {value}" for role, value in tokens.items()]]
+    portfolio_id, model_id = demo
+    viewer = tokens[Role.VIEWER.value]
+    scoring = f"{base}/scoring/portfolios/{portfolio_id}"
+    auth = f"-H 'Authorization: Bearer {viewer}'"
+    lines += [
+        "",
+        "Try (the demo portfolio):",
+        f"  curl -s {auth} '{scoring}/models/{model_id}/ranking?pageSize=5'",
+        f"  curl -s {auth} '{scoring}/ideas?journeyStage=onboarding'",
+        f"  curl -s {auth} '{scoring}/ideas/CJ-01/scores'",
+    ]
     click.echo("\n".join(lines) + "\n")
 
 

@@ -27,6 +27,9 @@ class AuthSettings(msgspec.Struct, frozen=True, kw_only=True):
     """
 
     signing_key: str = ""
+    # True when `signing_key` is the embedded default's own, made in the data folder: only
+    # then may `roadmap serve --seed-demo` print tokens signed with it.
+    local_key: bool = False
     issuer: str = "roadmap-local"
     audience: str = "roadmap"
     jwks_url: str | None = None
@@ -98,8 +101,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             if name.strip()
         )
         max_lifetime = _int(env, "ROADMAP_JWT_MAX_LIFETIME_SECONDS", 24 * 3600)
+        operator_key = _jwt_secret(env)
         auth = AuthSettings(
-            signing_key=_jwt_secret(env) or ("" if jwks_url else _local_signing_key(data_dir)),
+            signing_key=operator_key or ("" if jwks_url else _local_signing_key(data_dir)),
+            local_key=not operator_key and not jwks_url,
             issuer=env.get("ROADMAP_JWT_ISSUER", "roadmap-local"),
             audience=env.get("ROADMAP_JWT_AUDIENCE", "roadmap"),
             jwks_url=jwks_url,

@@ -201,15 +201,18 @@ async def wait_push(
     operations: list[dict[str, Any]],
 ) -> bool:
     """Record that this attempt stopped (Jira unavailable, or another push's turn) and the push
-    waits until `until`; False if a later attempt superseded this one.
+    waits until `until` (or is cancelled, when that was asked meanwhile); False if a later
+    attempt superseded this one.
 
     Give the job that will carry the push on (`set_push_job`) in the same transaction.
     """
     outcome = await conn.execute(
         """
         UPDATE integrations.pushes
-        SET status = 'waiting', waiting_since = $3, waiting_until = $4, outage_waits = $5, last_error = $6,
-            operations = $7
+        SET status = CASE WHEN cancel_requested_at IS NULL THEN 'waiting' ELSE 'cancelled' END,
+            finished_at = CASE WHEN cancel_requested_at IS NULL THEN NULL ELSE now() END,
+            waiting_since = $3, waiting_until = CASE WHEN cancel_requested_at IS NULL THEN $4::timestamptz END,
+            outage_waits = $5, last_error = $6, operations = $7
         WHERE id = $1 AND attempts = $2 AND status = 'running'
         """,
         push_id,

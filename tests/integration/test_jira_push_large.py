@@ -144,3 +144,88 @@ async def test_every_element_failure_pattern_ends_with_each_idea_once_or_partial
         assert jira.calls["createIssues"] == 2 + 1  # never resent: the first push's two batches, the re-push's one
     if pattern == "keeps failing":
         assert all("refused 4 times" in e["messages"] for e in first["errors"] if e["outcome"] == "failed")
+
+
+async def test_after_a_reconnect_a_push_finds_everything_and_writes_nothing_and_the_dry_run_says_so(
+    push_database_url, settings, token_for, jira, monkeypatch
+):
+    settings = push_settings(settings, push_database_url, jira, monkeypatch)
+    editor, viewer = token_for(EDITOR), token_for("viewer")
+    async with single_process(settings) as http:
+        portfolio, plan = await big_plan(http, token_for)
+        cid = await connect(http, jira, portfolio, editor)
+        first = await push(http, cid, plan, editor, viewer)
+        assert (await http.delete(f"/integrations/connections/{cid}", headers=editor)).status_code == 204
+        cid = await connect(http, jira, portfolio, editor)
+        dry = (await http.post(f"/integrations/connections/{cid}/dry-run", json={"planId": plan["id"]}, headers=editor)).json()
+        before = writes(jira)
+        after = await push(http, cid, plan, editor, viewer)
+        # Without a token, or with Jira unreachable, a dry run says so instead of answering 200.
+        monkeypatch.delenv("ROADMAP_SECRET_PUSH_TEST_JIRA_TOKEN")
+        no_token = await http.post(f"/integrations/connections/{cid}/dry-run", json={"planId": plan["id"]}, headers=editor)
+        monkeypatch.setenv("ROADMAP_SECRET_PUSH_TEST_JIRA_TOKEN", jira.auth[1])
+        jira.down(None)
+        unreachable = await http.post(f"/integrations/connections/{cid}/dry-run", json={"planId": plan["id"]}, headers=editor)
+        jira.up()
+    epics = len({a["phase"] for a in plan["assignments"]})
+    assert first["status"] == "succeeded"
+    assert dry["counts"]["found_in_jira"] == epics + IDEAS + DEPENDENCIES and dry["counts"]["create_issue"] == 0, dry["counts"]
+    assert after["status"] == "succeeded" and writes(jira) == before, dict(jira.calls)
+    assert after["counts"]["found"] == epics + IDEAS and after["counts"]["linksFound"] == DEPENDENCIES, after["counts"]
+    assert after["counts"]["created"] == 0 and after["counts"]["linked"] == 0
+    assert no_token.status_code == 422 and no_token.json()["errors"][0]["field"] == "apiTokenRef", no_token.text
+    assert unreachable.status_code == 503, unreachable.text
+
+
+async def test_pushes_are_listed_and_cancelled_and_a_cancelled_one_says_what_it_did(
+    push_database_url, settings, token_for, jira, monkeypatch
+):
+    settings = push_settings(settings, push_database_url, jira, monkeypatch)
+    editor, viewer = token_for(EDITOR), token_for("viewer")
+    async with single_process(settings) as http:
+        portfolio, plan = await big_plan(http, token_for)
+        cid = await connect(http, jira, portfolio, editor)
+        jira.slow(0.3)  # slow enough to cancel while the push is between its writes
+        started = await http.post(f"/integrations/connections/{cid}/pushes", json={"planId": plan["id"]}, headers=editor)
+        running = started.headers["location"]
+        await wait_for(http, running, viewer, until={"running"})
+        while not jira.calls["linkIssues"]:  # epics and issues made, links under way
+            await __import__("asyncio").sleep(0.1)
+        queued = await http.post(f"/integrations/connections/{cid}/pushes", json={"planId": plan["id"]}, headers=editor)
+        at_once = await http.post(f"{queued.headers['location']}/cancel", headers=editor)
+        asked = await http.post(f"{running}/cancel", headers=editor)
+        stopped = await wait_for(http, running, viewer, until=FINISHED, within=60)
+        second = await wait_for(http, queued.headers["location"], viewer, until=FINISHED, within=60)
+        jira.slow(0)
+        again = await http.post(f"{running}/cancel", headers=editor)
+        listed = (await http.get(f"/integrations/connections/{cid}/pushes", headers=viewer)).json()
+    # Queued behind the other, or just claimed and about to wait its turn: cancelled without a write.
+    assert at_once.status_code == 200 and at_once.json()["cancelRequestedAt"], at_once.text
+    assert asked.status_code == 200 and asked.json()["status"] == "running" and asked.json()["cancelRequestedAt"], asked.text
+    assert stopped["status"] == "cancelled" and "cancelled by" in stopped["errors"][-1]["messages"][0], stopped
+    assert stopped["counts"]["created"] == len(jira.state.issues) and stopped["counts"]["linked"] == len(jira.blocks())
+    assert 0 < stopped["counts"]["linked"] < DEPENDENCIES and stopped["counts"]["toDo"] == DEPENDENCIES - stopped["counts"]["linked"]
+    assert again.status_code == 409
+    assert second["status"] == "cancelled" and second["counts"]["created"] == 0, second
+    assert {p["id"]: p["status"] for p in listed} == {stopped["id"]: "cancelled", at_once.json()["id"]: "cancelled"}
+
+
+async def test_delivery_is_refreshed_from_jira_without_a_webhook(push_database_url, settings, token_for, jira, monkeypatch):
+    settings = push_settings(settings, push_database_url, jira, monkeypatch)
+    editor, viewer = token_for(EDITOR), token_for("viewer")
+    async with single_process(settings) as http:
+        portfolio, plan = await big_plan(http, token_for)
+        cid = await connect(http, jira, portfolio, editor)
+        await push(http, cid, plan, editor, viewer)
+        before = (await http.get(f"/integrations/plans/{plan['id']}/delivery", headers=viewer)).json()
+        keys = issues_by_label(jira)
+        for ref, status in (("CJ-1", "Done"), ("CJ-2", "Done"), ("CJ-40", "In Progress")):
+            jira.set_status(keys[idea_label(portfolio, ref)][0], status)
+        searches = jira.calls[SEARCH]
+        refreshed = await http.post(f"/integrations/plans/{plan['id']}/delivery/refresh", headers=editor)
+        view = (await http.get(f"/integrations/plans/{plan['id']}/delivery", headers=viewer)).json()
+    assert before["ideas"] == IDEAS and before["done"] == 0
+    assert refreshed.status_code == 200, refreshed.text
+    assert refreshed.json()["refreshed"] == {"issues": IDEAS, "found": IDEAS, "changed": 3}
+    assert jira.calls[SEARCH] - searches == math.ceil(IDEAS / 100)
+    assert view["done"] == 2 and sum(p["inProgress"] for p in view["phases"]) == 1 and view["ideas"] == IDEAS

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
+from collections.abc import Awaitable, Callable, Mapping
 from types import ModuleType
 
 import click
@@ -13,7 +15,8 @@ from services.kit.cli import database_url_for
 from services.kit.events import delivery as event_jobs
 from services.kit.jobs import MIN_CONCURRENCY, JobHandler, JobQueueMissing, run_worker
 from services.kit.observability import configure_logging
-from services.kit.settings import Settings
+from services.kit.settings import Settings, SettingsError
+from services.integrations import delivery
 from services.integrations import jobs as integrations_jobs
 from services.roadmap import jobs as roadmap_jobs
 
@@ -34,6 +37,19 @@ def job_handlers() -> dict[str, JobHandler]:
     return handlers
 
 
+Periodic = Callable[[Settings, asyncio.Event], Awaitable[None]]
+
+
+def periodic_work(environ: Mapping[str, str]) -> list[Periodic]:
+    """Work a worker process repeats on a timer beside its jobs, each off unless its variable is set:
+    the delivery refresh (ROADMAP_DELIVERY_REFRESH_SECONDS)."""
+    work: list[Periodic] = []
+    interval = delivery.refresh_interval(environ)
+    if interval is not None:
+        work.append(lambda settings, stop: delivery.refresh_periodically(settings, interval, stop))
+    return work
+
+
 @click.command("worker")
 @click.option(
     "--concurrency",
@@ -48,14 +64,21 @@ def worker(concurrency: int) -> None:
     settings = msgspec.structs.replace(settings, database_url=database_url_for(settings))
     configure_logging(settings.log_level)
     try:
-        asyncio.run(_work(settings, concurrency))
+        periodic = periodic_work(os.environ)
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
+        asyncio.run(_work(settings, concurrency, periodic))
     except JobQueueMissing as exc:
         raise click.ClickException(str(exc)) from None
 
 
-async def _work(settings: Settings, concurrency: int) -> None:
+async def _work(settings: Settings, concurrency: int, periodic: list[Periodic]) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    await run_worker(settings, job_handlers(), concurrency=concurrency, stop=stop)
+    await asyncio.gather(
+        run_worker(settings, job_handlers(), concurrency=concurrency, stop=stop),
+        *(work(settings, stop) for work in periodic),
+    )

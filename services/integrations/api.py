@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections import Counter
-from datetime import datetime
-from typing import Annotated, Any, Literal, cast
+from typing import Annotated
 from uuid import UUID
 
 import msgspec
@@ -12,13 +10,26 @@ from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter, RawBody
 
-from services.integrations import service
+from services.integrations import delivery, push_service, service
 from services.integrations.jira_access import JiraAccess
 from services.integrations.plan_source import PlanSource
-from services.integrations.push_plan import ACTIONS, Operation, count_actions
-from services.integrations.repository import ConnectionRow, PushRow
-from services.integrations.schemas import ConnectionIn, ConnectionOut, ConnectionPatch, DeliveryOut, WebhookAck
-from services.kit.access.rights import READ
+from services.integrations.push_plan import count_actions
+from services.integrations.repository import ConnectionRow
+from services.integrations.schemas import (
+    ConnectionIn,
+    ConnectionOut,
+    ConnectionPatch,
+    DeliveryOut,
+    DryRunOut,
+    LastPush,
+    PhaseDelivery,
+    PushIn,
+    PushOut,
+    Refreshed,
+    WebhookAck,
+    push_out,
+)
+from services.kit.access.rights import DELIVER, READ
 from services.kit.db import Conn
 from services.kit.params import caller_of
 
@@ -81,75 +92,21 @@ class ConnectionController(Controller):
         await service.delete_connection(conn, caller_of(request), connection_id)
 
 
-class PushIn(msgspec.Struct, rename="camel", forbid_unknown_fields=True, kw_only=True):
-    plan_id: UUID
-
-
-PushStatus = Literal["queued", "running", "waiting", "succeeded", "failed"]
-
-
-class PushOut(msgspec.Struct, rename="camel", kw_only=True):
-    """A push. While Jira is unavailable, or another push to the project is under way, it is
-    `waiting` until `waitingUntil`, then tries again.
-
-    `waitingSince` and `lastError` describe the Jira outage it is waiting out (null when none),
-    and stay on a push that failed because the outage lasted too long.
-    """
-
-    id: UUID
-    connection_id: UUID
-    plan_id: UUID
-    status: PushStatus
-    progress: dict[str, Any]
-    counts: dict[str, int]
-    operations: list[dict[str, Any]]
-    errors: list[dict[str, Any]]
-    attempts: int
-    created_by: str
-    created_at: datetime
-    finished_at: datetime | None
-    waiting_since: datetime | None
-    waiting_until: datetime | None
-    last_error: str | None
-
-
-class DryRunOut(msgspec.Struct, rename="camel", kw_only=True):
-    counts: dict[str, int]
-    operations: list[Operation]
-
-
-def push_out(row: PushRow) -> PushOut:
-    counts = Counter(op["action"] for op in row.operations)
-    return PushOut(
-        id=row.id,
-        connection_id=row.connection_id,
-        plan_id=row.plan_id,
-        status=cast(PushStatus, row.status),
-        progress=row.progress,
-        counts={action: counts.get(action, 0) for action in ACTIONS},
-        operations=row.operations,
-        errors=row.errors,
-        attempts=row.attempts,
-        created_by=row.created_by,
-        created_at=row.created_at,
-        finished_at=row.finished_at,
-        waiting_since=row.waiting_since,
-        waiting_until=row.waiting_until,
-        last_error=row.last_error,
-    )
-
-
 class PushController(Controller):
     path = ""
     tags = ["jira pushes"]
 
     @post("/connections/{connection_id:uuid}/dry-run", operation_id="dryRunPush", status_code=200)
     async def dry_run(
-        self, request: Request, conn: Conn, plans: Plans, connection_id: FromPath[UUID], data: JSONBody[PushIn]
+        self, request: Request, conn: Conn, plans: Plans, jira_access: Access, connection_id: FromPath[UUID], data: JSONBody[PushIn]
     ) -> DryRunOut:
-        """What pushing the approved plan would create, update, link, mark or leave alone; writes nothing."""
-        operations = await service.dry_run(
-            conn, plans, connection_id, data.plan_id, caller=caller_of(request), token=request.auth
+        """What pushing the approved plan would create, find already in Jira, update, link, mark or leave alone.
+
+        It reads Jira (the push's one search by label) and writes nothing; a connection Jira
+        cannot be read with is a 422 naming the field, Jira unavailable a 503.
+        """
+        operations = await push_service.dry_run(
+            conn, plans, jira_access, connection_id, data.plan_id, caller=caller_of(request), token=request.auth
         )
         return DryRunOut(counts=count_actions(operations), operations=operations)
 
@@ -158,15 +115,32 @@ class PushController(Controller):
         self, request: Request, conn: Conn, plans: Plans, connection_id: FromPath[UUID], data: JSONBody[PushIn]
     ) -> Response[PushOut]:
         """Push the approved plan to Jira as a job; 202 with the push's address to poll."""
-        push = await service.start_push(
+        push = await push_service.start_push(
             conn, plans, connection_id, data.plan_id, caller=caller_of(request), token=request.auth
         )
         return Response(push_out(push), status_code=202, headers={"Location": f"/integrations/pushes/{push.id}"})
 
+    @get("/connections/{connection_id:uuid}/pushes", operation_id="listConnectionPushes")
+    async def of_connection(self, request: Request, conn: Conn, connection_id: FromPath[UUID]) -> list[PushOut]:
+        """The pushes to a connection, newest first (at most 200), with their state and counts."""
+        return [push_out(row) for row in await push_service.connection_pushes(conn, caller_of(request), connection_id)]
+
+    @get("/plans/{plan_id:uuid}/pushes", operation_id="listPlanPushes")
+    async def of_plan(self, request: Request, conn: Conn, plans: Plans, plan_id: FromPath[UUID]) -> list[PushOut]:
+        """The pushes of a plan, newest first (at most 200), with their state and counts."""
+        rows = await push_service.plan_pushes(conn, plans, caller_of(request), plan_id, token=request.auth)
+        return [push_out(row) for row in rows]
+
     @get("/pushes/{push_id:uuid}", operation_id="getPush")
     async def read(self, request: Request, conn: Conn, push_id: FromPath[UUID]) -> PushOut:
-        """A push's status, progress, the operations it carried out and Jira's errors per idea."""
-        return push_out(await service.require_push(conn, caller_of(request), push_id))
+        """A push's status, progress, each operation's outcome and Jira's errors per idea."""
+        return push_out(await push_service.require_push(conn, caller_of(request), push_id))
+
+    @post("/pushes/{push_id:uuid}/cancel", operation_id="cancelPush", status_code=200)
+    async def cancel(self, request: Request, conn: Conn, push_id: FromPath[UUID]) -> PushOut:
+        """Cancel a push: a queued or waiting one is `cancelled` at once; a running one stops before
+        its next write to Jira and then says what it did. 409 when it has already finished."""
+        return push_out(await push_service.cancel_push(conn, caller_of(request), push_id))
 
 
 class WebhookController(Controller):
@@ -206,14 +180,35 @@ class DeliveryController(Controller):
 
     @get("/{plan_id:uuid}/delivery", operation_id="getDelivery")
     async def delivery(self, request: Request, conn: Conn, plans: Plans, plan_id: FromPath[UUID]) -> DeliveryOut:
-        """Per phase: the plan's tickets to do, in progress and done, and the budget delivered."""
+        """Per phase: the plan's tickets to do, in progress and done, the budget delivered, and its last push."""
         phases = await service.plan_delivery(conn, plans, caller_of(request), plan_id, token=request.auth)
-        return DeliveryOut(
-            plan_id=plan_id,
-            phases=phases,
-            ideas=sum(p.to_do + p.in_progress + p.done for p in phases),
-            done=sum(p.done for p in phases),
-        )
+        return await _delivery_out(conn, plan_id, phases)
+
+    @post("/{plan_id:uuid}/delivery/refresh", operation_id="refreshDelivery", status_code=200)
+    async def refresh(
+        self, request: Request, conn: Conn, plans: Plans, jira_access: Access, plan_id: FromPath[UUID]
+    ) -> DeliveryOut:
+        """Read the status category of the plan's issues from Jira now (no webhook needed), then the delivery view.
+
+        A connection Jira cannot be read with is a 422 naming the field, Jira unavailable a 503.
+        """
+        caller = caller_of(request)
+        await service.plan_portfolio(conn, plans, caller, plan_id, DELIVER, token=request.auth)
+        done = await delivery.refresh_plan(conn, jira_access, plan_id)
+        phases = await service.plan_delivery(conn, plans, caller, plan_id, token=request.auth)
+        out = await _delivery_out(conn, plan_id, phases)
+        return msgspec.structs.replace(out, refreshed=Refreshed(issues=done.issues, found=done.found, changed=done.changed))
+
+
+async def _delivery_out(conn: Conn, plan_id: UUID, phases: list[PhaseDelivery]) -> DeliveryOut:
+    last = await push_service.last_push(conn, plan_id)
+    return DeliveryOut(
+        plan_id=plan_id,
+        phases=phases,
+        ideas=sum(p.to_do + p.in_progress + p.done for p in phases),
+        done=sum(p.done for p in phases),
+        last_push=None if last is None else LastPush(id=last.id, status=last.status, counts=last.counts),
+    )
 
 
 INTEGRATION_ROUTES = [ConnectionController, PushController, WebhookController, DeliveryController]

@@ -109,17 +109,17 @@ async def _ask_jira(jira: JiraClient, draft: ConnectionDraft, mapping: JiraMappi
         message = f"Jira refused accountEmail with the API token apiTokenRef names ({_said(exc)})"
         return [FieldProblem(field="apiTokenRef", message=message)]
     except _UNUSABLE as exc:
-        return _unusable_site(exc)
+        return site_problems(exc)
     try:
         await jira.project(draft.project_key)
         types = {issue_type.name: issue_type for issue_type in await jira.issue_types(draft.project_key)}
     except JiraError as exc:
         if exc.status not in (401, 403, 404) or isinstance(exc, JiraUnavailable):
-            return _unusable_site(exc)
+            return site_problems(exc)
         message = f"Jira has no project {draft.project_key} that accountEmail may see ({_said(exc)})"
         return [FieldProblem(field="projectKey", message=message)]
     except _UNUSABLE as exc:
-        return _unusable_site(exc)
+        return site_problems(exc)
     return _issue_type_problems(types, mapping)
 
 
@@ -137,12 +137,14 @@ def _issue_type_problems(types: dict[str, IssueType], mapping: JiraMapping) -> l
     return problems
 
 
-def _unusable_site(exc: Exception) -> list[FieldProblem]:
-    """The site's problem, told only as far as Jira told it; Jira unavailable is a 503, not the user's mistake."""
+def site_problems(exc: Exception) -> list[FieldProblem]:
+    """The site's problem, told only as far as Jira told it; Jira unavailable is a 503, not the user's mistake.
+
+    Also for a look at Jira a person waits for (a dry run, a delivery refresh)."""
     if isinstance(exc, OutboundRefused):
         return [FieldProblem(field="siteUrl", message=f"siteUrl {exc}")]
     if isinstance(exc, JiraUnavailable) and exc.status is not None:
-        raise ServiceUnavailable(f"Jira answered {exc.status}: it cannot check the connection now; try again shortly.")
+        raise ServiceUnavailable(f"Jira answered {exc.status}: it cannot be asked now; try again shortly.")
     if isinstance(exc, JiraError) and exc.status is not None:
         return [FieldProblem(field="siteUrl", message=f"Jira answered the check with {_said(exc)}")]
     return [FieldProblem(field="siteUrl", message=NOT_JIRA)]

@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 
 API = "/rest/api/3"
 MAX_BULK = 50  # Jira's limit for POST /issue/bulk
+BLOCKS = "Blocks"
 # No answer Jira gives a push is near this; a site sending more is not answering as Jira does.
 MAX_ANSWER_BYTES = 16 * 1024 * 1024
 NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
@@ -347,7 +348,12 @@ def _refusal(answer: _Answer) -> JiraError:
 def _found(hit: WireHit) -> FoundIssue:
     status = hit.fields.status
     category = status.statusCategory.key if status and status.statusCategory else None
-    return FoundIssue(hit.id, hit.key, hit.fields.labels, category, hit.fields.parent.key if hit.fields.parent else None)
+    # On the blocker, a Blocks link names the blocked issue as its outwardIssue (CONTRACT.md §2.3).
+    blocks = tuple(
+        link.outwardIssue.key for link in hit.fields.issuelinks if link.type.name == BLOCKS and link.outwardIssue is not None
+    )
+    parent = hit.fields.parent.key if hit.fields.parent else None
+    return FoundIssue(hit.id, hit.key, hit.fields.labels, category, parent, status.name if status else "", blocks)
 
 
 def _quote(value: str) -> str:

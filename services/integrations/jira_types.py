@@ -36,13 +36,19 @@ class BulkResult(msgspec.Struct, frozen=True):
 
 
 class FoundIssue(msgspec.Struct, frozen=True):
-    """An issue found by search; `status_category` is `new`, `indeterminate` or `done`."""
+    """An issue found by search; `status_category` is `new`, `indeterminate` or `done`.
+
+    `blocks` are the keys of the issues this one blocks (its Blocks links with an
+    `outwardIssue`), read when the search asked for `issuelinks`.
+    """
 
     id: str
     key: str
     labels: list[str]
     status_category: str | None
     parent_key: str | None
+    status_name: str = ""
+    blocks: tuple[str, ...] = ()
 
 
 class Myself(msgspec.Struct, frozen=True):
@@ -85,13 +91,24 @@ class WireKeyed(msgspec.Struct):
 
 
 class WireStatus(msgspec.Struct):
+    name: str = ""
     statusCategory: WireKeyed | None = None
+
+
+class WireLinkType(msgspec.Struct):
+    name: str = ""
+
+
+class WireLink(msgspec.Struct):
+    type: WireLinkType = msgspec.field(default_factory=WireLinkType)
+    outwardIssue: WireKeyed | None = None
 
 
 class WireFields(msgspec.Struct):
     labels: list[str] = []
     status: WireStatus | None = None
     parent: WireKeyed | None = None
+    issuelinks: list[WireLink] = []
 
 
 class WireHit(msgspec.Struct):

@@ -30,13 +30,14 @@ import asyncpg
 import httpx
 import msgspec
 
+from services.integrations import push_repository as pushes
 from services.integrations import repository
 from services.integrations.jira_access import JiraAccess
 from services.integrations.jira_answers import NOT_JIRA
 from services.integrations.jira_client import JiraClient, JiraError, JiraUnavailable, OutcomeUnknown, unavailable
 from services.integrations.plan_source import PlanSnapshot
-from services.integrations.push import Push, StillAlone
-from services.integrations.push_plan import Operation, merge_operations
+from services.integrations.push import Checkpoint, Push
+from services.integrations.push_plan import Operation, final_status, merge_operations
 from services.integrations.retry import OutagePolicy, RetryPolicy
 from services.kit.db import database_unavailable
 from services.kit.jobs import JobContext, JobHandler, enqueue
@@ -87,22 +88,27 @@ async def push_plan(job: JobContext) -> None:
     """Push the plan a push names to its connection's Jira project."""
     push_id = UUID(job.payload.decode())
 
-    Claimed = tuple[repository.PushRow, dict[str, Any], repository.ConnectionRow | None]
+    Claimed = tuple[pushes.PushRow, dict[str, Any], repository.ConnectionRow | None, tuple[str, str] | None]
 
     async def claim(conn: asyncpg.Connection) -> Claimed | None:
-        claimed = await repository.claim_push(conn, push_id, job.job_id)
+        claimed = await pushes.claim_push(conn, push_id, job.job_id)
         if claimed is None:
             return None
-        return *claimed, await repository.get_connection(conn, claimed[0].connection_id)
+        connection = await repository.get_connection(conn, claimed[0].connection_id)
+        stop = None if connection is None else await pushes.stop_reason(conn, claimed[0], connection.portfolio_id)
+        return *claimed, connection, stop
 
     # Repeating a claim whose answer was lost only takes the push with the next attempt number.
     claimed = await job.on_database("claim a push", claim)
     if claimed is None:
         return
-    row, snapshot, connection = claimed
+    row, snapshot, connection, stop = claimed
     earlier = msgspec.convert(row.operations, list[Operation])
     if connection is None:
         await _finish(job, row, "failed", earlier, _error(None, "the connection was deleted"))
+        return
+    if stop is not None:  # cancelled while running on a worker that died, or its plan superseded since
+        await _finish(job, row, "cancelled", earlier, _error(None, PushStopped(*stop).message))
         return
     access = JiraAccess(job.settings)
     try:
@@ -118,7 +124,7 @@ async def push_plan(job: JobContext) -> None:
         async with jira, job.pool.acquire() as lock:  # the client is closed on every way out
             # Two pushes to one Jira project at once could both miss an issue in their searches and
             # both create it: one at a time. The lock goes with the session, so a dead worker's too.
-            if not await repository.lock_connection(lock, row.connection_id):
+            if not await pushes.lock_connection(lock, row.connection_id):
                 first = job.settings.jira_outage_first_wait_seconds
                 await _wait(job, row, earlier, since=row.waiting_since, waits=row.outage_waits,
                             wait=_rng.uniform(first / 2, first), reason=BUSY)  # fmt: skip
@@ -126,7 +132,8 @@ async def push_plan(job: JobContext) -> None:
             try:
                 # A lock's session that died (the database restarted) took the lock with it;
                 # the attempt then stops before its next create, and waits like for an outage.
-                await _attempt(job, row, snapshot, connection, jira, earlier, still_alone=lambda: _still_holds(lock))
+                checkpoint = _checkpoint(job, row, connection.portfolio_id, lock)
+                await _attempt(job, row, snapshot, connection, jira, earlier, checkpoint=checkpoint)
             finally:
                 await _unlock(lock, row.connection_id)
     except Exception as exc:
@@ -141,6 +148,34 @@ class ProjectLockLost(Exception):
     """The session holding the push's lock on its Jira project is gone, and the lock with it."""
 
 
+class PushStopped(Exception):
+    """The push must stop before its next write: `kind` is `cancelled` (by whom) or `superseded` (by which plan)."""
+
+    def __init__(self, kind: str, detail: str) -> None:
+        self.kind, self.detail = kind, detail
+        if kind == "cancelled":
+            self.message = f"cancelled by {detail}; it stopped before its next write to Jira, and what it made is recorded"
+        else:
+            self.message = (
+                f"its plan was superseded: plan {detail} of the portfolio was pushed since; it stopped before its next "
+                "write to Jira, and what it made is recorded"
+            )
+        super().__init__(self.message)
+
+
+def _checkpoint(job: JobContext, row: pushes.PushRow, portfolio_id: UUID, lock: asyncpg.Connection) -> Checkpoint:
+    """What a push checks before each write to Jira: it still holds its project, and may carry on."""
+
+    async def checkpoint() -> None:
+        await _still_holds(lock)
+        async with job.pool.acquire() as conn:
+            stop = await pushes.stop_reason(conn, row, portfolio_id)
+        if stop is not None:
+            raise PushStopped(*stop)
+
+    return checkpoint
+
+
 async def _still_holds(lock: asyncpg.Connection) -> None:
     """Raise ProjectLockLost unless the lock's session is alive (a live session keeps its lock)."""
     try:
@@ -152,7 +187,7 @@ async def _still_holds(lock: asyncpg.Connection) -> None:
 
 async def _unlock(lock: asyncpg.Connection, connection_id: UUID) -> None:
     try:
-        await repository.unlock_connection(lock, connection_id)
+        await pushes.unlock_connection(lock, connection_id)
     except Exception as exc:
         # The pool takes back a connection that died, so the lock's may be gone from under it.
         if not (database_unavailable(exc) or "released back to the pool" in str(exc)):
@@ -160,19 +195,23 @@ async def _unlock(lock: asyncpg.Connection, connection_id: UUID) -> None:
         # The session died with the server, and its advisory lock with it: nothing to release.
 
 
-async def _attempt(job: JobContext, row: repository.PushRow, snapshot: dict[str, Any],
+async def _attempt(job: JobContext, row: pushes.PushRow, snapshot: dict[str, Any],
                    connection: repository.ConnectionRow, jira: JiraClient, earlier: list[Operation],
-                   *, still_alone: StillAlone) -> None:  # fmt: skip
+                   *, checkpoint: Checkpoint) -> None:  # fmt: skip
     push_id = row.id
 
     async def progress(state: dict[str, Any]) -> None:
         async with job.pool.acquire() as conn:
-            await repository.push_progress(conn, push_id, row.attempts, state)
+            await pushes.push_progress(conn, push_id, row.attempts, state)
 
     plan = msgspec.convert(snapshot, PlanSnapshot)
-    push = Push(pool=job.pool, jira=jira, connection=connection, plan=plan, progress=progress, still_alone=still_alone)
+    push = Push(pool=job.pool, jira=jira, connection=connection, plan=plan, progress=progress, checkpoint=checkpoint)
     try:
         done = await push.run()
+    except PushStopped as exc:
+        log.info("push stopped", extra={"fields": {"push_id": str(push_id), "why": exc.kind}})
+        operations = merge_operations(earlier, push.result(unreached="pending"))
+        await _finish(job, row, "cancelled", operations, [*_errors(push.failed()), *_error(None, exc.message)])
     except (JiraError, OutcomeUnknown, httpx.HTTPError, OutboundRefused) as exc:
         if unavailable(exc) or isinstance(exc, httpx.HTTPError):
             # httpx errors the client did not turn into JiraUnavailable: no answer, as from a closed port.
@@ -183,21 +222,36 @@ async def _attempt(job: JobContext, row: repository.PushRow, snapshot: dict[str,
     except Exception as exc:
         if database_unavailable(exc) or isinstance(exc, ProjectLockLost):
             await _wait_for_database(job, row, merge_operations(earlier, push.carried_out()), exc,
-                                     carried_on=bool(push.completed))  # fmt: skip
+                                     carried_on=bool(push.carried_out()))  # fmt: skip
             return
         # A bug must not leave the push "running" for ever: record it failed, keep the traceback in the log.
         log.exception("push failed unexpectedly", extra={"fields": {"push_id": str(push_id)}})
         await _finish(job, row, "failed", merge_operations(earlier, push.carried_out()),
                      _error(None, "internal error; see the service log"))  # fmt: skip
     else:
-        await _finish(job, row, "succeeded", merge_operations(earlier, done), msgspec.to_builtins(push.errors))
+        operations = merge_operations(earlier, done)
+        await _finish(job, row, final_status(operations), operations, _errors(push.failed()))
+
+
+def _errors(operations: list[Operation]) -> list[dict[str, Any]]:
+    """The push record's errors: each idea (or link) Jira refused or that waits, with what to do."""
+    shown = []
+    for op in operations:
+        error = op.error
+        entry: dict[str, Any] = {"idea": op.idea, "status": error.status if error else None,
+                                 "messages": error.messages if error else [], "fields": error.fields if error else {},
+                                 "remedy": error.remedy if error else "", "outcome": op.outcome}  # fmt: skip
+        if op.blocker is not None:
+            entry |= {"blocker": op.blocker, "blocked": op.blocked}
+        shown.append(entry)
+    return shown
 
 
 async def _finish(
-    job: JobContext, row: repository.PushRow, status: str, operations: list[Operation], errors: list[dict[str, Any]]
+    job: JobContext, row: pushes.PushRow, status: str, operations: list[Operation], errors: list[dict[str, Any]]
 ) -> None:
     async def finish(conn: asyncpg.Connection) -> bool:
-        return await repository.finish_push(conn, row.id, row.attempts, status=status, errors=errors,
+        return await pushes.finish_push(conn, row.id, row.attempts, status=status, errors=errors,
                                             operations=msgspec.to_builtins(operations))  # fmt: skip
 
     # A repeat after a commit whose answer was lost finds the push finished and changes nothing.
@@ -205,12 +259,12 @@ async def _finish(
 
 
 async def _wait_for_jira(
-    job: JobContext, row: repository.PushRow, push: Push, earlier: list[Operation], exc: Exception
+    job: JobContext, row: pushes.PushRow, push: Push, earlier: list[Operation], exc: Exception
 ) -> None:
     """Record the push as waiting and ask the queue to run it again later, or give up on a long outage."""
     now = datetime.now(UTC)
     since, waits = row.waiting_since, row.outage_waits
-    if push.completed or since is None:
+    if push.carried_out() or since is None:
         since, waits = now, 0  # an attempt that got work done was not stuck: this is a new outage
     policy = outage_policy(job.settings)
     outage = (now - since).total_seconds()
@@ -231,27 +285,27 @@ async def _wait_for_jira(
         log.warning("push waits for Jira", extra={"fields": {**fields, "in_s": round(wait, 1)}})
 
 
-async def _wait(job: JobContext, row: repository.PushRow, operations: list[Operation], *, since: datetime | None,
+async def _wait(job: JobContext, row: pushes.PushRow, operations: list[Operation], *, since: datetime | None,
                 waits: int, wait: float, reason: str) -> bool:  # fmt: skip
     """Record the push as waiting and enqueue the job that carries it on, together; False if superseded."""
 
     async def record(conn: asyncpg.Connection) -> bool:
         now = datetime.now(UTC)
         async with conn.transaction():
-            waiting = await repository.wait_push(
+            waiting = await pushes.wait_push(
                 conn, row.id, row.attempts, since=since, until=now + timedelta(seconds=wait), waits=waits,
                 last_error=reason, operations=msgspec.to_builtins(operations),
             )  # fmt: skip
             if not waiting:
                 return False  # a later attempt took the push over, or a lost commit did this already
-            await repository.set_push_job(conn, row.id, await enqueue(conn, PUSH_JOB, job.payload, delay=wait))
+            await pushes.set_push_job(conn, row.id, await enqueue(conn, PUSH_JOB, job.payload, delay=wait))
         return True
 
     return await job.on_database("record that a push waits", record)
 
 
 async def _wait_for_database(
-    job: JobContext, row: repository.PushRow, operations: list[Operation], exc: Exception, *, carried_on: bool
+    job: JobContext, row: pushes.PushRow, operations: list[Operation], exc: Exception, *, carried_on: bool
 ) -> None:
     """Once the database answers again, record the push as waiting a moment and enqueue the job that carries it on."""
     # The database going away says nothing about Jira: a Jira outage the push was waiting out

@@ -1,9 +1,13 @@
 """The dry run of a push: what pushing an approved plan to Jira would create, update or link.
 
-Pure: the push job loads what the link table recorded (`KnownIssues`), asks `plan_operations`
-what to do, and carries the operations out in the order given. Running it again on the state
-those operations leave behind yields only `leave_alone`, which is what makes a push safe to
-repeat or resume. Nothing is ever deleted: an idea dropped from the plan is marked unplanned.
+Pure: the push job loads what the link table recorded (`KnownIssues`) and what one search of
+Jira found by label (`InJira`), asks `plan_operations` what to do, and carries the operations
+out in the order given. Running it again on the state those operations leave behind yields only
+`leave_alone`, which is what makes a push safe to repeat or resume. Nothing is ever deleted: an
+idea dropped from the plan is marked unplanned.
+
+A push writes each operation's `outcome` (what Jira did) beside it; `outcome_counts` and
+`final_status` read the record from those, never from what was planned.
 """
 
 from __future__ import annotations
@@ -24,8 +28,14 @@ from services.integrations.payloads import (
     issue_fields,
 )
 
-Action = Literal["create_epic", "create_issue", "update_issue", "create_link", "leave_alone", "mark_unplanned"]
-ACTIONS: tuple[Action, ...] = ("create_epic", "create_issue", "update_issue", "create_link", "leave_alone", "mark_unplanned")
+Action = Literal["create_epic", "create_issue", "update_issue", "create_link", "found_in_jira", "leave_alone", "mark_unplanned"]
+ACTIONS: tuple[Action, ...] = (
+    "create_epic", "create_issue", "update_issue", "create_link", "found_in_jira", "leave_alone", "mark_unplanned",
+)  # fmt: skip
+# What Jira did about an operation. `found`: already in Jira (made by an earlier, unrecorded
+# attempt or another connection), recorded without a call; `pending`: not done yet (a link
+# waiting for a missing end, or work a cancelled push never reached).
+Outcome = Literal["created", "found", "updated", "unchanged", "linked", "marked_unplanned", "failed", "pending"]
 
 
 class KnownIdea(msgspec.Struct, frozen=True, kw_only=True):
@@ -46,11 +56,34 @@ class KnownIssues(msgspec.Struct, frozen=True, kw_only=True):
     links: frozenset[tuple[str, str]] = frozenset()
 
 
+class InJira(msgspec.Struct, frozen=True, kw_only=True):
+    """What one search of Jira by the plan's labels found that the link table may not know.
+
+    `epics` by phase key and `ideas` by ref give issue keys; `parents` an idea issue's parent
+    key; `links` the Blocks links between found issues as `(blocker_ref, blocked_ref)`.
+    """
+
+    epics: dict[str, str] = {}
+    ideas: dict[str, str] = {}
+    parents: dict[str, str | None] = {}
+    links: frozenset[tuple[str, str]] = frozenset()
+
+
+class ItemError(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """Why an operation failed or waits: Jira's status and words (cleaned), and what the user can do."""
+
+    status: int | None = None
+    messages: list[str] = []
+    fields: dict[str, str] = {}
+    remedy: str = ""
+
+
 class Operation(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     """One step of a push, JSON-ready for the dry run and the push record.
 
     `phase` names the epic (create_epic, and an idea's phase), `idea` the idea's ref,
     `issue_key` the existing issue when there is one, `blocker`/`blocked` the refs of a link.
+    A push fills in `outcome` (and `issue_key` once Jira names the issue, `error` when it failed).
     """
 
     action: Action
@@ -60,6 +93,8 @@ class Operation(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     blocker: str | None = None
     blocked: str | None = None
     detail: str = ""
+    outcome: Outcome | None = None
+    error: ItemError | None = None
 
 
 def _check_input(phases: list[PlannedPhase], ideas: list[PlannedIdea]) -> None:
@@ -75,7 +110,7 @@ def _check_input(phases: list[PlannedPhase], ideas: list[PlannedIdea]) -> None:
 
 
 def _epic_operations(
-    phases: list[PlannedPhase], ideas: list[PlannedIdea], known: KnownIssues, wanted: dict[str, str]
+    phases: list[PlannedPhase], ideas: list[PlannedIdea], known: KnownIssues, wanted: dict[str, str], in_jira: InJira
 ) -> list[Operation]:
     used = {idea.phase for idea in ideas}
     operations = []
@@ -87,13 +122,22 @@ def _epic_operations(
             operations.append(Operation(action="update_issue", phase=phase.key, issue_key=known.epics[phase.key], detail=f"epic of phase {phase.label} changed"))
         elif phase.key in known.epics:
             operations.append(Operation(action="leave_alone", phase=phase.key, issue_key=known.epics[phase.key], detail="epic already in Jira"))
+        elif phase.key in in_jira.epics:
+            operations.append(Operation(action="found_in_jira", phase=phase.key, issue_key=in_jira.epics[phase.key], detail="epic found in Jira by its label"))
         else:
             operations.append(Operation(action="create_epic", phase=phase.key, detail=f"epic for phase {phase.label}"))
     return operations
 
 
-def _idea_operation(idea: PlannedIdea, wanted_fingerprint: str | None, known: KnownIdea | None) -> Operation:
+def _idea_operation(
+    idea: PlannedIdea, epic_key: str | None, wanted_fingerprint: str | None, known: KnownIdea | None, in_jira: InJira
+) -> Operation:
     common = {"phase": idea.phase, "idea": idea.ref}
+    if known is None and idea.ref in in_jira.ideas:
+        key = in_jira.ideas[idea.ref]
+        if epic_key is not None and in_jira.parents.get(idea.ref) == epic_key:
+            return Operation(action="found_in_jira", **common, issue_key=key, detail="found in Jira by its label")
+        return Operation(action="update_issue", **common, issue_key=key, detail=f"found in Jira by its label, outside the epic of phase {idea.phase}")
     if known is None:
         return Operation(action="create_issue", **common, detail=f"new issue, rank {idea.rank}")
     if wanted_fingerprint is None:
@@ -106,7 +150,7 @@ def _idea_operation(idea: PlannedIdea, wanted_fingerprint: str | None, known: Kn
     return Operation(action="leave_alone", **common, issue_key=known.issue_key, detail="unchanged since the last push")
 
 
-def _link_operations(ideas: list[PlannedIdea], dependencies: list[Dependency], known: KnownIssues) -> list[Operation]:
+def _link_operations(ideas: list[PlannedIdea], dependencies: list[Dependency], known: KnownIssues, in_jira: InJira) -> list[Operation]:
     planned = {idea.ref for idea in ideas}
     # `idea` requires `on`, so `on` blocks `idea`; links to ideas outside the plan are skipped.
     pairs = {(dep.on, dep.idea) for dep in dependencies if dep.on in planned and dep.idea in planned and dep.on != dep.idea}
@@ -114,6 +158,8 @@ def _link_operations(ideas: list[PlannedIdea], dependencies: list[Dependency], k
     for blocker, blocked in sorted(pairs):
         if (blocker, blocked) in known.links:
             operations.append(Operation(action="leave_alone", blocker=blocker, blocked=blocked, detail="link already in Jira"))
+        elif (blocker, blocked) in in_jira.links:
+            operations.append(Operation(action="found_in_jira", blocker=blocker, blocked=blocked, detail="link found in Jira"))
         else:
             operations.append(Operation(action="create_link", blocker=blocker, blocked=blocked, detail=f"{blocker} blocks {blocked}"))
     return operations
@@ -141,11 +187,14 @@ def plan_operations(
     dependencies: list[Dependency],
     known: KnownIssues,
     currency: str = "",
+    in_jira: InJira = InJira(),
 ) -> list[Operation]:
     """Every step of pushing the plan, in the order to carry them out.
 
     Order: epics (in phase order), then ideas by rank, then Blocks links, then ideas no longer
-    planned, so each step finds the issues it refers to already made. After a create or update
+    planned, so each step finds the issues it refers to already made. What `in_jira` found and
+    the link table does not know is `found_in_jira` (recorded, not created), unless an idea's
+    issue hangs under another epic than its phase's, which is then updated. After a create or update
     of an idea, record `fields_fingerprint(issue_fields(...))` of the fields actually sent (with
     the resolved epic key): the next plan compares against it.
 
@@ -156,12 +205,13 @@ def plan_operations(
     wanted_epics = {
         phase.key: fields_fingerprint(epic_fields(project_key, mapping, phase, portfolio_id, currency)) for phase in phases
     }
-    operations = _epic_operations(phases, ideas, known, wanted_epics)
+    operations = _epic_operations(phases, ideas, known, wanted_epics, in_jira)
+    epic_keys = {**in_jira.epics, **known.epics}
     for idea in sorted(ideas, key=lambda i: (i.rank, i.ref)):
-        epic_key = known.epics.get(idea.phase)
+        epic_key = epic_keys.get(idea.phase)
         wanted = None if epic_key is None else fields_fingerprint(issue_fields(project_key, mapping, idea, epic_key, portfolio_id))
-        operations.append(_idea_operation(idea, wanted, known.ideas.get(idea.ref)))
-    operations += _link_operations(ideas, dependencies, known)
+        operations.append(_idea_operation(idea, epic_key, wanted, known.ideas.get(idea.ref), in_jira))
+    operations += _link_operations(ideas, dependencies, known, in_jira)
     operations += _unplanned_operations(ideas, known)
     return operations
 
@@ -191,3 +241,35 @@ def merge_operations(earlier: list[Operation], later: list[Operation]) -> list[O
     """
     done = {operation_key(op) for op in earlier}
     return earlier + [op for op in later if not (op.action == "leave_alone" and operation_key(op) in done)]
+
+
+# What each outcome adds to a push's counts; links are counted apart from issues.
+_COUNTED: dict[tuple[bool, str], str] = {
+    (False, "created"): "created", (False, "found"): "found", (False, "updated"): "updated",
+    (False, "unchanged"): "unchanged", (False, "marked_unplanned"): "markedUnplanned",
+    (True, "linked"): "linked", (True, "found"): "linksFound", (True, "unchanged"): "linksFound",
+}  # fmt: skip
+COUNTS = ("created", "found", "updated", "unchanged", "markedUnplanned", "linked", "linksFound", "failed", "toDo")
+
+
+def outcome_counts(operations: list[Operation]) -> dict[str, int]:
+    """What Jira did, from the outcomes a push recorded: issues created, found already in Jira,
+    updated, unchanged and marked unplanned; links made and found; operations failed and still to do.
+
+    An operation without an outcome (the push has not reached it) is still to do.
+    """
+    counts = dict.fromkeys(COUNTS, 0)
+    for op in operations:
+        if op.outcome == "failed":
+            counts["failed"] += 1
+        elif op.outcome in (None, "pending"):
+            counts["toDo"] += 1
+        else:
+            counts[_COUNTED[(op.blocker is not None, op.outcome)]] += 1
+    return counts
+
+
+def final_status(operations: list[Operation]) -> Literal["succeeded", "partial"]:
+    """`succeeded` when every operation was done, `partial` when any failed or still waits."""
+    done = all(op.outcome not in (None, "pending", "failed") for op in operations)
+    return "succeeded" if done else "partial"

@@ -169,25 +169,7 @@ async def delivery(conn: asyncpg.Connection, plan_id: UUID) -> list[DeliveryRow]
     return [msgspec.convert(dict(record), DeliveryRow) for record in records]
 
 
-# --- pushes and the link table ----------------------------------------------------------
-
-
-class PushRow(msgspec.Struct, frozen=True):
-    id: UUID
-    connection_id: UUID
-    plan_id: UUID
-    status: str
-    progress: dict[str, Any]
-    operations: list[dict[str, Any]]
-    errors: list[dict[str, Any]]
-    attempts: int
-    created_by: str
-    created_at: datetime
-    finished_at: datetime | None
-    waiting_since: datetime | None = None
-    waiting_until: datetime | None = None
-    outage_waits: int = 0
-    last_error: str | None = None
+# --- the link table ------------------------------------------------------------------
 
 
 class LinkRow(msgspec.Struct, frozen=True):
@@ -196,137 +178,6 @@ class LinkRow(msgspec.Struct, frozen=True):
     issue_key: str
     fields_fingerprint: str
     planned: bool
-
-
-_PUSH_COLUMNS = """
-    id, connection_id, plan_id, status, progress, operations, errors, attempts, created_by, created_at, finished_at,
-    waiting_since, waiting_until, outage_waits, last_error
-"""
-
-
-async def insert_push(
-    conn: asyncpg.Connection, *, connection_id: UUID, plan_id: UUID, snapshot: dict[str, Any], created_by: str
-) -> PushRow:
-    record = await conn.fetchrow(
-        f"""
-        INSERT INTO integrations.pushes (connection_id, plan_id, snapshot, created_by)
-        VALUES ($1, $2, $3, $4) RETURNING {_PUSH_COLUMNS}
-        """,
-        connection_id,
-        plan_id,
-        snapshot,
-        created_by,
-    )
-    return msgspec.convert(dict(record), PushRow)
-
-
-async def get_push(conn: asyncpg.Connection, push_id: UUID) -> PushRow | None:
-    record = await conn.fetchrow(f"SELECT {_PUSH_COLUMNS} FROM integrations.pushes WHERE id = $1", push_id)
-    return None if record is None else msgspec.convert(dict(record), PushRow)
-
-
-async def claim_push(conn: asyncpg.Connection, push_id: UUID, job_id: int) -> tuple[PushRow, dict[str, Any]] | None:
-    """Take a push for this attempt: a queued or waiting one, or one left running by a dead worker.
-
-    A push that waited is taken only by the job enqueued when it began to wait (a late second
-    delivery of an earlier job does nothing). Each claim is a new attempt number; only the
-    latest attempt can record progress or an outcome.
-    """
-    record = await conn.fetchrow(
-        f"""
-        UPDATE integrations.pushes SET status = 'running', attempts = attempts + 1, waiting_until = NULL
-        WHERE id = $1 AND status IN ('queued', 'running', 'waiting') AND (job_id IS NULL OR job_id = $2)
-        RETURNING {_PUSH_COLUMNS}, snapshot
-        """,
-        push_id,
-        job_id,
-    )
-    if record is None:
-        return None
-    return msgspec.convert({k: v for k, v in dict(record).items() if k != "snapshot"}, PushRow), record["snapshot"]
-
-
-async def push_progress(conn: asyncpg.Connection, push_id: UUID, attempt: int, progress: dict[str, Any]) -> None:
-    await conn.execute(
-        "UPDATE integrations.pushes SET progress = $3 WHERE id = $1 AND attempts = $2 AND status = 'running'",
-        push_id,
-        attempt,
-        progress,
-    )
-
-
-async def finish_push(
-    conn: asyncpg.Connection,
-    push_id: UUID,
-    attempt: int,
-    *,
-    status: str,
-    operations: list[dict[str, Any]],
-    errors: list[dict[str, Any]],
-) -> bool:
-    # A success closes the outage the push may have waited out; a failure keeps it on record.
-    outcome = await conn.execute(
-        """
-        UPDATE integrations.pushes
-        SET status = $3, operations = $4, errors = $5, finished_at = now(), waiting_until = NULL,
-            waiting_since = CASE WHEN $3 = 'succeeded' THEN NULL ELSE waiting_since END,
-            last_error = CASE WHEN $3 = 'succeeded' THEN NULL ELSE last_error END
-        WHERE id = $1 AND attempts = $2 AND status = 'running'
-        """,
-        push_id,
-        attempt,
-        status,
-        operations,
-        errors,
-    )
-    return outcome.endswith(" 1")
-
-
-async def wait_push(
-    conn: asyncpg.Connection,
-    push_id: UUID,
-    attempt: int,
-    *,
-    since: datetime | None,
-    until: datetime,
-    waits: int,
-    last_error: str,
-    operations: list[dict[str, Any]],
-) -> bool:
-    """Record that this attempt stopped (Jira unavailable, or another push's turn) and the push
-    waits until `until`; False if a later attempt superseded this one.
-
-    Give the job that will carry the push on (`set_push_job`) in the same transaction.
-    """
-    outcome = await conn.execute(
-        """
-        UPDATE integrations.pushes
-        SET status = 'waiting', waiting_since = $3, waiting_until = $4, outage_waits = $5, last_error = $6,
-            operations = $7
-        WHERE id = $1 AND attempts = $2 AND status = 'running'
-        """,
-        push_id,
-        attempt,
-        since,
-        until,
-        waits,
-        last_error,
-        operations,
-    )
-    return outcome.endswith(" 1")
-
-
-async def lock_connection(conn: asyncpg.Connection, connection_id: UUID) -> bool:
-    """Take the session lock that lets one push at a time write to a connection's Jira project."""
-    return bool(await conn.fetchval("SELECT pg_try_advisory_lock(hashtextextended($1, 0))", f"push:{connection_id}"))
-
-
-async def unlock_connection(conn: asyncpg.Connection, connection_id: UUID) -> None:
-    await conn.execute("SELECT pg_advisory_unlock(hashtextextended($1, 0))", f"push:{connection_id}")
-
-
-async def set_push_job(conn: asyncpg.Connection, push_id: UUID, job_id: int) -> None:
-    await conn.execute("UPDATE integrations.pushes SET job_id = $2 WHERE id = $1", push_id, job_id)
 
 
 async def links_of(conn: asyncpg.Connection, connection_id: UUID) -> tuple[list[LinkRow], set[tuple[str, str]]]:
@@ -399,3 +250,62 @@ async def mark_unplanned(conn: asyncpg.Connection, connection_id: UUID, item: st
         connection_id,
         item,
     )
+
+
+class TrackedIssue(msgspec.Struct, frozen=True):
+    connection_id: UUID
+    issue_key: str
+    label: str
+
+
+async def tracked_issues(conn: asyncpg.Connection, *, plan_id: UUID | None = None) -> list[TrackedIssue]:
+    """The planned ideas' issues whose status the delivery view shows: of one plan, or of every plan."""
+    records = await conn.fetch(
+        """
+        SELECT connection_id, issue_key, label FROM integrations.issue_links
+        WHERE kind = 'idea' AND planned AND ($1::uuid IS NULL OR plan_id = $1)
+        ORDER BY connection_id, issue_key
+        """,
+        plan_id,
+    )
+    return [msgspec.convert(dict(record), TrackedIssue) for record in records]
+
+
+async def refresh_due(conn: asyncpg.Connection, interval_seconds: float) -> bool:
+    """Take the turn to refresh every plan's delivery, if the last refresh is `interval_seconds` old:
+    of several workers, one a period wins."""
+    won = await conn.fetchval(
+        """
+        INSERT INTO integrations.delivery_refresh AS r (singleton, refreshed_at) VALUES (true, now())
+        ON CONFLICT (singleton) DO UPDATE SET refreshed_at = now()
+        WHERE r.refreshed_at <= now() - make_interval(secs => $1)
+        RETURNING true
+        """,
+        interval_seconds,
+    )
+    return bool(won)
+
+
+async def read_status(
+    conn: asyncpg.Connection, connection_id: UUID, issue_key: str, *, category: str, name: str, read_at: datetime
+) -> bool:
+    """Record an issue's status as read from Jira at `read_at` (a webhook event after it still wins);
+    True when its category changed."""
+    changed = await conn.fetchval(
+        """
+        WITH old AS (
+            SELECT status_category FROM integrations.issue_links WHERE connection_id = $1 AND issue_key = $2 FOR UPDATE
+        )
+        UPDATE integrations.issue_links l
+        SET status_category = $3, status_name = $4, status_event_at = $5, updated_at = now()
+        FROM old
+        WHERE l.connection_id = $1 AND l.issue_key = $2 AND (l.status_event_at IS NULL OR l.status_event_at <= $5)
+        RETURNING old.status_category IS DISTINCT FROM $3
+        """,
+        connection_id,
+        issue_key,
+        category,
+        name,
+        read_at,
+    )
+    return bool(changed)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, cast
 from uuid import UUID
 
 import msgspec
 from msgspec import Meta
 
+from services.integrations.push_plan import ACTIONS, Operation, outcome_counts
+from services.integrations.push_repository import PushRow
 from services.kit.patterns import whole
 
 # The form only; where it may lead (https, public addresses) is the outbound guard's to check.
@@ -78,13 +81,100 @@ class PhaseDelivery(Output):
     budget_delivered: float
 
 
+class PushIn(Input):
+    plan_id: UUID
+
+
+PushStatus = Literal["queued", "running", "waiting", "succeeded", "partial", "failed", "cancelled"]
+
+
+class PushOut(Output):
+    """A push. While Jira is unavailable, or another push to the project is under way, it is
+    `waiting` until `waitingUntil`, then tries again. It ends `succeeded`, `partial` (Jira
+    refused some ideas, each in `errors`, or links wait for their ends), `failed` or `cancelled`.
+
+    `counts` say what Jira did (from each operation's `outcome`): issues `created`, `found`
+    already in Jira, `updated`, `unchanged`, `markedUnplanned`; links `linked` and `linksFound`;
+    `failed`; `toDo`. `planned` counts the operations by action, as a dry run shows them.
+    `waitingSince` and `lastError` describe the Jira outage it is waiting out (null when none),
+    and stay on a push that failed because the outage lasted too long.
+    """
+
+    id: UUID
+    connection_id: UUID
+    plan_id: UUID
+    status: PushStatus
+    progress: dict[str, Any]
+    counts: dict[str, int]
+    planned: dict[str, int]
+    operations: list[dict[str, Any]]
+    errors: list[dict[str, Any]]
+    attempts: int
+    created_by: str
+    created_at: datetime
+    finished_at: datetime | None
+    waiting_since: datetime | None
+    waiting_until: datetime | None
+    last_error: str | None
+    cancel_requested_by: str | None
+    cancel_requested_at: datetime | None
+
+
+def push_out(row: PushRow) -> PushOut:
+    planned = Counter(op["action"] for op in row.operations)
+    return PushOut(
+        id=row.id,
+        connection_id=row.connection_id,
+        plan_id=row.plan_id,
+        status=cast(PushStatus, row.status),
+        progress=row.progress,
+        counts=outcome_counts(msgspec.convert(row.operations, list[Operation])),
+        planned={action: planned.get(action, 0) for action in ACTIONS},
+        operations=row.operations,
+        errors=row.errors,
+        attempts=row.attempts,
+        created_by=row.created_by,
+        created_at=row.created_at,
+        finished_at=row.finished_at,
+        waiting_since=row.waiting_since,
+        waiting_until=row.waiting_until,
+        last_error=row.last_error,
+        cancel_requested_by=row.cancel_requested_by,
+        cancel_requested_at=row.cancel_requested_at,
+    )
+
+
+class DryRunOut(Output):
+    """What a push would do now, Jira read: `counts` by action, and each operation."""
+
+    counts: dict[str, int]
+    operations: list[Operation]
+
+
+class LastPush(Output):
+    id: UUID
+    status: PushStatus
+    counts: dict[str, int]
+
+
+class Refreshed(Output):
+    """What a delivery refresh read from Jira: issues asked about, found, and whose status category changed."""
+
+    issues: int
+    found: int
+    changed: int
+
+
 class DeliveryOut(Output):
-    """How far an approved plan's tickets have got, per phase, from Jira's status categories."""
+    """How far an approved plan's tickets have got, per phase, from Jira's status categories,
+    and the plan's last push with the same counts its record shows."""
 
     plan_id: UUID
     phases: list[PhaseDelivery]
     ideas: int
     done: int
+    last_push: LastPush | None = None
+    refreshed: Refreshed | None = None
 
 
 class WebhookAck(Output):

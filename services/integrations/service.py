@@ -10,7 +10,6 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
-from services.kit import jobs
 from services.kit.access import service as access
 from services.kit.access.rights import DELIVER, READ, Right
 from services.kit.auth import Caller
@@ -19,10 +18,7 @@ from services.kit.secrets import SecretError
 from services.integrations import repository
 from services.integrations.connection_check import ConnectionDraft, check_connection, parse_mapping
 from services.integrations.jira_access import JiraAccess
-from services.integrations.jobs import PUSH_JOB
-from services.integrations.plan_source import PlanSnapshot, PlanSource
-from services.integrations.push import known_issues
-from services.integrations.push_plan import Operation, plan_operations
+from services.integrations.plan_source import PlanSource
 from services.integrations.repository import ConnectionRow, DeliveryRow
 from services.integrations.schemas import ConnectionIn, ConnectionPatch, PhaseDelivery
 from services.integrations.webhooks import StatusChange, WebhookError, check_identifier, status_change, verify_signature
@@ -73,13 +69,13 @@ async def create_connection(
 
 async def require_connection(conn: asyncpg.Connection, caller: Caller, connection_id: UUID, right: Right) -> ConnectionRow:
     """A connection of a portfolio where the caller's roles allow `right`."""
-    row = await _load_connection(conn, connection_id)
+    row = await load_connection(conn, connection_id)
     missing = f"There is no connection {connection_id}."
     await access.require_access(conn, caller, row.portfolio_id, right, missing=missing)
     return row
 
 
-async def _load_connection(conn: asyncpg.Connection, connection_id: UUID) -> ConnectionRow:
+async def load_connection(conn: asyncpg.Connection, connection_id: UUID) -> ConnectionRow:
     row = await repository.get_connection(conn, connection_id)
     if row is None:
         raise NotFound(f"There is no connection {connection_id}.")
@@ -102,7 +98,7 @@ async def update_connection(
     values = {**msgspec.structs.asdict(current), **changes}
     await check_connection(jira_access, _draft(values))
     await repository.update_connection(conn, connection_id, values)
-    return await _load_connection(conn, connection_id)
+    return await load_connection(conn, connection_id)
 
 
 async def delete_connection(conn: asyncpg.Connection, caller: Caller, connection_id: UUID) -> None:
@@ -180,7 +176,15 @@ def delivery_by_phase(rows: list[DeliveryRow]) -> list[PhaseDelivery]:
 async def plan_delivery(
     conn: asyncpg.Connection, source: PlanSource, caller: Caller, plan_id: UUID, *, token: str
 ) -> list[PhaseDelivery]:
-    """The delivery of a plan the caller may read.
+    """The delivery of a plan the caller may read."""
+    await plan_portfolio(conn, source, caller, plan_id, READ, token=token)
+    return delivery_by_phase(await repository.delivery(conn, plan_id))
+
+
+async def plan_portfolio(
+    conn: asyncpg.Connection, source: PlanSource, caller: Caller, plan_id: UUID, right: Right, *, token: str
+) -> UUID:
+    """The portfolio of a plan, if the caller's roles on it allow `right`.
 
     A plan this service pushed names its portfolio through its pushes; of any other, the
     roadmap service, asked with the caller's token, says whether it exists for the caller.
@@ -188,54 +192,5 @@ async def plan_delivery(
     portfolio_id = await repository.plan_portfolio(conn, plan_id)
     if portfolio_id is None:
         portfolio_id = await source.plan_portfolio(plan_id, token=token)
-    await access.require_access(conn, caller, portfolio_id, READ, missing=f"There is no plan {plan_id}.")
-    return delivery_by_phase(await repository.delivery(conn, plan_id))
-
-
-async def dry_run(
-    conn: asyncpg.Connection, source: PlanSource, connection_id: UUID, plan_id: UUID, *, caller: Caller, token: str
-) -> list[Operation]:
-    """What a push of the plan would do now, without writing to Jira or to our tables."""
-    connection = await require_connection(conn, caller, connection_id, DELIVER)
-    plan = await source.approved_plan(plan_id, token=token)
-    _same_portfolio(connection, plan)
-    return plan_operations(
-        project_key=connection.project_key,
-        mapping=parse_mapping(connection.mapping),
-        portfolio_id=plan.portfolio_id,
-        phases=plan.phases,
-        ideas=plan.ideas,
-        dependencies=plan.dependencies,
-        known=await known_issues(conn, connection_id),
-        currency=plan.currency,
-    )
-
-
-def _same_portfolio(connection: ConnectionRow, plan: PlanSnapshot) -> None:
-    if str(connection.portfolio_id) != plan.portfolio_id:
-        raise Conflict("The plan belongs to another portfolio than this connection.")
-
-
-async def start_push(
-    conn: asyncpg.Connection, source: PlanSource, connection_id: UUID, plan_id: UUID, *, caller: Caller, token: str
-) -> repository.PushRow:
-    """Record a push with the plan as it is now, and enqueue its job in the same transaction."""
-    connection = await require_connection(conn, caller, connection_id, DELIVER)
-    plan = await source.approved_plan(plan_id, token=token)
-    _same_portfolio(connection, plan)
-    parse_mapping(connection.mapping)
-    push = await repository.insert_push(
-        conn, connection_id=connection_id, plan_id=plan_id, snapshot=msgspec.to_builtins(plan), created_by=caller.subject
-    )
-    await jobs.enqueue(conn, PUSH_JOB, str(push.id).encode())
-    return push
-
-
-async def require_push(conn: asyncpg.Connection, caller: Caller, push_id: UUID) -> repository.PushRow:
-    """A push to a connection of a portfolio the caller may read."""
-    row = await repository.get_push(conn, push_id)
-    if row is None:
-        raise NotFound(f"There is no push {push_id}.")
-    connection = await _load_connection(conn, row.connection_id)
-    await access.require_access(conn, caller, connection.portfolio_id, READ, missing=f"There is no push {push_id}.")
-    return row
+    await access.require_access(conn, caller, portfolio_id, right, missing=f"There is no plan {plan_id}.")
+    return portfolio_id

@@ -22,14 +22,14 @@ from listeners import HTML_NOT_FOUND, Listener, closed_port
 from roadmap_fixtures import EDITOR
 from test_jira_push import approved_plan, connect, issues_by_label, single_process, wait_for
 
-from services.integrations import repository
+from services.integrations import push_repository
 from services.integrations.jira_answers import NOT_JIRA
 from services.integrations.jobs import PUSH_JOB
 from services.kit import migrate
 
 pytestmark = pytest.mark.integration
 
-FINISHED = {"succeeded", "failed"}
+FINISHED = {"succeeded", "partial", "failed", "cancelled"}
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +87,7 @@ async def one_job_carries_it_on(database_url: str, push_id: str) -> tuple[int, o
             if status == "waiting":
                 break
             await asyncio.sleep(0.05)
-        stale = await repository.claim_push(conn, UUID(push_id), job_id=-1)
+        stale = await push_repository.claim_push(conn, UUID(push_id), job_id=-1)
     finally:
         await conn.close()
     return queued, stale
@@ -121,7 +121,7 @@ async def test_a_push_cut_off_by_a_jira_outage_waits_and_finishes_once_jira_is_b
         assert waiting["status"] == "waiting", waiting
         assert "503" in waiting["lastError"] and waiting["finishedAt"] is None, waiting
         assert waiting["waitingSince"] < waiting["waitingUntil"]
-        assert waiting["counts"]["create_epic"] == 1  # what it did before Jira went is on record
+        assert waiting["counts"]["created"] == 1  # what it did before Jira went is on record
 
         # Pushed again meanwhile: the two pushes take turns and neither makes what the other made.
         second_url = await start_push(http, cid, plan, editor)
@@ -148,25 +148,26 @@ async def test_a_push_cut_off_by_a_jira_outage_waits_and_finishes_once_jira_is_b
     assert refused >= 3
     assert push["status"] == "succeeded" and push["errors"] == [], push
     assert push["attempts"] >= 4 and push["waitingSince"] is None and push["lastError"] is None
-    made = {action: push["counts"][action] + second["counts"][action] for action in ("create_epic", "create_issue", "create_link")}
-    assert made == {"create_epic": epics, "create_issue": ideas, "create_link": 1}, (push["counts"], second["counts"])
+    made = {what: push["counts"][what] + second["counts"][what] for what in ("created", "linked")}
+    assert made == {"created": epics + ideas, "linked": 1}, (push["counts"], second["counts"])
     assert_one_issue_per_idea_and_one_epic_per_phase(jira, plan)
     assert len(jira.blocks()) == 1
 
 
-async def test_an_element_jira_keeps_refusing_makes_the_push_wait_not_fail_the_idea(
+async def test_an_element_jira_keeps_refusing_leaves_the_push_partial_and_a_repush_makes_only_it(
     outage_database_url, settings, token_for, jira, monkeypatch
 ):
     editor, viewer = token_for(EDITOR), token_for("viewer")
     async with approved_and_connected(outage_database_url, settings, token_for, jira, monkeypatch) as (http, plan, cid):
-        # The bulk create's first element is refused (503) on the first send and every retry of it.
+        # The bulk create's first element is refused (503) on the first send and every resend of it.
         jira.fail_bulk_elements({0}, status=503, errors={"summary": "Service unavailable"}, times=4)
-        url = await start_push(http, cid, plan, editor)
-        waiting = await watch(http, url, viewer, lambda p: p["status"] != "queued" and p["status"] != "running")
-        push = await wait_for(http, url, viewer, until=FINISHED)
-    assert waiting["status"] == "waiting" and "refused or lost" in waiting["lastError"], waiting
-    assert push["status"] == "succeeded" and push["errors"] == [], push  # no idea blamed for Jira's refusal
-    assert push["attempts"] >= 2
+        push = await wait_for(http, await start_push(http, cid, plan, editor), viewer, until=FINISHED)
+        again = await wait_for(http, await start_push(http, cid, plan, editor), viewer, until=FINISHED)
+    failed = [error for error in push["errors"] if error["outcome"] == "failed"]
+    assert push["status"] == "partial" and len(failed) == 1 and failed[0]["status"] == 503, push
+    assert "refused 4 times" in failed[0]["messages"] and "push again" in failed[0]["remedy"], failed
+    assert push["counts"]["failed"] == 1 and push["attempts"] == 1
+    assert again["status"] == "succeeded" and again["counts"]["created"] == 1, again
     assert_one_issue_per_idea_and_one_epic_per_phase(jira, plan)
 
 
@@ -239,7 +240,8 @@ async def test_a_push_fails_at_once_on_bad_credentials_and_gives_up_on_an_outage
     assert gave_up["waitingSince"] is not None and gave_up["waitingUntil"] is None
 
     assert again["status"] == "succeeded" and again["errors"] == [], again
-    assert again["counts"]["create_issue"] == len(plan["assignments"])
+    assert again["planned"]["create_issue"] == len(plan["assignments"])
+    assert again["counts"]["created"] == len(plan["assignments"]) + len({a["phase"] for a in plan["assignments"]})
     assert_one_issue_per_idea_and_one_epic_per_phase(jira, plan)
 
 

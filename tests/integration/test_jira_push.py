@@ -156,7 +156,8 @@ async def test_an_approved_plan_is_pushed_once_through_faults_and_status_comes_b
 
         again = await http.post(f"/integrations/connections/{cid}/pushes", json={"planId": plan["id"]}, headers=editor)
         second = await wait_for(http, again.headers["location"], viewer, until={"succeeded", "failed"})
-        assert set(k for k, v in second["counts"].items() if v) == {"leave_alone"}
+        assert set(k for k, v in second["planned"].items() if v) == {"leave_alone"}
+        assert set(k for k, v in second["counts"].items() if v) == {"unchanged", "linksFound"}
         assert issues_by_label(jira) == labels
 
         idea_key = labels[idea_label(scored["portfolioId"], "A1")][0]
@@ -189,15 +190,27 @@ async def test_a_resumed_push_finds_what_an_interrupted_one_made_and_rejected_id
         # ...and Jira will refuse one element of the bulk create for good.
         jira.fail_bulk_elements({0}, status=400)
         started = await http.post(f"/integrations/connections/{cid}/pushes", json={"planId": plan["id"]}, headers=editor)
-        push = await wait_for(http, started.headers["location"], viewer, until={"succeeded", "failed"})
+        push = await wait_for(http, started.headers["location"], viewer, until={"succeeded", "partial", "failed"})
         retried = await http.post(f"/integrations/connections/{cid}/pushes", json={"planId": plan["id"]}, headers=editor)
-        second = await wait_for(http, retried.headers["location"], viewer, until={"succeeded", "failed"})
+        second = await wait_for(http, retried.headers["location"], viewer, until={"succeeded", "partial", "failed"})
     labels = issues_by_label(jira)
     assert all(len(keys) == 1 for keys in labels.values()), labels
     assert labels[idea_label(scored["portfolioId"], first_idea)] == [made.json()["key"]]
-    assert push["status"] == "succeeded" and len(push["errors"]) == 1 and push["errors"][0]["status"] == 400
+    # Refused on a field Jira names: not resent, and the push says it is partial.
+    failed = [e for e in push["errors"] if e["outcome"] == "failed"]
+    assert push["status"] == "partial" and len(failed) == 1 and failed[0]["status"] == 400, push
+    assert failed[0]["fields"] == {"summary": "The stand-in Jira was told to reject this element."}
+    # The link from A1 to the refused A2 waits for it, instead of disappearing.
+    waiting = [e for e in push["errors"] if e["outcome"] == "pending"]
+    assert [(e["blocker"], e["blocked"]) for e in waiting] == [("A1", "A2")] and failed[0]["idea"] == "A2", push
+    assert push["counts"]["failed"] == 1 and push["counts"]["toDo"] == 1
+    # The killed push's issue, found by its label, hangs under no epic: it is put under its phase's.
+    adopted = next(op for op in push["operations"] if op.get("idea") == first_idea)
+    assert (adopted["action"], adopted["outcome"], adopted["issue_key"]) == ("update_issue", "updated", made.json()["key"])
+    assert jira.issue(made.json()["key"])["fields"]["parent"]["key"] in {op["issue_key"] for op in push["operations"] if op["action"] == "create_epic"}
     # The rejected idea is created by the next push, and nothing else is made twice.
-    assert second["errors"] == [] and second["counts"]["create_issue"] == 1
+    assert second["status"] == "succeeded" and second["errors"] == [] and second["counts"]["created"] == 1
+    assert second["counts"]["linked"] == 1 and len(jira.blocks()) == 1
     assert len([label for label in labels if label in {idea_label(scored["portfolioId"], a["idea"]) for a in plan["assignments"]}]) == len(plan["assignments"])
 
 
@@ -249,7 +262,8 @@ async def test_pushing_a_later_approved_replan_updates_creates_and_marks_never_d
     new_ideas = {a["idea"] for a in newer["assignments"]}
     dropped = old_ideas - new_ideas
     assert "A1" in dropped  # it could only be done in Improve
-    assert dry["counts"]["mark_unplanned"] == len(dropped) and pushed["counts"] == dry["counts"]
+    assert dry["counts"]["mark_unplanned"] == len(dropped) and pushed["planned"] == dry["counts"]
+    assert pushed["counts"]["markedUnplanned"] == len(dropped)
     after = issues_by_label(jira)
     assert all(len(keys) == 1 for label, keys in after.items() if label != UNPLANNED_LABEL), after
     for ref in old_ideas:  # nothing was deleted

@@ -51,6 +51,7 @@ RIGHTS: dict[str, str] = {
     "createConnection": DELIVER, "listConnections": OWN_LIST, "getConnection": READ,
     "updateConnection": DELIVER, "deleteConnection": DELIVER, "dryRunPush": DELIVER, "startPush": DELIVER,
     "getPush": READ, "receiveJiraWebhook": SIGNED_BY_JIRA, "getDelivery": READ,
+    "listConnectionPushes": READ, "listPlanPushes": READ, "cancelPush": DELIVER, "refreshDelivery": DELIVER,
 }  # fmt: skip
 
 ROLES_ALLOWED = {

@@ -88,6 +88,9 @@ def create_issues(jira: JiraStandin, request: Request) -> Response:
             if index in failures:
                 status, element_errors = failures[index]
                 raise JiraError(status, dict(element_errors))
+            if (labelled := jira.element_failure(update)) is not None:
+                status, body = labelled
+                raise JiraError(status, dict(body["errors"]), list(body["errorMessages"]))
             created.append(_created(jira, jira.state.create(update), "transition" in update))
         except ContractViolation as error:
             jira._record(request.operation, request.method, request.path, [f"issueUpdates/{index}: {p}" for p in error.problems])

@@ -37,6 +37,7 @@ from .webhooks import WebhookDelivery, status_change_delivery
 _request_ids = itertools.count(1)
 NOT_AUTHENTICATED = "You are not authenticated. Authentication required to perform this operation."
 CREATE_OPERATIONS = ("createIssue", "createIssues")
+ELEMENT_TRY_AGAIN = "The issue could not be created. Please try again."
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,13 @@ class _Fault:
 
 
 @dataclass
+class _ElementFault:
+    status: int
+    body: dict[str, Any]  # an ErrorCollection: errorMessages and errors
+    remaining: int | None
+
+
+@dataclass
 class _Outage:
     status: int | None  # None: connections are refused
     retry_after: int | None
@@ -87,7 +95,9 @@ class JiraStandin:
         self._hang_seconds = 0.0
         self._delay_seconds = 0.0
         # Per upcoming bulk create, in order: element index -> (status, element errors).
-        self._bulk_failures: list[dict[int, tuple[int, dict[str, str]]]] = []
+        self._bulk_failures: list[dict[int, tuple[int, dict[str, Any]]]] = []
+        # By label: elements carrying it fail (status, element errors) while `remaining` (None: always).
+        self._label_failures: dict[str, _ElementFault] = {}
         self._outage: _Outage | None = None
         self._open: set[socket.socket] = set()  # connections being served, cut when Jira goes away
         self._stopping = threading.Event()
@@ -223,6 +233,32 @@ class JiraStandin:
                 if upcoming == len(self._bulk_failures):
                     self._bulk_failures.append({})
                 self._bulk_failures[upcoming].update(dict.fromkeys(indexes, failure))
+
+    def fail_elements_labelled(
+        self, labels: set[str], *, times: int | None = None, status: int = 400,
+        errors: dict[str, str] | None = None, messages: list[str] | None = None,
+    ) -> None:  # fmt: skip
+        """Make bulk-create elements carrying any of `labels` fail, wherever they sit in a request.
+
+        Each label's element fails `times` times (None: every time), answered 201 with Jira's
+        `errors` entry naming its `failedElementNumber` (400 when no element of the request was
+        made). Without `errors` it fails as Jira's "please try again" does, naming no field.
+        """
+        messages = messages if messages is not None else ([] if errors else [ELEMENT_TRY_AGAIN])
+        with self._lock:
+            for label in labels:
+                self._label_failures[label] = _ElementFault(status, {"errorMessages": messages, "errors": errors or {}}, times)
+
+    def element_failure(self, update: dict[str, Any]) -> tuple[int, dict[str, Any]] | None:
+        """The failure a bulk element carrying a faulted label meets now (called under the lock)."""
+        labels = (update.get("fields") or {}).get("labels") or []
+        for label in labels:
+            fault = self._label_failures.get(label) if isinstance(label, str) else None
+            if fault is not None and fault.remaining != 0:
+                if fault.remaining is not None:
+                    fault.remaining -= 1
+                return fault.status, fault.body
+        return None
 
     def clear_violations(self) -> list[Violation]:
         """Take the recorded violations, for a test that provoked them on purpose."""

@@ -12,7 +12,7 @@ Revises: 0012
 from services.kit.migrate import run_sql
 
 revision = "0015"
-down_revision = "0012"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 

@@ -2,30 +2,46 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import tempfile
 from typing import TYPE_CHECKING
 
-import click
-import msgspec
+import importlib
 
-from services.kit.auth import Role, mint_token
-from services.kit.cli import database_url_for, migrate, token
-from services.kit.db import connect
-from services.kit.migrate import upgrade
-from services.kit.observability import MULTIPROCESS_DIR_VARIABLE, configure_logging
-from services.kit.settings import Settings
-from services.roadmap.cli import solve
-from services.worker import worker
+import click
 
 if TYPE_CHECKING:
     from services.kit.app import ServiceApp
     from services.kit.composite import CompositeApp
+    from services.kit.settings import Settings
 
 
-@click.group(help="Roadmap planning backend: scoring, optimised phase roadmaps, Jira delivery.")
+class _LazyGroup(click.Group):
+    """Commands from other modules are imported only when they run.
+
+    `roadmap solve` then starts without the web stack, the database driver or the job queue
+    (issue 10: process start was a second of every offline solve), and `serve` without PuLP.
+    """
+
+    lazy = {
+        "migrate": "services.kit.cli:migrate",
+        "token": "services.kit.cli:token",
+        "solve": "services.roadmap.cli:solve",
+        "worker": "services.worker:worker",
+    }
+
+    def list_commands(self, ctx: click.Context | None) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context | None, name: str) -> click.Command | None:
+        if name in self.lazy:
+            module, attribute = self.lazy[name].split(":")
+            return getattr(importlib.import_module(module), attribute)
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=_LazyGroup, help="Roadmap planning backend: scoring, optimised phase roadmaps, Jira delivery.")
 def main() -> None:
     """Entry point of the `roadmap` console script."""
 
@@ -55,6 +71,15 @@ def serve(host: str | None, port: int | None, service: str, worker: bool, seed_d
     A service on its own expects the migrations applied (`roadmap migrate`, the migration job
     of a deployment) and finds the others at ROADMAP_SCORING_URL / ROADMAP_SERVICES_URL.
     """
+    import asyncio
+
+    import msgspec
+
+    from services.kit.cli import database_url_for
+    from services.kit.migrate import upgrade
+    from services.kit.observability import configure_logging
+    from services.kit.settings import Settings
+
     settings = Settings.from_env()
     if service != "all":
         if not settings.database_url:
@@ -110,6 +135,8 @@ def _run(
 ) -> None:
     import uvicorn
 
+    from services.kit.observability import MULTIPROCESS_DIR_VARIABLE
+
     if workers == 1:
         uvicorn.run(app, host=host, port=port, log_config=None)
         return
@@ -136,6 +163,9 @@ def _run(
 
 def worker_app() -> ServiceApp | CompositeApp:
     """The app of one `serve --workers N` process, built from the environment its parent set."""
+    from services.kit.observability import configure_logging
+    from services.kit.settings import Settings
+
     settings = Settings.from_env()
     configure_logging(settings.log_level)
     return _app_for(os.environ[_WORKER_SERVICE], settings, jobs=os.environ.get(_WORKER_JOBS) == "1")
@@ -143,6 +173,7 @@ def worker_app() -> ServiceApp | CompositeApp:
 
 async def _seed(database_url: str) -> tuple[str, str]:
     """Seed the demo portfolio; return its id and the id of its first scoring model."""
+    from services.kit.db import connect
     from services.scoring import score_repository
     from services.scoring.demo import seed_demo
 
@@ -156,6 +187,8 @@ async def _seed(database_url: str) -> tuple[str, str]:
 
 
 def _print_welcome(settings: Settings, demo: tuple[str, str] | None) -> None:
+    from services.kit.auth import Role, mint_token
+
     base = f"http://{settings.host}:{settings.port}"
     tokens = {role.value: mint_token(settings.auth, subject=f"demo-{role.value}", roles=[role]) for role in Role}
     lines = [
@@ -180,6 +213,3 @@ def _print_welcome(settings: Settings, demo: tuple[str, str] | None) -> None:
         ]
     click.echo("\n".join(lines) + "\n")
 
-
-for command in (migrate, token, solve, worker):
-    main.add_command(command)

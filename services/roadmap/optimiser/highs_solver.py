@@ -146,13 +146,13 @@ class HiGHSWithStart(pulp.HiGHS):
         # HiGHS checks its time limit only between steps: the root cut loop of a large model
         # can run minutes past it. So HiGHS runs in a thread of its own while callbacks record
         # the incumbent and the bound, and this thread waits, reports progress, and at the
-        # deadline (or the caller's stop) interrupts HiGHS (the simplex callback reaches into
-        # the cut loop's LP solves) and ends the run with what the callbacks saw. highspy's own
+        # deadline (or the caller's stop) interrupts HiGHS and ends the run with what the
+        # callbacks saw. (Interrupting its LP solves too, through the simplex callback, made
+        # HiGHS 1.16 run on for minutes in the root cut loop.) highspy's own
         # startSolve/wait keep their locks on the class, so two solves in one process (a
         # worker's threads) would refuse each other: the thread here is ours.
         highs.cbMipImprovingSolution.subscribe(self._improved)
         highs.cbMipInterrupt.subscribe(self._interrupt)
-        highs.cbSimplexInterrupt.subscribe(self._interrupt_lp)
         finished = threading.Event()
 
         def work() -> None:
@@ -204,10 +204,6 @@ class HiGHSWithStart(pulp.HiGHS):
 
     def _interrupt(self, event) -> None:
         self._note_bound(event)
-        if self._interrupt_requested:
-            event.interrupt()
-
-    def _interrupt_lp(self, event) -> None:
         if self._interrupt_requested:
             event.interrupt()
 

@@ -113,20 +113,22 @@ def build_model(
             row(STRUCTURAL, f"once_{i}", [(v, 1.0) for _, v in pairs], LE, 1)
     if force_in is not None:
         row(STRUCTURAL, "force_in", done(force_in), GE, 1)
+    # Budget and capacity rows gathered in one pass over the variables (in (idea, phase) order).
+    spend: dict[int, list] = {}
+    use: dict[tuple[int, int], list] = {}
+    for (i, p), var in x.items():
+        idea = instance.ideas[i]
+        if idea.cost > 0:
+            spend.setdefault(p, []).append((var, idea.cost))
+        for t, amount in idea.effort:
+            use.setdefault((t, p), []).append((var, amount))
     for p, phase in enumerate(instance.phases):
-        terms = [(x[i, p], idea.cost) for i, idea in enumerate(instance.ideas) if (i, p) in x and idea.cost > 0]
-        if terms:
-            row(f"phases[{p}].budget", f"budget_{p}", terms, LE, phase.budget)
+        if p in spend:
+            row(f"phases[{p}].budget", f"budget_{p}", spend[p], LE, phase.budget)
     for t, team in enumerate(instance.teams):
         for p, phase in enumerate(instance.phases):
-            terms = [
-                (x[i, p], amount)
-                for i, idea in enumerate(instance.ideas)
-                for team_index, amount in idea.effort
-                if team_index == t and (i, p) in x
-            ]
-            if terms:
-                row(f"teams[{t}].capacity.{phase.key}", f"cap_{t}_{p}", terms, LE, team.capacity[p])
+            if (t, p) in use:
+                row(f"teams[{t}].capacity.{phase.key}", f"cap_{t}_{p}", use[t, p], LE, team.capacity[p])
     for c in instance.constraints:
         group, name = f"constraints[{c.ref}]", f"c{c.ref}"
         if isinstance(c, Mandatory):

@@ -20,7 +20,8 @@ import msgspec
 
 from services.roadmap.optimiser import highs
 from services.roadmap.optimiser.core import CORE_FROM_VARIABLES, LP_FLOOR_SECONDS, core_plan, lp_guide
-from services.roadmap.optimiser.diagnose import conflict_set, precheck
+from services.roadmap.optimiser.conflict import conflict_set
+from services.roadmap.optimiser.diagnose import precheck
 from services.roadmap.optimiser.explain import explain
 from services.roadmap.optimiser.greedy import greedy_plan
 from services.roadmap.optimiser.instance import (

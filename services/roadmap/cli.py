@@ -37,7 +37,7 @@ STOP_WAIT_SECONDS = 2.0
 )
 @click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None, help="Seconds; overrides solver.timeLimitSeconds.")
 @click.option("--gap", type=click.FloatRange(min=0, max=1, max_open=True), default=None, help="Relative gap; overrides solver.relativeGap.")
-@click.option("--what-if", "what_if", type=click.IntRange(min=0), default=10, show_default=True, help="Left-out ideas to re-solve with the idea forced in.")
+@click.option("--what-if", "what_if", type=click.IntRange(min=0), default=0, show_default=True, help="Left-out ideas to re-solve with the idea forced in (on demand: each is one more solve).")
 def solve(scenario: Path, output: Path | None, time_limit: float | None, gap: float | None, what_if: int) -> None:
     """Solve SCENARIO.json: print a summary and write the result document.
 

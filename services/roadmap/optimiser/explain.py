@@ -54,7 +54,7 @@ def explain(
         if reason is None:
             reason = _resources(instance, state, remaining, i, status)
         out.append(LeftOut(idea=i, reason=reason[0], detail=reason[1]))
-    ran, skipped = _what_ifs(instance, plan, status, config, out, progress)
+    ran, skipped = what_ifs(instance, plan, status, config, out, progress)
     return out, ran, skipped
 
 
@@ -145,13 +145,25 @@ def _resources(instance: Instance, state: _State, remaining, i: int, status: str
     return "not_reached", detail
 
 
-def _what_ifs(
-    instance: Instance, plan: Plan, status: str, config: SolveConfig, out: list[LeftOut], progress: highs.Progress | None
+def what_ifs(
+    instance: Instance,
+    plan: Plan,
+    status: str,
+    config: SolveConfig,
+    out: list[LeftOut],
+    progress: highs.Progress | None = None,
 ) -> tuple[int, int]:
+    """Re-solve with each of the `config.what_if_limit` most valuable budget- or
+    capacity-bound left-out ideas forced in, within `config.what_if_budget()` seconds in all;
+    fill in each one's `whatIf` (None where skipped). Returns how many ran and were skipped.
+
+    Left-out reasons are ready without these; a caller can deliver the plan first and run
+    them afterwards (the optimisation job does).
+    """
     candidates = [n for n, lo in enumerate(out) if lo.reason in ("budget", "capacity")]
     candidates.sort(key=lambda n: -instance.ideas[out[n].idea].value)
     score = plan_score(instance, plan)
-    deadline = time.perf_counter() + config.what_if_seconds
+    deadline = time.perf_counter() + config.what_if_budget()
     ran = 0
     stopped = False
     for rank, n in enumerate(candidates):

@@ -20,7 +20,6 @@ from services.roadmap.optimiser.instance import (
     Instance,
     Mandatory,
     Pin,
-    Plan,
     Requires,
     coverage_groups,
 )
@@ -37,10 +36,10 @@ class Model:
     groups: dict[str, list[str]] = field(default_factory=dict)
     tie_weight: float = 0.0
 
-    def plan(self) -> Plan:
-        """The plan in the solver's current solution (binaries rounded at one half)."""
-        chosen = [k for k, var in self.x.items() if var.varValue is not None and var.varValue > 0.5]
-        return Plan(assignments=tuple(sorted(chosen)))
+
+# The last few instances' grids: a solve asks for it at every progress report. Keyed by id,
+# with the instance kept so that an id is not reused while its entry lives.
+_grids: dict[int, tuple[Instance, float | None]] = {}
 
 
 def value_grid(instance: Instance) -> float | None:
@@ -49,6 +48,17 @@ def value_grid(instance: Instance) -> float | None:
     On such a grid two plans' values differ by at least the grid step, which lets a small
     cost term break ties without ever overturning a difference in value.
     """
+    cached = _grids.get(id(instance))
+    if cached is not None and cached[0] is instance:
+        return cached[1]
+    grid = _value_grid(instance)
+    if len(_grids) >= 8:
+        _grids.pop(next(iter(_grids)))
+    _grids[id(instance)] = (instance, grid)
+    return grid
+
+
+def _value_grid(instance: Instance) -> float | None:
     coefficients = {instance.score_in(i, p) for i, idea in enumerate(instance.ideas) for p in idea.phases}
     # Beyond 1e9 steps a plan's value is not exact to a step in floating point: no grid.
     total = math.fsum(max((abs(instance.score_in(i, p)) for p in idea.phases), default=0.0) for i, idea in enumerate(instance.ideas))

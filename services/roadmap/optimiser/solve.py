@@ -19,7 +19,7 @@ from typing import NamedTuple
 import msgspec
 
 from services.roadmap.optimiser import highs
-from services.roadmap.optimiser.core import CORE_FROM_VARIABLES, LP_FLOOR_SECONDS, core_plan, lp_guide
+from services.roadmap.optimiser.core import LP_FLOOR_SECONDS, core_plan, lp_guide, wants_core
 from services.roadmap.optimiser.conflict import conflict_set
 from services.roadmap.optimiser.diagnose import precheck
 from services.roadmap.optimiser.explain import explain
@@ -140,7 +140,8 @@ def _search(
 ) -> tuple[highs.Run, float]:
     """HiGHS's run on the whole model, from the best start we have; and the LP's bound, if solved.
 
-    A big model first goes through the LP-guided core (core.py), whose plan becomes the start.
+    A big model under a short limit first goes through the LP-guided core (core.py), whose
+    plan becomes the start.
     Its LP is solved even when the limit leaves it less than `LP_FLOOR_SECONDS`: a bound
     from the LP, not the sum of all values, is what makes a quick answer's gap meaningful.
     The whole model then gets the time left, unless so little is left that HiGHS would spend
@@ -160,7 +161,7 @@ def _search(
         return highs.run(model, time_limit=left(), relative_gap=config.relative_gap, start=best.plan,
                          threads=config.threads, progress=progress)  # fmt: skip
 
-    if len(model.x) < CORE_FROM_VARIABLES:
+    if not wants_core(len(model.x), config.time_limit_seconds):
         return whole_run(), math.inf
     guide = lp_guide(model, seconds=max(left() / 2, LP_FLOOR_SECONDS), threads=config.threads)
     if guide is None:

@@ -14,6 +14,7 @@ import itertools
 import math
 
 from services.roadmap.optimiser.instance import Coverage, Excludes, Instance, coverage_groups
+from services.roadmap.optimiser.model import fits
 from services.roadmap.optimiser.reach import Reach
 from services.roadmap.optimiser.solution import Conflict
 
@@ -74,8 +75,43 @@ def precheck(instance: Instance, reach: Reach) -> list[Conflict]:
                         (f"constraints[{c.ref}]", *(r for i in both for r in _forcing_refs(reach, i))),
                     )
                 )
-    out += _resource_conflicts(instance, reach)
+    out += _fit_conflicts(instance, reach)
+    if not out:
+        out += _resource_conflicts(instance, reach)
     out += _coverage_conflicts(instance, reach)
+    return out
+
+
+def _fit_conflicts(instance: Instance, reach: Reach) -> list[Conflict]:
+    """Forced ideas that fit none of the phases they may go to, even alone."""
+    out = []
+    for i in reach.forced:
+        window = reach.window(i)
+        if not window or any(fits(instance, i, p) for p in window):
+            continue
+        idea, blocking, reasons = instance.ideas[i], [], []
+        for p in window:
+            phase = instance.phases[p]
+            if idea.cost > phase.budget:
+                blocking.append(f"phases[{p}].budget")
+                reasons.append(f"{phase.key}'s budget is {_money(phase.budget)}")
+            for t, amount in idea.effort:
+                team = instance.teams[t]
+                if amount > team.capacity[p]:
+                    blocking.append(f"teams[{t}].capacity.{phase.key}")
+                    reasons.append(f"{team.key} has {_money(team.capacity[p])} in {phase.key}")
+        # Its phases are part of the conflict only if it would fit a phase they leave out.
+        if any(fits(instance, i, p) for p in range(len(instance.phases)) if p not in window):
+            blocking += _narrowing(instance, reach, i)
+        needs = [f"costs {_money(idea.cost)}"] + [f"needs {_money(a)} of {instance.teams[t].key}" for t, a in idea.effort]
+        out.append(
+            Conflict(
+                "does_not_fit",
+                f"{idea.id} is {reach.forced[i]} and {', '.join(needs)}, but it fits none of the phases "
+                f"it may go to: {'; '.join(reasons)}",
+                tuple(dict.fromkeys([*blocking, *_forcing_refs(reach, i)])),
+            )
+        )
     return out
 
 

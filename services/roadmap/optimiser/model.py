@@ -23,6 +23,7 @@ from services.roadmap.optimiser.instance import (
     Requires,
     coverage_groups,
 )
+from services.roadmap.optimiser.reach import Reach
 
 STRUCTURAL = "structure"
 
@@ -90,16 +91,34 @@ def _name(i: int, p: int) -> str:
     return f"{i:07d}_{p:03d}"
 
 
+def fits(instance: Instance, i: int, p: int) -> bool:
+    """Whether idea `i` alone fits phase `p`'s budget and its teams' capacities there."""
+    idea = instance.ideas[i]
+    if idea.cost > instance.phases[p].budget * (1 + 1e-9) + 1e-9:
+        return False
+    return all(a <= instance.teams[t].capacity[p] * (1 + 1e-9) + 1e-9 for t, a in idea.effort)
+
+
 def build_model(
     instance: Instance,
     *,
     drop: frozenset[str] = frozenset(),
     objective: bool = True,
     force_in: int | None = None,
+    reach: Reach | None = None,
 ) -> Model:
-    """Build the MILP. `drop` leaves out whole row groups; `force_in` makes an idea planned."""
+    """Build the MILP. `drop` leaves out whole row groups; `force_in` makes an idea planned.
+
+    With `reach`, what the instance already tells is presolved: an idea gets variables only
+    for the phases of its window (reach.py: not before its prerequisites can be done, not
+    excluded, pinned) where it fits on its own. Every feasible plan keeps to these, so the
+    model's plans are the same; only a model that keeps all its rows may be pruned so.
+    """
     prob = pulp.LpProblem("roadmap", pulp.LpMaximize)
-    keys = [(i, p) for i, idea in enumerate(instance.ideas) for p in idea.phases]
+    if reach is None:
+        keys = [(i, p) for i, idea in enumerate(instance.ideas) for p in idea.phases]
+    else:
+        keys = [(i, p) for i in range(len(instance.ideas)) for p in reach.window(i) if fits(instance, i, p)]
     named = prob.add_variable_dict("x", [_name(i, p) for i, p in keys], 0, 1, pulp.LpBinary)
     x = {k: named[_name(*k)] for k in keys}
     model = Model(prob=prob, x=x)

@@ -154,7 +154,7 @@ def _search(
 
     if not best.report(None, math.inf):
         return _not_run("not started: stopped by the caller", stopped=True), math.inf
-    model = build_model(instance)
+    model = build_model(instance, reach=best.reach)
     progress = best.report if caller.listening else None
 
     def whole_run() -> highs.Run:

@@ -207,3 +207,19 @@ def test_coverage_against_a_team_capacity():
     assert "web in improve: 10" in conflict.message and "A, B" in conflict.message
     assert _solves(conflict.message) <= 20
     _minimal_by_the_oracle(document, conflict.constraints)
+
+
+def test_a_mandatory_idea_that_fits_none_of_its_phases_alone():
+    ideas, constraints = _noise()
+    ideas.append(idea("M", effort={"web": 30}, phases=["improve", "perfection"]))
+    constraints.append({"kind": "mandatory", "idea": "M"})
+    teams = [{"key": "web", "capacity": {"discovery": 40, "improve": 25, "perfection": 22}}]
+    phases = [{"key": k, "budget": 1000} for k in ("discovery", "improve", "perfection")]
+    document = scenario(ideas, phases=phases, teams=teams, constraints=constraints)
+    (conflict,) = _diagnosis(document)
+    k, n = len(ideas) - 1, len(constraints) - 1
+    assert conflict.kind == "does_not_fit"
+    expected = {"teams[0].capacity.improve", "teams[0].capacity.perfection", f"ideas[{k}].phases", f"constraints[{n}]"}
+    assert set(conflict.constraints) == expected
+    assert "web has 25 in improve" in conflict.message
+    _minimal_by_the_oracle(document, expected)

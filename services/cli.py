@@ -2,32 +2,47 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import signal
 import tempfile
 from typing import TYPE_CHECKING
 
-import click
-import msgspec
+import importlib
 
-from services.kit.auth import Role, mint_token
-from services.kit.cli import database_url_for, migrate, token
-from services.kit.db import connect
-from services.kit.migrate import upgrade
-from services.kit.observability import MULTIPROCESS_DIR_VARIABLE, configure_logging
-from services.kit.settings import Settings, SettingsError
-from services.roadmap.cli import solve
-from services.worker import worker
+import click
+
+from services.kit.settings import SettingsError
 
 if TYPE_CHECKING:
     from services.kit.app import ServiceApp
     from services.kit.composite import CompositeApp
+    from services.kit.settings import Settings
 
 
-class _Commands(click.Group):
-    """The command group; a setting the backend cannot use ends a command with one clear line."""
+class _LazyGroup(click.Group):
+    """Commands from other modules are imported only when they run, and a setting the backend
+    cannot use ends a command with one clear line.
+
+    `roadmap solve` then starts without the web stack, the database driver or the job queue
+    (issue 10: process start was a second of every offline solve), and `serve` without PuLP.
+    """
+
+    lazy = {
+        "migrate": "services.kit.cli:migrate",
+        "token": "services.kit.cli:token",
+        "solve": "services.roadmap.cli:solve",
+        "worker": "services.worker:worker",
+    }
+
+    def list_commands(self, ctx: click.Context | None) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context | None, name: str) -> click.Command | None:
+        if name in self.lazy:
+            module, attribute = self.lazy[name].split(":")
+            return getattr(importlib.import_module(module), attribute)
+        return super().get_command(ctx, name)
 
     def invoke(self, ctx: click.Context) -> object:
         try:
@@ -36,7 +51,7 @@ class _Commands(click.Group):
             raise click.ClickException(str(exc)) from None
 
 
-@click.group(cls=_Commands, help="Roadmap planning backend: scoring, optimised phase roadmaps, Jira delivery.")
+@click.group(cls=_LazyGroup, help="Roadmap planning backend: scoring, optimised phase roadmaps, Jira delivery.")
 def main() -> None:
     """Entry point of the `roadmap` console script."""
 
@@ -66,6 +81,15 @@ def serve(host: str | None, port: int | None, service: str, worker: bool, seed_d
     A service on its own expects the migrations applied (`roadmap migrate`, the migration job
     of a deployment) and finds the others at ROADMAP_SCORING_URL / ROADMAP_SERVICES_URL.
     """
+    import asyncio
+
+    import msgspec
+
+    from services.kit.cli import database_url_for
+    from services.kit.migrate import upgrade
+    from services.kit.observability import configure_logging
+    from services.kit.settings import Settings
+
     settings = Settings.from_env()
     if service != "all":
         if not settings.database_url:
@@ -121,6 +145,8 @@ def _run(
 ) -> None:
     import uvicorn
 
+    from services.kit.observability import MULTIPROCESS_DIR_VARIABLE
+
     # uvicorn stops gracefully on SIGTERM, then raises the signal again with the handler it
     # found. With the default one the process would die there, skipping the atexit hook that
     # stops the embedded PostgreSQL (left running, orphaned); as an exit it runs, as after SIGINT.
@@ -155,6 +181,9 @@ def _exit_on_sigterm(signum: int, _frame: object) -> None:
 
 def worker_app() -> ServiceApp | CompositeApp:
     """The app of one `serve --workers N` process, built from the environment its parent set."""
+    from services.kit.observability import configure_logging
+    from services.kit.settings import Settings
+
     settings = Settings.from_env()
     configure_logging(settings.log_level)
     return _app_for(os.environ[_WORKER_SERVICE], settings, jobs=os.environ.get(_WORKER_JOBS) == "1")
@@ -162,6 +191,7 @@ def worker_app() -> ServiceApp | CompositeApp:
 
 async def _seed(database_url: str) -> tuple[str, str]:
     """Seed the demo portfolio; return its id and the id of its first scoring model."""
+    from services.kit.db import connect
     from services.scoring import score_repository
     from services.scoring.demo import seed_demo
 
@@ -175,6 +205,8 @@ async def _seed(database_url: str) -> tuple[str, str]:
 
 
 def _print_welcome(settings: Settings, demo: tuple[str, str] | None) -> None:
+    from services.kit.auth import Role, mint_token
+
     base = f"http://{settings.host}:{settings.port}"
     lines = [
         "",
@@ -210,6 +242,3 @@ def _print_welcome(settings: Settings, demo: tuple[str, str] | None) -> None:
     ]
     click.echo("\n".join(lines) + "\n")
 
-
-for command in (migrate, token, solve, worker):
-    main.add_command(command)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -18,8 +19,11 @@ from services.roadmap.optimiser import (
     solve as solve_instance,
     summary,
 )
+from services.roadmap.optimiser.highs import wait_for_solvers
 
 EXIT_OK, EXIT_BAD_DOCUMENT, EXIT_INFEASIBLE, EXIT_NO_PLAN = 0, 2, 3, 4
+# How long the command waits, once its result is written, for a HiGHS thread still stopping.
+STOP_WAIT_SECONDS = 2.0
 
 
 @click.command("solve")
@@ -33,7 +37,7 @@ EXIT_OK, EXIT_BAD_DOCUMENT, EXIT_INFEASIBLE, EXIT_NO_PLAN = 0, 2, 3, 4
 )
 @click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None, help="Seconds; overrides solver.timeLimitSeconds.")
 @click.option("--gap", type=click.FloatRange(min=0, max=1, max_open=True), default=None, help="Relative gap; overrides solver.relativeGap.")
-@click.option("--what-if", "what_if", type=click.IntRange(min=0), default=10, show_default=True, help="Left-out ideas to re-solve with the idea forced in.")
+@click.option("--what-if", "what_if", type=click.IntRange(min=0), default=0, show_default=True, help="Left-out ideas to re-solve with the idea forced in (on demand: each is one more solve).")
 def solve(scenario: Path, output: Path | None, time_limit: float | None, gap: float | None, what_if: int) -> None:
     """Solve SCENARIO.json: print a summary and write the result document.
 
@@ -63,10 +67,16 @@ def solve(scenario: Path, output: Path | None, time_limit: float | None, gap: fl
         target.write_bytes(encoded)
         click.echo(summary(doc))
         click.echo(f"Result written to {target}")
-    if solution.status == INFEASIBLE:
-        sys.exit(EXIT_INFEASIBLE)
-    if solution.status == UNKNOWN:
-        sys.exit(EXIT_NO_PLAN)
+    code = {INFEASIBLE: EXIT_INFEASIBLE, UNKNOWN: EXIT_NO_PLAN}.get(solution.status, EXIT_OK)
+    if not wait_for_solvers(STOP_WAIT_SECONDS):
+        # HiGHS overran its limit and has not stopped yet (its presolve and root cut loop do
+        # not check for interrupts). Exiting normally would tear its thread pool down under it
+        # and the C++ runtime would abort (exit 134): end the process at once instead, with
+        # the result written and the documented exit status.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
 
 
 if __name__ == "__main__":

@@ -295,6 +295,17 @@ async def finish_run(
     return outcome.endswith(" 1")
 
 
+async def add_to_result(conn: asyncpg.Connection, run_id: UUID, attempt: int, result: dict[str, Any]) -> bool:
+    """Replace a succeeded run's result by a fuller one (the same plan, more explanations)."""
+    outcome = await conn.execute(
+        "UPDATE roadmap.runs SET result = $3 WHERE id = $1 AND status = 'succeeded' AND attempts = $2",
+        run_id,
+        attempt,
+        result,
+    )
+    return outcome.endswith(" 1")
+
+
 async def request_cancel(conn: asyncpg.Connection, run_id: UUID) -> RunRow | None:
     """Ask a run to stop: a queued run is cancelled at once, a running one at its next check."""
     record = await conn.fetchrow(

@@ -302,3 +302,32 @@ async def test_a_plan_is_explained_approved_and_replanned_against_itself(run_set
     assert sorted(map(tuple, (a.values() for a in rerun_result["assignments"]))) == sorted(
         map(tuple, (a.values() for a in base_result["assignments"]))
     )
+
+
+async def test_a_run_has_its_plan_first_and_the_what_ifs_are_added_afterwards(run_settings, token_for):
+    source = await PoolSource.open(run_settings)
+    app = create_single_process_app(run_settings, source=source)
+    try:
+        async with app.lifespan():
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+                scored = await scored_portfolio(http, token_for)
+                tight = [{**p, "budget": 20_000 if p["key"] == "improve" else 0} for p in scenario_body(scored)["phases"]]
+                body = scenario_body(scored, phases=tight)
+                scenario = (await http.post("/roadmap/scenarios", json=body, headers=token_for(EDITOR))).json()
+                started = await http.post(f"/roadmap/scenarios/{scenario['id']}/runs", json={}, headers=token_for(EDITOR))
+                run = await poll_run(http, started.json()["id"], token_for("viewer"), until={"succeeded", "failed"}, within=60)
+                assert run["status"] == "succeeded", run
+                deadline = time.monotonic() + 30
+                while True:
+                    result = (await http.get(f"/roadmap/runs/{run['id']}/result", headers=token_for("viewer"))).json()
+                    bound = [lo for lo in result["leftOut"] if lo["reason"] in ("budget", "capacity")]
+                    assert bound, result["leftOut"]
+                    if result["solver"]["whatIfResolved"] == len(bound) or time.monotonic() > deadline:
+                        break
+                    await asyncio.sleep(0.2)
+                assert result["solver"]["whatIfResolved"] == len(bound) and result["solver"]["whatIfSkipped"] == 0
+                assert all(lo["detail"]["whatIf"]["feasible"] is not None for lo in bound)
+                assert result["assignments"] and result["status"] == run["summary"]["status"]
+    finally:
+        await source.close()

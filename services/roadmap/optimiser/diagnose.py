@@ -4,19 +4,17 @@
 a phase the idea is not eligible for, a forced idea that is also excluded, a `requires` cycle
 or chain that leaves a forced idea no phase, two forced ideas that exclude each other, forced
 ideas that cost more than the phases they may go to have, and coverage that too few ideas can
-meet. When the solver finds a conflict the pre-checks missed, `conflict_set` runs a deletion
-filter over row groups and returns a minimal set of groups that is still infeasible.
+meet. When the solver finds a conflict the pre-checks missed, `conflict.conflict_set` searches
+for a minimal set of row groups that is still infeasible.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-import time
 
-from services.roadmap.optimiser import highs
 from services.roadmap.optimiser.instance import Coverage, Excludes, Instance, coverage_groups
-from services.roadmap.optimiser.model import STRUCTURAL, build_model
+from services.roadmap.optimiser.model import fits
 from services.roadmap.optimiser.reach import Reach
 from services.roadmap.optimiser.solution import Conflict
 
@@ -77,8 +75,43 @@ def precheck(instance: Instance, reach: Reach) -> list[Conflict]:
                         (f"constraints[{c.ref}]", *(r for i in both for r in _forcing_refs(reach, i))),
                     )
                 )
-    out += _resource_conflicts(instance, reach)
+    out += _fit_conflicts(instance, reach)
+    if not out:
+        out += _resource_conflicts(instance, reach)
     out += _coverage_conflicts(instance, reach)
+    return out
+
+
+def _fit_conflicts(instance: Instance, reach: Reach) -> list[Conflict]:
+    """Forced ideas that fit none of the phases they may go to, even alone."""
+    out = []
+    for i in reach.forced:
+        window = reach.window(i)
+        if not window or any(fits(instance, i, p) for p in window):
+            continue
+        idea, blocking, reasons = instance.ideas[i], [], []
+        for p in window:
+            phase = instance.phases[p]
+            if idea.cost > phase.budget:
+                blocking.append(f"phases[{p}].budget")
+                reasons.append(f"{phase.key}'s budget is {_money(phase.budget)}")
+            for t, amount in idea.effort:
+                team = instance.teams[t]
+                if amount > team.capacity[p]:
+                    blocking.append(f"teams[{t}].capacity.{phase.key}")
+                    reasons.append(f"{team.key} has {_money(team.capacity[p])} in {phase.key}")
+        # Its phases are part of the conflict only if it would fit a phase they leave out.
+        if any(fits(instance, i, p) for p in range(len(instance.phases)) if p not in window):
+            blocking += _narrowing(instance, reach, i)
+        needs = [f"costs {_money(idea.cost)}"] + [f"needs {_money(a)} of {instance.teams[t].key}" for t, a in idea.effort]
+        out.append(
+            Conflict(
+                "does_not_fit",
+                f"{idea.id} is {reach.forced[i]} and {', '.join(needs)}, but it fits none of the phases "
+                f"it may go to: {'; '.join(reasons)}",
+                tuple(dict.fromkeys([*blocking, *_forcing_refs(reach, i)])),
+            )
+        )
     return out
 
 
@@ -122,13 +155,15 @@ def _window_conflicts(instance: Instance, reach: Reach, candidates: list[int]) -
                 )
             )
             continue
-        chain = _chain(reach, i)
+        chain, ideas_in, narrowing = _blocking_chain(instance, reach, i)
+        steps = [f"{ideas[r.idea].id} requires {ideas[r.on].id}" + (" finished first" if r.finish_to_start else "") for r in chain]
+        windows = [f"{ideas[j].id} only in {', '.join(instance.phases[p].key for p in reach.allowed[j]) or 'no phase'}" for j in ideas_in]
         out.append(
             Conflict(
                 "requires_unsatisfiable",
-                f"{ideas[i].id} {why}, but its requirements leave it no phase it may go to"
-                + (f" (through {_ids(instance, [r.on for r in chain])})" if chain else ""),
-                tuple(f"constraints[{r.ref}]" for r in chain) + tuple(_forcing_refs(reach, i)),
+                f"{ideas[i].id} {why}, but its requirements leave it no phase it may go to: "
+                + "; ".join(steps + windows),
+                tuple(dict.fromkeys([*(f"constraints[{r.ref}]" for r in chain), *narrowing, *_forcing_refs(reach, i)])),
             )
         )
     return out
@@ -160,14 +195,52 @@ def _cycle_through(reach: Reach, start: int):
     return visit(start)
 
 
-def _chain(reach: Reach, i: int) -> list:
-    chain, seen = [], {i}
-    while i in reach.blocked_by and reach.blocked_by[i].on not in seen:
-        r = reach.blocked_by[i]
+def _blocking_chain(instance: Instance, reach: Reach, i: int) -> tuple[list, list[int], list[str]]:
+    """The requirements that push `i` past its last allowed phase, the ideas along them, and
+    the fields that narrow those ideas' phases where it matters.
+
+    From `i`, follow the requirement that sets its earliest phase (the binding one), and go on
+    from its prerequisite while that one was itself pushed past its first allowed phase. What
+    matters of the ideas' phases: the last one allowed for `i`, the first one allowed for the
+    idea the chain starts from, and any gap that pushes an idea in between further on.
+    """
+    n = len(instance.phases)
+    chain, ideas, seen = [], [i], {i}
+    refs = _narrowing(instance, reach, i) if max(reach.allowed[i], default=-1) < n - 1 else []
+    j = i
+    while True:
+        binding = None
+        for r in reach.prerequisites.get(j, ()):
+            first = reach.earliest[r.on]
+            bound = math.inf if first is None else first + r.finish_to_start
+            if binding is None or bound > binding[0]:
+                binding = (bound, r)
+        if binding is None or binding[1].on in seen:
+            return chain, ideas, refs
+        r = binding[1]
         chain.append(r)
-        i = r.on
-        seen.add(i)
-    return chain
+        j = r.on
+        seen.add(j)
+        ideas.append(j)
+        first, allowed = reach.earliest[j], reach.allowed[j]
+        pushed = first is None or not allowed or first > allowed[0]
+        if not pushed:
+            # The chain starts here: an idea allowed no earlier than `first`.
+            return chain, ideas, refs + (_narrowing(instance, reach, j) if first > 0 else [])
+        below = max(((reach.earliest[q.on] or 0) + q.finish_to_start for q in reach.prerequisites.get(j, ())), default=0)
+        if first is None or first > below:
+            refs += _narrowing(instance, reach, j)  # a gap in its phases, or it cannot be done
+
+
+def _narrowing(instance: Instance, reach: Reach, j: int) -> list[str]:
+    """The fields that narrow idea `j`'s phases: its `phases`, its pins, its exclusion."""
+    refs = []
+    if instance.ideas[j].phases != tuple(range(len(instance.phases))):
+        refs.append(f"ideas[{j}].phases")
+    refs += [f"constraints[{p.ref}]" for p in reach.pins.get(j, ())]
+    if j in reach.excluded:
+        refs.append(f"constraints[{reach.excluded[j].ref}]")
+    return refs
 
 
 def _resource_conflicts(instance: Instance, reach: Reach) -> list[Conflict]:
@@ -221,45 +294,3 @@ def _coverage_conflicts(instance: Instance, reach: Reach) -> list[Conflict]:
                     )
                 )
     return out
-
-
-def conflict_set(
-    instance: Instance, seconds: float, threads: int | None = None, progress: highs.Progress | None = None
-) -> list[Conflict]:
-    """A minimal infeasible set of row groups, found by a deletion filter within `seconds`.
-
-    Each group (a constraint, a phase budget, a team's capacity in a phase) is dropped in turn;
-    if the rest is still infeasible it stays dropped, otherwise it is part of the conflict.
-    `progress` is passed to each re-solve; once it returns False the filter stops.
-    """
-    deadline = time.perf_counter() + seconds
-    every = frozenset(build_model(instance, objective=False).groups) - {STRUCTURAL}
-    active = set(every)
-    minimal = True
-    for group in sorted(every):
-        left = deadline - time.perf_counter()
-        if left <= 0:
-            minimal = False
-            break
-        trial = active - {group}
-        model = build_model(instance, objective=False, drop=frozenset(every - trial))
-        run = highs.run(model, time_limit=left, relative_gap=0.0, threads=threads, progress=progress)
-        if run.stopped:
-            minimal = False
-            break
-        if run.infeasible:
-            active = trial
-        elif run.plan is None:
-            minimal = False
-    message = "these constraints cannot all hold together"
-    if minimal:
-        message += " (a minimal set: without any one of them the rest can be met)"
-    else:
-        message += " (the search stopped early: the set may not be minimal)"
-    return [Conflict("conflicting_constraints", message, tuple(sorted(active, key=_path_order)))]
-
-
-def _path_order(path: str) -> tuple:
-    head, _, rest = path.partition("[")
-    number, _, tail = rest.partition("]")
-    return (head, int(number) if number.isdigit() else 0, tail)

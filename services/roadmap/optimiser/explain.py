@@ -19,7 +19,7 @@ from services.roadmap.optimiser import highs
 from services.roadmap.optimiser.greedy import _State
 from services.roadmap.optimiser.instance import Instance, Plan, plan_score, plan_value
 from services.roadmap.optimiser.model import build_model
-from services.roadmap.optimiser.reach import Reach
+from services.roadmap.optimiser.reach import Reach, analyse
 from services.roadmap.optimiser.solution import OPTIMAL, LeftOut, SolveConfig
 
 
@@ -54,7 +54,7 @@ def explain(
         if reason is None:
             reason = _resources(instance, state, remaining, i, status)
         out.append(LeftOut(idea=i, reason=reason[0], detail=reason[1]))
-    ran, skipped = _what_ifs(instance, plan, status, config, out, progress)
+    ran, skipped = what_ifs(instance, plan, status, config, out, progress, reach)
     return out, ran, skipped
 
 
@@ -145,13 +145,27 @@ def _resources(instance: Instance, state: _State, remaining, i: int, status: str
     return "not_reached", detail
 
 
-def _what_ifs(
-    instance: Instance, plan: Plan, status: str, config: SolveConfig, out: list[LeftOut], progress: highs.Progress | None
+def what_ifs(
+    instance: Instance,
+    plan: Plan,
+    status: str,
+    config: SolveConfig,
+    out: list[LeftOut],
+    progress: highs.Progress | None = None,
+    reach: Reach | None = None,
 ) -> tuple[int, int]:
+    """Re-solve with each of the `config.what_if_limit` most valuable budget- or
+    capacity-bound left-out ideas forced in, within `config.what_if_budget()` seconds in all;
+    fill in each one's `whatIf` (None where skipped). Returns how many ran and were skipped.
+
+    Left-out reasons are ready without these; a caller can deliver the plan first and run
+    them afterwards (the optimisation job does).
+    """
+    reach = reach or analyse(instance)
     candidates = [n for n, lo in enumerate(out) if lo.reason in ("budget", "capacity")]
     candidates.sort(key=lambda n: -instance.ideas[out[n].idea].value)
     score = plan_score(instance, plan)
-    deadline = time.perf_counter() + config.what_if_seconds
+    deadline = time.perf_counter() + config.what_if_budget()
     ran = 0
     stopped = False
     for rank, n in enumerate(candidates):
@@ -160,7 +174,7 @@ def _what_ifs(
             out[n].detail["whatIf"] = None
             continue
         i = out[n].idea
-        model = build_model(instance, force_in=i)
+        model = build_model(instance, force_in=i, reach=reach)
         run = highs.run(model, time_limit=left, relative_gap=0.0, threads=config.threads, progress=progress)
         if run.stopped:  # the caller wants the result now: a half-done what-if is not reported
             stopped = True

@@ -182,15 +182,18 @@ def _value(model: Model, plan: Plan) -> float:
     return math.fsum(c for var, c in model.prob.objective.items() if var in chosen)
 
 
-def solve_lp(model: Model, *, time_limit: float, threads: int | None = None) -> highspy.Highs | None:
+def solve_lp(model: Model, *, time_limit: float, threads: int | None = None, **options) -> highspy.Highs | None:
     """Solve the LP relaxation of `model`; HiGHS with its duals and ranging, or None if not optimal.
 
     Row `n` of HiGHS is the constraint whose `.index` is n (PuLP sets it when building).
+    `options` are HiGHS options (e.g. presolve="off").
     """
     silence_banner()
     if not model.x:
         return None
-    solver = HiGHSWithStart(None, mip=False, msg=False, timeLimit=max(0.01, time_limit), threads=threads)
+    solver = HiGHSWithStart(
+        None, mip=False, msg=False, timeLimit=max(0.01, time_limit), threads=threads, **options
+    )
     model.prob.solve(solver)
     h = model.prob.solverModel
     return h if h.getModelStatus() == highspy.HighsModelStatus.kOptimal else None

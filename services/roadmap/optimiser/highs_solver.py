@@ -70,6 +70,21 @@ def wait_for_solvers(seconds: float) -> bool:
         threads[0].join(left)
 
 
+def _pulp_status(status: highspy.HighsModelStatus) -> tuple[int, int]:
+    """PuLP's (status, solution status) for HiGHS's model status, as PuLP's HiGHS class maps it."""
+    kind = highspy.HighsModelStatus
+    if status == kind.kOptimal:
+        return pulp.LpStatusOptimal, pulp.LpSolutionOptimal
+    if status in (kind.kInfeasible, kind.kUnboundedOrInfeasible):
+        return pulp.LpStatusInfeasible, pulp.LpSolutionInfeasible
+    if status == kind.kUnbounded:
+        return pulp.LpStatusUnbounded, pulp.LpSolutionUnbounded
+    stopped = (kind.kInterrupt, kind.kTimeLimit, kind.kIterationLimit, kind.kObjectiveBound, kind.kObjectiveTarget)
+    if status in stopped:
+        return pulp.LpStatusOptimal, pulp.LpSolutionIntegerFeasible
+    return pulp.LpStatusNotSolved, pulp.LpSolutionNoSolutionFound
+
+
 class Overran(Exception):
     """HiGHS did not stop when asked: the run ends with what the callbacks saw so far."""
 
@@ -98,6 +113,15 @@ class HiGHSWithStart(pulp.HiGHS):
     def objective_of(self, values: list[float]) -> float:
         """HiGHS's objective of a column vector, binaries rounded as a plan reads them."""
         return math.fsum(c for c, v in zip(self.costs, values) if v > 0.5)
+
+    def actualSolve(self, lp: pulp.LpProblem) -> int:
+        # PuLP's own version then copies every value and dual into its variables and rows;
+        # plans are read from HiGHS's columns by index (highs.py), so only the status is set.
+        self.createAndConfigureSolver(lp)
+        self.buildSolverModel(lp)
+        self.callSolver(lp)
+        lp.assignStatus(*_pulp_status(lp.solverModel.getModelStatus()))
+        return lp.status
 
     def buildSolverModel(self, lp: pulp.LpProblem) -> None:
         # PuLP adds one column and one row per call; passing them in bulk is the same model,
@@ -146,13 +170,13 @@ class HiGHSWithStart(pulp.HiGHS):
         # HiGHS checks its time limit only between steps: the root cut loop of a large model
         # can run minutes past it. So HiGHS runs in a thread of its own while callbacks record
         # the incumbent and the bound, and this thread waits, reports progress, and at the
-        # deadline (or the caller's stop) interrupts HiGHS (the simplex callback reaches into
-        # the cut loop's LP solves) and ends the run with what the callbacks saw. highspy's own
+        # deadline (or the caller's stop) interrupts HiGHS and ends the run with what the
+        # callbacks saw. (Interrupting its LP solves too, through the simplex callback, made
+        # HiGHS 1.16 run on for minutes in the root cut loop.) highspy's own
         # startSolve/wait keep their locks on the class, so two solves in one process (a
         # worker's threads) would refuse each other: the thread here is ours.
         highs.cbMipImprovingSolution.subscribe(self._improved)
         highs.cbMipInterrupt.subscribe(self._interrupt)
-        highs.cbSimplexInterrupt.subscribe(self._interrupt_lp)
         finished = threading.Event()
 
         def work() -> None:
@@ -204,10 +228,6 @@ class HiGHSWithStart(pulp.HiGHS):
 
     def _interrupt(self, event) -> None:
         self._note_bound(event)
-        if self._interrupt_requested:
-            event.interrupt()
-
-    def _interrupt_lp(self, event) -> None:
         if self._interrupt_requested:
             event.interrupt()
 

@@ -20,10 +20,10 @@ from services.roadmap.optimiser.instance import (
     Instance,
     Mandatory,
     Pin,
-    Plan,
     Requires,
     coverage_groups,
 )
+from services.roadmap.optimiser.reach import Reach
 
 STRUCTURAL = "structure"
 
@@ -37,10 +37,10 @@ class Model:
     groups: dict[str, list[str]] = field(default_factory=dict)
     tie_weight: float = 0.0
 
-    def plan(self) -> Plan:
-        """The plan in the solver's current solution (binaries rounded at one half)."""
-        chosen = [k for k, var in self.x.items() if var.varValue is not None and var.varValue > 0.5]
-        return Plan(assignments=tuple(sorted(chosen)))
+
+# The last few instances' grids: a solve asks for it at every progress report. Keyed by id,
+# with the instance kept so that an id is not reused while its entry lives.
+_grids: dict[int, tuple[Instance, float | None]] = {}
 
 
 def value_grid(instance: Instance) -> float | None:
@@ -49,6 +49,17 @@ def value_grid(instance: Instance) -> float | None:
     On such a grid two plans' values differ by at least the grid step, which lets a small
     cost term break ties without ever overturning a difference in value.
     """
+    cached = _grids.get(id(instance))
+    if cached is not None and cached[0] is instance:
+        return cached[1]
+    grid = _value_grid(instance)
+    if len(_grids) >= 8:
+        _grids.pop(next(iter(_grids)))
+    _grids[id(instance)] = (instance, grid)
+    return grid
+
+
+def _value_grid(instance: Instance) -> float | None:
     coefficients = {instance.score_in(i, p) for i, idea in enumerate(instance.ideas) for p in idea.phases}
     # Beyond 1e9 steps a plan's value is not exact to a step in floating point: no grid.
     total = math.fsum(max((abs(instance.score_in(i, p)) for p in idea.phases), default=0.0) for i, idea in enumerate(instance.ideas))
@@ -80,16 +91,34 @@ def _name(i: int, p: int) -> str:
     return f"{i:07d}_{p:03d}"
 
 
+def fits(instance: Instance, i: int, p: int) -> bool:
+    """Whether idea `i` alone fits phase `p`'s budget and its teams' capacities there."""
+    idea = instance.ideas[i]
+    if idea.cost > instance.phases[p].budget * (1 + 1e-9) + 1e-9:
+        return False
+    return all(a <= instance.teams[t].capacity[p] * (1 + 1e-9) + 1e-9 for t, a in idea.effort)
+
+
 def build_model(
     instance: Instance,
     *,
     drop: frozenset[str] = frozenset(),
     objective: bool = True,
     force_in: int | None = None,
+    reach: Reach | None = None,
 ) -> Model:
-    """Build the MILP. `drop` leaves out whole row groups; `force_in` makes an idea planned."""
+    """Build the MILP. `drop` leaves out whole row groups; `force_in` makes an idea planned.
+
+    With `reach`, what the instance already tells is presolved: an idea gets variables only
+    for the phases of its window (reach.py: not before its prerequisites can be done, not
+    excluded, pinned) where it fits on its own. Every feasible plan keeps to these, so the
+    model's plans are the same; only a model that keeps all its rows may be pruned so.
+    """
     prob = pulp.LpProblem("roadmap", pulp.LpMaximize)
-    keys = [(i, p) for i, idea in enumerate(instance.ideas) for p in idea.phases]
+    if reach is None:
+        keys = [(i, p) for i, idea in enumerate(instance.ideas) for p in idea.phases]
+    else:
+        keys = [(i, p) for i in range(len(instance.ideas)) for p in reach.window(i) if fits(instance, i, p)]
     named = prob.add_variable_dict("x", [_name(i, p) for i, p in keys], 0, 1, pulp.LpBinary)
     x = {k: named[_name(*k)] for k in keys}
     model = Model(prob=prob, x=x)
@@ -113,20 +142,22 @@ def build_model(
             row(STRUCTURAL, f"once_{i}", [(v, 1.0) for _, v in pairs], LE, 1)
     if force_in is not None:
         row(STRUCTURAL, "force_in", done(force_in), GE, 1)
+    # Budget and capacity rows gathered in one pass over the variables (in (idea, phase) order).
+    spend: dict[int, list] = {}
+    use: dict[tuple[int, int], list] = {}
+    for (i, p), var in x.items():
+        idea = instance.ideas[i]
+        if idea.cost > 0:
+            spend.setdefault(p, []).append((var, idea.cost))
+        for t, amount in idea.effort:
+            use.setdefault((t, p), []).append((var, amount))
     for p, phase in enumerate(instance.phases):
-        terms = [(x[i, p], idea.cost) for i, idea in enumerate(instance.ideas) if (i, p) in x and idea.cost > 0]
-        if terms:
-            row(f"phases[{p}].budget", f"budget_{p}", terms, LE, phase.budget)
+        if p in spend:
+            row(f"phases[{p}].budget", f"budget_{p}", spend[p], LE, phase.budget)
     for t, team in enumerate(instance.teams):
         for p, phase in enumerate(instance.phases):
-            terms = [
-                (x[i, p], amount)
-                for i, idea in enumerate(instance.ideas)
-                for team_index, amount in idea.effort
-                if team_index == t and (i, p) in x
-            ]
-            if terms:
-                row(f"teams[{t}].capacity.{phase.key}", f"cap_{t}_{p}", terms, LE, team.capacity[p])
+            if (t, p) in use:
+                row(f"teams[{t}].capacity.{phase.key}", f"cap_{t}_{p}", use[t, p], LE, team.capacity[p])
     for c in instance.constraints:
         group, name = f"constraints[{c.ref}]", f"c{c.ref}"
         if isinstance(c, Mandatory):

@@ -34,9 +34,19 @@ class Reach:
     excludes_of: dict[int, list[Excludes]] = field(default_factory=dict)
     forced: dict[int, str] = field(default_factory=dict)
     latest: dict[int, int | None] = field(default_factory=dict)
+    _windows: list[tuple[int, ...]] | None = None
 
     def window(self, idea: int) -> tuple[int, ...]:
-        """Phases an idea can be done in: allowed, not before `earliest`, not after `latest`."""
+        """Phases an idea can be done in: allowed, not before `earliest`, not after `latest`.
+
+        Asked for thousands of times by the greedy start and the explanations: computed once,
+        after `analyse` has settled `earliest` and `latest`.
+        """
+        if self._windows is None:
+            self._windows = [self._window(i) for i in range(len(self.allowed))]
+        return self._windows[idea]
+
+    def _window(self, idea: int) -> tuple[int, ...]:
         first = self.earliest[idea]
         if first is None:
             return ()

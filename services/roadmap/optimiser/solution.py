@@ -15,7 +15,7 @@ class SolveConfig(msgspec.Struct, frozen=True):
     """How to solve: limits for the main solve and for the left-out explanations.
 
     `what_if_limit` left-out ideas (the most valuable first) get a re-solve with the idea
-    forced in, within `what_if_seconds` in all; the others say that it was skipped.
+    forced in, within `what_if_budget()` seconds in all; the others say that it was skipped.
     """
 
     time_limit_seconds: float = 60.0
@@ -32,6 +32,10 @@ class SolveConfig(msgspec.Struct, frozen=True):
             raise ValueError("relative gap must be in [0, 1)")
         if self.what_if_limit < 0 or self.what_if_seconds < 0 or self.diagnosis_seconds < 0:
             raise ValueError("explanation limits must be >= 0")
+
+    def what_if_budget(self) -> float:
+        """Seconds for all what-if re-solves: `what_if_seconds`, at most half the time limit."""
+        return min(self.what_if_seconds, self.time_limit_seconds / 2)
 
     @classmethod
     def for_instance(

@@ -19,7 +19,9 @@ from typing import NamedTuple
 import msgspec
 
 from services.roadmap.optimiser import highs
-from services.roadmap.optimiser.diagnose import conflict_set, precheck
+from services.roadmap.optimiser.core import LP_FLOOR_SECONDS, core_plan, lp_guide, wants_core
+from services.roadmap.optimiser.conflict import conflict_set
+from services.roadmap.optimiser.diagnose import precheck
 from services.roadmap.optimiser.explain import explain
 from services.roadmap.optimiser.greedy import greedy_plan
 from services.roadmap.optimiser.instance import (
@@ -96,38 +98,23 @@ def solve(
     start = greedy_plan(instance, reach)
     greedy_value = None if start is None else plan_value(instance, start)
     best = _Best(instance, reach, start, caller)
-    if best.report(None, math.inf):
-        left = config.time_limit_seconds - (time.perf_counter() - began)
-        run = highs.run(
-            build_model(instance),
-            time_limit=left,
-            relative_gap=config.relative_gap,
-            start=start,
-            threads=config.threads,
-            progress=best.report if caller.listening else None,
-        )
-    else:
-        run = highs.Run(
-            plan=None, infeasible=False, proven=False, dual_bound=math.inf,
-            model_status="not started: stopped by the caller", seconds=0.0, stopped=True,
-        )  # fmt: skip
-    found = run.plan
-    if found is not None and run.overran and validate(instance, found):
-        found = None  # a callback's incumbent that fails the validator is not used
-    plan = best.better(found)
+    run, lp_bound = _search(instance, config, began, best, caller)
+    best.offer(run.plan)
+    plan = best.plan
+    dual_bound = min(run.dual_bound, lp_bound)
     if plan is None:
         if run.infeasible:
             diagnosing = Progress(caller.elapsed(), DIAGNOSE, None, None, None, None)
             watch = _ticker(caller, diagnosing)
             conflicts = conflict_set(instance, config.diagnosis_seconds, config.threads, watch)
             return Solution(INFEASIBLE, None, None, None, None, stats(run.model_status, None), tuple(conflicts))
-        bound = min(run.dual_bound + best.weight * max_plan_cost(instance), _trivial_bound(instance, reach))
+        bound = min(dual_bound + best.weight * max_plan_cost(instance), _trivial_bound(instance, reach))
         bound -= penalty_offset(instance)
         return Solution(UNKNOWN, None, None, bound, None, stats(run.model_status, None, timed_out=run.timed_out))
     violations = validate(instance, plan)
     if violations:
         raise InvalidPlanError("; ".join(v.message for v in violations))
-    m = measure(instance, reach, best.weight, plan, run.dual_bound)
+    m = measure(instance, reach, best.weight, plan, dual_bound)
     status = OPTIMAL if m.proven else FEASIBLE
     if caller.stopped:
         config = msgspec.structs.replace(config, what_if_limit=0)
@@ -146,6 +133,55 @@ def solve(
         baseline_penalty=None if instance.baseline is None else baseline_penalty(instance, plan),
         objective_with_penalty=m.with_penalty,
     )
+
+
+def _search(
+    instance: Instance, config: SolveConfig, began: float, best: _Best, caller: Caller
+) -> tuple[highs.Run, float]:
+    """HiGHS's run on the whole model, from the best start we have; and the LP's bound, if solved.
+
+    A big model under a short limit first goes through the LP-guided core (core.py), whose
+    plan becomes the start.
+    Its LP is solved even when the limit leaves it less than `LP_FLOOR_SECONDS`: a bound
+    from the LP, not the sum of all values, is what makes a quick answer's gap meaningful.
+    The whole model then gets the time left, unless so little is left that HiGHS would spend
+    it all in presolve and its root (about a dozen LP solves' worth): the core's plan is then
+    the answer.
+    """
+
+    def left() -> float:
+        return config.time_limit_seconds - (time.perf_counter() - began)
+
+    if not best.report(None, math.inf):
+        return _not_run("not started: stopped by the caller", stopped=True), math.inf
+    model = build_model(instance, reach=best.reach)
+    progress = best.report if caller.listening else None
+
+    def whole_run() -> highs.Run:
+        return highs.run(model, time_limit=left(), relative_gap=config.relative_gap, start=best.plan,
+                         threads=config.threads, progress=progress)  # fmt: skip
+
+    if not wants_core(len(model.x), config.time_limit_seconds):
+        return whole_run(), math.inf
+    guide = lp_guide(model, seconds=max(left() / 2, LP_FLOOR_SECONDS), threads=config.threads)
+    if guide is None:
+        return whole_run(), math.inf
+    if progress is not None and not progress(None, guide.bound):
+        return _not_run("stopped by the caller after the LP relaxation", stopped=True), guide.bound
+    whole = left() >= 12 * guide.seconds
+    if left() > 0.5:
+        seconds = min(left() / 2, 30.0) if whole else left()
+        best.offer(core_plan(model, guide, seconds=seconds, threads=config.threads, progress=progress))
+    if caller.stopped:
+        return _not_run("stopped by the caller after the core heuristic", stopped=True), guide.bound
+    if not whole or left() <= 0.05:
+        return _not_run("LP-guided core only: too little time left for the whole model", timed_out=True), guide.bound
+    return whole_run(), guide.bound
+
+
+def _not_run(why: str, *, stopped: bool = False, timed_out: bool = False) -> highs.Run:
+    return highs.Run(plan=None, infeasible=False, proven=False, dual_bound=math.inf, model_status=why,
+                     seconds=0.0, stopped=stopped, timed_out=timed_out)  # fmt: skip
 
 
 class Measure(NamedTuple):
@@ -190,19 +226,20 @@ class _Best:
         # The solver's own objective: score (value, and penalty avoided) minus the cost tie-break.
         return plan_score(self.instance, plan) - self.weight * plan_cost(self.instance, plan)
 
-    def better(self, found: Plan | None) -> Plan | None:
-        """`found` (HiGHS's final plan, validated by the caller) if it beats the best so far."""
-        if found is None or (self.plan is not None and self._key(self.plan) > self._key(found)):
-            return self.plan
-        return found
+    def offer(self, found: Plan | None) -> bool:
+        """Keep `found` if the validator accepts it and it beats the best so far."""
+        if found is None or (self.plan is not None and self._key(found) <= self._key(self.plan)):
+            return False
+        if validate(self.instance, found):
+            return False  # a plan the validator rejects is never used
+        self.plan = found
+        return True
 
     def report(self, incumbent: Plan | None, dual_bound: float) -> bool:
         """Keep `incumbent` if it is valid and better, tell the caller; False if it asked to stop."""
+        self.offer(incumbent)
         if not self.caller.listening:
             return True
-        if incumbent is not None and (self.plan is None or self._key(incumbent) > self._key(self.plan)):
-            if not validate(self.instance, incumbent):
-                self.plan = incumbent
         if self.plan is None:
             bound = min(dual_bound + self.weight * max_plan_cost(self.instance), _trivial_bound(self.instance, self.reach))
             bound -= penalty_offset(self.instance)

@@ -114,3 +114,112 @@ def test_a_conflict_only_the_solver_sees_is_named_by_a_minimal_set():
     assert conflict.kind == "conflicting_constraints"
     assert set(conflict.constraints) == {"phases[0].budget", "constraints[2]"}
     assert "minimal" in conflict.message
+
+
+# The three infeasible scenarios of issue 10, among unrelated ideas and constraints, each
+# diagnosed to exactly its conflict; the oracle checks that dropping any one named field
+# makes the scenario feasible, and that it is infeasible as given.
+
+
+def _noise(n: int = 24) -> tuple[list, list]:
+    ideas = [idea(f"N{k}", value=k % 7 + 1, cost=10 + k % 5, attributes={"stage": "use"}) for k in range(n)]
+    constraints = [{"kind": "requires", "idea": f"N{k}", "on": f"N{k - 1}"} for k in range(1, n, 3)]
+    constraints += [{"kind": "excludes", "ideas": [f"N{k}", f"N{k + 1}"]} for k in range(2, n - 1, 5)]
+    return ideas, constraints
+
+
+def _without(document: dict, path: str) -> dict:
+    """The document with the field at `path` dropped (an idea's `phases` becomes every phase)."""
+    doc = {**document, "ideas": [dict(i) for i in document["ideas"]], "constraints": list(document["constraints"])}
+    head, number = path.split("[")[0], int(path.split("[")[1].split("]")[0])
+    if head == "constraints":
+        doc["constraints"][number] = {"kind": "exclude", "idea": "UNUSED"}
+    elif head == "ideas":
+        del doc["ideas"][number]["phases"]
+    else:
+        doc["teams"] = [dict(t) for t in document["teams"]]
+        doc["teams"][number] = {**doc["teams"][number], "capacity": {p["key"]: 10**6 for p in doc["phases"]}}
+    return doc
+
+
+def _minimal_by_the_oracle(document: dict, paths) -> None:
+    document = {**document, "ideas": [*document["ideas"], idea("UNUSED", value=0)]}
+    assert oracle_optimum(document) is None
+    for path in paths:
+        assert oracle_optimum(_without(document, path)) is not None, path
+
+
+def oracle_optimum(document):
+    from oracle import highs_optimum
+
+    status, best = highs_optimum(document)
+    assert status in ("Optimal", "Infeasible")
+    return best
+
+
+def test_a_blocking_chain_names_every_requirement_and_the_phases_that_matter():
+    ideas, constraints = _noise()
+    only = ["improve", "perfection"]
+    ideas += [idea("I11", phases=only), idea("I12", phases=only), idea("I13", phases=only)]
+    constraints += [
+        {"kind": "mandatory", "idea": "I13"},
+        {"kind": "requires", "idea": "I13", "on": "I12", "finishToStart": True},
+        {"kind": "requires", "idea": "I12", "on": "I11", "finishToStart": True},
+    ]
+    document = scenario(ideas, phases=[{"key": k, "budget": 1000} for k in ("discovery", "improve", "perfection", "personalization")], constraints=constraints)
+    (conflict,) = _diagnosis(document)
+    n, k = len(constraints), len(ideas)
+    assert conflict.kind == "requires_unsatisfiable"
+    expected = {f"constraints[{n - 3}]", f"constraints[{n - 2}]", f"constraints[{n - 1}]", f"ideas[{k - 1}].phases", f"ideas[{k - 3}].phases"}
+    assert set(conflict.constraints) == expected
+    assert all(name in conflict.message for name in ("I11", "I12", "I13", "improve, perfection"))
+    _minimal_by_the_oracle(document, expected)
+
+
+def _solves(message: str) -> int:
+    return int(message.split("found in ")[1].split(" solves")[0])
+
+
+def test_coverage_of_two_ideas_that_exclude_each_other():
+    ideas, constraints = _noise()
+    ideas += [idea("A", attributes={"stage": "buy"}), idea("B", attributes={"stage": "buy"})]
+    constraints += [{"kind": "excludes", "ideas": ["A", "B"]}, {"kind": "coverage", "attribute": "stage", "atLeast": 2}]
+    document = scenario(ideas, phases=[{"key": "now", "budget": 1000}, {"key": "next", "budget": 1000}], constraints=constraints)
+    (conflict,) = _diagnosis(document)
+    n = len(constraints)
+    assert conflict.kind == "conflicting_constraints"
+    assert set(conflict.constraints) == {f"constraints[{n - 2}]", f"constraints[{n - 1}]"}
+    assert "A, B" in conflict.message and '"buy"' in conflict.message and "minimal" in conflict.message
+    assert _solves(conflict.message) <= 20
+    _minimal_by_the_oracle(document, conflict.constraints)
+
+
+def test_coverage_against_a_team_capacity():
+    ideas, constraints = _noise()
+    ideas += [idea(k, effort={"web": 6}, phases=["improve"], attributes={"stage": "buy"}) for k in ("A", "B")]
+    constraints += [{"kind": "coverage", "attribute": "stage", "atLeast": 2}]
+    teams = [{"key": "web", "capacity": {"improve": 10, "perfection": 40}}]
+    phases = [{"key": k, "budget": 1000} for k in ("improve", "perfection")]
+    document = scenario(ideas, phases=phases, teams=teams, constraints=constraints)
+    (conflict,) = _diagnosis(document)
+    assert conflict.kind == "conflicting_constraints"
+    assert set(conflict.constraints) == {f"constraints[{len(constraints) - 1}]", "teams[0].capacity.improve"}
+    assert "web in improve: 10" in conflict.message and "A, B" in conflict.message
+    assert _solves(conflict.message) <= 20
+    _minimal_by_the_oracle(document, conflict.constraints)
+
+
+def test_a_mandatory_idea_that_fits_none_of_its_phases_alone():
+    ideas, constraints = _noise()
+    ideas.append(idea("M", effort={"web": 30}, phases=["improve", "perfection"]))
+    constraints.append({"kind": "mandatory", "idea": "M"})
+    teams = [{"key": "web", "capacity": {"discovery": 40, "improve": 25, "perfection": 22}}]
+    phases = [{"key": k, "budget": 1000} for k in ("discovery", "improve", "perfection")]
+    document = scenario(ideas, phases=phases, teams=teams, constraints=constraints)
+    (conflict,) = _diagnosis(document)
+    k, n = len(ideas) - 1, len(constraints) - 1
+    assert conflict.kind == "does_not_fit"
+    expected = {"teams[0].capacity.improve", "teams[0].capacity.perfection", f"ideas[{k}].phases", f"constraints[{n}]"}
+    assert set(conflict.constraints) == expected
+    assert "web has 25 in improve" in conflict.message
+    _minimal_by_the_oracle(document, expected)

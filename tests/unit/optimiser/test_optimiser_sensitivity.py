@@ -1,7 +1,7 @@
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from optimiser_helpers import idea, load, run, scenario, scenarios
+from optimiser_helpers import idea, run, scenario, scenarios
 from oracle import brute_force
 
 from services.roadmap.optimiser import OPTIMAL, SensitivityConfig, budget_sensitivity

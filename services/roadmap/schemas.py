@@ -95,6 +95,12 @@ class TeamLeftOutOut(Output):
     effort: float
 
 
+class StaleEstimatesOut(Output):
+    ideas: list[str]
+    planned: int
+    summary: str
+
+
 class ScenarioOut(Output):
     id: UUID
     portfolio_id: UUID
@@ -105,6 +111,8 @@ class ScenarioOut(Output):
     idea_count: int
     skipped: list[SkippedOut]
     teams_left_out: list[TeamLeftOutOut]
+    # Of the planned ideas, those whose estimates were stale when the scores were taken.
+    stale_estimates: StaleEstimatesOut | None
     phases: list[PhaseDoc]
     teams: list[TeamDoc]
     constraints: list[ConstraintDoc]

@@ -60,6 +60,7 @@ async def create_scenario(
         "modelVersion": snapshot.model_version,
         "modelVersionId": snapshot.model_version_id,
         "currency": snapshot.currency,
+        "staleEstimates": domain.stale_estimates(snapshot, ideas),
     }
     return await _insert(conn, body.portfolio_id, document, source, skipped, caller, domain.backlog_effort_of(ideas))
 

@@ -37,7 +37,7 @@ RIGHTS: dict[str, str] = {
     "createModel": PLAN, "listModels": READ, "getModel": READ, "reviseModel": PLAN, "deleteModel": PLAN,
     "listModelVersions": READ, "getRanking": READ, "getScoreSnapshot": READ,
     "listMembers": READ, "setMember": MANAGE, "removeMember": MANAGE, "setGroupMember": MANAGE,
-    "removeGroupMember": MANAGE,
+    "removeGroupMember": MANAGE, "getIdeaHistory": READ, "reviewJourneyValue": PLAN,
     # roadmap
     "createScenario": PLAN, "importScenario": PLAN, "listScenarios": OWN_LIST, "getScenario": READ,
     "updateScenario": PLAN, "cloneScenario": PLAN, "deleteScenario": PLAN, "exportScenario": READ,
@@ -192,6 +192,7 @@ def request_of(operation: str, world: World) -> dict[str, Any]:
                              "projectKey": "OT", "accountEmail": "bot@acme.example", "apiTokenRef": "env:ROADMAP_SECRET_JIRA"},
         "updateConnection": {"mapping": {}}, "dryRunPush": {"planId": world["approved_plan"]},
         "startPush": {"planId": world["approved_plan"]},
+        "reviewJourneyValue": {"facet": "persona", "value": "Busy parent"},
         "createSubscription": {"portfolioId": world["portfolio"], "url": "https://127.0.0.1/other",
                                "events": ["plan.approved"], "secretRef": "env:ROADMAP_SECRET_HOOK"},
     }  # fmt: skip

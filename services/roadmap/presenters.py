@@ -24,6 +24,7 @@ def scenario_out(row: ScenarioRow) -> ScenarioOut:
             for item in teams_left_out(document, row.backlog_effort)
         ],
         stale_estimates=_stale(row.source.get("staleEstimates")),
+        calibration=row.source.get("calibration"),
         phases=document.phases,
         teams=document.teams,
         constraints=document.constraints,

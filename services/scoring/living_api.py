@@ -15,6 +15,7 @@ from services.kit.clock import Clock
 from services.kit.db import Conn
 from services.kit.params import caller_of
 from services.scoring import history, staleness
+from services.scoring.actuals_api import ACTUALS_ROUTES
 
 Now = NamedDependency[Clock]
 _FACETS: dict[str, staleness.ReviewedFacet] = {"persona": "persona", "journeyStage": "journey_stage", "touchpoint": "touchpoint"}
@@ -78,4 +79,4 @@ class LivingController(Controller):
         return JourneyReviewOut(facet=wire[row.facet], value=row.value, reviewed_at=row.reviewed_at, reviewed_by=row.reviewed_by)
 
 
-LIVING_ROUTES = [LivingController]
+LIVING_ROUTES = [LivingController, *ACTUALS_ROUTES]

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import msgspec
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
+from msgspec import Meta
 
 from services.kit.clock import Clock
 from services.kit.db import Conn
@@ -40,7 +41,7 @@ class JourneyReviewIn(msgspec.Struct, rename="camel", forbid_unknown_fields=True
     """A persona, journey stage or touchpoint of the map that was looked at and still holds."""
 
     facet: Literal["persona", "journeyStage", "touchpoint"]
-    value: str
+    value: Annotated[str, Meta(min_length=1, max_length=1000)]
 
 
 class JourneyReviewOut(msgspec.Struct, rename="camel", kw_only=True):

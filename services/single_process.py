@@ -7,6 +7,7 @@ import asyncio
 from services.integrations.app import create_app as create_integrations_app
 from services.integrations.plan_source import PlanSource
 from services.kit.app import ServiceApp
+from services.kit.clock import Clock, system_clock
 from services.kit.composite import CompositeApp
 from services.kit.db import ConnectionSource
 from services.kit.jobs import run_worker
@@ -14,11 +15,11 @@ from services.kit.settings import Settings
 from services.roadmap.app import create_app as create_roadmap_app
 from services.roadmap.scoring_client import ScoringClient
 from services.scoring.app import create_app as create_scoring_app
-from services.worker import job_handlers
+from services.worker import job_handlers, job_schedules
 
 
 def create_single_process_app(
-    settings: Settings, *, source: ConnectionSource | None = None, run_jobs: bool = True
+    settings: Settings, *, source: ConnectionSource | None = None, run_jobs: bool = True, clock: Clock = system_clock
 ) -> CompositeApp:
     """Scoring, roadmap and integrations behind one ASGI callable.
 
@@ -27,9 +28,9 @@ def create_single_process_app(
     """
 
     async def work(stop: asyncio.Event) -> None:
-        await run_worker(settings, job_handlers(), stop=stop)
+        await run_worker(settings, job_handlers(), stop=stop, schedules=job_schedules())
 
-    scoring = create_scoring_app(settings, source=source)
+    scoring = create_scoring_app(settings, source=source, clock=clock)
     roadmap = create_roadmap_app(settings, source=source, scoring=ScoringClient.in_process(scoring))
     # The integrations service reads plans and scores from the other two, in-process here.
     plans = PlanSource.in_process(CompositeApp([scoring, roadmap]))

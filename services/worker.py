@@ -19,11 +19,13 @@ from services.kit.settings import Settings, SettingsError
 from services.integrations import delivery
 from services.integrations import jobs as integrations_jobs
 from services.roadmap import jobs as roadmap_jobs
+from services.scoring import jobs as scoring_jobs
 
 # Each service with long work has a `jobs` module whose `HANDLERS` maps its entrypoints
 # (named `<service>.<job>`, e.g. `roadmap.optimise`) to handlers; list that module here.
 # Events are the kit's (`events.deliver`): any service emits them.
-SERVICE_JOB_MODULES: tuple[ModuleType, ...] = (roadmap_jobs, integrations_jobs, event_jobs)
+# A module may also have `SCHEDULES`, entrypoint -> cron expression, for periodic jobs.
+SERVICE_JOB_MODULES: tuple[ModuleType, ...] = (scoring_jobs, roadmap_jobs, integrations_jobs, event_jobs)
 
 
 def job_handlers() -> dict[str, JobHandler]:
@@ -48,6 +50,11 @@ def periodic_work(environ: Mapping[str, str]) -> list[Periodic]:
     if interval is not None:
         work.append(lambda settings, stop: delivery.refresh_periodically(settings, interval, stop))
     return work
+
+
+def job_schedules() -> dict[str, str]:
+    """Every service's periodic jobs: entrypoint -> cron expression."""
+    return {entrypoint: cron for module in SERVICE_JOB_MODULES for entrypoint, cron in getattr(module, "SCHEDULES", {}).items()}
 
 
 @click.command("worker")
@@ -79,6 +86,6 @@ async def _work(settings: Settings, concurrency: int, periodic: list[Periodic]) 
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     await asyncio.gather(
-        run_worker(settings, job_handlers(), concurrency=concurrency, stop=stop),
+        run_worker(settings, job_handlers(), concurrency=concurrency, stop=stop, schedules=job_schedules()),
         *(work(settings, stop) for work in periodic),
     )

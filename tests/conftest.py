@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
@@ -130,13 +131,33 @@ class RolledBackSource:
         return None
 
 
+class HandClock:
+    """A clock that stands still until a test moves it: `clock.advance(days=91)`."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now
+
+
 @pytest.fixture
-async def client(settings: Settings, conn: asyncpg.Connection) -> AsyncIterator[httpx.AsyncClient]:
+def clock() -> HandClock:
+    """The app's "now" in `client`: today, until the test moves it."""
+    return HandClock(datetime.now(UTC))
+
+
+@pytest.fixture
+async def client(settings: Settings, conn: asyncpg.Connection, clock: HandClock) -> AsyncIterator[httpx.AsyncClient]:
     """HTTP into the single-process app, every request in the test's rolled-back transaction."""
     from services.single_process import create_single_process_app
 
     # The app gets its connection source directly, so there is no lifespan to run.
-    app = create_single_process_app(settings, source=RolledBackSource(conn))
+    app = create_single_process_app(settings, source=RolledBackSource(conn), clock=clock)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         yield http

@@ -27,6 +27,10 @@ row, and the wait with it. How long to keep waiting is the handler's business.
 A handler that raises is logged (through the JSON log) and PgQueuer records the job as
 `exception`, with its traceback, in `queue.pgqueuer_log`; it is not retried. Recording a
 failure the user can see is the handler's own business, in its own tables.
+
+Periodic jobs: every worker also runs PgQueuer's scheduler for the `schedules` it is given
+(entrypoint -> cron expression). PgQueuer's `pgqueuer_schedules` table makes a due schedule
+fire in one worker only, and firing only enqueues the job, so the work is an ordinary job.
 """
 
 from __future__ import annotations
@@ -43,6 +47,8 @@ from typing import TypeVar
 import asyncpg
 import msgspec
 from pgqueuer import AsyncpgDriver, Job, Queries, QueueManager, RetryRequested
+from pgqueuer.core.sm import SchedulerManager
+from pgqueuer.domain.models import Schedule
 from pgqueuer.adapters.persistence.qb import QueryBuilderEnvironment, QueryQueueBuilder, QuerySchedulerBuilder
 from pgqueuer.domain.settings import DBSettings
 from pgqueuer.domain.types import Channel
@@ -170,8 +176,10 @@ async def run_worker(
     *,
     concurrency: int = MIN_CONCURRENCY,
     stop: asyncio.Event | None = None,
+    schedules: Mapping[str, str] | None = None,
 ) -> None:
-    """Take jobs for `handlers` (entrypoint -> handler) until `stop` is set.
+    """Take jobs for `handlers` (entrypoint -> handler) until `stop` is set, and enqueue the
+    jobs of `schedules` (entrypoint -> cron expression) when they are due.
 
     At most `concurrency` jobs run at once in this worker. Without `stop` it runs until
     cancelled, which stops it the same way. A database without the queue tables is an error.
@@ -197,7 +205,7 @@ async def run_worker(
         while not stop.is_set():
             began = time.monotonic()
             try:
-                await _run_queue_manager(settings, handlers, source.pool, concurrency, stop)
+                await _run_queue_manager(settings, handlers, source.pool, concurrency, stop, schedules or {})
             except Exception:
                 if time.monotonic() - began > _RESTART_DELAYS[-1]:
                     failures = 0  # it ran fine for a while: a new outage starts with short pauses
@@ -227,8 +235,9 @@ async def _run_queue_manager(
     pool: asyncpg.Pool,
     concurrency: int,
     stop: asyncio.Event,
+    schedules: Mapping[str, str],
 ) -> None:
-    """One PgQueuer queue manager on its own connection (it LISTENs), until `stop`."""
+    """One PgQueuer queue manager on its own connection (it LISTENs), and the scheduler, until `stop`."""
     retry_after = timedelta(seconds=settings.job_retry_after_seconds)
     conn = await connect(settings.database_url or "")
     try:
@@ -247,22 +256,57 @@ async def _run_queue_manager(
                 heartbeat_timeout=retry_after,
             )
         )
+        scheduling = asyncio.create_task(_run_scheduler(settings, schedules, pool))
         stopping = asyncio.create_task(stop.wait())
         try:
-            await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({running, stopping, scheduling}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             stopping.cancel()
+            scheduling.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await scheduling
             manager.shutdown.set()
             # PgQueuer waits for running jobs before it returns; past the grace period they
             # are handed back rather than awaited, so a long solve cannot hold up a stop.
             await asyncio.wait({running}, timeout=settings.job_stop_grace_seconds)
             hand_back.set()
             await running
+        if not scheduling.cancelled() and scheduling.exception() is not None:
+            raise scheduling.exception()  # type: ignore[misc]  # the scheduler lost its database: start again
     finally:
         try:
             await asyncio.wait_for(conn.close(), timeout=5)
         except Exception:
             conn.terminate()  # a connection broken mid-operation may not close politely
+
+
+async def _run_scheduler(settings: Settings, schedules: Mapping[str, str], pool: asyncpg.Pool) -> None:
+    """PgQueuer's scheduler on its own connection, enqueueing each due job; runs until cancelled."""
+    if not schedules:
+        await asyncio.Event().wait()
+    conn = await connect(settings.database_url or "")
+    try:
+        manager = SchedulerManager(queue_queries(conn))
+        for entrypoint, expression in schedules.items():
+            # clean_old: a schedule whose expression changed in a new release replaces the old one.
+            manager.schedule(entrypoint, expression, clean_old=True)(_firing(entrypoint, pool))
+        try:
+            await manager.run()
+        finally:
+            manager.shutdown.set()
+    finally:
+        try:
+            await asyncio.wait_for(conn.close(), timeout=5)
+        except Exception:
+            conn.terminate()
+
+
+def _firing(entrypoint: str, pool: asyncpg.Pool) -> Callable[[Schedule], Awaitable[None]]:
+    async def fire(schedule: Schedule) -> None:
+        async with pool.acquire() as conn, conn.transaction():
+            await enqueue(conn, entrypoint, b"")
+
+    return fire
 
 
 def _executor(

@@ -57,6 +57,8 @@ class SnapshotIdea(msgspec.Struct, frozen=True, rename="camel"):
     channel: str | None = None
     department: str | None = None
     tags: list[str] = msgspec.field(default_factory=list)
+    # Estimates older than the portfolio's review cadence when the snapshot was taken.
+    stale: bool = False
 
 
 class Snapshot(msgspec.Struct, frozen=True, rename="camel"):
@@ -128,6 +130,16 @@ def ideas_from_snapshot(snapshot: Snapshot) -> tuple[list[IdeaDoc], list[Skipped
             )
         )
     return ideas, skipped
+
+
+def stale_estimates(snapshot: Snapshot, ideas: Sequence[IdeaDoc]) -> dict[str, Any]:
+    """Which of the scenario's planned ideas have stale estimates, said as a sentence too."""
+    planned = {idea.id for idea in ideas}
+    stale = sorted(idea.ref for idea in snapshot.ideas if idea.stale and idea.ref in planned)
+    noun = "idea" if len(planned) == 1 else "ideas"
+    verb = "has" if len(stale) == 1 else "have"
+    return {"ideas": stale, "planned": len(planned),
+            "summary": f"{len(stale)} of the {len(planned)} planned {noun} {verb} stale estimates"}  # fmt: skip
 
 
 def assemble(name: str, settings: Settings, ideas: list[IdeaDoc], baseline: BaselineDoc | None = None) -> ScenarioDoc:

@@ -151,7 +151,8 @@ def plan_out(view: PlanView) -> PlanOut:
         best_bound=result.best_bound,
         gap=result.gap,
         phases=[
-            PlanPhaseOut(key=phase.key, budget=phase.budget, spend=phase.spend, decision=decided.get(phase.key))
+            PlanPhaseOut(key=phase.key, budget=phase.budget, spend=phase.spend, decision=decided.get(phase.key),
+                         start=phase.start, end=phase.end)  # fmt: skip
             for phase in result.phases
         ],
         assignments=[AssignmentOut(idea=item.idea, phase=item.phase) for item in result.assignments],

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -73,6 +73,15 @@ class ResultPhase(msgspec.Struct, rename="camel", frozen=True):
     key: str
     budget: float
     spend: float
+    # From the run's scenario document: when the phase runs, if the scenario says.
+    start: date | None = None
+    end: date | None = None
+
+
+class _PhaseDates(msgspec.Struct, frozen=True):
+    key: str
+    start: date | None = None
+    end: date | None = None
 
 
 class ResultAssignment(msgspec.Struct, rename="camel", frozen=True):
@@ -216,9 +225,20 @@ async def mark_submitted(conn: asyncpg.Connection, plan_id: UUID, *, by: str) ->
 
 
 async def run_result(conn: asyncpg.Connection, run_id: UUID) -> RunResult:
-    """The run's result document, decoded straight from its text into the fields a plan shows."""
-    text = await conn.fetchval("SELECT result::text FROM roadmap.runs WHERE id = $1", run_id)
-    return msgspec.json.decode(text, type=RunResult)
+    """The run's result document, decoded straight from its text into the fields a plan shows,
+    with each phase's dates from the document the run solved (the plan's timeline)."""
+    record = await conn.fetchrow(
+        "SELECT result::text AS result, document->'phases' AS phases FROM roadmap.runs WHERE id = $1", run_id
+    )
+    result = msgspec.json.decode(record["result"], type=RunResult)
+    dates = {phase.key: phase for phase in msgspec.convert(record["phases"] or [], list[_PhaseDates])}
+    if not any(phase.start or phase.end for phase in dates.values()):
+        return result
+    timed = [
+        msgspec.structs.replace(phase, start=dates[phase.key].start, end=dates[phase.key].end) if phase.key in dates else phase
+        for phase in result.phases
+    ]
+    return msgspec.structs.replace(result, phases=timed)
 
 
 async def decisions(conn: asyncpg.Connection, plan_id: UUID) -> list[DecisionRow]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -53,10 +53,15 @@ class DecisionOut(Output):
 
 
 class PlanPhaseOut(Output):
+    """A phase of the plan, in time order: its budget, spend, decision and, if the scenario
+    gives them, its dates (the plan's timeline)."""
+
     key: str
     budget: float
     spend: float
     decision: DecisionOut | None
+    start: date | None = None
+    end: date | None = None
 
 
 class AssignmentOut(Output):

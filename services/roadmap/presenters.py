@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from services.roadmap.repository import RunRow, ScenarioRow
 from services.roadmap.domain import teams_left_out
-from services.roadmap.schemas import RunOut, RunSummary, ScenarioOut, SkippedOut, TeamLeftOutOut
+from services.roadmap.schemas import RunOut, RunSummary, ScenarioOut, SkippedOut, StaleEstimatesOut, TeamLeftOutOut
 from services.roadmap.service import document_of
 
 
@@ -23,6 +23,8 @@ def scenario_out(row: ScenarioRow) -> ScenarioOut:
             TeamLeftOutOut(team=item.team, ideas=item.ideas, effort=item.effort)
             for item in teams_left_out(document, row.backlog_effort)
         ],
+        stale_estimates=_stale(row.source.get("staleEstimates")),
+        calibration=row.source.get("calibration"),
         phases=document.phases,
         teams=document.teams,
         constraints=document.constraints,
@@ -33,6 +35,12 @@ def scenario_out(row: ScenarioRow) -> ScenarioOut:
         created_at=row.created_at,
         updated_at=row.updated_at,
     )
+
+
+def _stale(found: dict | None) -> StaleEstimatesOut | None:
+    if found is None:
+        return None  # imported, or made before estimates had dates
+    return StaleEstimatesOut(ideas=found["ideas"], planned=found["planned"], summary=found["summary"])
 
 
 def run_out(row: RunRow) -> RunOut:

@@ -3,8 +3,9 @@
 A patch names what it changes and leaves the rest alone, so changing one budget is one small
 request:
 
-- `phases`: each entry is matched to the scenario's phase of the same `key`. A `budget` replaces
-  that phase's budget; an unknown key adds the phase (its budget is then required);
+- `phases`: each entry is matched to the scenario's phase of the same `key`. A `budget`, `start`
+  or `end` replaces the phase's (a `null` date takes it away); an unknown key adds the phase
+  (its budget is then required);
   `"remove": true` takes the phase out.
 - `teams`: each entry is matched by `key`. Its `capacity` entries replace the team's capacity
   in those phases, a `null` capacity removes the limit in that phase; an unknown key adds the
@@ -22,6 +23,7 @@ Every problem raises `PatchError` naming the field of the patch.
 from __future__ import annotations
 
 import re
+from datetime import date
 from collections.abc import Callable, Hashable, Sequence
 from typing import Annotated, Any, TypeVar
 
@@ -49,6 +51,9 @@ class _Patch(msgspec.Struct, rename="camel", forbid_unknown_fields=True, kw_only
 class PhasePatch(_Patch):
     key: Key
     budget: NonNegative | msgspec.UnsetType = msgspec.UNSET
+    # A date replaces the phase's; `null` takes it away.
+    start: date | None | msgspec.UnsetType = msgspec.UNSET
+    end: date | None | msgspec.UnsetType = msgspec.UNSET
     remove: bool = False
 
 
@@ -100,13 +105,12 @@ def merge_phases(current: Sequence[PhaseDoc], patch: Sequence[PhasePatch], *, or
     """The phases with `patch` applied, in time order (`order`); unknown keys go last."""
 
     def apply(phase: PhaseDoc | None, entry: PhasePatch, path: str) -> PhaseDoc:
-        if entry.budget is msgspec.UNSET:
-            if phase is None:
-                raise PatchError(f"{path}.budget", f"a new phase {entry.key!r} needs a budget")
-            return phase
-        return PhaseDoc(key=entry.key, budget=entry.budget)
+        if phase is None and entry.budget is msgspec.UNSET:
+            raise PatchError(f"{path}.budget", f"a new phase {entry.key!r} needs a budget")
+        changes = {name: getattr(entry, name) for name in ("budget", "start", "end") if getattr(entry, name) is not msgspec.UNSET}
+        return msgspec.structs.replace(phase, **changes) if phase is not None else PhaseDoc(key=entry.key, **changes)
 
-    _refuse_remove_with_values(patch, "phases", "budget")
+    _refuse_remove_with_values(patch, "phases", "budget", "start", "end")
     merged = _merge_by_key(current, patch, field="phases", key_of=lambda p: p.key, apply=apply)
     if not merged:
         raise PatchError("phases", "a scenario keeps at least one phase")
@@ -190,10 +194,11 @@ def _fields(constraint: ConstraintDoc) -> dict[str, Any]:
     return msgspec.to_builtins(constraint)
 
 
-def _refuse_remove_with_values(patch: Sequence[Any], field: str, value: str) -> None:
+def _refuse_remove_with_values(patch: Sequence[Any], field: str, *values: str) -> None:
     for index, entry in enumerate(patch):
-        if entry.remove and getattr(entry, value) is not msgspec.UNSET:
-            raise PatchError(f"{field}[{index}]", f"give either remove or {value}, not both")
+        for value in values:
+            if entry.remove and getattr(entry, value) is not msgspec.UNSET:
+                raise PatchError(f"{field}[{index}]", f"give either remove or {value}, not both")
 
 
 def _inner_path(path: str, message: str) -> str:

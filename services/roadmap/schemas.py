@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import msgspec
@@ -36,6 +36,8 @@ class ScenarioIn(Input, kw_only=True):
     constraints: Annotated[list[ConstraintDoc], Meta(max_length=20_000)] = msgspec.field(default_factory=list)
     objective: ObjectiveDoc = msgspec.field(default_factory=ObjectiveDoc)
     solver: SolverDoc = msgspec.field(default_factory=SolverDoc)
+    # "apply": scale each idea's cost and effort by its teams' calibration (services/roadmap/calibrate.py).
+    calibration: Literal["none", "apply"] = "none"
 
 
 class ScenarioPatch(Input):
@@ -95,6 +97,12 @@ class TeamLeftOutOut(Output):
     effort: float
 
 
+class StaleEstimatesOut(Output):
+    ideas: list[str]
+    planned: int
+    summary: str
+
+
 class ScenarioOut(Output):
     id: UUID
     portfolio_id: UUID
@@ -105,6 +113,10 @@ class ScenarioOut(Output):
     idea_count: int
     skipped: list[SkippedOut]
     teams_left_out: list[TeamLeftOutOut]
+    # Of the planned ideas, those whose estimates were stale when the scores were taken.
+    stale_estimates: StaleEstimatesOut | None
+    # With calibration applied: the factors per team and each idea's cost and effort before and after.
+    calibration: dict[str, Any] | None
     phases: list[PhaseDoc]
     teams: list[TeamDoc]
     constraints: list[ConstraintDoc]

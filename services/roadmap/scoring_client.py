@@ -14,6 +14,7 @@ import httpx
 import msgspec
 
 from services.kit.problems import FieldProblem, Forbidden, InvalidInput, NotFound, ServiceUnavailable
+from services.roadmap.calibrate import CalibrationReport
 from services.roadmap.domain import Snapshot
 
 TIMEOUT = httpx.Timeout(30.0, connect=5.0)
@@ -57,6 +58,21 @@ class ScoringClient:
             raise ServiceUnavailable("The scoring service failed; nothing was written.")
         response.raise_for_status()
         return msgspec.json.decode(response.content, type=Snapshot)
+
+    async def calibration(self, portfolio_id: UUID, *, token: str) -> CalibrationReport:
+        """The portfolio's calibration report: how delivery compared with the estimates, per team."""
+        try:
+            response = await self.http.get(
+                f"/scoring/portfolios/{portfolio_id}/calibration", headers={"Authorization": f"Bearer {token}"}
+            )
+        except httpx.TransportError:
+            raise ServiceUnavailable("The scoring service cannot be reached; nothing was written.") from None
+        if response.status_code >= 500:
+            raise ServiceUnavailable("The scoring service failed; nothing was written.")
+        if response.status_code in (401, 403, 404):
+            raise Forbidden("The scoring service refused to share the calibration with the caller.")
+        response.raise_for_status()
+        return msgspec.json.decode(response.content, type=CalibrationReport)
 
     async def close(self) -> None:
         await self.http.aclose()

@@ -15,6 +15,7 @@ from services.kit.access.rights import PLAN, READ, PortfolioAccess, Right
 from services.kit.auth import Caller
 from services.kit.problems import Conflict, FieldProblem, InvalidInput, NotFound, invalid_conversion
 from services.roadmap import compare, domain, plans_service, repository, scenario_patch
+from services.roadmap.calibrate import calibrated, factors_of
 from services.roadmap.explain_runs import AlternativesIn, SensitivityIn
 from services.roadmap.frontier import FrontierPoint, Sweep, frontier_svg
 from services.roadmap.optimiser.scenario import ScenarioDoc, ScenarioError
@@ -49,6 +50,10 @@ async def create_scenario(
     await _require_portfolio(conn, caller, body.portfolio_id)
     snapshot = await scoring.snapshot(body.portfolio_id, body.model_id, body.model_version, token=token)
     ideas, skipped = domain.ideas_from_snapshot(snapshot)
+    applied = None
+    if body.calibration == "apply":
+        report = await scoring.calibration(body.portfolio_id, token=token)
+        ideas, applied = calibrated(ideas, factors_of(report))
     settings = domain.Settings(
         phases=body.phases, teams=body.teams, constraints=body.constraints, objective=body.objective, solver=body.solver
     )
@@ -60,6 +65,8 @@ async def create_scenario(
         "modelVersion": snapshot.model_version,
         "modelVersionId": snapshot.model_version_id,
         "currency": snapshot.currency,
+        "staleEstimates": domain.stale_estimates(snapshot, ideas),
+        **({"calibration": applied} if applied is not None else {}),
     }
     return await _insert(conn, body.portfolio_id, document, source, skipped, caller, domain.backlog_effort_of(ideas))
 

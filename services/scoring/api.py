@@ -3,23 +3,28 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
 import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post, put
+from litestar.di import NamedDependency
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter, RawBody
 
 from services.kit.access.rights import READ
+from services.kit.clock import Clock
 from services.kit.db import Conn
 from services.kit.params import Page, PageSize, caller_of
 from services.kit.problems import FieldProblem, InvalidInput
-from services.scoring import rankings, service
+from services.scoring import rankings, service, staleness
+from services.scoring.living_api import LIVING_ROUTES
 from services.scoring.members_api import MemberController
 from services.scoring.domain import PHASES
 from services.scoring.mapping import draft_from_input, idea_out, patch_changes
-from services.scoring.repository import IdeaFilter
+from services.scoring.repository import FacetCount, IdeaFilter
+from services.scoring.staleness import JourneyReviewRow
 from services.scoring.presenters import model_out, portfolio_out, ranking_out, score_out, snapshot_out, version_out
 from services.scoring.schemas import (
     IdeaFields,
@@ -46,6 +51,7 @@ from services.scoring.schemas import (
     ScoreSnapshot,
 )
 
+Now = NamedDependency[Clock]
 ModelVersion = Annotated[int | None, QueryParameter(ge=1, description="model version; the latest if absent")]
 
 
@@ -70,8 +76,9 @@ class PortfolioController(Controller):
         """Create a portfolio: a programme with a currency and its four phases. Needs a token with
         the role programme_manager (or admin); its caller becomes the portfolio's first programme manager."""
         row = await service.create_portfolio(
-            conn, caller_of(request), name=data.name, currency=data.currency, phase_labels=_labels(data.phase_labels)
-        )
+            conn, caller_of(request), name=data.name, currency=data.currency, phase_labels=_labels(data.phase_labels),
+            review_every_days=data.review_every_days,
+        )  # fmt: skip
         return portfolio_out(row)
 
     @get("", operation_id="listPortfolios")
@@ -92,8 +99,9 @@ class PortfolioController(Controller):
         """Rename a portfolio, change its currency or its phase labels."""
         labels = msgspec.UNSET if data.phase_labels is msgspec.UNSET else _labels(data.phase_labels)
         row = await service.update_portfolio(
-            conn, caller_of(request), portfolio_id, name=data.name, currency=data.currency, phase_labels=labels
-        )
+            conn, caller_of(request), portfolio_id, name=data.name, currency=data.currency, phase_labels=labels,
+            review_every_days=data.review_every_days,
+        )  # fmt: skip
         return portfolio_out(row)
 
     @delete("/{portfolio_id:uuid}", operation_id="deletePortfolio")
@@ -104,13 +112,18 @@ class PortfolioController(Controller):
 
 
     @get("/{portfolio_id:uuid}/journey", operation_id="getJourneyMap")
-    async def journey(self, request: Request, conn: Conn, portfolio_id: FromPath[UUID]) -> JourneyMap:
+    async def journey(self, request: Request, conn: Conn, clock: Now, portfolio_id: FromPath[UUID]) -> JourneyMap:
         """The personas, journey stages, touchpoints, channels, departments and tags the backlog
-        uses, each with its number of ideas: the values the ideas list filters on."""
+        uses, each with its number of ideas: the values the ideas list filters on. Personas,
+        journey stages and touchpoints say when they were last reviewed and whether a review is due."""
         facets = await service.journey_map(conn, caller_of(request), portfolio_id)
+        reviews = await staleness.journey_reviews(conn, portfolio_id)
+        cutoff = await staleness.cutoff_for(conn, portfolio_id, clock())
 
         def values(facet: str) -> list[FacetValue]:
-            return [FacetValue(value=row.value, ideas=row.ideas) for row in facets[facet]]
+            if facet not in staleness.REVIEWED_FACETS:
+                return [FacetValue(value=row.value, ideas=row.ideas) for row in facets[facet]]
+            return [journey_value(row, reviews.get((facet, row.value)), cutoff) for row in facets[facet]]
 
         return JourneyMap(
             personas=values("persona"),
@@ -122,6 +135,21 @@ class PortfolioController(Controller):
         )
 
 
+def staleness_of(idea: IdeaOut, cutoff: datetime | None) -> IdeaOut:
+    """The idea flagged stale if its estimates were made before the cutoff."""
+    stale = cutoff is not None and idea.estimated_at is not None and idea.estimated_at < cutoff
+    return msgspec.structs.replace(idea, stale=stale)
+
+
+def journey_value(row: FacetCount, review: JourneyReviewRow | None, cutoff: datetime | None) -> FacetValue:
+    """A reviewed facet's value: when last reviewed, and whether a review is due (never reviewed, or too long ago)."""
+    due = review is None or (cutoff is not None and review.reviewed_at < cutoff)
+    return FacetValue(
+        value=row.value, ideas=row.ideas, reviewed_at=review.reviewed_at if review else None,
+        reviewed_by=review.reviewed_by if review else None, review_due=due,
+    )  # fmt: skip
+
+
 def _labels(labels: PhaseLabels) -> dict[str, str]:
     return {key: getattr(labels, key) for key in PHASES}
 
@@ -131,15 +159,17 @@ class IdeaController(Controller):
     tags = ["ideas"]
 
     @post("/ideas", operation_id="createIdea")
-    async def create(self, request: Request, conn: Conn, portfolio_id: FromPath[UUID], data: JSONBody[IdeaIn]) -> IdeaOut:
+    async def create(
+        self, request: Request, conn: Conn, clock: Now, portfolio_id: FromPath[UUID], data: JSONBody[IdeaIn]
+    ) -> IdeaOut:
         """Add one idea to the backlog; it is scored under every model at once."""
         draft = service.validated(lambda: draft_from_input(data.ref, data))
-        [row] = await service.create_ideas(conn, caller_of(request), portfolio_id, [draft])
+        [row] = await service.create_ideas(conn, caller_of(request), portfolio_id, [draft], clock=clock)
         return idea_out(row)
 
     @post("/ideas/bulk", operation_id="createIdeas")
     async def create_many(
-        self, request: Request, conn: Conn, portfolio_id: FromPath[UUID], data: JSONBody[IdeasBulkIn]
+        self, request: Request, conn: Conn, clock: Now, portfolio_id: FromPath[UUID], data: JSONBody[IdeasBulkIn]
     ) -> IdeasCreated:
         """Add up to 1,000 ideas at once: all of them, or none if any is bad."""
         drafts = []
@@ -151,7 +181,7 @@ class IdeaController(Controller):
                 problems += [FieldProblem(field=f"ideas[{index}].{p.field}", message=p.message) for p in exc.errors]
         if problems:
             raise InvalidInput(f"{len(problems)} idea(s) are not valid; nothing was created.", errors=problems)
-        rows = await service.create_ideas(conn, caller_of(request), portfolio_id, drafts)
+        rows = await service.create_ideas(conn, caller_of(request), portfolio_id, drafts, clock=clock)
         return IdeasCreated(created=len(rows), refs=[row.ref for row in rows])
 
     @get("/ideas", operation_id="listIdeas")
@@ -159,6 +189,7 @@ class IdeaController(Controller):
         self,
         request: Request,
         conn: Conn,
+        clock: Now,
         portfolio_id: FromPath[UUID],
         page: Page = 1,
         page_size: PageSize = 50,
@@ -170,9 +201,14 @@ class IdeaController(Controller):
         tag: FromQuery[str | None] = None,
         phase: FromQuery[Literal["discovery", "improve", "perfection", "personalization"] | None] = None,
         q: Annotated[str | None, QueryParameter(description="text in the title or description")] = None,
+        stale: Annotated[bool | None, QueryParameter(description="only ideas whose estimates are (not) stale")] = None,
     ) -> IdeaPage:
-        """List the backlog in ref order, filtered by journey context, tag, phase or text."""
+        """List the backlog in ref order, filtered by journey context, tag, phase, text or stale estimates."""
+        now = clock()
+        cutoff = await staleness.cutoff_for(conn, portfolio_id, now)
         filters = IdeaFilter(
+            stale=stale,
+            stale_cutoff=cutoff,
             persona=persona,
             journey_stage=journey_stage,
             touchpoint=touchpoint,
@@ -183,28 +219,33 @@ class IdeaController(Controller):
             text=q,
         )
         rows, total = await service.list_ideas(conn, caller_of(request), portfolio_id, filters, page=page, page_size=page_size)
-        return IdeaPage(items=[idea_out(row) for row in rows], total=total, page=page, page_size=page_size)
+        items = [staleness_of(idea_out(row), cutoff) for row in rows]
+        return IdeaPage(items=items, total=total, page=page, page_size=page_size)
 
     @get("/ideas/{ref:str}", operation_id="getIdea")
-    async def read(self, request: Request, conn: Conn, portfolio_id: FromPath[UUID], ref: FromPath[str]) -> IdeaOut:
+    async def read(self, request: Request, conn: Conn, clock: Now, portfolio_id: FromPath[UUID], ref: FromPath[str]) -> IdeaOut:
         """One idea."""
-        return idea_out(await service.read_idea(conn, caller_of(request), portfolio_id, ref))
+        row = await service.read_idea(conn, caller_of(request), portfolio_id, ref)
+        return staleness_of(idea_out(row), await staleness.cutoff_for(conn, portfolio_id, clock()))
 
     @put("/ideas/{ref:str}", operation_id="replaceIdea")
     async def replace(
-        self, request: Request, conn: Conn, portfolio_id: FromPath[UUID], ref: FromPath[str], data: JSONBody[IdeaFields]
-    ) -> IdeaOut:
+        self, request: Request, conn: Conn, clock: Now, portfolio_id: FromPath[UUID], ref: FromPath[str],
+        data: JSONBody[IdeaFields],
+    ) -> IdeaOut:  # fmt: skip
         """Replace every field of an idea (its ref stays)."""
         draft = service.validated(lambda: draft_from_input(ref, data))
-        return idea_out(await service.replace_idea(conn, caller_of(request), portfolio_id, draft))
+        return idea_out(await service.replace_idea(conn, caller_of(request), portfolio_id, draft, clock=clock))
 
     @patch("/ideas/{ref:str}", operation_id="updateIdea")
     async def update(
-        self, request: Request, conn: Conn, portfolio_id: FromPath[UUID], ref: FromPath[str], data: JSONBody[IdeaPatch]
-    ) -> IdeaOut:
-        """Change some fields of an idea; the others keep their values."""
+        self, request: Request, conn: Conn, clock: Now, portfolio_id: FromPath[UUID], ref: FromPath[str],
+        data: JSONBody[IdeaPatch],
+    ) -> IdeaOut:  # fmt: skip
+        """Change some fields of an idea; the others keep their values. A change to an estimate
+        makes a new estimate (its date and author); every change is in the idea's history."""
         changes = service.validated(lambda: patch_changes(data))
-        return idea_out(await service.patch_idea(conn, caller_of(request), portfolio_id, ref, changes))
+        return idea_out(await service.patch_idea(conn, caller_of(request), portfolio_id, ref, changes, clock=clock))
 
     @delete("/ideas/{ref:str}", operation_id="deleteIdea")
     async def remove(self, request: Request, conn: Conn, portfolio_id: FromPath[UUID], ref: FromPath[str]) -> None:
@@ -234,6 +275,7 @@ class IdeaController(Controller):
         self,
         request: Request,
         conn: Conn,
+        clock: Now,
         portfolio_id: FromPath[UUID],
         body: RawBody,
         mode: FromQuery[Literal["create", "upsert"]] = "create",
@@ -242,7 +284,7 @@ class IdeaController(Controller):
         mode=upsert an existing idea changes only in the columns the file has."""
         file = service.parse_csv(body)
         counts = await service.import_ideas(
-            conn, caller_of(request), portfolio_id, file, update_existing=mode == "upsert"
+            conn, caller_of(request), portfolio_id, file, update_existing=mode == "upsert", clock=clock
         )
         return ImportResult(created=counts.created, updated=counts.updated, unchanged=counts.unchanged)
 
@@ -293,6 +335,7 @@ class ModelController(Controller):
         self,
         request: Request,
         conn: Conn,
+        clock: Now,
         portfolio_id: FromPath[UUID],
         model_id: FromPath[UUID],
         version: ModelVersion = None,
@@ -300,10 +343,12 @@ class ModelController(Controller):
         page_size: PageSize = 50,
         cursor: Annotated[str | None, QueryParameter(max_length=400, description="nextCursor of the previous page")] = None,
     ) -> RankingOut:
-        """The backlog ranked by score (highest first, ties by ref); unscored ideas last."""
+        """The backlog ranked by score (highest first, ties by ref); unscored ideas last; `stale`
+        flags estimates older than the portfolio's review cadence."""
         result = await rankings.ranking(
-            conn, caller_of(request), portfolio_id, model_id, version=version, page=page, page_size=page_size, cursor=cursor
-        )
+            conn, caller_of(request), portfolio_id, model_id, version=version, page=page, page_size=page_size,
+            cursor=cursor, now=clock(),
+        )  # fmt: skip
         return ranking_out(result, page=page, page_size=page_size)
 
 
@@ -312,14 +357,15 @@ class ModelController(Controller):
         self,
         request: Request,
         conn: Conn,
+        clock: Now,
         portfolio_id: FromPath[UUID],
         model_id: FromPath[UUID],
         version: ModelVersion = None,
     ) -> ScoreSnapshot:
         """Every idea's score under one model version with its cost, effort and phases, in ref order."""
-        return snapshot_out(
-            *await service.score_snapshot(conn, caller_of(request), portfolio_id, model_id, version=version)
-        )
+        portfolio, row, ideas = await service.score_snapshot(conn, caller_of(request), portfolio_id, model_id, version=version)
+        stale = await staleness.stale_refs(conn, portfolio_id, [idea.ref for idea in ideas], clock())
+        return snapshot_out(portfolio, row, ideas, stale=stale)
 
 
-ROUTES = [PortfolioController, IdeaController, ModelController, MemberController]
+ROUTES = [PortfolioController, IdeaController, ModelController, MemberController, *LIVING_ROUTES]

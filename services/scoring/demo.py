@@ -10,6 +10,7 @@ from services.kit.access import repository as access_repository
 from services.kit.access.rights import PortfolioRole
 from services.kit.auth import Caller, Role
 from services.scoring import service
+from services.scoring.demo_actuals import seed_demo_actuals
 from services.scoring.demo_data import DEMO_CURRENCY, DEMO_IDEAS, DEMO_MODELS, DEMO_PORTFOLIO_NAME
 from services.scoring.domain import DEFAULT_PHASE_LABELS
 
@@ -42,6 +43,7 @@ async def seed_demo(conn: asyncpg.Connection) -> UUID:
             await access_repository.upsert_member(
                 conn, portfolio_id, kind="subject", name=subject, roles=[role.value], by="demo-seed"
             )
+        await seed_demo_actuals(conn, DEMO_PROGRAMME_MANAGER, portfolio_id)
         return portfolio_id
 
 

@@ -131,6 +131,9 @@ def idea_out(row: IdeaRow) -> IdeaOut:
         tags=list(row.tags),
         created_at=row.created_at,
         updated_at=row.updated_at,
+        estimated_at=row.estimated_at,
+        estimated_by=row.estimated_by,
+        stale_since=row.stale_since,
     )
 
 

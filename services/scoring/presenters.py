@@ -52,6 +52,7 @@ def portfolio_out(row: PortfolioRow) -> PortfolioOut:
         idea_count=row.idea_count,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        review_every_days=row.review_every_days,
     )
 
 
@@ -97,6 +98,7 @@ def ranking_out(result: RankingPage, *, page: int, page_size: int) -> RankingOut
             persona=row.persona,
             journey_stage=row.journey_stage,
             touchpoint=row.touchpoint,
+            stale=row.ref in result.stale,
         )
         for row in result.rows
     ]
@@ -115,7 +117,9 @@ def ranking_out(result: RankingPage, *, page: int, page_size: int) -> RankingOut
     )
 
 
-def snapshot_out(portfolio: PortfolioRow, version: ModelVersionRow, rows: list[SnapshotRow]) -> ScoreSnapshot:
+def snapshot_out(
+    portfolio: PortfolioRow, version: ModelVersionRow, rows: list[SnapshotRow], *, stale: frozenset[str] = frozenset()
+) -> ScoreSnapshot:
     return ScoreSnapshot(
         portfolio_id=portfolio.id,
         currency=portfolio.currency,
@@ -123,5 +127,5 @@ def snapshot_out(portfolio: PortfolioRow, version: ModelVersionRow, rows: list[S
         model_name=version.model_name,
         model_version=version.version,
         model_version_id=version.id,
-        ideas=[SnapshotIdea(**msgspec.structs.asdict(row)) for row in rows],
+        ideas=[SnapshotIdea(**msgspec.structs.asdict(row), stale=row.ref in stale) for row in rows],
     )

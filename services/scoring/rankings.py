@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import base64
+from datetime import datetime
 from uuid import UUID
 
 import asyncpg
 import msgspec
 
 from services.kit.problems import FieldProblem, InvalidInput
-from services.scoring import score_repository
+from services.kit.clock import system_clock
+from services.scoring import score_repository, staleness
 from services.scoring.score_repository import ModelVersionRow, RankedRow, RankingKey
 from services.kit.auth import Caller
 from services.scoring.service import read_model
@@ -21,6 +23,7 @@ class RankingPage(msgspec.Struct, frozen=True):
     scored: int
     unscored: int
     next_cursor: str | None
+    stale: frozenset[str] = frozenset()
 
 
 class _Cursor(msgspec.Struct, frozen=True, array_like=True):
@@ -64,6 +67,7 @@ async def ranking(
     page: int,
     page_size: int,
     cursor: str | None = None,
+    now: datetime | None = None,
 ) -> RankingPage:
     """One page of the portfolio's ranking under a model version (the latest by default).
 
@@ -87,4 +91,5 @@ async def ranking(
         last = rows[-1]
         after = RankingKey(score=last.score, ref=last.ref, position=last.position)
         next_cursor = _encode(_Cursor(version_id=row.id, after=after, scored=scored, unscored=unscored))
-    return RankingPage(version=row, rows=rows, scored=scored, unscored=unscored, next_cursor=next_cursor)
+    stale = await staleness.stale_refs(conn, portfolio_id, [r.ref for r in rows], now or system_clock())
+    return RankingPage(version=row, rows=rows, scored=scored, unscored=unscored, next_cursor=next_cursor, stale=stale)

@@ -21,6 +21,7 @@ class PortfolioRow(msgspec.Struct, frozen=True):
     idea_count: int
     created_at: datetime
     updated_at: datetime
+    review_every_days: int = 90
 
 
 class IdeaRow(msgspec.Struct, frozen=True):
@@ -46,6 +47,11 @@ class IdeaRow(msgspec.Struct, frozen=True):
     phases: list[str]
     created_at: datetime
     updated_at: datetime
+    # When and by whom the estimates were last made, and since when they are stale (the
+    # periodic review check records that; a new estimate clears it).
+    estimated_at: datetime | None = None
+    estimated_by: str | None = None
+    stale_since: datetime | None = None
 
 
 def one(record: asyncpg.Record | None, row_type: type[Any]) -> Any:
@@ -59,7 +65,7 @@ def many(records: Sequence[asyncpg.Record], row_type: type[Any]) -> list[Any]:
 # --- portfolios -------------------------------------------------------------------------
 
 _PORTFOLIO_COLUMNS = """
-    p.id, p.name, p.currency, p.phase_labels, p.created_at, p.updated_at,
+    p.id, p.name, p.currency, p.phase_labels, p.created_at, p.updated_at, p.review_every_days,
     (SELECT count(*) FROM scoring.ideas i WHERE i.portfolio_id = p.id) AS idea_count
 """
 
@@ -72,7 +78,7 @@ async def insert_portfolio(
         """
         WITH p AS (
             INSERT INTO scoring.portfolios (id, name, currency, phase_labels) VALUES ($1, $2, $3, $4)
-            RETURNING id, name, currency, phase_labels, created_at, updated_at
+            RETURNING id, name, currency, phase_labels, created_at, updated_at, review_every_days
         )
         SELECT p.*, 0::bigint AS idea_count FROM p
         """,
@@ -147,7 +153,7 @@ IDEA_WRITE_COLUMNS = (
     "risk_reduction",
     "phases",
 )
-_IDEA_COLUMNS = "id, " + ", ".join(IDEA_WRITE_COLUMNS) + ", created_at, updated_at"
+_IDEA_COLUMNS = "id, " + ", ".join(IDEA_WRITE_COLUMNS) + ", created_at, updated_at, estimated_at, estimated_by, stale_since"
 # How each written column travels in a bulk insert. A Python list inside a list parameter
 # would be read as a second array dimension, so list- and dict-valued columns travel as
 # JSON text and are turned back into arrays or jsonb in SQL.
@@ -248,6 +254,9 @@ class IdeaFilter(msgspec.Struct, frozen=True, kw_only=True):
     tag: str | None = None
     phase: str | None = None
     text: str | None = None
+    # Only ideas whose estimates were made before (True) or since (False) this cutoff.
+    stale: bool | None = None
+    stale_cutoff: datetime | None = None
 
 
 def _filter_sql(filters: IdeaFilter, first_param: int) -> tuple[str, list[Any]]:
@@ -268,6 +277,9 @@ def _filter_sql(filters: IdeaFilter, first_param: int) -> tuple[str, list[Any]]:
         params.append(filters.text)
         n = first_param + len(params) - 1
         clauses.append(f"(strpos(lower(title), lower(${n})) > 0 OR strpos(lower(description), lower(${n})) > 0)")
+    if filters.stale is not None and filters.stale_cutoff is not None:
+        params.append(filters.stale_cutoff)
+        clauses.append(f"estimated_at {'<' if filters.stale else '>='} ${first_param + len(params) - 1}")
     return "".join(f" AND {clause}" for clause in clauses), params
 
 

@@ -23,6 +23,7 @@ ZeroToTen = Annotated[float, Meta(ge=0, le=10)]
 NonNegative = Annotated[float, Meta(ge=0, le=1e15)]
 Currency = Annotated[str, Meta(pattern=whole(r"[A-Z]{3}"), description="ISO 4217 code, e.g. EUR")]
 PageSize = Annotated[int, Meta(ge=1, le=1000)]
+ReviewDays = Annotated[int, Meta(ge=1, le=3650, description="estimates older than this many days are stale")]
 
 
 class Input(msgspec.Struct, rename="camel", forbid_unknown_fields=True, kw_only=True):
@@ -47,12 +48,14 @@ class PortfolioIn(Input):
     name: Title
     currency: Currency = "EUR"
     phase_labels: PhaseLabels = msgspec.field(default_factory=PhaseLabels)
+    review_every_days: ReviewDays = 90
 
 
 class PortfolioPatch(Input):
     name: Title | msgspec.UnsetType = msgspec.UNSET
     currency: Currency | msgspec.UnsetType = msgspec.UNSET
     phase_labels: PhaseLabels | msgspec.UnsetType = msgspec.UNSET
+    review_every_days: ReviewDays | msgspec.UnsetType = msgspec.UNSET
 
 
 class PhaseOut(Output):
@@ -68,6 +71,7 @@ class PortfolioOut(Output):
     idea_count: int
     created_at: datetime
     updated_at: datetime
+    review_every_days: int = 90
 
 
 class PortfolioPage(Output):
@@ -140,6 +144,12 @@ class IdeaOut(Output):
     tags: list[str]
     created_at: datetime
     updated_at: datetime
+    # When and by whom the estimates were made; stale: older than the portfolio's review
+    # cadence now; staleSince: when they became so, as the periodic review check recorded.
+    estimated_at: datetime | None = None
+    estimated_by: str | None = None
+    stale: bool = False
+    stale_since: datetime | None = None
 
 
 class IdeaPage(Output):
@@ -154,9 +164,14 @@ class IdeasCreated(Output):
     refs: list[str]
 
 
-class FacetValue(Output):
+class FacetValue(Output, omit_defaults=True):
     value: str
     ideas: int
+    # Personas, journey stages and touchpoints only: when the value was last reviewed, by whom,
+    # and whether that is longer ago than the portfolio's review cadence (or never).
+    reviewed_at: datetime | None = None
+    reviewed_by: str | None = None
+    review_due: bool | None = None
 
 
 class JourneyMap(Output):
@@ -226,6 +241,7 @@ class RankedIdea(Output):
     persona: str | None
     journey_stage: str | None
     touchpoint: str | None
+    stale: bool = False
 
 
 class RankingOut(Output):
@@ -259,6 +275,7 @@ class SnapshotIdea(Output):
     department: str | None
     pain_point: str | None
     tags: list[str]
+    stale: bool = False
 
 
 class ScoreSnapshot(Output):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -12,8 +13,9 @@ import msgspec
 from services.kit.access import service as access
 from services.kit.access.rights import PLAN, READ, Right
 from services.kit.auth import Caller
+from services.kit.clock import Clock, system_clock
 from services.kit.problems import Conflict, FieldProblem, InvalidInput, MalformedBody, NotFound, invalid_conversion
-from services.scoring import csv_codec, formulas, repository, score_repository
+from services.scoring import csv_codec, formulas, history, repository, score_repository, staleness
 from services.scoring.domain import DomainError, IdeaDraft
 from services.scoring.mapping import (
     draft_from_row,
@@ -47,13 +49,23 @@ async def open_portfolio(
 
 
 async def create_portfolio(
-    conn: asyncpg.Connection, caller: Caller, *, name: str, currency: str, phase_labels: dict[str, str]
+    conn: asyncpg.Connection,
+    caller: Caller,
+    *,
+    name: str,
+    currency: str,
+    phase_labels: dict[str, str],
+    review_every_days: int | None = None,
 ) -> PortfolioRow:
     """A new portfolio, its creator its first programme manager."""
     portfolio_id = await access.create_tenant(conn, caller)
-    return await repository.insert_portfolio(
+    row = await repository.insert_portfolio(
         conn, portfolio_id, name=name, currency=currency, phase_labels=phase_labels
     )
+    if review_every_days is not None:
+        await staleness.set_cadence(conn, portfolio_id, review_every_days)
+        row = msgspec.structs.replace(row, review_every_days=review_every_days)
+    return row
 
 
 async def list_portfolios(
@@ -70,10 +82,19 @@ async def delete_portfolio(conn: asyncpg.Connection, caller: Caller, portfolio_i
 
 
 async def update_portfolio(
-    conn: asyncpg.Connection, caller: Caller, portfolio_id: UUID, *, name: Any, currency: Any, phase_labels: Any
+    conn: asyncpg.Connection,
+    caller: Caller,
+    portfolio_id: UUID,
+    *,
+    name: Any,
+    currency: Any,
+    phase_labels: Any,
+    review_every_days: Any = msgspec.UNSET,
 ) -> PortfolioRow:
     """Change the given fields (msgspec.UNSET leaves a field as it is)."""
     current = await open_portfolio(conn, caller, portfolio_id, PLAN, for_update=True)
+    if review_every_days is not msgspec.UNSET:
+        await staleness.set_cadence(conn, portfolio_id, review_every_days)
     await repository.update_portfolio(
         conn,
         portfolio_id,
@@ -88,15 +109,17 @@ async def update_portfolio(
 
 
 async def create_ideas(
-    conn: asyncpg.Connection, caller: Caller, portfolio_id: UUID, drafts: Sequence[IdeaDraft]
+    conn: asyncpg.Connection, caller: Caller, portfolio_id: UUID, drafts: Sequence[IdeaDraft], *, clock: Clock = system_clock
 ) -> list[IdeaRow]:
     """Create all of `drafts` or none of them, and score them under every model version."""
     # Locking the portfolio serialises writers, so the size limit and ref checks hold.
     portfolio = await open_portfolio(conn, caller, portfolio_id, PLAN, for_update=True)
-    return await _create_ideas(conn, portfolio, drafts)
+    return await _create_ideas(conn, portfolio, drafts, by=caller.subject, at=clock())
 
 
-async def _create_ideas(conn: asyncpg.Connection, portfolio: PortfolioRow, drafts: Sequence[IdeaDraft]) -> list[IdeaRow]:
+async def _create_ideas(
+    conn: asyncpg.Connection, portfolio: PortfolioRow, drafts: Sequence[IdeaDraft], *, by: str, at: datetime
+) -> list[IdeaRow]:
     _reject_repeated_refs(drafts)
     taken = await repository.existing_refs(conn, portfolio.id, [draft.ref for draft in drafts])
     if taken:
@@ -113,7 +136,7 @@ async def _create_ideas(conn: asyncpg.Connection, portfolio: PortfolioRow, draft
         )
     rows = await repository.insert_ideas(conn, portfolio.id, [draft_to_row(draft) for draft in drafts])
     await rescore(conn, portfolio.id, rows)
-    return rows
+    return await history.record_created(conn, rows, drafts, by=by, at=at)
 
 
 def _item_field(drafts: Sequence[IdeaDraft], index: int, name: str) -> str:
@@ -161,28 +184,36 @@ async def _require_idea(conn: asyncpg.Connection, portfolio_id: UUID, ref: str, 
     return idea
 
 
-async def replace_idea(conn: asyncpg.Connection, caller: Caller, portfolio_id: UUID, draft: IdeaDraft) -> IdeaRow:
+async def replace_idea(
+    conn: asyncpg.Connection, caller: Caller, portfolio_id: UUID, draft: IdeaDraft, *, clock: Clock = system_clock
+) -> IdeaRow:
     """Overwrite an idea's fields and bring its scores up to date."""
     await access.require_access(conn, caller, portfolio_id, PLAN)
-    return await _replace_idea(conn, portfolio_id, draft)
+    return await _replace_idea(conn, portfolio_id, draft, by=caller.subject, at=clock())
 
 
-async def _replace_idea(conn: asyncpg.Connection, portfolio_id: UUID, draft: IdeaDraft) -> IdeaRow:
-    await _require_idea(conn, portfolio_id, draft.ref, for_update=True)
+async def _replace_idea(conn: asyncpg.Connection, portfolio_id: UUID, draft: IdeaDraft, *, by: str, at: datetime) -> IdeaRow:
+    current = await _require_idea(conn, portfolio_id, draft.ref, for_update=True)
     row = await repository.update_idea(conn, portfolio_id, draft_to_row(draft))
     assert row is not None  # locked above, so it cannot have vanished
     await rescore(conn, portfolio_id, [row])
-    return row
+    return await history.record_updated(conn, draft_from_row(current), draft, row, by=by, at=at)
 
 
 async def patch_idea(
-    conn: asyncpg.Connection, caller: Caller, portfolio_id: UUID, ref: str, changes: dict[str, Any]
+    conn: asyncpg.Connection,
+    caller: Caller,
+    portfolio_id: UUID,
+    ref: str,
+    changes: dict[str, Any],
+    *,
+    clock: Clock = system_clock,
 ) -> IdeaRow:
     """Apply the given top-level fields on top of the stored idea."""
     await access.require_access(conn, caller, portfolio_id, PLAN)
     current = await _require_idea(conn, portfolio_id, ref, for_update=True)
     merged = msgspec.structs.replace(draft_from_row(current), **changes)
-    return await _replace_idea(conn, portfolio_id, validated(lambda: merged))
+    return await _replace_idea(conn, portfolio_id, validated(lambda: merged), by=caller.subject, at=clock())
 
 
 async def delete_idea(conn: asyncpg.Connection, caller: Caller, portfolio_id: UUID, ref: str) -> None:
@@ -227,7 +258,13 @@ class ImportCounts(msgspec.Struct, frozen=True):
 
 
 async def import_ideas(
-    conn: asyncpg.Connection, caller: Caller, portfolio_id: UUID, file: csv_codec.CsvFile, *, update_existing: bool
+    conn: asyncpg.Connection,
+    caller: Caller,
+    portfolio_id: UUID,
+    file: csv_codec.CsvFile,
+    *,
+    update_existing: bool,
+    clock: Clock = system_clock,
 ) -> ImportCounts:
     """Create the new ideas of an imported file and, if asked, update those whose ref exists.
 
@@ -235,6 +272,7 @@ async def import_ideas(
     alone (its `updatedAt` stays).
     """
     portfolio = await open_portfolio(conn, caller, portfolio_id, PLAN, for_update=True)
+    at = clock()
     if not file.rows:
         raise InvalidInput("The file has no ideas.", errors=[FieldProblem(field="row 2", message="no data rows", row=2)])
     stored = {row.ref: row for row in await repository.ideas_by_refs(conn, portfolio_id, [r.idea.ref for r in file.rows])}
@@ -258,10 +296,10 @@ async def import_ideas(
     if problems:
         raise InvalidInput(f"{len(problems)} problem(s) in the file; nothing was imported.", errors=problems)
     for draft in changed:
-        await _replace_idea(conn, portfolio_id, draft)
+        await _replace_idea(conn, portfolio_id, draft, by=caller.subject, at=at)
     new = [row.idea for row in file.rows if row.idea.ref not in stored]
     if new:
-        await _create_ideas(conn, portfolio, new)
+        await _create_ideas(conn, portfolio, new, by=caller.subject, at=at)
     return ImportCounts(created=len(new), updated=len(changed), unchanged=len(stored) - len(changed))
 
 

@@ -37,7 +37,9 @@ RIGHTS: dict[str, str] = {
     "createModel": PLAN, "listModels": READ, "getModel": READ, "reviseModel": PLAN, "deleteModel": PLAN,
     "listModelVersions": READ, "getRanking": READ, "getScoreSnapshot": READ,
     "listMembers": READ, "setMember": MANAGE, "removeMember": MANAGE, "setGroupMember": MANAGE,
-    "removeGroupMember": MANAGE,
+    "removeGroupMember": MANAGE, "getIdeaHistory": READ, "reviewJourneyValue": PLAN,
+    "setIdeaActuals": DELIVER, "getIdeaActuals": READ, "addKpiMeasurement": DELIVER, "listKpiMeasurements": READ,
+    "getCalibration": READ,
     # roadmap
     "createScenario": PLAN, "importScenario": PLAN, "listScenarios": OWN_LIST, "getScenario": READ,
     "updateScenario": PLAN, "cloneScenario": PLAN, "deleteScenario": PLAN, "exportScenario": READ,
@@ -112,6 +114,14 @@ async def build_world(client, token_for, conn) -> World:
         uuid.UUID(approved["id"]),
         CREATOR,
     )
+    await conn.execute(
+        """
+        INSERT INTO scoring.idea_actuals (idea_id, cost, recorded_at, recorded_by)
+        SELECT id, 100, now(), $2 FROM scoring.ideas WHERE portfolio_id = $1 AND ref = 'A1'
+        """,
+        uuid.UUID(portfolio),
+        CREATOR,
+    )
     subscription_id = await conn.fetchval(
         """
         INSERT INTO events.subscriptions (portfolio_id, url, event_types, secret_ref, created_by)
@@ -167,7 +177,7 @@ def concrete(path: str, operation: str, world: World) -> str:
         "portfolio_id": world["portfolio"], "model_id": world["model"], "scenario_id": world["scenario"],
         "run_id": world["sweep"] if operation == "getFrontierChart" else world["run"], "plan_id": plan, "connection_id": world["connection"], "push_id": world["push"],
         "subscription_id": world["subscription"],
-        "ref": "A1", "phase": world["phases"][1], "subject": "viewer@example.com", "group": "journey-team",
+        "ref": "A1", "key": "nps", "phase": world["phases"][1], "subject": "viewer@example.com", "group": "journey-team",
     }  # fmt: skip
     return re.sub(r"\{([a-z_]+)\}", lambda m: values[m.group(1)], path)
 
@@ -193,6 +203,8 @@ def request_of(operation: str, world: World) -> dict[str, Any]:
                              "projectKey": "OT", "accountEmail": "bot@acme.example", "apiTokenRef": "env:ROADMAP_SECRET_JIRA"},
         "updateConnection": {"mapping": {}}, "dryRunPush": {"planId": world["approved_plan"]},
         "startPush": {"planId": world["approved_plan"]},
+        "reviewJourneyValue": {"facet": "persona", "value": "Busy parent"},
+        "setIdeaActuals": {"cost": 1}, "addKpiMeasurement": {"value": 1, "date": "2027-01-01"},
         "createSubscription": {"portfolioId": world["portfolio"], "url": "https://127.0.0.1/other",
                                "events": ["plan.approved"], "secretRef": "env:ROADMAP_SECRET_HOOK"},
     }  # fmt: skip

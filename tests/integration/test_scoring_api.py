@@ -223,9 +223,10 @@ async def test_the_journey_map_lists_the_values_in_use_with_their_counts(client,
     assert response.status_code == 201, response.text
     journey = (await client.get(f"/scoring/portfolios/{portfolio['id']}/journey", headers=token_for("viewer"))).json()
     assert journey == {
-        "personas": [{"value": "Busy parent", "ideas": 2}, {"value": "Retiree", "ideas": 1}],
-        "journeyStages": [{"value": "onboarding", "ideas": 1}],
-        "touchpoints": [{"value": "branch", "ideas": 1}],
+        # Never reviewed, so a review is due (tests/integration/test_living_backlog.py reviews them).
+        "personas": [{"value": "Busy parent", "ideas": 2, "reviewDue": True}, {"value": "Retiree", "ideas": 1, "reviewDue": True}],
+        "journeyStages": [{"value": "onboarding", "ideas": 1, "reviewDue": True}],
+        "touchpoints": [{"value": "branch", "ideas": 1, "reviewDue": True}],
         "channels": [],
         "departments": [{"value": "CX", "ideas": 1}],
         "tags": [{"value": "app", "ideas": 2}, {"value": "fees", "ideas": 1}, {"value": "quick-win", "ideas": 1}],

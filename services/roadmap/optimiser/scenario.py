@@ -8,6 +8,7 @@ JSON path of the offending field, e.g. ``ideas[3].phases[1]: unknown phase 'impr
 from __future__ import annotations
 
 import math
+from datetime import date
 from typing import Annotated
 
 import msgspec
@@ -46,9 +47,17 @@ class _Wire(msgspec.Struct, rename="camel", forbid_unknown_fields=True):
     pass
 
 
-class PhaseDoc(_Wire):
+class PhaseDoc(_Wire, omit_defaults=True):
+    """A phase: its budget and, optionally, when it runs (ISO dates; `end` after `start`).
+
+    Dates are left out of the JSON when absent, so a document without them reads (and
+    fingerprints) as it did before phases had dates.
+    """
+
     key: Key
     budget: NonNegative
+    start: date | None = None
+    end: date | None = None
 
 
 class TeamDoc(_Wire):
@@ -161,6 +170,8 @@ def to_instance(doc: ScenarioDoc) -> Instance:
         _finite(f"phases[{n}].budget", phase.budget)
         if phase.key in phase_index:
             raise ScenarioError(f"phases[{n}].key", f"duplicate phase {phase.key!r}")
+        if phase.start is not None and phase.end is not None and phase.end <= phase.start:
+            raise ScenarioError(f"phases[{n}].end", f"must be after start ({phase.start.isoformat()})")
         phase_index[phase.key] = n
 
     def phase_of(path: str, key: str) -> int:

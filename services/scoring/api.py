@@ -170,8 +170,11 @@ class IdeaController(Controller):
         tag: FromQuery[str | None] = None,
         phase: FromQuery[Literal["discovery", "improve", "perfection", "personalization"] | None] = None,
         q: Annotated[str | None, QueryParameter(description="text in the title or description")] = None,
+        owner: Annotated[str | None, QueryParameter(description="the owner's subject, e-mail or name")] = None,
+        without_owner: Annotated[bool, QueryParameter(name="withoutOwner", description="only ideas nobody owns")] = False,
     ) -> IdeaPage:
-        """List the backlog in ref order, filtered by journey context, tag, phase or text."""
+        """List the backlog in ref order, filtered by journey context, tag, phase, text or owner.
+        `department` matches the idea's owning department or its owner's department."""
         filters = IdeaFilter(
             persona=persona,
             journey_stage=journey_stage,
@@ -181,6 +184,8 @@ class IdeaController(Controller):
             tag=tag,
             phase=phase,
             text=q,
+            owner=owner,
+            without_owner=without_owner,
         )
         rows, total = await service.list_ideas(conn, caller_of(request), portfolio_id, filters, page=page, page_size=page_size)
         return IdeaPage(items=[idea_out(row) for row in rows], total=total, page=page, page_size=page_size)

@@ -100,6 +100,29 @@ class EstimatesIn(Input, frozen=True):
     risk_reduction: ZeroToTen | None = None
 
 
+class OwnerIn(Input, frozen=True):
+    """The person accountable for the idea, with the power to act on it."""
+
+    subject: Annotated[str, Meta(min_length=1, max_length=200, description="their subject at the identity provider")]
+    name: Title
+    email: Annotated[str, Meta(max_length=254, pattern=whole(r"[^@\s]+@[^@\s]+"))] | None = None
+    department: ShortText | None = None
+
+
+class KpiIn(Input, frozen=True):
+    """A measured outcome of the idea (the practice's MBOs): what moves, which way, from where to where."""
+
+    key: Annotated[str, Meta(pattern=whole(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"), description="e.g. nps")]
+    name: Title
+    unit: ShortText = ""
+    direction: Literal["increase", "decrease"] = "increase"
+    baseline: Annotated[float, Meta(ge=-1e15, le=1e15)] | None = None
+    target: Annotated[float, Meta(ge=-1e15, le=1e15)] | None = None
+
+
+Kpis = Annotated[list[KpiIn], Meta(max_length=20)]
+
+
 class IdeaFields(Input):
     """What a user may set on an idea (the ref comes from the path when updating)."""
 
@@ -110,6 +133,8 @@ class IdeaFields(Input):
     estimates: EstimatesIn = msgspec.field(default_factory=EstimatesIn)
     phases: Annotated[list[PhaseKey], Meta(min_length=1, max_length=4)] | None = None
     tags: Annotated[list[Tag], Meta(max_length=30)] = msgspec.field(default_factory=list)
+    owner: OwnerIn | None = None
+    kpis: Kpis = msgspec.field(default_factory=list)
 
 
 class IdeaIn(IdeaFields, kw_only=True):
@@ -123,6 +148,8 @@ class IdeaPatch(Input):
     estimates: EstimatesIn | msgspec.UnsetType = msgspec.UNSET
     phases: Annotated[list[PhaseKey], Meta(min_length=1, max_length=4)] | msgspec.UnsetType = msgspec.UNSET
     tags: Annotated[list[Tag], Meta(max_length=30)] | msgspec.UnsetType = msgspec.UNSET
+    owner: OwnerIn | None | msgspec.UnsetType = msgspec.UNSET
+    kpis: Kpis | msgspec.UnsetType = msgspec.UNSET
 
 
 class IdeasBulkIn(Input):
@@ -138,6 +165,8 @@ class IdeaOut(Output):
     estimates: EstimatesIn
     phases: list[str]
     tags: list[str]
+    owner: OwnerIn | None
+    kpis: list[KpiIn]
     created_at: datetime
     updated_at: datetime
 

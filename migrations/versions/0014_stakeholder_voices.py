@@ -3,7 +3,7 @@
 An idea gets an accountable `owner` and its `kpis`; a portfolio lists its `departments`; a
 rating is one subject's view of one idea on one criterion, given for a department. A score can
 be marked `insufficient_input` (the stakeholder model heard too few customer-facing
-departments). A scenario keeps each planned idea's owner, KPIs and quadrant as they were when
+departments) and carries the departments' `disagreement`. A scenario keeps each planned idea's owner, KPIs and quadrant as they were when
 it was made (`idea_details`), frozen like its scores, so its runs and plans can show them.
 
 Revision ID: 0014
@@ -41,7 +41,13 @@ def upgrade() -> None:
         );
         CREATE INDEX ratings_by_portfolio ON scoring.ratings (portfolio_id, idea_id);
 
-        ALTER TABLE scoring.scores ADD COLUMN insufficient_input boolean NOT NULL DEFAULT false;
+        -- Why a score stands on too little input (NULL: it does not), and how far the
+        -- departments' means lie apart on the criteria the model reads (NULL: fewer than two).
+        ALTER TABLE scoring.scores
+            ADD COLUMN insufficient_input text,
+            ADD COLUMN disagreement double precision;
+        CREATE INDEX scores_disagreement ON scoring.scores (model_version_id, disagreement DESC NULLS LAST, (-score), ref)
+            WHERE disagreement IS NOT NULL;
 
         ALTER TABLE roadmap.scenarios ADD COLUMN idea_details jsonb NOT NULL DEFAULT '{}';
         """
@@ -52,7 +58,8 @@ def downgrade() -> None:
     run_sql(
         """
         ALTER TABLE roadmap.scenarios DROP COLUMN idea_details;
-        ALTER TABLE scoring.scores DROP COLUMN insufficient_input;
+        DROP INDEX scoring.scores_disagreement;
+        ALTER TABLE scoring.scores DROP COLUMN disagreement, DROP COLUMN insufficient_input;
         DROP TABLE scoring.ratings;
         ALTER TABLE scoring.portfolios DROP COLUMN departments;
         ALTER TABLE scoring.ideas DROP COLUMN kpis, DROP COLUMN owner;

@@ -17,8 +17,9 @@ from services.kit.params import Page, PageSize, caller_of
 from services.kit.problems import FieldProblem, InvalidInput
 from services.scoring import rankings, service
 from services.scoring.members_api import MemberController
+from services.scoring.ratings_api import RatingController
 from services.scoring.domain import PHASES
-from services.scoring.mapping import draft_from_input, idea_out, patch_changes
+from services.scoring.mapping import departments_from_input, draft_from_input, idea_out, patch_changes
 from services.scoring.repository import IdeaFilter
 from services.scoring.presenters import model_out, portfolio_out, ranking_out, score_out, snapshot_out, version_out
 from services.scoring.schemas import (
@@ -69,8 +70,14 @@ class PortfolioController(Controller):
     async def create(self, request: Request, conn: Conn, data: JSONBody[PortfolioIn]) -> PortfolioOut:
         """Create a portfolio: a programme with a currency and its four phases. Needs a token with
         the role programme_manager (or admin); its caller becomes the portfolio's first programme manager."""
+        departments = service.validated(lambda: departments_from_input(data.departments))
         row = await service.create_portfolio(
-            conn, caller_of(request), name=data.name, currency=data.currency, phase_labels=_labels(data.phase_labels)
+            conn,
+            caller_of(request),
+            name=data.name,
+            currency=data.currency,
+            phase_labels=_labels(data.phase_labels),
+            departments=departments,
         )
         return portfolio_out(row)
 
@@ -89,10 +96,21 @@ class PortfolioController(Controller):
     async def update(
         self, request: Request, conn: Conn, portfolio_id: FromPath[UUID], data: JSONBody[PortfolioPatch]
     ) -> PortfolioOut:
-        """Rename a portfolio, change its currency or its phase labels."""
+        """Rename a portfolio, change its currency, its phase labels or its departments (the list
+        given replaces the list; ratings of a department no longer listed count nowhere)."""
         labels = msgspec.UNSET if data.phase_labels is msgspec.UNSET else _labels(data.phase_labels)
+        departments = msgspec.UNSET
+        if data.departments is not msgspec.UNSET:
+            given = data.departments
+            departments = service.validated(lambda: departments_from_input(given))
         row = await service.update_portfolio(
-            conn, caller_of(request), portfolio_id, name=data.name, currency=data.currency, phase_labels=labels
+            conn,
+            caller_of(request),
+            portfolio_id,
+            name=data.name,
+            currency=data.currency,
+            phase_labels=labels,
+            departments=departments,
         )
         return portfolio_out(row)
 
@@ -304,10 +322,28 @@ class ModelController(Controller):
         page: Page = 1,
         page_size: PageSize = 50,
         cursor: Annotated[str | None, QueryParameter(max_length=400, description="nextCursor of the previous page")] = None,
+        sort: Annotated[
+            Literal["score", "disagreement"],
+            QueryParameter(description="`disagreement`: the ideas whose departments disagree most first"),
+        ] = "score",
+        quadrant: Annotated[
+            Literal["quickWin", "majorProject", "fillIn", "moneyPit"] | None,
+            QueryParameter(description="only the ideas of this quadrant"),
+        ] = None,
     ) -> RankingOut:
-        """The backlog ranked by score (highest first, ties by ref); unscored ideas last."""
+        """The backlog ranked by score (highest first, ties by ref); unscored ideas last. Each idea
+        has its quadrant; `sort=disagreement` and `quadrant` page by number only."""
         result = await rankings.ranking(
-            conn, caller_of(request), portfolio_id, model_id, version=version, page=page, page_size=page_size, cursor=cursor
+            conn,
+            caller_of(request),
+            portfolio_id,
+            model_id,
+            version=version,
+            page=page,
+            page_size=page_size,
+            cursor=cursor,
+            sort=sort,
+            quadrant=quadrant,
         )
         return ranking_out(result, page=page, page_size=page_size)
 
@@ -327,4 +363,4 @@ class ModelController(Controller):
         )
 
 
-ROUTES = [PortfolioController, IdeaController, ModelController, MemberController]
+ROUTES = [PortfolioController, IdeaController, ModelController, MemberController, RatingController]

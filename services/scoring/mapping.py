@@ -11,7 +11,8 @@ from services.scoring import formulas
 from services.scoring.accountability import Kpi, Owner, make_kpis
 from services.scoring.domain import PHASES, DomainError, Estimates, IdeaDraft, JourneyContext, ordered_phases
 from services.scoring.repository import IdeaRow
-from services.scoring.schemas import EstimatesIn, IdeaFields, IdeaOut, JourneyIn, KpiIn, OwnerIn
+from services.scoring.ratings import Department, check_departments
+from services.scoring.schemas import DepartmentIn, EstimatesIn, IdeaFields, IdeaOut, JourneyIn, KpiIn, OwnerIn
 
 
 def to_camel_path(path: str) -> str:
@@ -48,6 +49,18 @@ def owner_of(body: OwnerIn | None) -> Owner | None:
 
 def kpis_of(body: list[KpiIn]) -> tuple[Kpi, ...]:
     return make_kpis([msgspec.structs.asdict(item) for item in body])
+
+
+def departments_from_input(body: list[DepartmentIn]) -> tuple[Department, ...]:
+    """The portfolio's departments from an API body; DomainError naming `departments[i].field`."""
+    departments = []
+    for index, item in enumerate(body):
+        try:
+            departments.append(Department(**msgspec.structs.asdict(item)))
+        except DomainError as exc:
+            raise DomainError(exc.message, field=f"departments[{index}].{exc.field}") from None
+    check_departments(departments)
+    return tuple(departments)
 
 
 def patch_changes(body: Any) -> dict[str, Any]:
@@ -155,9 +168,9 @@ def idea_out(row: IdeaRow) -> IdeaOut:
     )
 
 
-def score_to_columns(result: Any) -> tuple[float | None, list[dict[str, Any]], list[str], str | None]:
-    """(score, breakdown, missing, reason) as stored, from a Scored or Unscored result."""
+def score_to_columns(result: Any) -> tuple[float | None, list[dict[str, Any]], list[str], str | None, str | None]:
+    """(score, breakdown, missing, reason, insufficient input) as stored, from a Scored or Unscored result."""
     if isinstance(result, formulas.Scored):
         breakdown = [msgspec.to_builtins(item) for item in result.breakdown]
-        return result.value, breakdown, [], None
-    return None, [], list(result.missing), result.reason
+        return result.value, breakdown, [], None, result.insufficient
+    return None, [], list(result.missing), result.reason, None

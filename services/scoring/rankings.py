@@ -9,7 +9,9 @@ import asyncpg
 import msgspec
 
 from services.kit.problems import FieldProblem, InvalidInput
-from services.scoring import score_repository
+from services.scoring import ranking_views, score_repository
+from services.scoring.quadrants import Thresholds
+from services.scoring.score_types import Quadrants
 from services.scoring.score_repository import ModelVersionRow, RankedRow, RankingKey
 from services.kit.auth import Caller
 from services.scoring.service import read_model
@@ -21,6 +23,7 @@ class RankingPage(msgspec.Struct, frozen=True):
     scored: int
     unscored: int
     next_cursor: str | None
+    thresholds: Thresholds
 
 
 class _Cursor(msgspec.Struct, frozen=True, array_like=True):
@@ -34,6 +37,7 @@ class _Cursor(msgspec.Struct, frozen=True, array_like=True):
     after: RankingKey
     scored: int
     unscored: int
+    thresholds: Thresholds
 
 
 def _encode(cursor: _Cursor) -> str:
@@ -54,6 +58,11 @@ def _decode(version_id: UUID, text: str) -> _Cursor:
     return cursor
 
 
+def _quadrant_setting(version: ModelVersionRow) -> Quadrants | None:
+    setting = version.definition.get("quadrants")
+    return None if setting is None else msgspec.convert(setting, Quadrants)
+
+
 async def ranking(
     conn: asyncpg.Connection,
     caller: Caller,
@@ -64,27 +73,46 @@ async def ranking(
     page: int,
     page_size: int,
     cursor: str | None = None,
+    sort: str = "score",
+    quadrant: str | None = None,
 ) -> RankingPage:
     """One page of the portfolio's ranking under a model version (the latest by default).
 
     A page is chosen by number, or by the `nextCursor` of the page before it, which costs the
     same however deep the ranking goes. One row more than the page is read, to know whether
-    another page follows.
+    another page follows. Sorted by disagreement or filtered to a quadrant, the ranking is paged
+    by number only.
     """
     row = await read_model(conn, caller, portfolio_id, model_id, version=version)
+    if sort != "score" or quadrant is not None:
+        if cursor is not None:
+            message = "a cursor pages the score order of every idea; page a sorted or filtered view by number"
+            raise InvalidInput(message, errors=[FieldProblem(field="query.cursor", message=message)])
+        limits = await ranking_views.thresholds(conn, row.id, _quadrant_setting(row))
+        rows, total = await ranking_views.view_page(
+            conn, row.id, sort=sort, quadrant=quadrant, limits=limits, limit=page_size, offset=(page - 1) * page_size
+        )
+        scored, unscored = await score_repository.ranking_counts(conn, row.id)
+        if quadrant is not None:
+            scored, unscored = total, 0  # a quadrant holds scored ideas only
+        return RankingPage(version=row, rows=rows, scored=scored, unscored=unscored, next_cursor=None, thresholds=limits)
     if cursor is not None:
         started = _decode(row.id, cursor)
         rows = await score_repository.ranking_after(conn, row.id, after=started.after, limit=page_size + 1)
-        scored, unscored = started.scored, started.unscored
+        scored, unscored, limits = started.scored, started.unscored, started.thresholds
     else:
         rows = await score_repository.ranking_page(
             conn, row.id, limit=page_size + 1, offset=(page - 1) * page_size
         )
         scored, unscored = await score_repository.ranking_counts(conn, row.id)
+        limits = await ranking_views.thresholds(conn, row.id, _quadrant_setting(row))
     next_cursor = None
     if len(rows) > page_size:
         rows = rows[:page_size]
         last = rows[-1]
         after = RankingKey(score=last.score, ref=last.ref, position=last.position)
-        next_cursor = _encode(_Cursor(version_id=row.id, after=after, scored=scored, unscored=unscored))
-    return RankingPage(version=row, rows=rows, scored=scored, unscored=unscored, next_cursor=next_cursor)
+        state = _Cursor(version_id=row.id, after=after, scored=scored, unscored=unscored, thresholds=limits)
+        next_cursor = _encode(state)
+    return RankingPage(
+        version=row, rows=rows, scored=scored, unscored=unscored, next_cursor=next_cursor, thresholds=limits
+    )

@@ -19,6 +19,7 @@ class PortfolioRow(msgspec.Struct, frozen=True):
     currency: str
     phase_labels: dict[str, str]
     idea_count: int
+    departments: list[dict[str, Any]]
     created_at: datetime
     updated_at: datetime
 
@@ -61,7 +62,7 @@ def many(records: Sequence[asyncpg.Record], row_type: type[Any]) -> list[Any]:
 # --- portfolios -------------------------------------------------------------------------
 
 _PORTFOLIO_COLUMNS = """
-    p.id, p.name, p.currency, p.phase_labels, p.created_at, p.updated_at,
+    p.id, p.name, p.currency, p.phase_labels, p.departments, p.created_at, p.updated_at,
     (SELECT count(*) FROM scoring.ideas i WHERE i.portfolio_id = p.id) AS idea_count
 """
 
@@ -74,7 +75,7 @@ async def insert_portfolio(
         """
         WITH p AS (
             INSERT INTO scoring.portfolios (id, name, currency, phase_labels) VALUES ($1, $2, $3, $4)
-            RETURNING id, name, currency, phase_labels, created_at, updated_at
+            RETURNING id, name, currency, phase_labels, departments, created_at, updated_at
         )
         SELECT p.*, 0::bigint AS idea_count FROM p
         """,

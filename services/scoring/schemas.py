@@ -23,6 +23,7 @@ ZeroToTen = Annotated[float, Meta(ge=0, le=10)]
 NonNegative = Annotated[float, Meta(ge=0, le=1e15)]
 Currency = Annotated[str, Meta(pattern=whole(r"[A-Z]{3}"), description="ISO 4217 code, e.g. EUR")]
 PageSize = Annotated[int, Meta(ge=1, le=1000)]
+Quadrant = Literal["quickWin", "majorProject", "fillIn", "moneyPit"]
 
 
 class Input(msgspec.Struct, rename="camel", forbid_unknown_fields=True, kw_only=True):
@@ -43,16 +44,30 @@ class PhaseLabels(Input, frozen=True):
     personalization: ShortText = "Personalization"
 
 
+class DepartmentIn(Input, frozen=True):
+    """A department whose people rate ideas; its weight counts its voice among the others."""
+
+    key: Annotated[str, Meta(pattern=whole(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"), description="e.g. branches")]
+    name: Title
+    customer_facing: bool = False
+    weight: Annotated[float, Meta(gt=0, le=1000)] = 1.0
+
+
+Departments = Annotated[list[DepartmentIn], Meta(max_length=100)]
+
+
 class PortfolioIn(Input):
     name: Title
     currency: Currency = "EUR"
     phase_labels: PhaseLabels = msgspec.field(default_factory=PhaseLabels)
+    departments: Departments = msgspec.field(default_factory=list)
 
 
 class PortfolioPatch(Input):
     name: Title | msgspec.UnsetType = msgspec.UNSET
     currency: Currency | msgspec.UnsetType = msgspec.UNSET
     phase_labels: PhaseLabels | msgspec.UnsetType = msgspec.UNSET
+    departments: Departments | msgspec.UnsetType = msgspec.UNSET
 
 
 class PhaseOut(Output):
@@ -65,6 +80,7 @@ class PortfolioOut(Output):
     name: str
     currency: str
     phases: list[PhaseOut]
+    departments: list[DepartmentIn]
     idea_count: int
     created_at: datetime
     updated_at: datetime
@@ -242,6 +258,8 @@ class IdeaScoreOut(Output):
     breakdown: list[Contribution]
     missing: list[str]
     reason: str | None
+    insufficient_input: bool = False
+    warning: str | None = None
 
 
 class RankedIdea(Output):
@@ -255,6 +273,20 @@ class RankedIdea(Output):
     persona: str | None
     journey_stage: str | None
     touchpoint: str | None
+    insufficient_input: bool = False
+    warning: str | None = None
+    disagreement: float | None = None
+    quadrant: Quadrant | None = None
+
+
+class QuadrantThresholds(Output):
+    """The split between high and low value (score) and effort; `fromMedian` says which were
+    taken from the portfolio's medians rather than set on the model."""
+
+    value: float | None
+    effort: float | None
+    effort_field: str
+    from_median: list[str]
 
 
 class RankingOut(Output):
@@ -269,6 +301,7 @@ class RankingOut(Output):
     page: int
     page_size: int
     next_cursor: str | None
+    quadrants: QuadrantThresholds | None = None
 
 
 class SnapshotIdea(Output):
@@ -288,6 +321,10 @@ class SnapshotIdea(Output):
     department: str | None
     pain_point: str | None
     tags: list[str]
+    owner: OwnerIn | None = None
+    kpis: list[KpiIn] = msgspec.field(default_factory=list)
+    quadrant: Quadrant | None = None
+    insufficient_input: bool = False
 
 
 class ScoreSnapshot(Output):

@@ -13,15 +13,13 @@ from services.kit.access import service as access
 from services.kit.access.rights import PLAN, READ, Right
 from services.kit.auth import Caller
 from services.kit.problems import Conflict, FieldProblem, InvalidInput, MalformedBody, NotFound, invalid_conversion
-from services.scoring import csv_codec, formulas, repository, score_repository
+from services.scoring import csv_codec, formulas, ranking_views, repository, score_repository, voices_service
 from services.scoring.domain import DomainError, IdeaDraft
-from services.scoring.mapping import (
-    draft_from_row,
-    draft_to_row,
-    estimates_of_row,
-    score_to_columns,
-    to_camel_path,
-)
+from services.scoring.mapping import draft_from_row, draft_to_row, to_camel_path
+from services.scoring.quadrants import Thresholds
+from services.scoring.ratings import Department
+from services.scoring.score_types import Quadrants
+from services.scoring.rescoring import rescore, score_version
 from services.scoring.repository import FacetCount, IdeaFilter, IdeaRow, PortfolioRow
 from services.scoring.score_repository import ModelVersionRow, ScoreRow, SnapshotRow
 
@@ -47,13 +45,21 @@ async def open_portfolio(
 
 
 async def create_portfolio(
-    conn: asyncpg.Connection, caller: Caller, *, name: str, currency: str, phase_labels: dict[str, str]
+    conn: asyncpg.Connection,
+    caller: Caller,
+    *,
+    name: str,
+    currency: str,
+    phase_labels: dict[str, str],
+    departments: Sequence[Department] = (),
 ) -> PortfolioRow:
     """A new portfolio, its creator its first programme manager."""
     portfolio_id = await access.create_tenant(conn, caller)
-    return await repository.insert_portfolio(
-        conn, portfolio_id, name=name, currency=currency, phase_labels=phase_labels
-    )
+    row = await repository.insert_portfolio(conn, portfolio_id, name=name, currency=currency, phase_labels=phase_labels)
+    if departments:
+        await voices_service.set_departments(conn, portfolio_id, departments)
+        row = await require_portfolio(conn, portfolio_id)
+    return row
 
 
 async def list_portfolios(
@@ -70,10 +76,19 @@ async def delete_portfolio(conn: asyncpg.Connection, caller: Caller, portfolio_i
 
 
 async def update_portfolio(
-    conn: asyncpg.Connection, caller: Caller, portfolio_id: UUID, *, name: Any, currency: Any, phase_labels: Any
+    conn: asyncpg.Connection,
+    caller: Caller,
+    portfolio_id: UUID,
+    *,
+    name: Any,
+    currency: Any,
+    phase_labels: Any,
+    departments: Any = msgspec.UNSET,
 ) -> PortfolioRow:
     """Change the given fields (msgspec.UNSET leaves a field as it is)."""
     current = await open_portfolio(conn, caller, portfolio_id, PLAN, for_update=True)
+    if departments is not msgspec.UNSET:
+        await voices_service.set_departments(conn, portfolio_id, departments)
     await repository.update_portfolio(
         conn,
         portfolio_id,
@@ -112,7 +127,7 @@ async def _create_ideas(conn: asyncpg.Connection, portfolio: PortfolioRow, draft
             errors=[FieldProblem(field="ideas", message="too many ideas for this portfolio")],
         )
     rows = await repository.insert_ideas(conn, portfolio.id, [draft_to_row(draft) for draft in drafts])
-    await rescore(conn, portfolio.id, rows)
+    await rescore(conn, portfolio.id, rows, new=True)
     return rows
 
 
@@ -319,7 +334,7 @@ async def _add_version(
     stored = msgspec.to_builtins(model)
     version_id = await score_repository.insert_model_version(conn, model_id, definition=stored, created_by=author)
     ideas = await repository.all_ideas(conn, portfolio_id)
-    await score_repository.upsert_scores(conn, version_id, _score_rows(model, ideas))
+    await score_version(conn, portfolio_id, version_id, model, ideas)
     row = await score_repository.get_model_version(conn, portfolio_id, model_id)
     assert row is not None and row.id == version_id
     return row
@@ -341,19 +356,6 @@ async def _require_model(
         which = f"version {version} of " if version is not None else ""
         raise NotFound(f"There is no {which}scoring model {model_id} in this portfolio.")
     return row
-
-
-def _score_rows(model: Any, ideas: Sequence[IdeaRow]) -> list[tuple[Any, ...]]:
-    return [
-        (idea.id, idea.ref, *score_to_columns(formulas.score_idea(model, estimates_of_row(idea)))) for idea in ideas
-    ]
-
-
-async def rescore(conn: asyncpg.Connection, portfolio_id: UUID, ideas: Sequence[IdeaRow]) -> None:
-    """Bring the stored scores of `ideas` up to date under every version of every model."""
-    for version in await score_repository.all_model_versions(conn, portfolio_id):
-        model = msgspec.convert(version.definition, formulas.ScoringModel)
-        await score_repository.upsert_scores(conn, version.id, _score_rows(model, ideas))
 
 
 async def idea_scores(
@@ -383,8 +385,11 @@ async def delete_model(conn: asyncpg.Connection, caller: Caller, portfolio_id: U
 
 async def score_snapshot(
     conn: asyncpg.Connection, caller: Caller, portfolio_id: UUID, model_id: UUID, *, version: int | None
-) -> tuple[PortfolioRow, ModelVersionRow, list[SnapshotRow]]:
-    """The scores of every idea under one model version, for another service to keep."""
+) -> tuple[PortfolioRow, ModelVersionRow, list[SnapshotRow], Thresholds]:
+    """The scores of every idea under one model version, for another service to keep, and the
+    version's quadrant thresholds."""
     portfolio = await open_portfolio(conn, caller, portfolio_id, READ)
     row = await _require_model(conn, portfolio_id, model_id, version=version)
-    return portfolio, row, await score_repository.snapshot(conn, row.id)
+    setting = row.definition.get("quadrants")
+    limits = await ranking_views.thresholds(conn, row.id, None if setting is None else msgspec.convert(setting, Quadrants))
+    return portfolio, row, await score_repository.snapshot(conn, row.id), limits

@@ -57,6 +57,9 @@ class SnapshotIdea(msgspec.Struct, frozen=True, rename="camel"):
     channel: str | None = None
     department: str | None = None
     tags: list[str] = msgspec.field(default_factory=list)
+    owner: dict[str, Any] | None = None
+    kpis: list[dict[str, Any]] = msgspec.field(default_factory=list)
+    quadrant: str | None = None
 
 
 class Snapshot(msgspec.Struct, frozen=True, rename="camel"):

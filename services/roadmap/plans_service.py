@@ -18,6 +18,7 @@ from services.kit.access import service as access
 from services.kit.access.rights import DECIDE, PLAN, READ, PortfolioAccess, Right
 from services.kit.auth import Caller
 from services.kit.problems import Conflict, FieldProblem, Forbidden, InvalidInput, NotFound
+from services.roadmap import idea_views
 from services.roadmap import plans_domain as rules
 from services.roadmap import plans_repository as repository
 from services.roadmap.plans_domain import (
@@ -31,6 +32,7 @@ from services.roadmap.plans_domain import (
     UnknownPhase,
     Verdict,
 )
+from services.roadmap.idea_rows import IdeaRow
 from services.roadmap.plans_repository import AuditRow, DecisionRow, PlanRow, PlanSummaryRow, RunResult
 
 
@@ -40,6 +42,7 @@ class PlanView(msgspec.Struct, frozen=True):
     plan: PlanRow
     result: RunResult
     decisions: list[DecisionRow]
+    ideas: dict[str, IdeaRow] = {}
 
 
 def solver_label(plan: PlanRow) -> str | None:
@@ -105,7 +108,8 @@ async def plan_detail(conn: asyncpg.Connection, caller: Caller, plan_id: UUID) -
 
 async def _view(conn: asyncpg.Connection, plan: PlanRow) -> PlanView:
     result = await repository.run_result(conn, plan.run_id)
-    return PlanView(plan=plan, result=result, decisions=await repository.decisions(conn, plan.id))
+    ideas = await idea_views.rows_of_run(conn, plan.run_id, plan.scenario_id)
+    return PlanView(plan=plan, result=result, decisions=await repository.decisions(conn, plan.id), ideas=ideas)
 
 
 async def list_plans(

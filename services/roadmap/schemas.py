@@ -10,6 +10,7 @@ import msgspec
 from msgspec import Meta
 
 from services.roadmap.compare import NotCompared, RunColumn
+from services.roadmap.idea_rows import AccountabilityWarning, IdeaRow
 from services.roadmap.optimiser.scenario import ConstraintDoc, ObjectiveDoc, PhaseDoc, SolverDoc, TeamDoc
 from services.roadmap.scenario_patch import ObjectivePatch, PhasePatch, SolverPatch, TeamPatch
 
@@ -36,6 +37,14 @@ class ScenarioIn(Input, kw_only=True):
     constraints: Annotated[list[ConstraintDoc], Meta(max_length=20_000)] = msgspec.field(default_factory=list)
     objective: ObjectiveDoc = msgspec.field(default_factory=ObjectiveDoc)
     solver: SolverDoc = msgspec.field(default_factory=SolverDoc)
+    quick_wins_only: Annotated[
+        list[str],
+        Meta(
+            max_length=4,
+            description="phases kept for quick wins: an idea whose quadrant under the model is not "
+            "quickWin is not eligible for them (e.g. [\"improve\"])",
+        ),
+    ] = msgspec.field(default_factory=list)
 
 
 class ScenarioPatch(Input):
@@ -105,6 +114,7 @@ class ScenarioOut(Output):
     idea_count: int
     skipped: list[SkippedOut]
     teams_left_out: list[TeamLeftOutOut]
+    warnings: list[AccountabilityWarning]
     phases: list[PhaseDoc]
     teams: list[TeamDoc]
     constraints: list[ConstraintDoc]
@@ -165,7 +175,9 @@ class RunPage(Output):
 
 
 class Comparison(Output):
-    """The optimisation runs side by side, each against the first, and the runs that could not be."""
+    """The optimisation runs side by side, each against the first, and the runs that could not be;
+    `ideas` has a row (title, owner, value, KPIs, ...) for every idea added, removed or moved."""
 
     runs: list[RunColumn]
     not_compared: list[NotCompared]
+    ideas: list[IdeaRow]

@@ -43,9 +43,16 @@ def upgrade() -> None:
 
         -- Why a score stands on too little input (NULL: it does not), and how far the
         -- departments' means lie apart on the criteria the model reads (NULL: fewer than two).
+        -- The idea's effort (summed over teams) and cost ride along with its score, so the
+        -- quadrant medians of a model version are read from its scores alone.
         ALTER TABLE scoring.scores
             ADD COLUMN insufficient_input text,
-            ADD COLUMN disagreement double precision;
+            ADD COLUMN disagreement double precision,
+            ADD COLUMN effort double precision,
+            ADD COLUMN cost double precision;
+        UPDATE scoring.scores s
+        SET cost = i.cost, effort = (SELECT sum(e.days::float8) FROM jsonb_each_text(i.effort) AS e(team, days))
+        FROM scoring.ideas i WHERE i.id = s.idea_id;
         CREATE INDEX scores_disagreement ON scoring.scores (model_version_id, disagreement DESC NULLS LAST, (-score), ref)
             WHERE disagreement IS NOT NULL;
 
@@ -59,7 +66,8 @@ def downgrade() -> None:
         """
         ALTER TABLE roadmap.scenarios DROP COLUMN idea_details;
         DROP INDEX scoring.scores_disagreement;
-        ALTER TABLE scoring.scores DROP COLUMN disagreement, DROP COLUMN insufficient_input;
+        ALTER TABLE scoring.scores
+            DROP COLUMN cost, DROP COLUMN effort, DROP COLUMN disagreement, DROP COLUMN insufficient_input;
         DROP TABLE scoring.ratings;
         ALTER TABLE scoring.portfolios DROP COLUMN departments;
         ALTER TABLE scoring.ideas DROP COLUMN kpis, DROP COLUMN owner;

@@ -130,5 +130,6 @@ def _snapshot_idea(row: SnapshotRow, limits: Thresholds) -> SnapshotIdea:
     fields["owner"] = None if row.owner is None else msgspec.convert(row.owner, OwnerIn)
     fields["kpis"] = msgspec.convert(row.kpis, list[KpiIn])
     fields["insufficient_input"] = row.insufficient_input is not None
-    fields["quadrant"] = classify(row.score, effort_of(limits.effort_field, row.cost, row.effort), limits)
+    total_effort = sum(row.effort.values()) if row.effort else None
+    fields["quadrant"] = classify(row.score, effort_of(limits.effort_field, row.cost, total_effort), limits)
     return SnapshotIdea(**fields)

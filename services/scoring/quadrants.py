@@ -36,8 +36,6 @@ def classify(score: float | None, effort: float | None, thresholds: Thresholds) 
     return "fillIn" if low_effort else "moneyPit"
 
 
-def effort_of(effort_field: str, cost: float | None, effort: dict[str, float]) -> float | None:
+def effort_of(effort_field: str, cost: float | None, total_effort: float | None) -> float | None:
     """The effort a quadrant reads: the idea's cost, or its effort summed over teams."""
-    if effort_field == "cost":
-        return cost
-    return sum(effort.values()) if effort else None
+    return cost if effort_field == "cost" else total_effort

@@ -15,38 +15,40 @@ from services.scoring.quadrants import Thresholds
 from services.scoring.score_repository import RANKED_COLUMNS, RANKED_FROM, RankedRow, positioned
 from services.scoring.score_types import Quadrants
 
-# An idea's effort as a quadrant reads it: its cost, or its effort summed over teams (NULL
-# when no team was estimated, as `Estimates.total_effort` says).
-_EFFORT = {
-    "effort": "(SELECT sum(e.days::float8) FROM jsonb_each_text(i.effort) AS e(team, days))",
-    "cost": "i.cost",
-}
+# An idea's effort as a quadrant reads it: its effort summed over teams, or its cost, both
+# stored with each score so the medians need no join.
+_EFFORT = {"effort": "s.effort", "cost": "s.cost"}
 _ORDER = {
     "score": "-s.score, s.ref",
     "disagreement": "s.disagreement DESC NULLS LAST, -s.score, s.ref",
 }
 
 
-async def thresholds(conn: asyncpg.Connection, model_version_id: UUID, setting: Quadrants | None) -> Thresholds:
-    """The model's quadrant thresholds, a missing one taken as the median of the ideas that have
-    both a score and the effort the quadrants read."""
+async def counts_and_thresholds(
+    conn: asyncpg.Connection, model_version_id: UUID, setting: Quadrants | None
+) -> tuple[int, int, Thresholds]:
+    """How many ideas the version scored and could not, and its quadrant thresholds: a threshold
+    the model does not set is the median over the ideas that have both a score and the effort
+    the quadrants read. One pass over the version's scores serves both."""
     setting = setting or Quadrants()
     effort = _EFFORT[setting.effort_field]
-    value, effort_value = setting.value, setting.effort
-    from_median = tuple(name for name in ("value", "effort") if getattr(setting, name) is None)
-    if from_median:
-        medians = await conn.fetchrow(
-            f"""
-            SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY s.score) AS value,
-                   percentile_cont(0.5) WITHIN GROUP (ORDER BY {effort}) AS effort
-            FROM scoring.scores s JOIN scoring.ideas i ON i.id = s.idea_id
-            WHERE s.model_version_id = $1 AND s.score IS NOT NULL AND {effort} IS NOT NULL
-            """,
-            model_version_id,
-        )
-        value = medians["value"] if value is None else value
-        effort_value = medians["effort"] if effort_value is None else effort_value
-    return Thresholds(value=value, effort=effort_value, effort_field=setting.effort_field, from_median=from_median)
+    both = f"s.score IS NOT NULL AND {effort} IS NOT NULL"
+    figures = await conn.fetchrow(
+        f"""
+        SELECT count(s.score) AS scored, count(*) - count(s.score) AS unscored,
+               percentile_cont(0.5) WITHIN GROUP (ORDER BY s.score) FILTER (WHERE {both}) AS value,
+               percentile_cont(0.5) WITHIN GROUP (ORDER BY {effort}) FILTER (WHERE {both}) AS effort
+        FROM scoring.scores s WHERE s.model_version_id = $1
+        """,
+        model_version_id,
+    )
+    limits = Thresholds(
+        value=figures["value"] if setting.value is None else setting.value,
+        effort=figures["effort"] if setting.effort is None else setting.effort,
+        effort_field=setting.effort_field,
+        from_median=tuple(name for name in ("value", "effort") if getattr(setting, name) is None),
+    )
+    return figures["scored"], figures["unscored"], limits
 
 
 def _quadrant_sql(quadrant: str | None, limits: Thresholds, first_param: int) -> tuple[str, list[Any]]:

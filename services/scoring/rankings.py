@@ -88,11 +88,10 @@ async def ranking(
         if cursor is not None:
             message = "a cursor pages the score order of every idea; page a sorted or filtered view by number"
             raise InvalidInput(message, errors=[FieldProblem(field="query.cursor", message=message)])
-        limits = await ranking_views.thresholds(conn, row.id, _quadrant_setting(row))
+        scored, unscored, limits = await ranking_views.counts_and_thresholds(conn, row.id, _quadrant_setting(row))
         rows, total = await ranking_views.view_page(
             conn, row.id, sort=sort, quadrant=quadrant, limits=limits, limit=page_size, offset=(page - 1) * page_size
         )
-        scored, unscored = await score_repository.ranking_counts(conn, row.id)
         if quadrant is not None:
             scored, unscored = total, 0  # a quadrant holds scored ideas only
         return RankingPage(version=row, rows=rows, scored=scored, unscored=unscored, next_cursor=None, thresholds=limits)
@@ -104,8 +103,7 @@ async def ranking(
         rows = await score_repository.ranking_page(
             conn, row.id, limit=page_size + 1, offset=(page - 1) * page_size
         )
-        scored, unscored = await score_repository.ranking_counts(conn, row.id)
-        limits = await ranking_views.thresholds(conn, row.id, _quadrant_setting(row))
+        scored, unscored, limits = await ranking_views.counts_and_thresholds(conn, row.id, _quadrant_setting(row))
     next_cursor = None
     if len(rows) > page_size:
         rows = rows[:page_size]

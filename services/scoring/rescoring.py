@@ -39,7 +39,8 @@ def score_rows(model: Any, ideas: Sequence[IdeaRow], voices: dict[UUID, Voices])
     for idea in ideas:
         heard = voices.get(idea.id, NO_VOICES)
         result = formulas.score_idea(model, estimates_of_row(idea), heard)
-        rows.append((idea.id, idea.ref, *score_to_columns(result), heard.disagreement(criteria)))
+        total_effort = sum(idea.effort.values()) if idea.effort else None
+        rows.append((idea.id, idea.ref, *score_to_columns(result), heard.disagreement(criteria), total_effort, idea.cost))
     return rows
 
 

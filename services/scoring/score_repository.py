@@ -49,7 +49,7 @@ class RankedRow(msgspec.Struct, frozen=True):
     insufficient_input: str | None = None
     disagreement: float | None = None
     cost: float | None = None
-    effort: dict[str, float] = {}
+    effort: float | None = None
 
 
 # --- scoring models ---------------------------------------------------------------------
@@ -154,23 +154,27 @@ async def upsert_scores(
     model_version_id: UUID,
     scores: Sequence[tuple[Any, ...]],
 ) -> None:
-    """Store (idea id, ref, score, breakdown, missing, reason, insufficient input, disagreement)
-    for one model version."""
+    """Store (idea id, ref, score, breakdown, missing, reason, insufficient input, disagreement,
+    effort, cost) for one model version."""
     if not scores:
         return
-    idea_ids, refs, values, breakdowns, missing, reasons, insufficient, disagreement = zip(*scores, strict=True)
+    idea_ids, refs, values, breakdowns, missing, reasons, insufficient, disagreement, effort, cost = zip(
+        *scores, strict=True
+    )
     await conn.execute(
         """
         INSERT INTO scoring.scores
-            (model_version_id, idea_id, ref, score, breakdown, missing, reason, insufficient_input, disagreement)
+            (model_version_id, idea_id, ref, score, breakdown, missing, reason, insufficient_input, disagreement,
+             effort, cost)
         SELECT $1, idea_id, ref, score, breakdown::jsonb, ARRAY(SELECT jsonb_array_elements_text(missing::jsonb)),
-               reason, insufficient, disagreement
-        FROM unnest($2::uuid[], $3::text[], $4::float8[], $5::text[], $6::text[], $7::text[], $8::text[], $9::float8[])
-             AS s(idea_id, ref, score, breakdown, missing, reason, insufficient, disagreement)
+               reason, insufficient, disagreement, effort, cost
+        FROM unnest($2::uuid[], $3::text[], $4::float8[], $5::text[], $6::text[], $7::text[], $8::text[], $9::float8[],
+                    $10::float8[], $11::float8[])
+             AS s(idea_id, ref, score, breakdown, missing, reason, insufficient, disagreement, effort, cost)
         ON CONFLICT (model_version_id, idea_id) DO UPDATE
         SET score = excluded.score, breakdown = excluded.breakdown, missing = excluded.missing,
             reason = excluded.reason, insufficient_input = excluded.insufficient_input,
-            disagreement = excluded.disagreement
+            disagreement = excluded.disagreement, effort = excluded.effort, cost = excluded.cost
         """,
         model_version_id,
         list(idea_ids),
@@ -181,6 +185,8 @@ async def upsert_scores(
         list(reasons),
         list(insufficient),
         list(disagreement),
+        list(effort),
+        list(cost),
     )
 
 
@@ -214,21 +220,12 @@ class RankingKey(msgspec.Struct, frozen=True, array_like=True):
 # ideas this is most of the work, and msgspec does it in C.
 RANKED_COLUMNS = """
     s.ref, i.title, i.persona, i.journey_stage, i.touchpoint, s.score, s.breakdown::text, s.missing, s.reason,
-    s.insufficient_input, s.disagreement, i.cost, i.effort
+    s.insufficient_input, s.disagreement, s.cost, s.effort
 """
 _decode_breakdown = msgspec.json.Decoder(list[Contribution]).decode
 # `-score` ascending is `score` descending with unscored ideas (NULL) last; together with the
 # ref it is one range of the `scores_ranking` index, so a page never sorts the whole ranking.
 RANKED_FROM = "FROM scoring.scores s JOIN scoring.ideas i ON i.id = s.idea_id WHERE s.model_version_id = $1"
-
-
-async def ranking_counts(conn: asyncpg.Connection, model_version_id: UUID) -> tuple[int, int]:
-    """How many ideas the version scored, and how many it could not."""
-    counts = await conn.fetchrow(
-        "SELECT count(score) AS scored, count(*) - count(score) AS unscored FROM scoring.scores WHERE model_version_id = $1",
-        model_version_id,
-    )
-    return counts["scored"], counts["unscored"]
 
 
 async def ranking_page(conn: asyncpg.Connection, model_version_id: UUID, *, limit: int, offset: int) -> list[RankedRow]:

@@ -391,5 +391,7 @@ async def score_snapshot(
     portfolio = await open_portfolio(conn, caller, portfolio_id, READ)
     row = await _require_model(conn, portfolio_id, model_id, version=version)
     setting = row.definition.get("quadrants")
-    limits = await ranking_views.thresholds(conn, row.id, None if setting is None else msgspec.convert(setting, Quadrants))
+    _, _, limits = await ranking_views.counts_and_thresholds(
+        conn, row.id, None if setting is None else msgspec.convert(setting, Quadrants)
+    )
     return portfolio, row, await score_repository.snapshot(conn, row.id), limits

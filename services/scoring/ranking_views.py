@@ -10,6 +10,7 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
+import msgspec
 
 from services.scoring.quadrants import Thresholds
 from services.scoring.score_repository import RANKED_COLUMNS, RANKED_FROM, RankedRow, positioned
@@ -25,12 +26,12 @@ _ORDER = {
 
 
 async def counts_and_thresholds(
-    conn: asyncpg.Connection, model_version_id: UUID, setting: Quadrants | None
+    conn: asyncpg.Connection, model_version_id: UUID, definition: dict[str, Any]
 ) -> tuple[int, int, Thresholds]:
     """How many ideas the version scored and could not, and its quadrant thresholds: a threshold
-    the model does not set is the median over the ideas that have both a score and the effort
-    the quadrants read. One pass over the version's scores serves both."""
-    setting = setting or Quadrants()
+    the model's `definition` does not set is the median over the ideas that have both a score
+    and the effort the quadrants read. One pass over the version's scores serves both."""
+    setting = msgspec.convert(definition.get("quadrants") or {}, Quadrants)
     effort = _EFFORT[setting.effort_field]
     both = f"s.score IS NOT NULL AND {effort} IS NOT NULL"
     figures = await conn.fetchrow(

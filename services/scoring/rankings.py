@@ -11,7 +11,6 @@ import msgspec
 from services.kit.problems import FieldProblem, InvalidInput
 from services.scoring import ranking_views, score_repository
 from services.scoring.quadrants import Thresholds
-from services.scoring.score_types import Quadrants
 from services.scoring.score_repository import ModelVersionRow, RankedRow, RankingKey
 from services.kit.auth import Caller
 from services.scoring.service import read_model
@@ -58,11 +57,6 @@ def _decode(version_id: UUID, text: str) -> _Cursor:
     return cursor
 
 
-def _quadrant_setting(version: ModelVersionRow) -> Quadrants | None:
-    setting = version.definition.get("quadrants")
-    return None if setting is None else msgspec.convert(setting, Quadrants)
-
-
 async def ranking(
     conn: asyncpg.Connection,
     caller: Caller,
@@ -88,7 +82,7 @@ async def ranking(
         if cursor is not None:
             message = "a cursor pages the score order of every idea; page a sorted or filtered view by number"
             raise InvalidInput(message, errors=[FieldProblem(field="query.cursor", message=message)])
-        scored, unscored, limits = await ranking_views.counts_and_thresholds(conn, row.id, _quadrant_setting(row))
+        scored, unscored, limits = await ranking_views.counts_and_thresholds(conn, row.id, row.definition)
         rows, total = await ranking_views.view_page(
             conn, row.id, sort=sort, quadrant=quadrant, limits=limits, limit=page_size, offset=(page - 1) * page_size
         )
@@ -103,7 +97,7 @@ async def ranking(
         rows = await score_repository.ranking_page(
             conn, row.id, limit=page_size + 1, offset=(page - 1) * page_size
         )
-        scored, unscored, limits = await ranking_views.counts_and_thresholds(conn, row.id, _quadrant_setting(row))
+        scored, unscored, limits = await ranking_views.counts_and_thresholds(conn, row.id, row.definition)
     next_cursor = None
     if len(rows) > page_size:
         rows = rows[:page_size]

@@ -18,7 +18,6 @@ from services.scoring.domain import DomainError, IdeaDraft
 from services.scoring.mapping import draft_from_row, draft_to_row, to_camel_path
 from services.scoring.quadrants import Thresholds
 from services.scoring.ratings import Department
-from services.scoring.score_types import Quadrants
 from services.scoring.rescoring import rescore, score_version
 from services.scoring.repository import FacetCount, IdeaFilter, IdeaRow, PortfolioRow
 from services.scoring.score_repository import ModelVersionRow, ScoreRow, SnapshotRow
@@ -390,8 +389,5 @@ async def score_snapshot(
     version's quadrant thresholds."""
     portfolio = await open_portfolio(conn, caller, portfolio_id, READ)
     row = await _require_model(conn, portfolio_id, model_id, version=version)
-    setting = row.definition.get("quadrants")
-    _, _, limits = await ranking_views.counts_and_thresholds(
-        conn, row.id, None if setting is None else msgspec.convert(setting, Quadrants)
-    )
+    _, _, limits = await ranking_views.counts_and_thresholds(conn, row.id, row.definition)
     return portfolio, row, await score_repository.snapshot(conn, row.id), limits

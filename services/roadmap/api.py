@@ -135,8 +135,8 @@ class RunController(Controller):
         ids: Annotated[list[UUID], QueryParameter(min_items=2, max_items=10, description="two to ten run ids")],
     ) -> Comparison:
         """Runs side by side: ideas added, removed or moved against the first, spend per phase, objective."""
-        columns, left_out = await service.compare_runs(conn, caller_of(request), ids)
-        return Comparison(runs=columns, not_compared=left_out)
+        columns, left_out, ideas = await service.compare_runs(conn, caller_of(request), ids)
+        return Comparison(runs=columns, not_compared=left_out, ideas=ideas)
 
     @get("/{run_id:uuid}", operation_id="getRun")
     async def read(self, request: Request, conn: Conn, run_id: FromPath[UUID]) -> RunOut:
@@ -145,7 +145,8 @@ class RunController(Controller):
 
     @get("/{run_id:uuid}/result", operation_id="getRunResult")
     async def result(self, request: Request, conn: Conn, run_id: FromPath[UUID]) -> dict[str, Any]:
-        """The result document: assignments, spend per phase, left-out reasons, bound and gap."""
+        """The result document: assignments (each with its idea's title, owner, persona, journey stage,
+        cost, value and KPIs), spend per phase, left-out reasons, bound and gap."""
         return await service.run_result(conn, caller_of(request), run_id)
 
     @get("/{run_id:uuid}/frontier.svg", operation_id="getFrontierChart", media_type="image/svg+xml")

@@ -59,6 +59,9 @@ class SnapshotIdea(msgspec.Struct, frozen=True, rename="camel"):
     tags: list[str] = msgspec.field(default_factory=list)
     # Estimates older than the portfolio's review cadence when the snapshot was taken.
     stale: bool = False
+    owner: dict[str, Any] | None = None
+    kpis: list[dict[str, Any]] = msgspec.field(default_factory=list)
+    quadrant: str | None = None
 
 
 class Snapshot(msgspec.Struct, frozen=True, rename="camel"):

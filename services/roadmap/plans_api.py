@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
+import msgspec
 from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from services.kit.db import Conn
 from services.kit.params import Page, PageSize, caller_of
 from services.roadmap import plans_service as service
+from services.roadmap.idea_rows import IdeaRow, roll_up
 from services.roadmap.plans_domain import Status
 from services.roadmap.plans_repository import AuditRow, PlanSummaryRow
 from services.roadmap.plans_schemas import (
@@ -151,12 +153,25 @@ def plan_out(view: PlanView) -> PlanOut:
         best_bound=result.best_bound,
         gap=result.gap,
         phases=[
-            PlanPhaseOut(key=phase.key, budget=phase.budget, spend=phase.spend, decision=decided.get(phase.key),
-                         start=phase.start, end=phase.end)  # fmt: skip
+            PlanPhaseOut(
+                key=phase.key,
+                budget=phase.budget,
+                spend=phase.spend,
+                decision=decided.get(phase.key),
+                start=phase.start,
+                end=phase.end,
+                kpis=roll_up((item.idea for item in result.assignments if item.phase == phase.key), view.ideas),
+            )
             for phase in result.phases
         ],
-        assignments=[AssignmentOut(idea=item.idea, phase=item.phase) for item in result.assignments],
+        assignments=[_assignment(item.idea, item.phase, view.ideas.get(item.idea)) for item in result.assignments],
     )
+
+
+def _assignment(idea: str, phase: str, row: IdeaRow | None) -> AssignmentOut:
+    if row is None:
+        return AssignmentOut(idea=idea, phase=phase)
+    return AssignmentOut(idea=idea, phase=phase, **msgspec.structs.asdict(row))
 
 
 def audit_out(row: AuditRow) -> AuditEventOut:

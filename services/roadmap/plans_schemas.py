@@ -9,6 +9,8 @@ from uuid import UUID
 import msgspec
 from msgspec import Meta
 
+from services.roadmap.idea_rows import KpiDoc, KpiRollup, OwnerDoc
+
 # A pattern of one non-space character: a name or comment of only blanks says nothing.
 PlanName = Annotated[str, Meta(min_length=1, max_length=200, pattern=r"\S")]
 # Required, and not blank: a blank one is reported together with an unknown phase, so the
@@ -62,11 +64,24 @@ class PlanPhaseOut(Output):
     decision: DecisionOut | None
     start: date | None = None
     end: date | None = None
+    kpis: list[KpiRollup] = msgspec.field(default_factory=list)
 
 
 class AssignmentOut(Output):
+    """An idea the plan does in a phase, with what a leader needs to read it."""
+
     idea: str
     phase: str
+    # Unset (left out) only for an idea the run's document does not describe.
+    ref: str | msgspec.UnsetType = msgspec.UNSET
+    title: str | msgspec.UnsetType = msgspec.UNSET
+    owner: OwnerDoc | None | msgspec.UnsetType = msgspec.UNSET
+    persona: str | None | msgspec.UnsetType = msgspec.UNSET
+    journey_stage: str | None | msgspec.UnsetType = msgspec.UNSET
+    cost: float | None | msgspec.UnsetType = msgspec.UNSET
+    value: float | None | msgspec.UnsetType = msgspec.UNSET
+    kpis: list[KpiDoc] | msgspec.UnsetType = msgspec.UNSET
+    quadrant: str | None | msgspec.UnsetType = msgspec.UNSET
 
 
 class SolverOut(Output):

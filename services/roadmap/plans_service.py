@@ -19,6 +19,7 @@ from services.kit.access.rights import DECIDE, PLAN, READ, PortfolioAccess, Righ
 from services.kit.auth import Caller
 from services.kit.events.service import emit
 from services.kit.problems import Conflict, FieldProblem, Forbidden, InvalidInput, NotFound
+from services.roadmap import idea_views
 from services.roadmap import plans_domain as rules
 from services.roadmap import plans_repository as repository
 from services.roadmap.plan_events import outbound_events
@@ -33,6 +34,7 @@ from services.roadmap.plans_domain import (
     UnknownPhase,
     Verdict,
 )
+from services.roadmap.idea_rows import IdeaRow
 from services.roadmap.plans_repository import AuditRow, DecisionRow, PlanRow, PlanSummaryRow, RunResult
 
 
@@ -42,6 +44,7 @@ class PlanView(msgspec.Struct, frozen=True):
     plan: PlanRow
     result: RunResult
     decisions: list[DecisionRow]
+    ideas: dict[str, IdeaRow] = {}
 
 
 def solver_label(plan: PlanRow) -> str | None:
@@ -112,7 +115,8 @@ async def plan_detail(conn: asyncpg.Connection, caller: Caller, plan_id: UUID) -
 
 async def _view(conn: asyncpg.Connection, plan: PlanRow) -> PlanView:
     result = await repository.run_result(conn, plan.run_id)
-    return PlanView(plan=plan, result=result, decisions=await repository.decisions(conn, plan.id))
+    ideas = await idea_views.rows_of_run(conn, plan.run_id, plan.scenario_id)
+    return PlanView(plan=plan, result=result, decisions=await repository.decisions(conn, plan.id), ideas=ideas)
 
 
 async def list_plans(

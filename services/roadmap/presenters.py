@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from services.roadmap import idea_rows
 from services.roadmap.repository import RunRow, ScenarioRow
 from services.roadmap.domain import teams_left_out
 from services.roadmap.schemas import RunOut, RunSummary, ScenarioOut, SkippedOut, StaleEstimatesOut, TeamLeftOutOut
@@ -19,6 +20,7 @@ def scenario_out(row: ScenarioRow) -> ScenarioOut:
         fingerprint=row.fingerprint,
         idea_count=len(document.ideas),
         skipped=[SkippedOut(idea=item["idea"], reason=item["reason"]) for item in row.skipped],
+        warnings=idea_rows.warnings(document.ideas, idea_rows.details_of(row.idea_details)),
         teams_left_out=[
             TeamLeftOutOut(team=item.team, ideas=item.ideas, effort=item.effort)
             for item in teams_left_out(document, row.backlog_effort)

@@ -27,6 +27,7 @@ class ScenarioRow(msgspec.Struct, frozen=True):
     updated_at: datetime
     locked: bool
     backlog_effort: dict[str, dict[str, float]]
+    idea_details: dict[str, Any] = {}
 
 
 class RunRow(msgspec.Struct, frozen=True, kw_only=True):
@@ -72,7 +73,7 @@ _SCENARIO_COLUMNS = """
     s.id, s.portfolio_id, s.name, s.source, s.document, s.skipped, s.fingerprint, s.revision,
     s.created_by, s.created_at, s.updated_at,
     EXISTS (SELECT 1 FROM roadmap.plans p WHERE p.scenario_id = s.id AND p.status = 'approved') AS locked,
-    s.backlog_effort
+    s.backlog_effort, s.idea_details
 """
 
 
@@ -87,11 +88,13 @@ async def insert_scenario(
     fingerprint: str,
     created_by: str,
     backlog_effort: dict[str, dict[str, float]],
+    idea_details: dict[str, Any] | None = None,
 ) -> UUID:
     return await conn.fetchval(
         """
-        INSERT INTO roadmap.scenarios (portfolio_id, name, source, document, skipped, fingerprint, created_by, backlog_effort)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id
+        INSERT INTO roadmap.scenarios
+            (portfolio_id, name, source, document, skipped, fingerprint, created_by, backlog_effort, idea_details)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id
         """,
         portfolio_id,
         name,
@@ -101,6 +104,7 @@ async def insert_scenario(
         fingerprint,
         created_by,
         backlog_effort,
+        idea_details or {},
     )
 
 
@@ -324,6 +328,11 @@ async def request_cancel(conn: asyncpg.Connection, run_id: UUID) -> RunRow | Non
 
 async def cancel_requested(conn: asyncpg.Connection, run_id: UUID) -> bool:
     return bool(await conn.fetchval("SELECT cancel_requested FROM roadmap.runs WHERE id = $1", run_id))
+
+
+async def idea_details(conn: asyncpg.Connection, scenario_id: UUID) -> dict[str, Any]:
+    """The owner, KPIs and quadrant of each idea of a scenario, as frozen with it."""
+    return await conn.fetchval("SELECT idea_details FROM roadmap.scenarios WHERE id = $1", scenario_id) or {}
 
 
 async def run_document(conn: asyncpg.Connection, run_id: UUID) -> dict[str, Any] | None:

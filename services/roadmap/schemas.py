@@ -10,6 +10,7 @@ import msgspec
 from msgspec import Meta
 
 from services.roadmap.compare import NotCompared, RunColumn
+from services.roadmap.idea_rows import AccountabilityWarning, IdeaRow
 from services.roadmap.optimiser.scenario import ConstraintDoc, ObjectiveDoc, PhaseDoc, SolverDoc, TeamDoc
 from services.roadmap.scenario_patch import ObjectivePatch, PhasePatch, SolverPatch, TeamPatch
 
@@ -38,6 +39,14 @@ class ScenarioIn(Input, kw_only=True):
     solver: SolverDoc = msgspec.field(default_factory=SolverDoc)
     # "apply": scale each idea's cost and effort by its teams' calibration (services/roadmap/calibrate.py).
     calibration: Literal["none", "apply"] = "none"
+    quick_wins_only: Annotated[
+        list[str],
+        Meta(
+            max_length=4,
+            description="phases kept for quick wins: an idea whose quadrant under the model is not "
+            "quickWin is not eligible for them (e.g. [\"improve\"])",
+        ),
+    ] = msgspec.field(default_factory=list)
 
 
 class ScenarioPatch(Input):
@@ -117,6 +126,7 @@ class ScenarioOut(Output):
     stale_estimates: StaleEstimatesOut | None
     # With calibration applied: the factors per team and each idea's cost and effort before and after.
     calibration: dict[str, Any] | None
+    warnings: list[AccountabilityWarning]
     phases: list[PhaseDoc]
     teams: list[TeamDoc]
     constraints: list[ConstraintDoc]
@@ -183,7 +193,9 @@ class RunPage(Output):
 
 
 class Comparison(Output):
-    """The optimisation runs side by side, each against the first, and the runs that could not be."""
+    """The optimisation runs side by side, each against the first, and the runs that could not be;
+    `ideas` has a row (title, owner, value, KPIs, ...) for every idea added, removed or moved."""
 
     runs: list[RunColumn]
     not_compared: list[NotCompared]
+    ideas: list[IdeaRow]

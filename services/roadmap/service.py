@@ -14,9 +14,10 @@ from services.kit.access import service as access
 from services.kit.access.rights import PLAN, READ, PortfolioAccess, Right
 from services.kit.auth import Caller
 from services.kit.problems import Conflict, FieldProblem, InvalidInput, NotFound, invalid_conversion
-from services.roadmap import compare, domain, plans_service, repository, scenario_patch
+from services.roadmap import compare, domain, idea_views, plans_service, repository, scenario_patch
 from services.roadmap.calibrate import calibrated, factors_of
 from services.roadmap.explain_runs import AlternativesIn, SensitivityIn
+from services.roadmap.idea_rows import IdeaRow
 from services.roadmap.frontier import FrontierPoint, Sweep, frontier_svg
 from services.roadmap.optimiser.scenario import ScenarioDoc, ScenarioError
 from services.roadmap.repository import RunRow, ScenarioRow
@@ -54,6 +55,9 @@ async def create_scenario(
     if body.calibration == "apply":
         report = await scoring.calibration(body.portfolio_id, token=token)
         ideas, applied = calibrated(ideas, factors_of(report))
+    details = idea_views.details_from_snapshot(snapshot, ideas)
+    if body.quick_wins_only:
+        ideas = idea_views.quick_wins_only(ideas, details, body.quick_wins_only, body.phases)
     settings = domain.Settings(
         phases=body.phases, teams=body.teams, constraints=body.constraints, objective=body.objective, solver=body.solver
     )
@@ -67,8 +71,10 @@ async def create_scenario(
         "currency": snapshot.currency,
         "staleEstimates": domain.stale_estimates(snapshot, ideas),
         **({"calibration": applied} if applied is not None else {}),
+        **({"quickWinsOnly": body.quick_wins_only} if body.quick_wins_only else {}),
     }
-    return await _insert(conn, body.portfolio_id, document, source, skipped, caller, domain.backlog_effort_of(ideas))
+    effort = domain.backlog_effort_of(ideas)
+    return await _insert(conn, body.portfolio_id, document, source, skipped, caller, effort, details)
 
 
 async def import_scenario(
@@ -96,6 +102,7 @@ async def _insert(
     skipped: list[domain.Skipped],
     caller: Caller,
     backlog_effort: dict[str, dict[str, float]],
+    idea_details: dict[str, Any] | None = None,
 ) -> ScenarioRow:
     scenario_id = await repository.insert_scenario(
         conn,
@@ -107,6 +114,7 @@ async def _insert(
         fingerprint=domain.fingerprint(document),
         created_by=caller.subject,
         backlog_effort=backlog_effort,
+        idea_details=idea_details,
     )
     return await _load_scenario(conn, scenario_id)
 
@@ -201,7 +209,7 @@ async def clone_scenario(conn: asyncpg.Connection, scenario_id: UUID, *, name: s
     document = msgspec.structs.replace(document_of(row), name=name)
     skipped = [msgspec.convert(item, domain.Skipped) for item in row.skipped]
     source = {**row.source, "clonedFrom": str(row.id)}
-    return await _insert(conn, row.portfolio_id, document, source, skipped, caller, row.backlog_effort)
+    return await _insert(conn, row.portfolio_id, document, source, skipped, caller, row.backlog_effort, row.idea_details)
 
 
 async def delete_scenario(conn: asyncpg.Connection, caller: Caller, scenario_id: UUID) -> None:
@@ -317,7 +325,8 @@ async def replan(conn: asyncpg.Connection, plan_id: UUID, body: ReplanIn, *, cal
     skipped = [msgspec.convert(item, domain.Skipped) for item in scenario.skipped]
     budgets = {"from": "the approved plan", "approved": basis.approved_budgets, "given": [p.key for p in given]}
     source = {**scenario.source, "replanOf": str(plan_id), "clonedFrom": str(scenario.id), "budgets": budgets}
-    return await _insert(conn, scenario.portfolio_id, document, source, skipped, caller, scenario.backlog_effort)
+    effort, details = scenario.backlog_effort, scenario.idea_details
+    return await _insert(conn, scenario.portfolio_id, document, source, skipped, caller, effort, details)
 
 
 async def frontier_chart(conn: asyncpg.Connection, caller: Caller, run_id: UUID) -> str:
@@ -351,7 +360,10 @@ async def list_runs(
 
 
 async def run_result(conn: asyncpg.Connection, caller: Caller, run_id: UUID) -> dict[str, Any]:
-    return await _result_of(conn, await require_run(conn, caller, run_id, READ))
+    """The result document, each assignment with its idea's row (title, owner, value, KPIs, ...)."""
+    run = await require_run(conn, caller, run_id, READ)
+    result = await _result_of(conn, run)
+    return idea_views.with_rows(result, await idea_views.rows_of_run(conn, run_id, run.scenario_id))
 
 
 async def _result_of(conn: asyncpg.Connection, run: RunRow) -> dict[str, Any]:
@@ -372,19 +384,24 @@ async def cancel_run(conn: asyncpg.Connection, caller: Caller, run_id: UUID) -> 
 
 async def compare_runs(
     conn: asyncpg.Connection, caller: Caller, run_ids: list[UUID]
-) -> tuple[list[compare.RunColumn], list[compare.NotCompared]]:
-    """Finished optimisation runs side by side, each against the first; the others listed apart."""
+) -> tuple[list[compare.RunColumn], list[compare.NotCompared], list[IdeaRow]]:
+    """Finished optimisation runs side by side, each against the first; the others listed apart;
+    and a row for each idea added, removed or moved (as the first run that has it knows it)."""
     if len(set(run_ids)) != len(run_ids):
         raise InvalidInput("A run is listed twice.", errors=[FieldProblem(field="query.ids", message="repeats a run")])
     candidates = []
+    rows: dict[str, IdeaRow] = {}
     for run_id in run_ids:
         run = await require_run(conn, caller, run_id, READ)
         result = await repository.run_result(conn, run_id) if run.kind == "optimise" else None
         candidates.append(compare.Candidate(run_id=str(run_id), kind=run.kind, status=run.status, result=result))
+        if result is not None:
+            rows = {**await idea_views.rows_of_run(conn, run_id, run.scenario_id), **rows}
     columns, left_out = compare.compare(candidates)
     if not columns:
         problems = [
             FieldProblem(field=f"query.ids[{index}]", message=item.reason) for index, item in enumerate(left_out)
         ]
         raise InvalidInput("None of these runs is a finished optimisation, so nothing compares.", errors=problems)
-    return columns, left_out
+    named = {item.idea for column in columns for item in (*column.added, *column.removed, *column.moved)}
+    return columns, left_out, [rows[ref] for ref in sorted(named) if ref in rows]

@@ -21,8 +21,9 @@ from services.kit.problems import FieldProblem, InvalidInput
 from services.scoring import rankings, service, staleness
 from services.scoring.living_api import LIVING_ROUTES
 from services.scoring.members_api import MemberController
+from services.scoring.ratings_api import RatingController
 from services.scoring.domain import PHASES
-from services.scoring.mapping import draft_from_input, idea_out, patch_changes
+from services.scoring.mapping import departments_from_input, draft_from_input, idea_out, patch_changes
 from services.scoring.repository import FacetCount, IdeaFilter
 from services.scoring.staleness import JourneyReviewRow
 from services.scoring.presenters import model_out, portfolio_out, ranking_out, score_out, snapshot_out, version_out
@@ -75,10 +76,16 @@ class PortfolioController(Controller):
     async def create(self, request: Request, conn: Conn, data: JSONBody[PortfolioIn]) -> PortfolioOut:
         """Create a portfolio: a programme with a currency and its four phases. Needs a token with
         the role programme_manager (or admin); its caller becomes the portfolio's first programme manager."""
+        departments = service.validated(lambda: departments_from_input(data.departments))
         row = await service.create_portfolio(
-            conn, caller_of(request), name=data.name, currency=data.currency, phase_labels=_labels(data.phase_labels),
+            conn,
+            caller_of(request),
+            name=data.name,
+            currency=data.currency,
+            phase_labels=_labels(data.phase_labels),
             review_every_days=data.review_every_days,
-        )  # fmt: skip
+            departments=departments,
+        )
         return portfolio_out(row)
 
     @get("", operation_id="listPortfolios")
@@ -96,12 +103,23 @@ class PortfolioController(Controller):
     async def update(
         self, request: Request, conn: Conn, portfolio_id: FromPath[UUID], data: JSONBody[PortfolioPatch]
     ) -> PortfolioOut:
-        """Rename a portfolio, change its currency or its phase labels."""
+        """Rename a portfolio, change its currency, its phase labels or its departments (the list
+        given replaces the list; ratings of a department no longer listed count nowhere)."""
         labels = msgspec.UNSET if data.phase_labels is msgspec.UNSET else _labels(data.phase_labels)
+        departments = msgspec.UNSET
+        if data.departments is not msgspec.UNSET:
+            given = data.departments
+            departments = service.validated(lambda: departments_from_input(given))
         row = await service.update_portfolio(
-            conn, caller_of(request), portfolio_id, name=data.name, currency=data.currency, phase_labels=labels,
+            conn,
+            caller_of(request),
+            portfolio_id,
+            name=data.name,
+            currency=data.currency,
+            phase_labels=labels,
             review_every_days=data.review_every_days,
-        )  # fmt: skip
+            departments=departments,
+        )
         return portfolio_out(row)
 
     @delete("/{portfolio_id:uuid}", operation_id="deletePortfolio")
@@ -202,8 +220,11 @@ class IdeaController(Controller):
         phase: FromQuery[Literal["discovery", "improve", "perfection", "personalization"] | None] = None,
         q: Annotated[str | None, QueryParameter(description="text in the title or description")] = None,
         stale: Annotated[bool | None, QueryParameter(description="only ideas whose estimates are (not) stale")] = None,
+        owner: Annotated[str | None, QueryParameter(description="the owner's subject, e-mail or name")] = None,
+        without_owner: Annotated[bool, QueryParameter(name="withoutOwner", description="only ideas nobody owns")] = False,
     ) -> IdeaPage:
-        """List the backlog in ref order, filtered by journey context, tag, phase, text or stale estimates."""
+        """List the backlog in ref order, filtered by journey context, tag, phase, text, owner or
+        stale estimates. `department` matches the idea's owning department or its owner's department."""
         now = clock()
         cutoff = await staleness.cutoff_for(conn, portfolio_id, now)
         filters = IdeaFilter(
@@ -217,6 +238,8 @@ class IdeaController(Controller):
             tag=tag,
             phase=phase,
             text=q,
+            owner=owner,
+            without_owner=without_owner,
         )
         rows, total = await service.list_ideas(conn, caller_of(request), portfolio_id, filters, page=page, page_size=page_size)
         items = [staleness_of(idea_out(row), cutoff) for row in rows]
@@ -342,13 +365,31 @@ class ModelController(Controller):
         page: Page = 1,
         page_size: PageSize = 50,
         cursor: Annotated[str | None, QueryParameter(max_length=400, description="nextCursor of the previous page")] = None,
+        sort: Annotated[
+            Literal["score", "disagreement"],
+            QueryParameter(description="`disagreement`: the ideas whose departments disagree most first"),
+        ] = "score",
+        quadrant: Annotated[
+            Literal["quickWin", "majorProject", "fillIn", "moneyPit"] | None,
+            QueryParameter(description="only the ideas of this quadrant"),
+        ] = None,
     ) -> RankingOut:
-        """The backlog ranked by score (highest first, ties by ref); unscored ideas last; `stale`
-        flags estimates older than the portfolio's review cadence."""
+        """The backlog ranked by score (highest first, ties by ref); unscored ideas last. Each idea
+        has its quadrant, and `stale` flags estimates older than the portfolio's review cadence;
+        `sort=disagreement` and `quadrant` page by number only."""
         result = await rankings.ranking(
-            conn, caller_of(request), portfolio_id, model_id, version=version, page=page, page_size=page_size,
-            cursor=cursor, now=clock(),
-        )  # fmt: skip
+            conn,
+            caller_of(request),
+            portfolio_id,
+            model_id,
+            version=version,
+            page=page,
+            page_size=page_size,
+            cursor=cursor,
+            sort=sort,
+            quadrant=quadrant,
+            now=clock(),
+        )
         return ranking_out(result, page=page, page_size=page_size)
 
 
@@ -363,9 +404,11 @@ class ModelController(Controller):
         version: ModelVersion = None,
     ) -> ScoreSnapshot:
         """Every idea's score under one model version with its cost, effort and phases, in ref order."""
-        portfolio, row, ideas = await service.score_snapshot(conn, caller_of(request), portfolio_id, model_id, version=version)
+        portfolio, row, ideas, limits = await service.score_snapshot(
+            conn, caller_of(request), portfolio_id, model_id, version=version
+        )
         stale = await staleness.stale_refs(conn, portfolio_id, [idea.ref for idea in ideas], clock())
-        return snapshot_out(portfolio, row, ideas, stale=stale)
+        return snapshot_out(portfolio, row, ideas, limits, stale=stale)
 
 
-ROUTES = [PortfolioController, IdeaController, ModelController, MemberController, *LIVING_ROUTES]
+ROUTES = [PortfolioController, IdeaController, ModelController, MemberController, RatingController, *LIVING_ROUTES]

@@ -17,6 +17,14 @@ from typing import Any, Final
 
 import msgspec
 
+from services.scoring.csv_cells import BadCell as _BadCell
+from services.scoring.csv_cells import escape as _escape
+from services.scoring.csv_cells import format_number
+from services.scoring.csv_cells import items as _items
+from services.scoring.csv_cells import parse_number as _parse_number
+from services.scoring.csv_cells import split as _split
+from services.scoring.csv_cells import unescape as _unescape
+from services.scoring.csv_owners import OWNER_COLUMNS, kpi_cell, overlay_owner, owner_cell, owner_of_cells, parse_kpis
 from services.scoring.domain import (
     ESTIMATE_FIELDS,
     PHASES,
@@ -44,6 +52,11 @@ COLUMNS: Final[tuple[str, ...]] = (
     "time_criticality",
     "risk_reduction",
     "phases",
+    "owner_subject",
+    "owner_name",
+    "owner_email",
+    "owner_department",
+    "kpis",
 )
 """The columns, in the order export writes them."""
 
@@ -53,9 +66,6 @@ REQUIRED_COLUMNS: Final = ("ref", "title")
 # skipped by some, which then run what follows (OWASP's CSV injection list). Apostrophes
 # already in front are counted too, so that a value which itself starts with "'=" survives the trip.
 _RISKY = re.compile(r"'*[=+\-@\t\r]")
-_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
-
-
 class CellProblem(msgspec.Struct, frozen=True):
     """What is wrong where: `row` as the spreadsheet numbers it (header = 1), `column` by header
     name, or "" when the problem concerns a whole row or the whole file."""
@@ -80,20 +90,6 @@ def _protect(cell: str) -> str:
     return "'" + cell if _RISKY.match(cell) else cell
 
 
-def _escape(text: str, specials: str = ";") -> str:
-    text = text.replace("\\", "\\\\")
-    for char in specials:
-        text = text.replace(char, "\\" + char)
-    return text
-
-
-def format_number(value: float) -> str:
-    """Shortest text that reads back as the same float: 15.0 -> "15", 0.1 -> "0.1"."""
-    if float(value).is_integer() and abs(value) < 1e15:
-        return str(int(value))
-    return repr(float(value))
-
-
 def _row_of(idea: IdeaDraft) -> list[str]:
     journey, estimates = idea.journey, idea.estimates
     numbers = {name: getattr(estimates, name) for name in NUMBER_COLUMNS}
@@ -106,6 +102,8 @@ def _row_of(idea: IdeaDraft) -> list[str]:
         **{name: "" if value is None else format_number(value) for name, value in numbers.items()},
         "effort": ";".join(f"{_escape(team, ';:')}:{format_number(days)}" for team, days in estimates.effort.items()),
         "phases": ";".join(idea.phases),
+        **{column: owner_cell(idea.owner, column) for column in OWNER_COLUMNS},
+        "kpis": ";".join(kpi_cell(kpi) for kpi in idea.kpis),
     }
     return [_protect(cells[name]) for name in COLUMNS]
 
@@ -122,50 +120,8 @@ def ideas_to_csv(ideas: Iterable[IdeaDraft]) -> str:
 # --- import ---------------------------------------------------------------------------
 
 
-class _BadCell(Exception):
-    """Raised by a cell parser; becomes a CellProblem at that row and column."""
-
-
 def _unprotect(cell: str) -> str:
     return cell[1:] if cell.startswith("'") and _RISKY.match(cell, 1) else cell
-
-
-def _split(text: str, separator: str) -> list[str]:
-    """Split on `separator` where it is not escaped by a backslash; parts stay escaped."""
-    parts, current, index = [], [], 0
-    while index < len(text):
-        char = text[index]
-        if char == "\\" and index + 1 < len(text):
-            current.append(text[index : index + 2])
-            index += 2
-            continue
-        if char == separator:
-            parts.append("".join(current))
-            current = []
-        else:
-            current.append(char)
-        index += 1
-    parts.append("".join(current))
-    return parts
-
-
-def _unescape(text: str) -> str:
-    # Only \\, \; and \: are escapes; any other backslash is kept, so "C:\temp" reads as typed.
-    return re.sub(r"\\([\\;:])", r"\1", text)
-
-
-def _items(cell: str) -> list[str]:
-    return [item.strip() for item in _split(cell, ";") if item.strip()]
-
-
-def _parse_number(text: str) -> float:
-    text = text.strip()
-    if not _NUMBER.fullmatch(text):
-        raise _BadCell(f"{text!r} is not a number")
-    value = float(text)
-    if not math.isfinite(value):
-        raise _BadCell(f"{text!r} is too large")
-    return value
 
 
 def _parse_estimate(name: str) -> Callable[[str], float | None]:
@@ -229,6 +185,8 @@ _PARSERS: Final[dict[str, Callable[[str], Any]]] = {
     **{name: _parse_estimate(name) for name in NUMBER_COLUMNS},
     "effort": _parse_effort,
     "phases": _parse_phases,
+    **{name: (lambda cell: cell.strip() or None) for name in OWNER_COLUMNS},
+    "kpis": parse_kpis,
 }
 
 
@@ -265,15 +223,22 @@ def _read_header(cells: list[str], problems: list[CellProblem]) -> list[str | No
 def _draft(values: dict[str, Any]) -> IdeaDraft:
     journey = JourneyContext(**{name: values[name] for name in JOURNEY_COLUMNS if name in values})
     numbers = {name: values[name] for name in (*NUMBER_COLUMNS, "effort") if name in values}
-    rest = {name: values[name] for name in ("description", "tags", "phases") if name in values}
+    rest = {name: values[name] for name in ("description", "tags", "phases", "kpis") if name in values}
     return IdeaDraft(
-        ref=values["ref"], title=values["title"], journey=journey, estimates=Estimates(**numbers), **rest
+        ref=values["ref"],
+        title=values["title"],
+        journey=journey,
+        estimates=Estimates(**numbers),
+        owner=owner_of_cells({name: values.get(name) for name in OWNER_COLUMNS}),
+        **rest,
     )
 
 
 def column_of(field: str | None) -> str:
     # DomainError fields look like "phases[1]", "estimates.reach" or "estimates.effort.web".
     parts = re.split(r"[.\[]", field or "")
+    if parts[0] == "owner" and len(parts) > 1:
+        return f"owner_{parts[1]}"
     return parts[1] if parts[0] == "estimates" and len(parts) > 1 else parts[0]
 
 
@@ -312,7 +277,7 @@ def overlay(stored: IdeaDraft, given: IdeaDraft, columns: frozenset[str]) -> Ide
     A file with only `ref,title` changes titles and nothing else. Raises DomainError when the
     result breaks a rule (naming the field).
     """
-    top = {name: getattr(given, name) for name in ("title", "description", "tags", "phases") if name in columns}
+    top = {name: getattr(given, name) for name in ("title", "description", "tags", "phases", "kpis") if name in columns}
     journey = {name: getattr(given.journey, name) for name in JOURNEY_COLUMNS if name in columns}
     estimates = {name: getattr(given.estimates, name) for name in (*NUMBER_COLUMNS, "effort") if name in columns}
     return IdeaDraft(
@@ -323,6 +288,8 @@ def overlay(stored: IdeaDraft, given: IdeaDraft, columns: frozenset[str]) -> Ide
         estimates=Estimates(**{**msgspec.structs.asdict(stored.estimates), **estimates}),
         phases=top.get("phases", stored.phases),
         tags=top.get("tags", stored.tags),
+        owner=overlay_owner(stored.owner, given.owner, columns),
+        kpis=top.get("kpis", stored.kpis),
     )
 
 

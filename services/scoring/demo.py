@@ -5,13 +5,15 @@ from __future__ import annotations
 from uuid import UUID
 
 import asyncpg
+import msgspec
 
 from services.kit.access import repository as access_repository
 from services.kit.access.rights import PortfolioRole
 from services.kit.auth import Caller, Role
-from services.scoring import service
+from services.scoring import ratings_repository, service
 from services.scoring.demo_actuals import seed_demo_actuals
 from services.scoring.demo_data import DEMO_CURRENCY, DEMO_IDEAS, DEMO_MODELS, DEMO_PORTFOLIO_NAME
+from services.scoring.demo_voices import DEMO_DEPARTMENTS, DEMO_KPIS, DEMO_STAKEHOLDER_MODEL, demo_ratings, owner_of
 from services.scoring.domain import DEFAULT_PHASE_LABELS
 
 # The development tokens `roadmap serve --seed-demo` prints are for the subjects `demo-<role>`;
@@ -50,9 +52,32 @@ async def seed_demo(conn: asyncpg.Connection) -> UUID:
 async def _create(conn: asyncpg.Connection) -> UUID:
     caller = DEMO_PROGRAMME_MANAGER
     portfolio = await service.create_portfolio(
-        conn, caller, name=DEMO_PORTFOLIO_NAME, currency=DEMO_CURRENCY, phase_labels=dict(DEFAULT_PHASE_LABELS)
+        conn,
+        caller,
+        name=DEMO_PORTFOLIO_NAME,
+        currency=DEMO_CURRENCY,
+        phase_labels=dict(DEFAULT_PHASE_LABELS),
+        departments=DEMO_DEPARTMENTS,
     )
-    await service.create_ideas(conn, caller, portfolio.id, DEMO_IDEAS)
-    for name, definition in DEMO_MODELS:
+    ideas = [
+        msgspec.structs.replace(
+            idea, owner=owner_of(idea.ref, idea.journey.department), kpis=DEMO_KPIS.get(idea.ref, ())
+        )
+        for idea in DEMO_IDEAS
+    ]
+    rows = {row.ref: row for row in await service.create_ideas(conn, caller, portfolio.id, ideas)}
+    # The workshop's ratings go in before the models, which score every idea with its ratings.
+    for ref, criterion, subject, department, value in demo_ratings():
+        await ratings_repository.upsert_rating(
+            conn,
+            portfolio_id=portfolio.id,
+            idea_id=rows[ref].id,
+            criterion=criterion,
+            subject=subject,
+            department=department,
+            value=value,
+            comment="",
+        )
+    for name, definition in (*DEMO_MODELS, DEMO_STAKEHOLDER_MODEL):
         await service.create_model(conn, caller, portfolio.id, name=name, definition=definition)
     return portfolio.id

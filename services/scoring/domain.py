@@ -11,6 +11,9 @@ from typing import Final
 
 import msgspec
 
+from services.scoring.accountability import Kpi, Owner, check_kpis
+from services.scoring.errors import DomainError
+
 PHASES: Final[tuple[str, ...]] = ("discovery", "improve", "perfection", "personalization")
 """The four programme phases, in time order."""
 
@@ -43,15 +46,6 @@ ESTIMATE_RANGES: Final[dict[str, tuple[float, float]]] = {
     "cost": (0.0, math.inf),
     "annual_benefit": (0.0, math.inf),
 }
-
-
-class DomainError(Exception):
-    """A rule of the domain was broken. `field` names where, in the API's terms."""
-
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
 
 
 class Estimates(msgspec.Struct, frozen=True, kw_only=True):
@@ -113,6 +107,8 @@ class IdeaDraft(msgspec.Struct, frozen=True, kw_only=True):
     estimates: Estimates = Estimates()
     phases: tuple[str, ...] = PHASES
     tags: tuple[str, ...] = ()
+    owner: Owner | None = None
+    kpis: tuple[Kpi, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.ref.strip():
@@ -131,6 +127,7 @@ class IdeaDraft(msgspec.Struct, frozen=True, kw_only=True):
             raise DomainError("phases must not repeat", field="phases")
         if any(not tag.strip() for tag in self.tags):
             raise DomainError("tags must not be blank", field="tags")
+        check_kpis(self.kpis)
 
 
 def ordered_phases(phases: tuple[str, ...] | list[str]) -> tuple[str, ...]:

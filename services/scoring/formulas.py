@@ -16,35 +16,16 @@ import msgspec
 
 from services.scoring import expression
 from services.scoring.domain import ESTIMATE_FIELDS, DomainError, Estimates
+from services.scoring.ratings import NO_VOICES, Voices
+from services.scoring.score_types import Contribution, ModelBase, Quadrants, Scored, Unscored
+from services.scoring.stakeholder import PREFIX, StakeholderModel, check_stakeholder_input, stakeholder_input
+
+__all__ = ["Contribution", "Quadrants", "Scored", "ScoringModel", "StakeholderModel", "Unscored"]
 
 _RANK: Final[dict[str, int]] = {name: index for index, name in enumerate(ESTIMATE_FIELDS)}
 
 
-class Contribution(msgspec.Struct, frozen=True):
-    """One additive part of a score: what it is, the inputs it read and what it adds."""
-
-    criterion: str
-    inputs: dict[str, float]
-    contribution: float
-
-
-class Scored(msgspec.Struct, frozen=True):
-    """A score and its breakdown; the contributions add up to `value`."""
-
-    value: float
-    breakdown: tuple[Contribution, ...]
-
-
-class Unscored(msgspec.Struct, frozen=True):
-    """Why an idea has no score: the missing estimates (in ESTIMATE_FIELDS order) or a reason."""
-
-    missing: tuple[str, ...]
-    reason: str
-
-
-class _Model(
-    msgspec.Struct, frozen=True, kw_only=True, rename="camel", forbid_unknown_fields=True, tag_field="kind"
-):
+class _Model(ModelBase):
     """What every model shares: its wire shape."""
 
 
@@ -78,7 +59,10 @@ class WeightedModel(_Model, tag="weighted"):
         seen: set[str] = set()
         for index, criterion in enumerate(self.criteria):
             where = f"criteria[{index}]"
-            _estimate(criterion.field, f"{where}.field")
+            if stakeholder_input(criterion.field) is not None:
+                check_stakeholder_input(criterion.field, f"{where}.field")
+            else:
+                _estimate(criterion.field, f"{where}.field")
             if criterion.field in seen:
                 raise DomainError(f"{criterion.field!r} appears twice", field=f"{where}.field")
             seen.add(criterion.field)
@@ -96,13 +80,13 @@ class WeightedModel(_Model, tag="weighted"):
     def _required(self) -> tuple[str, ...]:
         return _ordered(criterion.field for criterion in self.criteria)
 
-    def _score(self, estimates: Estimates) -> Scored | Unscored:
+    def _score(self, estimates: Estimates, voices: Voices) -> Scored | Unscored:
         parts = []
         total = 0.0
         for criterion in self.criteria:
-            value = estimates.value_of(criterion.field)
+            value = _input(criterion.field, estimates, voices)
             if value is None:
-                return _missing(self, estimates)
+                return _missing(self, estimates, voices)
             if criterion.scale_min is None:
                 part = criterion.weight * value
             else:
@@ -119,11 +103,11 @@ class RiceModel(_Model, tag="rice"):
     def _required(self) -> tuple[str, ...]:
         return ("customer_impact", "reach", "confidence", "effort")
 
-    def _score(self, estimates: Estimates) -> Scored | Unscored:
+    def _score(self, estimates: Estimates, voices: Voices) -> Scored | Unscored:
         reach, impact, confidence = estimates.reach, estimates.customer_impact, estimates.confidence
         effort = estimates.total_effort
         if reach is None or impact is None or confidence is None or effort is None:
-            return _missing(self, estimates)
+            return _missing(self, estimates, voices)
         if effort == 0:
             return _zero("effort")
         value = reach * impact * confidence / effort
@@ -140,11 +124,11 @@ class WsjfModel(_Model, tag="wsjf"):
     def _required(self) -> tuple[str, ...]:
         return ("customer_impact", "effort", "time_criticality", "risk_reduction")
 
-    def _score(self, estimates: Estimates) -> Scored | Unscored:
+    def _score(self, estimates: Estimates, voices: Voices) -> Scored | Unscored:
         effort = estimates.total_effort
         terms = [(name, getattr(estimates, name)) for name in _COST_OF_DELAY]
         if effort is None or any(value is None for _, value in terms):
-            return _missing(self, estimates)
+            return _missing(self, estimates, voices)
         if effort == 0:
             return _zero("effort")
         parts = []
@@ -167,10 +151,10 @@ class IceModel(_Model, tag="ice"):
     def _required(self) -> tuple[str, ...]:
         return ("customer_impact", "confidence", "effort")
 
-    def _score(self, estimates: Estimates) -> Scored | Unscored:
+    def _score(self, estimates: Estimates, voices: Voices) -> Scored | Unscored:
         impact, confidence, effort = estimates.customer_impact, estimates.confidence, estimates.total_effort
         if impact is None or confidence is None or effort is None:
-            return _missing(self, estimates)
+            return _missing(self, estimates, voices)
         # No effort at all is as easy as it gets, not a division by zero.
         ease = 10.0 if effort == 0 else min(10.0, self.reference_effort / effort)
         value = impact * confidence * ease
@@ -194,10 +178,10 @@ class ValueEffortModel(_Model, tag="value_effort"):
     def _required(self) -> tuple[str, ...]:
         return _ordered((self.value_field, self.effort_field))
 
-    def _score(self, estimates: Estimates) -> Scored | Unscored:
+    def _score(self, estimates: Estimates, voices: Voices) -> Scored | Unscored:
         value, effort = estimates.value_of(self.value_field), estimates.value_of(self.effort_field)
         if value is None or effort is None:
-            return _missing(self, estimates)
+            return _missing(self, estimates, voices)
         if effort == 0:
             return _zero(self.effort_field)
         ratio = value / effort
@@ -216,10 +200,10 @@ class RoiModel(_Model, tag="roi"):
     def _required(self) -> tuple[str, ...]:
         return ("cost", "annual_benefit")
 
-    def _score(self, estimates: Estimates) -> Scored | Unscored:
+    def _score(self, estimates: Estimates, voices: Voices) -> Scored | Unscored:
         benefit, cost = estimates.annual_benefit, estimates.cost
         if benefit is None or cost is None:
-            return _missing(self, estimates)
+            return _missing(self, estimates, voices)
         if cost == 0:
             return _zero("cost")
         value = (benefit * self.horizon_years - cost) / cost
@@ -271,13 +255,13 @@ class CustomModel(_Model, tag="custom"):
     def _required(self) -> tuple[str, ...]:
         return _compile(self.formula).names
 
-    def _score(self, estimates: Estimates) -> Scored | Unscored:
+    def _score(self, estimates: Estimates, voices: Voices) -> Scored | Unscored:
         program = _compile(self.formula)
         values = {}
         for name in program.names:
             value = estimates.value_of(name)
             if value is None:
-                return _missing(self, estimates)
+                return _missing(self, estimates, voices)
             values[name] = value
         parts = []
         total = 0.0
@@ -295,16 +279,24 @@ class CustomModel(_Model, tag="custom"):
         return _finish(total, parts)
 
 
-ScoringModel = WeightedModel | RiceModel | WsjfModel | IceModel | ValueEffortModel | RoiModel | CustomModel
+ScoringModel = (
+    WeightedModel | RiceModel | WsjfModel | IceModel | ValueEffortModel | RoiModel | CustomModel | StakeholderModel
+)
 """Any scoring model; decode a definition with `msgspec.convert(data, ScoringModel)`."""
 
 
 def _ordered(names: object) -> tuple[str, ...]:
-    return tuple(sorted(set(names), key=_RANK.__getitem__))  # type: ignore[call-overload]
+    # Estimates in their usual order, then stakeholder inputs by name.
+    return tuple(sorted(set(names), key=lambda name: (_RANK.get(name, len(_RANK)), name)))  # type: ignore[call-overload]
 
 
-def _missing(model: ScoringModel, estimates: Estimates) -> Unscored:
-    missing = tuple(name for name in model._required() if estimates.value_of(name) is None)
+def _input(name: str, estimates: Estimates, voices: Voices) -> float | None:
+    criterion = stakeholder_input(name)
+    return estimates.value_of(name) if criterion is None else voices.value_of(criterion)
+
+
+def _missing(model: ScoringModel, estimates: Estimates, voices: Voices) -> Unscored:
+    missing = tuple(name for name in model._required() if _input(name, estimates, voices) is None)  # type: ignore[union-attr]
     return Unscored(missing, f"missing estimates: {', '.join(missing)}")
 
 
@@ -320,10 +312,20 @@ def _finish(value: float, parts: list[Contribution]) -> Scored | Unscored:
 
 
 def required_fields(model: ScoringModel) -> tuple[str, ...]:
-    """The estimates the model reads, in ESTIMATE_FIELDS order."""
+    """The inputs the model reads: estimates in ESTIMATE_FIELDS order, then `stakeholder:` ones."""
+    if isinstance(model, StakeholderModel):
+        return tuple(PREFIX + name for name in model.rated_criteria())
     return model._required()
 
 
-def score_idea(model: ScoringModel, estimates: Estimates) -> Scored | Unscored:
-    """Score one idea's estimates; Unscored when an estimate is missing or the maths fails."""
-    return model._score(estimates)
+def rated_criteria(model: ScoringModel) -> tuple[str, ...] | None:
+    """The stakeholder criteria the model reads, or None for a model that reads no ratings."""
+    criteria = tuple(c for name in required_fields(model) if (c := stakeholder_input(name)) is not None)
+    return criteria or None
+
+
+def score_idea(model: ScoringModel, estimates: Estimates, voices: Voices = NO_VOICES) -> Scored | Unscored:
+    """Score one idea's estimates (and ratings); Unscored when an input is missing or the maths fails."""
+    if isinstance(model, StakeholderModel):
+        return model.score_voices(voices)
+    return model._score(estimates, voices)

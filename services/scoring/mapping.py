@@ -8,9 +8,11 @@ from typing import Any
 import msgspec
 
 from services.scoring import formulas
+from services.scoring.accountability import Kpi, Owner, make_kpis
 from services.scoring.domain import PHASES, DomainError, Estimates, IdeaDraft, JourneyContext, ordered_phases
 from services.scoring.repository import IdeaRow
-from services.scoring.schemas import EstimatesIn, IdeaFields, IdeaOut, JourneyIn
+from services.scoring.ratings import Department, check_departments
+from services.scoring.schemas import DepartmentIn, EstimatesIn, IdeaFields, IdeaOut, JourneyIn, KpiIn, OwnerIn
 
 
 def to_camel_path(path: str) -> str:
@@ -36,7 +38,29 @@ def draft_from_input(ref: str, body: IdeaFields) -> IdeaDraft:
         estimates=Estimates(**msgspec.structs.asdict(body.estimates)),
         phases=_phases(body.phases),
         tags=tuple(body.tags),
+        owner=owner_of(body.owner),
+        kpis=kpis_of(body.kpis),
     )
+
+
+def owner_of(body: OwnerIn | None) -> Owner | None:
+    return None if body is None else Owner(**msgspec.structs.asdict(body))
+
+
+def kpis_of(body: list[KpiIn]) -> tuple[Kpi, ...]:
+    return make_kpis([msgspec.structs.asdict(item) for item in body])
+
+
+def departments_from_input(body: list[DepartmentIn]) -> tuple[Department, ...]:
+    """The portfolio's departments from an API body; DomainError naming `departments[i].field`."""
+    departments = []
+    for index, item in enumerate(body):
+        try:
+            departments.append(Department(**msgspec.structs.asdict(item)))
+        except DomainError as exc:
+            raise DomainError(exc.message, field=f"departments[{index}].{exc.field}") from None
+    check_departments(departments)
+    return tuple(departments)
 
 
 def patch_changes(body: Any) -> dict[str, Any]:
@@ -53,6 +77,10 @@ def patch_changes(body: Any) -> dict[str, Any]:
             value = _phases(value)
         elif name == "tags":
             value = tuple(value)
+        elif name == "owner":
+            value = owner_of(value)
+        elif name == "kpis":
+            value = kpis_of(value)
         changes[name] = value
     return changes
 
@@ -80,6 +108,8 @@ def draft_to_row(draft: IdeaDraft) -> tuple[Any, ...]:
         estimates.time_criticality,
         estimates.risk_reduction,
         list(draft.phases),
+        None if draft.owner is None else msgspec.to_builtins(draft.owner),
+        [msgspec.to_builtins(kpi) for kpi in draft.kpis],
     )
 
 
@@ -116,6 +146,8 @@ def draft_from_row(row: IdeaRow) -> IdeaDraft:
         estimates=estimates_of_row(row),
         phases=tuple(row.phases),
         tags=tuple(row.tags),
+        owner=None if row.owner is None else msgspec.convert(row.owner, Owner),
+        kpis=tuple(msgspec.convert(row.kpis, list[Kpi])),
     )
 
 
@@ -129,6 +161,8 @@ def idea_out(row: IdeaRow) -> IdeaOut:
         estimates=EstimatesIn(**msgspec.structs.asdict(estimates_of_row(row))),
         phases=list(row.phases),
         tags=list(row.tags),
+        owner=None if row.owner is None else msgspec.convert(row.owner, OwnerIn),
+        kpis=msgspec.convert(row.kpis, list[KpiIn]),
         created_at=row.created_at,
         updated_at=row.updated_at,
         estimated_at=row.estimated_at,
@@ -137,9 +171,9 @@ def idea_out(row: IdeaRow) -> IdeaOut:
     )
 
 
-def score_to_columns(result: Any) -> tuple[float | None, list[dict[str, Any]], list[str], str | None]:
-    """(score, breakdown, missing, reason) as stored, from a Scored or Unscored result."""
+def score_to_columns(result: Any) -> tuple[float | None, list[dict[str, Any]], list[str], str | None, str | None]:
+    """(score, breakdown, missing, reason, insufficient input) as stored, from a Scored or Unscored result."""
     if isinstance(result, formulas.Scored):
         breakdown = [msgspec.to_builtins(item) for item in result.breakdown]
-        return result.value, breakdown, [], None
-    return None, [], list(result.missing), result.reason
+        return result.value, breakdown, [], None, result.insufficient
+    return None, [], list(result.missing), result.reason, None

@@ -9,14 +9,19 @@ import msgspec
 
 from services.scoring.domain import PHASES
 from services.scoring.formulas import Contribution
+from services.scoring.quadrants import Thresholds, classify, effort_of
 from services.scoring.repository import PortfolioRow
 from services.scoring.score_repository import ModelVersionRow, ScoreRow, SnapshotRow
 from services.scoring.rankings import RankingPage
 from services.scoring.schemas import (
+    DepartmentIn,
     IdeaScoreOut,
+    KpiIn,
     ModelOut,
     ModelVersionOut,
+    OwnerIn,
     PhaseOut,
+    QuadrantThresholds,
     PortfolioOut,
     RankedIdea,
     RankingOut,
@@ -49,6 +54,7 @@ def portfolio_out(row: PortfolioRow) -> PortfolioOut:
         name=row.name,
         currency=row.currency,
         phases=[PhaseOut(key=key, label=row.phase_labels.get(key, key)) for key in PHASES],
+        departments=msgspec.convert(row.departments, list[DepartmentIn]),
         idea_count=row.idea_count,
         created_at=row.created_at,
         updated_at=row.updated_at,
@@ -81,11 +87,13 @@ def score_out(version: ModelVersionRow, score: ScoreRow) -> IdeaScoreOut:
         breakdown=shown_breakdown(score.breakdown),
         missing=score.missing,
         reason=score.reason,
+        insufficient_input=score.insufficient_input is not None,
+        warning=score.insufficient_input,
     )
 
 
 def ranking_out(result: RankingPage, *, page: int, page_size: int) -> RankingOut:
-    version = result.version
+    version, limits = result.version, result.thresholds
     items = [
         RankedIdea(
             rank=row.position if row.score is not None else None,
@@ -99,6 +107,10 @@ def ranking_out(result: RankingPage, *, page: int, page_size: int) -> RankingOut
             journey_stage=row.journey_stage,
             touchpoint=row.touchpoint,
             stale=row.ref in result.stale,
+            insufficient_input=row.insufficient_input is not None,
+            warning=row.insufficient_input,
+            disagreement=row.disagreement,
+            quadrant=classify(row.score, effort_of(limits.effort_field, row.cost, row.effort), limits),
         )
         for row in result.rows
     ]
@@ -114,11 +126,22 @@ def ranking_out(result: RankingPage, *, page: int, page_size: int) -> RankingOut
         page=page,
         page_size=page_size,
         next_cursor=result.next_cursor,
+        quadrants=QuadrantThresholds(
+            value=limits.value,
+            effort=limits.effort,
+            effort_field=limits.effort_field,
+            from_median=list(limits.from_median),
+        ),
     )
 
 
 def snapshot_out(
-    portfolio: PortfolioRow, version: ModelVersionRow, rows: list[SnapshotRow], *, stale: frozenset[str] = frozenset()
+    portfolio: PortfolioRow,
+    version: ModelVersionRow,
+    rows: list[SnapshotRow],
+    limits: Thresholds,
+    *,
+    stale: frozenset[str] = frozenset(),
 ) -> ScoreSnapshot:
     return ScoreSnapshot(
         portfolio_id=portfolio.id,
@@ -127,5 +150,16 @@ def snapshot_out(
         model_name=version.model_name,
         model_version=version.version,
         model_version_id=version.id,
-        ideas=[SnapshotIdea(**msgspec.structs.asdict(row), stale=row.ref in stale) for row in rows],
+        ideas=[_snapshot_idea(row, limits, stale=row.ref in stale) for row in rows],
     )
+
+
+def _snapshot_idea(row: SnapshotRow, limits: Thresholds, *, stale: bool) -> SnapshotIdea:
+    fields = msgspec.structs.asdict(row)
+    fields["stale"] = stale
+    fields["owner"] = None if row.owner is None else msgspec.convert(row.owner, OwnerIn)
+    fields["kpis"] = msgspec.convert(row.kpis, list[KpiIn])
+    fields["insufficient_input"] = row.insufficient_input is not None
+    total_effort = sum(row.effort.values()) if row.effort else None
+    fields["quadrant"] = classify(row.score, effort_of(limits.effort_field, row.cost, total_effort), limits)
+    return SnapshotIdea(**fields)

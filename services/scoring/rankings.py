@@ -12,6 +12,8 @@ import msgspec
 from services.kit.problems import FieldProblem, InvalidInput
 from services.kit.clock import system_clock
 from services.scoring import score_repository, staleness
+from services.scoring import ranking_views, score_repository
+from services.scoring.quadrants import Thresholds
 from services.scoring.score_repository import ModelVersionRow, RankedRow, RankingKey
 from services.kit.auth import Caller
 from services.scoring.service import read_model
@@ -23,6 +25,7 @@ class RankingPage(msgspec.Struct, frozen=True):
     scored: int
     unscored: int
     next_cursor: str | None
+    thresholds: Thresholds
     stale: frozenset[str] = frozenset()
 
 
@@ -37,6 +40,7 @@ class _Cursor(msgspec.Struct, frozen=True, array_like=True):
     after: RankingKey
     scored: int
     unscored: int
+    thresholds: Thresholds
 
 
 def _encode(cursor: _Cursor) -> str:
@@ -68,28 +72,48 @@ async def ranking(
     page_size: int,
     cursor: str | None = None,
     now: datetime | None = None,
+    sort: str = "score",
+    quadrant: str | None = None,
 ) -> RankingPage:
     """One page of the portfolio's ranking under a model version (the latest by default).
 
     A page is chosen by number, or by the `nextCursor` of the page before it, which costs the
     same however deep the ranking goes. One row more than the page is read, to know whether
-    another page follows.
+    another page follows. Sorted by disagreement or filtered to a quadrant, the ranking is paged
+    by number only.
     """
     row = await read_model(conn, caller, portfolio_id, model_id, version=version)
+    if sort != "score" or quadrant is not None:
+        if cursor is not None:
+            message = "a cursor pages the score order of every idea; page a sorted or filtered view by number"
+            raise InvalidInput(message, errors=[FieldProblem(field="query.cursor", message=message)])
+        scored, unscored, limits = await ranking_views.counts_and_thresholds(conn, row.id, row.definition)
+        rows, total = await ranking_views.view_page(
+            conn, row.id, sort=sort, quadrant=quadrant, limits=limits, limit=page_size, offset=(page - 1) * page_size
+        )
+        if quadrant is not None:
+            scored, unscored = total, 0  # a quadrant holds scored ideas only
+        stale = await staleness.stale_refs(conn, portfolio_id, [r.ref for r in rows], now or system_clock())
+        return RankingPage(
+            version=row, rows=rows, scored=scored, unscored=unscored, next_cursor=None, thresholds=limits, stale=stale
+        )
     if cursor is not None:
         started = _decode(row.id, cursor)
         rows = await score_repository.ranking_after(conn, row.id, after=started.after, limit=page_size + 1)
-        scored, unscored = started.scored, started.unscored
+        scored, unscored, limits = started.scored, started.unscored, started.thresholds
     else:
         rows = await score_repository.ranking_page(
             conn, row.id, limit=page_size + 1, offset=(page - 1) * page_size
         )
-        scored, unscored = await score_repository.ranking_counts(conn, row.id)
+        scored, unscored, limits = await ranking_views.counts_and_thresholds(conn, row.id, row.definition)
     next_cursor = None
     if len(rows) > page_size:
         rows = rows[:page_size]
         last = rows[-1]
         after = RankingKey(score=last.score, ref=last.ref, position=last.position)
-        next_cursor = _encode(_Cursor(version_id=row.id, after=after, scored=scored, unscored=unscored))
+        state = _Cursor(version_id=row.id, after=after, scored=scored, unscored=unscored, thresholds=limits)
+        next_cursor = _encode(state)
     stale = await staleness.stale_refs(conn, portfolio_id, [r.ref for r in rows], now or system_clock())
-    return RankingPage(version=row, rows=rows, scored=scored, unscored=unscored, next_cursor=next_cursor, stale=stale)
+    return RankingPage(
+        version=row, rows=rows, scored=scored, unscored=unscored, next_cursor=next_cursor, thresholds=limits, stale=stale
+    )

@@ -19,6 +19,7 @@ class PortfolioRow(msgspec.Struct, frozen=True):
     currency: str
     phase_labels: dict[str, str]
     idea_count: int
+    departments: list[dict[str, Any]]
     created_at: datetime
     updated_at: datetime
     review_every_days: int = 90
@@ -45,6 +46,8 @@ class IdeaRow(msgspec.Struct, frozen=True):
     time_criticality: float | None
     risk_reduction: float | None
     phases: list[str]
+    owner: dict[str, Any] | None
+    kpis: list[dict[str, Any]]
     created_at: datetime
     updated_at: datetime
     # When and by whom the estimates were last made, and since when they are stale (the
@@ -65,7 +68,7 @@ def many(records: Sequence[asyncpg.Record], row_type: type[Any]) -> list[Any]:
 # --- portfolios -------------------------------------------------------------------------
 
 _PORTFOLIO_COLUMNS = """
-    p.id, p.name, p.currency, p.phase_labels, p.created_at, p.updated_at, p.review_every_days,
+    p.id, p.name, p.currency, p.phase_labels, p.departments, p.created_at, p.updated_at, p.review_every_days,
     (SELECT count(*) FROM scoring.ideas i WHERE i.portfolio_id = p.id) AS idea_count
 """
 
@@ -78,7 +81,7 @@ async def insert_portfolio(
         """
         WITH p AS (
             INSERT INTO scoring.portfolios (id, name, currency, phase_labels) VALUES ($1, $2, $3, $4)
-            RETURNING id, name, currency, phase_labels, created_at, updated_at, review_every_days
+            RETURNING id, name, currency, phase_labels, departments, created_at, updated_at, review_every_days
         )
         SELECT p.*, 0::bigint AS idea_count FROM p
         """,
@@ -152,12 +155,14 @@ IDEA_WRITE_COLUMNS = (
     "time_criticality",
     "risk_reduction",
     "phases",
+    "owner",
+    "kpis",
 )
 _IDEA_COLUMNS = "id, " + ", ".join(IDEA_WRITE_COLUMNS) + ", created_at, updated_at, estimated_at, estimated_by, stale_since"
 # How each written column travels in a bulk insert. A Python list inside a list parameter
 # would be read as a second array dimension, so list- and dict-valued columns travel as
 # JSON text and are turned back into arrays or jsonb in SQL.
-_JSON_COLUMNS = {"tags", "phases", "effort"}
+_JSON_COLUMNS = {"tags", "phases", "effort", "owner", "kpis"}
 _FLOAT_COLUMNS = {
     "customer_impact", "reach", "confidence", "cost", "annual_benefit", "time_criticality", "risk_reduction",
 }  # fmt: skip
@@ -170,8 +175,10 @@ def _bulk_type(column: str) -> str:
 def _bulk_select(column: str) -> str:
     if column in ("tags", "phases"):
         return f"ARRAY(SELECT jsonb_array_elements_text(t.{column}::jsonb))"
-    if column == "effort":
-        return "t.effort::jsonb"
+    if column in ("effort", "kpis"):
+        return f"t.{column}::jsonb"
+    if column == "owner":
+        return "NULLIF(t.owner::jsonb, 'null'::jsonb)"  # no owner is SQL NULL, not JSON null
     return f"t.{column}"
 
 
@@ -257,16 +264,29 @@ class IdeaFilter(msgspec.Struct, frozen=True, kw_only=True):
     # Only ideas whose estimates were made before (True) or since (False) this cutoff.
     stale: bool | None = None
     stale_cutoff: datetime | None = None
+    owner: str | None = None
+    without_owner: bool = False
 
 
 def _filter_sql(filters: IdeaFilter, first_param: int) -> tuple[str, list[Any]]:
     clauses: list[str] = []
     params: list[Any] = []
-    for column in ("persona", "journey_stage", "touchpoint", "channel", "department"):
+    for column in ("persona", "journey_stage", "touchpoint", "channel"):
         value = getattr(filters, column)
         if value is not None:
             params.append(value)
             clauses.append(f"{column} = ${first_param + len(params) - 1}")
+    if filters.department is not None:
+        # The idea's owning department, or the department of its owner.
+        params.append(filters.department)
+        n = first_param + len(params) - 1
+        clauses.append(f"(department = ${n} OR lower(owner->>'department') = lower(${n}))")
+    if filters.owner is not None:
+        params.append(filters.owner)
+        n = first_param + len(params) - 1
+        clauses.append(f"lower(${n}) IN (lower(owner->>'subject'), lower(owner->>'email'), lower(owner->>'name'))")
+    if filters.without_owner:
+        clauses.append("owner IS NULL")
     if filters.tag is not None:
         params.append(filters.tag)
         clauses.append(f"${first_param + len(params) - 1} = ANY(tags)")

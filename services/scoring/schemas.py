@@ -24,6 +24,7 @@ NonNegative = Annotated[float, Meta(ge=0, le=1e15)]
 Currency = Annotated[str, Meta(pattern=whole(r"[A-Z]{3}"), description="ISO 4217 code, e.g. EUR")]
 PageSize = Annotated[int, Meta(ge=1, le=1000)]
 ReviewDays = Annotated[int, Meta(ge=1, le=3650, description="estimates older than this many days are stale")]
+Quadrant = Literal["quickWin", "majorProject", "fillIn", "moneyPit"]
 
 
 class Input(msgspec.Struct, rename="camel", forbid_unknown_fields=True, kw_only=True):
@@ -44,11 +45,24 @@ class PhaseLabels(Input, frozen=True):
     personalization: ShortText = "Personalization"
 
 
+class DepartmentIn(Input, frozen=True):
+    """A department whose people rate ideas; its weight counts its voice among the others."""
+
+    key: Annotated[str, Meta(pattern=whole(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"), description="e.g. branches")]
+    name: Title
+    customer_facing: bool = False
+    weight: Annotated[float, Meta(gt=0, le=1000)] = 1.0
+
+
+Departments = Annotated[list[DepartmentIn], Meta(max_length=100)]
+
+
 class PortfolioIn(Input):
     name: Title
     currency: Currency = "EUR"
     phase_labels: PhaseLabels = msgspec.field(default_factory=PhaseLabels)
     review_every_days: ReviewDays = 90
+    departments: Departments = msgspec.field(default_factory=list)
 
 
 class PortfolioPatch(Input):
@@ -56,6 +70,7 @@ class PortfolioPatch(Input):
     currency: Currency | msgspec.UnsetType = msgspec.UNSET
     phase_labels: PhaseLabels | msgspec.UnsetType = msgspec.UNSET
     review_every_days: ReviewDays | msgspec.UnsetType = msgspec.UNSET
+    departments: Departments | msgspec.UnsetType = msgspec.UNSET
 
 
 class PhaseOut(Output):
@@ -68,6 +83,7 @@ class PortfolioOut(Output):
     name: str
     currency: str
     phases: list[PhaseOut]
+    departments: list[DepartmentIn]
     idea_count: int
     created_at: datetime
     updated_at: datetime
@@ -104,6 +120,29 @@ class EstimatesIn(Input, frozen=True):
     risk_reduction: ZeroToTen | None = None
 
 
+class OwnerIn(Input, frozen=True):
+    """The person accountable for the idea, with the power to act on it."""
+
+    subject: Annotated[str, Meta(min_length=1, max_length=200, description="their subject at the identity provider")]
+    name: Title
+    email: Annotated[str, Meta(max_length=254, pattern=whole(r"[^@\s]+@[^@\s]+"))] | None = None
+    department: ShortText | None = None
+
+
+class KpiIn(Input, frozen=True):
+    """A measured outcome of the idea (the practice's MBOs): what moves, which way, from where to where."""
+
+    key: Annotated[str, Meta(pattern=whole(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"), description="e.g. nps")]
+    name: Title
+    unit: ShortText = ""
+    direction: Literal["increase", "decrease"] = "increase"
+    baseline: Annotated[float, Meta(ge=-1e15, le=1e15)] | None = None
+    target: Annotated[float, Meta(ge=-1e15, le=1e15)] | None = None
+
+
+Kpis = Annotated[list[KpiIn], Meta(max_length=20)]
+
+
 class IdeaFields(Input):
     """What a user may set on an idea (the ref comes from the path when updating)."""
 
@@ -114,6 +153,8 @@ class IdeaFields(Input):
     estimates: EstimatesIn = msgspec.field(default_factory=EstimatesIn)
     phases: Annotated[list[PhaseKey], Meta(min_length=1, max_length=4)] | None = None
     tags: Annotated[list[Tag], Meta(max_length=30)] = msgspec.field(default_factory=list)
+    owner: OwnerIn | None = None
+    kpis: Kpis = msgspec.field(default_factory=list)
 
 
 class IdeaIn(IdeaFields, kw_only=True):
@@ -127,6 +168,8 @@ class IdeaPatch(Input):
     estimates: EstimatesIn | msgspec.UnsetType = msgspec.UNSET
     phases: Annotated[list[PhaseKey], Meta(min_length=1, max_length=4)] | msgspec.UnsetType = msgspec.UNSET
     tags: Annotated[list[Tag], Meta(max_length=30)] | msgspec.UnsetType = msgspec.UNSET
+    owner: OwnerIn | None | msgspec.UnsetType = msgspec.UNSET
+    kpis: Kpis | msgspec.UnsetType = msgspec.UNSET
 
 
 class IdeasBulkIn(Input):
@@ -142,6 +185,8 @@ class IdeaOut(Output):
     estimates: EstimatesIn
     phases: list[str]
     tags: list[str]
+    owner: OwnerIn | None
+    kpis: list[KpiIn]
     created_at: datetime
     updated_at: datetime
     # When and by whom the estimates were made; stale: older than the portfolio's review
@@ -228,6 +273,8 @@ class IdeaScoreOut(Output):
     breakdown: list[Contribution]
     missing: list[str]
     reason: str | None
+    insufficient_input: bool = False
+    warning: str | None = None
 
 
 class RankedIdea(Output):
@@ -242,6 +289,20 @@ class RankedIdea(Output):
     journey_stage: str | None
     touchpoint: str | None
     stale: bool = False
+    insufficient_input: bool = False
+    warning: str | None = None
+    disagreement: float | None = None
+    quadrant: Quadrant | None = None
+
+
+class QuadrantThresholds(Output):
+    """The split between high and low value (score) and effort; `fromMedian` says which were
+    taken from the portfolio's medians rather than set on the model."""
+
+    value: float | None
+    effort: float | None
+    effort_field: str
+    from_median: list[str]
 
 
 class RankingOut(Output):
@@ -256,6 +317,7 @@ class RankingOut(Output):
     page: int
     page_size: int
     next_cursor: str | None
+    quadrants: QuadrantThresholds | None = None
 
 
 class SnapshotIdea(Output):
@@ -276,6 +338,10 @@ class SnapshotIdea(Output):
     pain_point: str | None
     tags: list[str]
     stale: bool = False
+    owner: OwnerIn | None = None
+    kpis: list[KpiIn] = msgspec.field(default_factory=list)
+    quadrant: Quadrant | None = None
+    insufficient_input: bool = False
 
 
 class ScoreSnapshot(Output):

@@ -32,6 +32,7 @@ class ScoreRow(msgspec.Struct, frozen=True):
     breakdown: list[Contribution]
     missing: list[str]
     reason: str | None
+    insufficient_input: str | None = None
 
 
 class RankedRow(msgspec.Struct, frozen=True):
@@ -45,6 +46,10 @@ class RankedRow(msgspec.Struct, frozen=True):
     missing: list[str]
     reason: str | None
     position: int
+    insufficient_input: str | None = None
+    disagreement: float | None = None
+    cost: float | None = None
+    effort: float | None = None
 
 
 # --- scoring models ---------------------------------------------------------------------
@@ -147,21 +152,29 @@ async def delete_model(conn: asyncpg.Connection, portfolio_id: UUID, model_id: U
 async def upsert_scores(
     conn: asyncpg.Connection,
     model_version_id: UUID,
-    scores: Sequence[tuple[UUID, str, float | None, list[dict[str, Any]], list[str], str | None]],
+    scores: Sequence[tuple[Any, ...]],
 ) -> None:
-    """Store (idea id, ref, score, breakdown, missing, reason) for one model version."""
+    """Store (idea id, ref, score, breakdown, missing, reason, insufficient input, disagreement,
+    effort, cost) for one model version."""
     if not scores:
         return
-    idea_ids, refs, values, breakdowns, missing, reasons = zip(*scores, strict=True)
+    idea_ids, refs, values, breakdowns, missing, reasons, insufficient, disagreement, effort, cost = zip(
+        *scores, strict=True
+    )
     await conn.execute(
         """
-        INSERT INTO scoring.scores (model_version_id, idea_id, ref, score, breakdown, missing, reason)
-        SELECT $1, idea_id, ref, score, breakdown::jsonb, ARRAY(SELECT jsonb_array_elements_text(missing::jsonb)), reason
-        FROM unnest($2::uuid[], $3::text[], $4::float8[], $5::text[], $6::text[], $7::text[])
-             AS s(idea_id, ref, score, breakdown, missing, reason)
+        INSERT INTO scoring.scores
+            (model_version_id, idea_id, ref, score, breakdown, missing, reason, insufficient_input, disagreement,
+             effort, cost)
+        SELECT $1, idea_id, ref, score, breakdown::jsonb, ARRAY(SELECT jsonb_array_elements_text(missing::jsonb)),
+               reason, insufficient, disagreement, effort, cost
+        FROM unnest($2::uuid[], $3::text[], $4::float8[], $5::text[], $6::text[], $7::text[], $8::text[], $9::float8[],
+                    $10::float8[], $11::float8[])
+             AS s(idea_id, ref, score, breakdown, missing, reason, insufficient, disagreement, effort, cost)
         ON CONFLICT (model_version_id, idea_id) DO UPDATE
-        SET score = excluded.score, breakdown = excluded.breakdown,
-            missing = excluded.missing, reason = excluded.reason
+        SET score = excluded.score, breakdown = excluded.breakdown, missing = excluded.missing,
+            reason = excluded.reason, insufficient_input = excluded.insufficient_input,
+            disagreement = excluded.disagreement, effort = excluded.effort, cost = excluded.cost
         """,
         model_version_id,
         list(idea_ids),
@@ -170,13 +183,17 @@ async def upsert_scores(
         [msgspec.json.encode(breakdown).decode() for breakdown in breakdowns],
         [msgspec.json.encode(names).decode() for names in missing],
         list(reasons),
+        list(insufficient),
+        list(disagreement),
+        list(effort),
+        list(cost),
     )
 
 
 async def scores_of_idea(conn: asyncpg.Connection, idea_id: UUID) -> list[tuple[ModelVersionRow, ScoreRow]]:
     records = await conn.fetch(
         f"""
-        SELECT {_VERSION_COLUMNS}, s.idea_id, s.score, s.breakdown, s.missing, s.reason
+        SELECT {_VERSION_COLUMNS}, s.idea_id, s.score, s.breakdown, s.missing, s.reason, s.insufficient_input
         FROM scoring.scores s
         JOIN scoring.model_versions v ON v.id = s.model_version_id
         JOIN scoring.models m ON m.id = v.model_id
@@ -201,33 +218,25 @@ class RankingKey(msgspec.Struct, frozen=True, array_like=True):
 
 # The breakdown travels as text and is decoded straight into structs: on a page of 1,000
 # ideas this is most of the work, and msgspec does it in C.
-_RANKED_COLUMNS = """
-    s.ref, i.title, i.persona, i.journey_stage, i.touchpoint, s.score, s.breakdown::text, s.missing, s.reason
+RANKED_COLUMNS = """
+    s.ref, i.title, i.persona, i.journey_stage, i.touchpoint, s.score, s.breakdown::text, s.missing, s.reason,
+    s.insufficient_input, s.disagreement, s.cost, s.effort
 """
 _decode_breakdown = msgspec.json.Decoder(list[Contribution]).decode
 # `-score` ascending is `score` descending with unscored ideas (NULL) last; together with the
 # ref it is one range of the `scores_ranking` index, so a page never sorts the whole ranking.
-_RANKED_FROM = "FROM scoring.scores s JOIN scoring.ideas i ON i.id = s.idea_id WHERE s.model_version_id = $1"
-
-
-async def ranking_counts(conn: asyncpg.Connection, model_version_id: UUID) -> tuple[int, int]:
-    """How many ideas the version scored, and how many it could not."""
-    counts = await conn.fetchrow(
-        "SELECT count(score) AS scored, count(*) - count(score) AS unscored FROM scoring.scores WHERE model_version_id = $1",
-        model_version_id,
-    )
-    return counts["scored"], counts["unscored"]
+RANKED_FROM = "FROM scoring.scores s JOIN scoring.ideas i ON i.id = s.idea_id WHERE s.model_version_id = $1"
 
 
 async def ranking_page(conn: asyncpg.Connection, model_version_id: UUID, *, limit: int, offset: int) -> list[RankedRow]:
     """The ranking from position `offset + 1`: score descending, then ref in byte order."""
     records = await conn.fetch(
-        f"SELECT {_RANKED_COLUMNS} {_RANKED_FROM} ORDER BY -s.score, s.ref LIMIT $2 OFFSET $3",
+        f"SELECT {RANKED_COLUMNS} {RANKED_FROM} ORDER BY -s.score, s.ref LIMIT $2 OFFSET $3",
         model_version_id,
         limit,
         offset,
     )
-    return _positioned(records, first=offset + 1)
+    return positioned(records, first=offset + 1)
 
 
 async def ranking_after(
@@ -237,7 +246,7 @@ async def ranking_after(
     records: list[asyncpg.Record] = []
     if after.score is not None:
         records = await conn.fetch(
-            f"""SELECT {_RANKED_COLUMNS} {_RANKED_FROM} AND (-s.score, s.ref) > (-$2::float8, $3::text)
+            f"""SELECT {RANKED_COLUMNS} {RANKED_FROM} AND (-s.score, s.ref) > (-$2::float8, $3::text)
             ORDER BY -s.score, s.ref LIMIT $4""",
             model_version_id,
             after.score,
@@ -248,21 +257,25 @@ async def ranking_after(
         # Unscored ideas come after every scored one, in ref order.
         ref_after = after.ref if after.score is None else ""
         records += await conn.fetch(
-            f"""SELECT {_RANKED_COLUMNS} {_RANKED_FROM} AND s.score IS NULL AND s.ref > $2::text
+            f"""SELECT {RANKED_COLUMNS} {RANKED_FROM} AND s.score IS NULL AND s.ref > $2::text
             ORDER BY -s.score, s.ref LIMIT $3""",
             model_version_id,
             ref_after,
             limit - len(records),
         )
-    return _positioned(records, first=after.position + 1)
+    return positioned(records, first=after.position + 1)
 
 
-def _positioned(records: Sequence[asyncpg.Record], *, first: int) -> list[RankedRow]:
+def positioned(records: Sequence[asyncpg.Record], *, first: int) -> list[RankedRow]:
+    """Rows of RANKED_COLUMNS, numbered from `first`."""
     return [
         RankedRow(
-            ref, title, persona, stage, touchpoint, score, _decode_breakdown(breakdown), missing, reason, first + index
-        )
-        for index, (ref, title, persona, stage, touchpoint, score, breakdown, missing, reason) in enumerate(records)
+            ref, title, persona, stage, touchpoint, score, _decode_breakdown(breakdown), missing, reason, first + index,
+            insufficient, disagreement, cost, effort,
+        )  # fmt: skip
+        for index, (
+            ref, title, persona, stage, touchpoint, score, breakdown, missing, reason, insufficient, disagreement, cost, effort
+        ) in enumerate(records)  # fmt: skip
     ]
 
 
@@ -283,6 +296,9 @@ class SnapshotRow(msgspec.Struct, frozen=True):
     department: str | None
     pain_point: str | None
     tags: list[str]
+    owner: dict[str, Any] | None = None
+    kpis: list[dict[str, Any]] = []
+    insufficient_input: str | None = None
 
 
 async def snapshot(conn: asyncpg.Connection, model_version_id: UUID) -> list[SnapshotRow]:
@@ -290,7 +306,8 @@ async def snapshot(conn: asyncpg.Connection, model_version_id: UUID) -> list[Sna
     records = await conn.fetch(
         """
         SELECT s.ref, i.title, s.score, s.breakdown, s.missing, s.reason, i.cost, i.effort, i.phases,
-               i.persona, i.journey_stage, i.touchpoint, i.channel, i.department, i.pain_point, i.tags
+               i.persona, i.journey_stage, i.touchpoint, i.channel, i.department, i.pain_point, i.tags,
+               i.owner, i.kpis, s.insufficient_input
         FROM scoring.scores s JOIN scoring.ideas i ON i.id = s.idea_id
         WHERE s.model_version_id = $1
         ORDER BY s.ref

@@ -15,15 +15,21 @@ from services.kit.access.rights import PLAN, READ, Right
 from services.kit.auth import Caller
 from services.kit.clock import Clock, system_clock
 from services.kit.problems import Conflict, FieldProblem, InvalidInput, MalformedBody, NotFound, invalid_conversion
-from services.scoring import csv_codec, formulas, history, repository, score_repository, staleness
-from services.scoring.domain import DomainError, IdeaDraft
-from services.scoring.mapping import (
-    draft_from_row,
-    draft_to_row,
-    estimates_of_row,
-    score_to_columns,
-    to_camel_path,
+from services.scoring import (
+    csv_codec,
+    formulas,
+    history,
+    ranking_views,
+    repository,
+    score_repository,
+    staleness,
+    voices_service,
 )
+from services.scoring.domain import DomainError, IdeaDraft
+from services.scoring.mapping import draft_from_row, draft_to_row, to_camel_path
+from services.scoring.quadrants import Thresholds
+from services.scoring.ratings import Department
+from services.scoring.rescoring import rescore, score_version
 from services.scoring.repository import FacetCount, IdeaFilter, IdeaRow, PortfolioRow
 from services.scoring.score_repository import ModelVersionRow, ScoreRow, SnapshotRow
 
@@ -56,15 +62,17 @@ async def create_portfolio(
     currency: str,
     phase_labels: dict[str, str],
     review_every_days: int | None = None,
+    departments: Sequence[Department] = (),
 ) -> PortfolioRow:
     """A new portfolio, its creator its first programme manager."""
     portfolio_id = await access.create_tenant(conn, caller)
-    row = await repository.insert_portfolio(
-        conn, portfolio_id, name=name, currency=currency, phase_labels=phase_labels
-    )
+    row = await repository.insert_portfolio(conn, portfolio_id, name=name, currency=currency, phase_labels=phase_labels)
     if review_every_days is not None:
         await staleness.set_cadence(conn, portfolio_id, review_every_days)
-        row = msgspec.structs.replace(row, review_every_days=review_every_days)
+    if departments:
+        await voices_service.set_departments(conn, portfolio_id, departments)
+    if review_every_days is not None or departments:
+        row = await require_portfolio(conn, portfolio_id)
     return row
 
 
@@ -90,11 +98,14 @@ async def update_portfolio(
     currency: Any,
     phase_labels: Any,
     review_every_days: Any = msgspec.UNSET,
+    departments: Any = msgspec.UNSET,
 ) -> PortfolioRow:
     """Change the given fields (msgspec.UNSET leaves a field as it is)."""
     current = await open_portfolio(conn, caller, portfolio_id, PLAN, for_update=True)
     if review_every_days is not msgspec.UNSET:
         await staleness.set_cadence(conn, portfolio_id, review_every_days)
+    if departments is not msgspec.UNSET:
+        await voices_service.set_departments(conn, portfolio_id, departments)
     await repository.update_portfolio(
         conn,
         portfolio_id,
@@ -135,7 +146,7 @@ async def _create_ideas(
             errors=[FieldProblem(field="ideas", message="too many ideas for this portfolio")],
         )
     rows = await repository.insert_ideas(conn, portfolio.id, [draft_to_row(draft) for draft in drafts])
-    await rescore(conn, portfolio.id, rows)
+    await rescore(conn, portfolio.id, rows, new=True)
     return await history.record_created(conn, rows, drafts, by=by, at=at)
 
 
@@ -357,7 +368,7 @@ async def _add_version(
     stored = msgspec.to_builtins(model)
     version_id = await score_repository.insert_model_version(conn, model_id, definition=stored, created_by=author)
     ideas = await repository.all_ideas(conn, portfolio_id)
-    await score_repository.upsert_scores(conn, version_id, _score_rows(model, ideas))
+    await score_version(conn, portfolio_id, version_id, model, ideas)
     row = await score_repository.get_model_version(conn, portfolio_id, model_id)
     assert row is not None and row.id == version_id
     return row
@@ -379,19 +390,6 @@ async def _require_model(
         which = f"version {version} of " if version is not None else ""
         raise NotFound(f"There is no {which}scoring model {model_id} in this portfolio.")
     return row
-
-
-def _score_rows(model: Any, ideas: Sequence[IdeaRow]) -> list[tuple[Any, ...]]:
-    return [
-        (idea.id, idea.ref, *score_to_columns(formulas.score_idea(model, estimates_of_row(idea)))) for idea in ideas
-    ]
-
-
-async def rescore(conn: asyncpg.Connection, portfolio_id: UUID, ideas: Sequence[IdeaRow]) -> None:
-    """Bring the stored scores of `ideas` up to date under every version of every model."""
-    for version in await score_repository.all_model_versions(conn, portfolio_id):
-        model = msgspec.convert(version.definition, formulas.ScoringModel)
-        await score_repository.upsert_scores(conn, version.id, _score_rows(model, ideas))
 
 
 async def idea_scores(
@@ -421,8 +419,10 @@ async def delete_model(conn: asyncpg.Connection, caller: Caller, portfolio_id: U
 
 async def score_snapshot(
     conn: asyncpg.Connection, caller: Caller, portfolio_id: UUID, model_id: UUID, *, version: int | None
-) -> tuple[PortfolioRow, ModelVersionRow, list[SnapshotRow]]:
-    """The scores of every idea under one model version, for another service to keep."""
+) -> tuple[PortfolioRow, ModelVersionRow, list[SnapshotRow], Thresholds]:
+    """The scores of every idea under one model version, for another service to keep, and the
+    version's quadrant thresholds."""
     portfolio = await open_portfolio(conn, caller, portfolio_id, READ)
     row = await _require_model(conn, portfolio_id, model_id, version=version)
-    return portfolio, row, await score_repository.snapshot(conn, row.id)
+    _, _, limits = await ranking_views.counts_and_thresholds(conn, row.id, row.definition)
+    return portfolio, row, await score_repository.snapshot(conn, row.id), limits

@@ -67,6 +67,7 @@ def test_the_readme_tour_works_as_printed(served, tmp_path):  # noqa: F811
         "VIEWER": tokens["viewer"],
         "PM": tokens["programme_manager"],
         "LEADER": tokens["leader"],
+        "STAKEHOLDER": tokens["stakeholder"],
         "P": f"{base}/scoring/portfolios/{portfolio}",
         "PORTFOLIO": portfolio,
         "MODEL": model,
@@ -103,6 +104,8 @@ def run(command: str, env: dict[str, str], cwd: Path) -> tuple[int, str]:
 
 def remember_ids(command: str, text: str, ids: dict[str, str], env: dict[str, str]) -> None:
     """Keep the ids the README's later commands refer to, as a reader would copy them."""
+    if command.endswith('"$P/models"') and text.startswith("["):
+        ids["<stakeholder model id>"] = next(m["id"] for m in json.loads(text) if m["name"] == "Stakeholder voices")
     if not text.startswith("{"):
         return
     answer = json.loads(text)

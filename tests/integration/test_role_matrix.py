@@ -24,7 +24,7 @@ from roadmap_fixtures import EDITOR, scenario_body, scored_portfolio
 
 pytestmark = pytest.mark.integration
 
-READ, PLAN, DECIDE, DELIVER, MANAGE = "read", "plan", "decide", "deliver", "manage"
+READ, PLAN, DECIDE, DELIVER, MANAGE, RATE = "read", "plan", "decide", "deliver", "manage", "rate"
 CREATE_PORTFOLIO, OWN_LIST, SIGNED_BY_JIRA = "create-portfolio", "own-list", "signed-by-jira"
 
 # The right each operation needs on the portfolio it touches.
@@ -39,7 +39,7 @@ RIGHTS: dict[str, str] = {
     "listMembers": READ, "setMember": MANAGE, "removeMember": MANAGE, "setGroupMember": MANAGE,
     "removeGroupMember": MANAGE, "getIdeaHistory": READ, "reviewJourneyValue": PLAN,
     "setIdeaActuals": DELIVER, "getIdeaActuals": READ, "addKpiMeasurement": DELIVER, "listKpiMeasurements": READ,
-    "getCalibration": READ,
+    "getCalibration": READ, "rateIdea": RATE, "withdrawRating": RATE, "getIdeaRatings": READ,
     # roadmap
     "createScenario": PLAN, "importScenario": PLAN, "listScenarios": OWN_LIST, "getScenario": READ,
     "updateScenario": PLAN, "cloneScenario": PLAN, "deleteScenario": PLAN, "exportScenario": READ,
@@ -62,6 +62,7 @@ ROLES_ALLOWED = {
     DECIDE: {"leader"},
     DELIVER: {"programme_manager", "delivery"},
     MANAGE: {"programme_manager"},
+    RATE: {"stakeholder"},
 }
 MEMBER_ROLES = ("viewer", "stakeholder", "programme_manager", "leader", "delivery")
 CREATOR = "pm@example.com"
@@ -82,6 +83,13 @@ async def build_world(client, token_for, conn) -> World:
             assert response.status_code == 200, response.text
     group = await client.put(f"{base}/groups/journey-team", json={"roles": ["viewer"]}, headers=creator)
     assert group.status_code == 200, group.text
+    departments = [{"key": "cx", "name": "Customer experience", "customerFacing": True}]
+    listed = await client.patch(base, json={"departments": departments}, headers=creator)
+    assert listed.status_code == 200, listed.text
+    # The callers allowed to withdraw a rating have one to withdraw.
+    for rater in (token_for("stakeholder", subject="stakeholder@example.com"), token_for("admin", subject="admin@example.com")):
+        rating = await client.put(f"{base}/ideas/A1/ratings/customerValue", json={"value": 7, "department": "cx"}, headers=rater)
+        assert rating.status_code == 201, rating.text
     scenario = await client.post("/roadmap/scenarios", json=scenario_body(scored), headers=creator)
     assert scenario.status_code == 201, scenario.text
     scenario_id = uuid.UUID(scenario.json()["id"])
@@ -178,6 +186,7 @@ def concrete(path: str, operation: str, world: World) -> str:
         "run_id": world["sweep"] if operation == "getFrontierChart" else world["run"], "plan_id": plan, "connection_id": world["connection"], "push_id": world["push"],
         "subscription_id": world["subscription"],
         "ref": "A1", "key": "nps", "phase": world["phases"][1], "subject": "viewer@example.com", "group": "journey-team",
+        "criterion": "customerValue",
     }  # fmt: skip
     return re.sub(r"\{([a-z_]+)\}", lambda m: values[m.group(1)], path)
 
@@ -191,6 +200,7 @@ def request_of(operation: str, world: World) -> dict[str, Any]:
         "updateIdea": {"title": "Changed"},
         "createModel": {"name": "Another", "definition": {"kind": "rice"}}, "reviseModel": {"definition": {"kind": "ice"}},
         "setMember": {"roles": ["leader"]}, "setGroupMember": {"roles": ["delivery"]},
+        "rateIdea": {"value": 5, "department": "cx"},
         "createScenario": scenario_body(world["scored"], name="Another"),
         "importScenario": {"portfolioId": world["portfolio"], "document": {
             "name": "Imported", "phases": [{"key": "improve", "budget": 10}], "ideas": [{"id": "I", "value": 1, "cost": 1}]}},

@@ -48,6 +48,7 @@ DELIVER = Right(
     "connect this portfolio to Jira and push its plans",
     frozenset({PortfolioRole.PROGRAMME_MANAGER, PortfolioRole.DELIVERY}),
 )
+RATE = Right("rate this portfolio's ideas for a department", frozenset({PortfolioRole.STAKEHOLDER}))
 MANAGE = Right("manage this portfolio's members or delete it", frozenset({PortfolioRole.PROGRAMME_MANAGER}))
 
 

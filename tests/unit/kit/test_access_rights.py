@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from services.kit.access.rights import DECIDE, DELIVER, MANAGE, PLAN, READ, PortfolioAccess, PortfolioRole, parse_roles
+from services.kit.access.rights import DECIDE, DELIVER, MANAGE, PLAN, RATE, READ, PortfolioAccess, PortfolioRole, parse_roles
 
 pytestmark = pytest.mark.unit
 
@@ -19,7 +19,7 @@ def access(*roles: str, admin: bool = False) -> PortfolioAccess:
     ("roles", "allowed"),
     [
         (("viewer",), {"read"}),
-        (("stakeholder",), {"read"}),
+        (("stakeholder",), {"read", "rate"}),
         (("programme_manager",), {"read", "plan", "deliver", "manage"}),
         (("leader",), {"read", "decide"}),
         (("delivery",), {"read", "deliver"}),
@@ -27,12 +27,12 @@ def access(*roles: str, admin: bool = False) -> PortfolioAccess:
     ],
 )
 def test_each_role_gives_exactly_its_rights(roles, allowed):
-    rights = {"read": READ, "plan": PLAN, "decide": DECIDE, "deliver": DELIVER, "manage": MANAGE}
+    rights = {"read": READ, "plan": PLAN, "decide": DECIDE, "deliver": DELIVER, "manage": MANAGE, "rate": RATE}
     assert {name for name, right in rights.items() if access(*roles).allows(right)} == allowed
 
 
 def test_an_admin_may_do_everything_and_is_named_only_when_no_role_allowed_it():
-    assert all(access(admin=True).allows(right) for right in (READ, PLAN, DECIDE, DELIVER, MANAGE))
+    assert all(access(admin=True).allows(right) for right in (READ, PLAN, DECIDE, DELIVER, MANAGE, RATE))
     assert access(admin=True).role_allowing(DECIDE) == "admin"
     assert access("leader", admin=True).role_allowing(DECIDE) == "leader"
     assert access("viewer", "programme_manager").role_allowing(READ) == "programme_manager"

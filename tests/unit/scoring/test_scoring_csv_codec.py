@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from services.scoring.accountability import Kpi, Owner
 from services.scoring.csv_codec import COLUMNS, CellProblem, CsvImportError, csv_to_ideas, ideas_to_csv
 from services.scoring.domain import PHASES, Estimates, IdeaDraft, JourneyContext
 
@@ -58,6 +59,29 @@ ideas_strategy = st.builds(
     ),
     phases=st.sets(st.sampled_from(PHASES), min_size=1).map(lambda chosen: tuple(p for p in PHASES if p in chosen)),
     tags=st.lists(_item, max_size=4).map(tuple),
+    owner=st.one_of(
+        st.none(),
+        st.builds(
+            Owner,
+            subject=_item,
+            name=_item,
+            email=st.one_of(st.none(), st.from_regex(r"[a-z0-9.]{1,10}@[a-z0-9.]{1,10}", fullmatch=True)),
+            department=st.one_of(st.none(), _item),
+        ),
+    ),
+    kpis=st.lists(
+        st.builds(
+            Kpi,
+            key=st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._-]{0,10}", fullmatch=True),
+            name=_item,
+            unit=_text.map(str.strip),
+            direction=st.sampled_from(["increase", "decrease"]),
+            baseline=st.one_of(st.none(), st.floats(-1e9, 1e9)),
+            target=st.one_of(st.none(), st.floats(-1e9, 1e9)),
+        ),
+        max_size=3,
+        unique_by=lambda kpi: kpi.key,
+    ).map(tuple),
 )
 
 
@@ -80,9 +104,46 @@ def test_export_writes_a_readable_sheet():
     assert lines[0] == HEADER
     assert lines[1] == (
         "CX-1,Self-service returns,,Busy parent,After purchase,,,,,returns;a\\;b,,2000,0.1,web:15;app:3.5,1e+300,,,,"
-        "discovery;improve"
+        "discovery;improve,,,,,"
     )
     assert lines[2:] == [""]
+
+
+def test_owner_and_kpis_have_their_own_columns():
+    idea = IdeaDraft(
+        ref="CX-2",
+        title="Explain fees",
+        owner=Owner(subject="ann", name="Ann Lee", email="ann@bank.example", department="Cards"),
+        kpis=(
+            Kpi(key="nps", name="Net promoter score", unit="points", baseline=31, target=40),
+            Kpi(key="calls", name="Calls: fees", direction="decrease", unit="calls/month"),
+        ),
+    )
+    [header, row, _] = ideas_to_csv([idea]).split("\r\n")
+    assert header.endswith(",owner_subject,owner_name,owner_email,owner_department,kpis")
+    assert row.endswith(
+        ",ann,Ann Lee,ann@bank.example,Cards,nps:Net promoter score:points:increase:31:40;"
+        "calls:Calls\\: fees:calls/month:decrease::"
+    )
+    assert csv_to_ideas(f"{header}\r\n{row}\r\n") == [idea]
+
+
+def test_bad_owner_and_kpi_cells_are_named():
+    text = (
+        "ref,title,owner_name,kpis\n"
+        "A,An idea,Ann,nps:NPS:points:increase:1:2\n"
+        "B,Another,,nps:NPS\n"
+        "C,Third,,nps:NPS:::x:2\n"
+        "D,Fourth,,nps:NPS::::;nps:Again::::\n"
+        "E,Fifth,,nps:NPS::up::\n"
+    )
+    assert problems_of(text) == [
+        CellProblem(2, "owner_subject", "must not be blank"),
+        CellProblem(3, "kpis", "KPI 1 has 2 parts; expected key:name:unit:direction:baseline:target"),
+        CellProblem(4, "kpis", "KPI 1: 'x' is not a number"),
+        CellProblem(5, "kpis", "KPI 2 key: KPI 'nps' appears twice"),
+        CellProblem(6, "kpis", "KPI 1 direction: must be 'increase' or 'decrease'"),
+    ]
 
 
 def test_cells_a_spreadsheet_would_run_are_defused_and_restored():
@@ -188,7 +249,8 @@ def test_header_problems_are_on_row_1_and_rows_are_still_checked():
             "Colour",
             "unknown column; expected one of ref, title, description, persona, journey_stage, touchpoint, "
             "channel, pain_point, department, tags, customer_impact, reach, confidence, effort, cost, "
-            "annual_benefit, time_criticality, risk_reduction, phases",
+            "annual_benefit, time_criticality, risk_reduction, phases, owner_subject, owner_name, owner_email, "
+            "owner_department, kpis",
         ),
         CellProblem(1, "reach", "duplicate column (columns 3 and 4)"),
         CellProblem(1, "title", "missing required column"),

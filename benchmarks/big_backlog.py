@@ -17,6 +17,7 @@ import json
 import time
 
 from benchmarks.generated import multi_phase
+from benchmarks.optimiser_scale import journey_scenario
 from benchmarks.naive_highs import solve_document
 from services.roadmap.optimiser import SolveConfig, decode_scenario, solve, validate
 
@@ -44,13 +45,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,2000")
     parser.add_argument("--seeds", default="1,2")
+    parser.add_argument("--journey-seeds", default="", help="also optimiser_scale's journey scenarios (10 teams)")
     args = parser.parse_args()
-    print("| ideas | seed | ours: limit, wall (s) | ours: objective, gap | naive: limit, wall (s) | naive: objective, its gap | ours over naive | our plans as found (s: objective) |")
+    print("| ideas | scenario | ours: limit, wall (s) | ours: objective, gap | naive: limit, wall (s) | naive: objective, its gap | ours over naive | our plans as found (s: objective) |")
     print("|---|---|---|---|---|---|---|---|")
     for n in (int(s) for s in args.sizes.split(",")):
         short, long = LIMITS[n]
-        for seed in (int(s) for s in args.seeds.split(",")):
-            document = multi_phase(n, seed, teams=20)
+        cases = [(f"generated, 20 teams, seed {s}", multi_phase(n, int(s), teams=20)) for s in args.seeds.split(",") if s]
+        cases += [(f"journey, 10 teams, seed {s}", journey_scenario(n, int(s))) for s in args.journey_seeds.split(",") if s]
+        for label, document in cases:
             mine, improved = ours(document, short)
             began = time.perf_counter()
             naive = solve_document(document, long)
@@ -58,7 +61,7 @@ def main() -> None:
             naive_gap = (naive["bound"] - naive["objective"]) / abs(naive["bound"])
             found = ", ".join(f"{t:.1f}: {v:,.0f}" for t, v in improved)
             print(
-                f"| {n:,} | {seed} | {short:.0f}, {mine['seconds']:.1f} | {mine['objective']:,.1f}, {mine['gap']:.3%} "
+                f"| {n:,} | {label} | {short:.0f}, {mine['seconds']:.1f} | {mine['objective']:,.1f}, {mine['gap']:.3%} "
                 f"| {long:.0f}, {naive_s:.1f} | {naive['objective']:,.1f}, {naive_gap:.3%} "
                 f"| {(mine['objective'] - naive['objective']) / naive['objective']:+.3%} | {found} |",
                 flush=True,

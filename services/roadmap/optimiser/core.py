@@ -11,6 +11,7 @@ the LP's objective is a bound on every plan, reported from the start.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from services.roadmap.optimiser import highs
@@ -30,7 +31,10 @@ def wants_core(variables: int, time_limit: float) -> bool:
     return variables >= CORE_FROM_VARIABLES and time_limit < CORE_SECONDS_PER_VARIABLE * variables
 # The LP's time even past the limit: its bound is what makes a quick answer's gap meaningful.
 LP_FLOOR_SECONDS = 5.0
-CORE_SIZE = 2000  # free variables in the core, besides the LP's fractional ones
+# Free variables of the successive cores, besides the LP's fractional ones.
+CORE_STAGES = (500, 2000, 8000)
+# More primal heuristics than HiGHS's default (0.05): a core is solved for its plans, not its proof.
+CORE_OPTIONS: dict = {"mip_heuristic_effort": 0.3}
 _INTEGRAL = 1e-6
 
 
@@ -65,17 +69,37 @@ def core_plan(
     seconds: float,
     threads: int | None = None,
     progress: highs.Progress | None = None,
+    stopped: Callable[[], bool] = lambda: False,
 ) -> Plan | None:
-    """The best plan of the core MIP around `guide` found within `seconds`, or None.
+    """The best plan of the core MIPs around `guide` found within `seconds`, or None.
 
-    `progress` sees the core's plans with the LP bound (the core's own bound holds only for
+    Cores grow (`CORE_STAGES` free variables, besides the fractional ones), each starting
+    from the plan of the one before: a small core is solved in a moment, and its plan keeps
+    the next, harder one from wasting its time looking for a first plan. Each core's free
+    set contains the one before, so that plan keeps the larger core's fixings. Stops after
+    the largest stage smaller than the model, or when `stopped()` says so.
+
+    `progress` sees the cores' plans with the LP bound (a core's own bound holds only for
     the core). The fixings are undone before returning, whatever happens, so `model` is left
     as it was.
     """
+    deadline = time.perf_counter() + seconds
     variables = {var.index: var for var in model.x.values() if hasattr(var, "index")}
-    values, reduced = guide.values, guide.reduced
-    free = set(sorted(variables, key=lambda n: abs(reduced[n]))[:CORE_SIZE])
-    free |= {n for n in variables if _INTEGRAL < values[n] < 1 - _INTEGRAL}
+    by_cost = sorted(variables, key=lambda n: abs(guide.reduced[n]))
+    fractional = {n for n in variables if _INTEGRAL < guide.values[n] < 1 - _INTEGRAL}
+    stages = [size for size in CORE_STAGES if size < len(variables)] or [CORE_STAGES[0]]
+    best: Plan | None = None
+    for k, size in enumerate(stages):
+        left = deadline - time.perf_counter()
+        if left <= 0.1 or stopped():
+            break
+        share = left if k == len(stages) - 1 else left / (len(stages) - k + 1)
+        free = set(by_cost[:size]) | fractional
+        best = _solve_core(model, guide, variables, free, share, best, threads, progress) or best
+    return best
+
+
+def _solve_core(model, guide, variables, free, seconds, start, threads, progress) -> Plan | None:
     report = None
     if progress is not None:
         outer = progress
@@ -88,8 +112,9 @@ def core_plan(
         for n, var in variables.items():
             if n not in free:
                 saved[var] = (var.lowBound, var.upBound)
-                var.lowBound = var.upBound = float(round(values[n]))
-        run = highs.run(model, time_limit=seconds, relative_gap=0.0, threads=threads, progress=report)
+                var.lowBound = var.upBound = float(round(guide.values[n]))
+        run = highs.run(model, time_limit=seconds, relative_gap=0.0, start=start, threads=threads, progress=report,
+                        options=CORE_OPTIONS)  # fmt: skip
     finally:
         for var, (low, up) in saved.items():
             var.lowBound, var.upBound = low, up

@@ -66,14 +66,16 @@ def run(
     start: Plan | None = None,
     threads: int | None = None,
     progress: Progress | None = None,
+    options: dict | None = None,
 ) -> Run:
     """Solve `model` with HiGHS, starting from `start` when it is given.
 
     `progress`, if given, is called in this thread when HiGHS reports a better plan and about
     once a second; when it returns False the run stops with what HiGHS has found so far.
+    `options` are further HiGHS options.
     """
     began = time.perf_counter()
-    first = _attempt(model, time_limit, relative_gap, start, threads, progress)
+    first = _attempt(model, time_limit, relative_gap, start, threads, progress, options or {})
     if first.lost is None or first.run.stopped:
         return first.run
     # HiGHS reported a better objective than any plan it handed back: solve again from
@@ -81,7 +83,7 @@ def run(
     left = time_limit - (time.perf_counter() - began)
     if left <= 0.01:
         return first.run
-    second = _attempt(model, left, relative_gap, None, threads, progress).run
+    second = _attempt(model, left, relative_gap, None, threads, progress, options or {}).run
     return _combine(model, first.run, second, time.perf_counter() - began)
 
 
@@ -98,6 +100,7 @@ def _attempt(
     start: Plan | None,
     threads: int | None,
     progress: Progress | None,
+    options: dict,
 ) -> _Attempt:
     silence_banner()
     began = time.perf_counter()
@@ -116,7 +119,7 @@ def _attempt(
             return report(plan, _max_bound(dual_bound))
 
     solver = HiGHSWithStart(
-        values, watch=watch, msg=False, timeLimit=max(0.01, time_limit), gapRel=relative_gap, threads=threads
+        values, watch=watch, msg=False, timeLimit=max(0.01, time_limit), gapRel=relative_gap, threads=threads, **options
     )
     try:
         model.prob.solve(solver)

@@ -58,6 +58,11 @@ from services.roadmap.optimiser.solution import (
 from services.roadmap.optimiser.validate import validate
 
 
+# After the LP-guided core, the whole model runs only if at least this many LP solves' worth
+# of time is left: below that HiGHS spends it all in presolve and its root.
+WHOLE_AFTER_LP_SOLVES = 12
+
+
 class InvalidPlanError(RuntimeError):
     """The solver returned a plan the validator rejects: a bug, never shown as a result."""
 
@@ -168,10 +173,12 @@ def _search(
         return whole_run(), math.inf
     if progress is not None and not progress(None, guide.bound):
         return _not_run("stopped by the caller after the LP relaxation", stopped=True), guide.bound
-    whole = left() >= 12 * guide.seconds
+    whole = left() >= WHOLE_AFTER_LP_SOLVES * guide.seconds
     if left() > 0.5:
         seconds = min(left() / 2, 30.0) if whole else left()
-        best.offer(core_plan(model, guide, seconds=seconds, threads=config.threads, progress=progress))
+        found = core_plan(model, guide, seconds=seconds, threads=config.threads, progress=progress,
+                          stopped=lambda: caller.stopped)  # fmt: skip
+        best.offer(found)
     if caller.stopped:
         return _not_run("stopped by the caller after the core heuristic", stopped=True), guide.bound
     if not whole or left() <= 0.05:

@@ -30,9 +30,10 @@ def log_unhandled_error(logger: logging.Logger, scope: Any, _traceback: list[str
 
     A 4xx is the caller's mistake and no news to us: the reason goes on the request's one
     access-log line (INFO), with no traceback. A 5xx we answered on purpose (a dependency is
-    unavailable) is one WARNING line, and a database outage is already one per request
-    (problems.py): the same traceback hundreds of times a second would bury everything else.
-    Anything else is a bug: ERROR, with the traceback.
+    unavailable) is one ERROR line without a traceback: its message names the cause, and the
+    traceback would only show where we raised it. A database outage is already logged once
+    per request (problems.py): the same traceback hundreds of times a second would bury
+    everything else. Anything else is a bug: ERROR, with the traceback.
     """
     exc = sys.exc_info()[1] or Exception()
     status = status_of(exc)
@@ -42,7 +43,7 @@ def log_unhandled_error(logger: logging.Logger, scope: Any, _traceback: list[str
     if database_unavailable(exc):
         return
     if isinstance(exc, AppError):
-        logger.warning("%s: %s (path=%r)", type(exc).__name__, exc.detail, scope["path"])
+        logger.error("%s: %s (path=%r)", type(exc).__name__, exc.detail, scope["path"])
         return
     logger.exception("Uncaught exception (connection_type=%s, path=%r):", scope["type"], scope["path"])
 

@@ -48,8 +48,8 @@ def test_a_refusal_is_no_error_in_the_log(caplog, error):
     assert caplog.records == []  # its reason goes on the request's access line instead
 
 
-def test_a_deliberate_503_is_one_warning_line_without_a_traceback(caplog):
+def test_a_deliberate_503_is_one_error_line_without_a_traceback(caplog):
     with caplog.at_level(logging.DEBUG):
         log_while_handling(ServiceUnavailable("the identity provider is down"), logging.getLogger("test.unhandled"))
     (record,) = caplog.records
-    assert record.levelno == logging.WARNING and record.exc_info is None
+    assert record.levelno == logging.ERROR and record.exc_info is None

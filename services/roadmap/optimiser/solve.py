@@ -68,7 +68,11 @@ class InvalidPlanError(RuntimeError):
 
 
 def solve(
-    instance: Instance, config: SolveConfig | None = None, *, on_progress: OnProgress | None = None
+    instance: Instance,
+    config: SolveConfig | None = None,
+    *,
+    on_progress: OnProgress | None = None,
+    started: float | None = None,
 ) -> Solution:
     """Find the best plan for `instance` within the configured time limit and gap.
 
@@ -77,9 +81,12 @@ def solve(
     about once a second until `solve` returns. Returning False stops the solve soon after,
     with the best plan so far (validated, `optimal` only if the bound proves it) and
     `stats.stop_reason == "caller"`; left-out what-ifs not yet run are then skipped.
+
+    The time limit counts from `started` (a `time.perf_counter()` reading; default: now), so
+    a caller can include what it did before, such as reading the document.
     """
     config = config or SolveConfig.for_instance(instance)
-    began = time.perf_counter()
+    began = time.perf_counter() if started is None else started
     caller = Caller(on_progress, began)
     reach = analyse(instance)
 

@@ -20,6 +20,8 @@ HERE = Path(__file__).parent
 # In the order of docs/benchmarks.md, with about how long each takes on a 2-core machine.
 BENCHMARKS = (
     ("nrp", "6 min"),
+    ("solve_speed", "25 min"),
+    ("big_backlog", "12 min"),
     ("optimiser_scale", "5 min"),
     ("scoring_ranking", "3 min"),
     ("roadmap_service", "1 min"),

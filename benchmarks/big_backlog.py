@@ -7,7 +7,7 @@ highspy model at a long one, in the same run (issue 10, item 4).
 Ours is `solve()` in this process (decode included), with each improved plan's time and
 value as progress reports them; the naive model is benchmarks/naive_highs.py.
 
-    .venv/bin/python -m benchmarks.big_backlog [--seeds 1,2] [--sizes 10000,2000]
+    .venv/bin/python -m benchmarks.big_backlog [--seeds 1,2] [--journey-seeds 1] [--sizes 10000,2000]
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,2000")
     parser.add_argument("--seeds", default="1,2")
-    parser.add_argument("--journey-seeds", default="", help="also optimiser_scale's journey scenarios (10 teams)")
+    parser.add_argument("--journey-seeds", default="1", help="also optimiser_scale's journey scenarios (10 teams)")
     args = parser.parse_args()
     print("| ideas | scenario | ours: limit, wall (s) | ours: objective, gap | naive: limit, wall (s) | naive: objective, its gap | ours over naive | our plans as found (s: objective) |")
     print("|---|---|---|---|---|---|---|---|")

@@ -46,6 +46,7 @@ class Guide:
     values: list[float]
     reduced: list[float]
     seconds: float
+    overhead: float  # of `seconds`, handing the model to HiGHS: each core pays it again
 
 
 def lp_guide(model: Model, *, seconds: float, threads: int | None = None) -> Guide | None:
@@ -59,7 +60,8 @@ def lp_guide(model: Model, *, seconds: float, threads: int | None = None) -> Gui
     solution = lp.getSolution()
     # PuLP hands HiGHS the negated objective: the LP's optimum, negated, bounds every plan.
     bound = -lp.getInfo().objective_function_value
-    return Guide(bound, list(solution.col_value), list(solution.col_dual), time.perf_counter() - began)
+    seconds = time.perf_counter() - began
+    return Guide(bound, list(solution.col_value), list(solution.col_dual), seconds, max(0.0, seconds - lp.getRunTime()))
 
 
 def core_plan(
@@ -94,8 +96,12 @@ def core_plan(
         if left <= 0.1 or stopped():
             break
         share = left if k == len(stages) - 1 else left / (len(stages) - k + 1)
+        # HiGHS's limit leaves room for handing it the model.
+        limit = share - guide.overhead
+        if limit <= 0.1:
+            break
         free = set(by_cost[:size]) | fractional
-        best = _solve_core(model, guide, variables, free, share, best, threads, progress) or best
+        best = _solve_core(model, guide, variables, free, limit, best, threads, progress) or best
     return best
 
 

@@ -61,6 +61,7 @@ from services.roadmap.optimiser.validate import validate
 # After the LP-guided core, the whole model runs only if at least this many LP solves' worth
 # of time is left: below that HiGHS spends it all in presolve and its root.
 WHOLE_AFTER_LP_SOLVES = 12
+EXPLAIN_SECONDS_PER_IDEA = 1.5e-4
 
 
 class InvalidPlanError(RuntimeError):
@@ -68,7 +69,11 @@ class InvalidPlanError(RuntimeError):
 
 
 def solve(
-    instance: Instance, config: SolveConfig | None = None, *, on_progress: OnProgress | None = None
+    instance: Instance,
+    config: SolveConfig | None = None,
+    *,
+    on_progress: OnProgress | None = None,
+    started: float | None = None,
 ) -> Solution:
     """Find the best plan for `instance` within the configured time limit and gap.
 
@@ -77,9 +82,12 @@ def solve(
     about once a second until `solve` returns. Returning False stops the solve soon after,
     with the best plan so far (validated, `optimal` only if the bound proves it) and
     `stats.stop_reason == "caller"`; left-out what-ifs not yet run are then skipped.
+
+    The time limit counts from `started` (a `time.perf_counter()` reading; default: now), so
+    a caller can include what it did before, such as reading the document.
     """
     config = config or SolveConfig.for_instance(instance)
-    began = time.perf_counter()
+    began = time.perf_counter() if started is None else started
     caller = Caller(on_progress, began)
     reach = analyse(instance)
 
@@ -103,7 +111,9 @@ def solve(
     start = greedy_plan(instance, reach)
     greedy_value = None if start is None else plan_value(instance, start)
     best = _Best(instance, reach, start, caller)
-    run, lp_bound = _search(instance, config, began, best, caller)
+    # The left-out reasons come after the search, within the limit: about 0.13 ms an idea.
+    reserve = min(0.15 * config.time_limit_seconds, EXPLAIN_SECONDS_PER_IDEA * len(instance.ideas))
+    run, lp_bound = _search(instance, config, began - reserve, best, caller)  # its clock runs ahead
     best.offer(run.plan)
     plan = best.plan
     dual_bound = min(run.dual_bound, lp_bound)

@@ -12,6 +12,7 @@ import msgspec
 import pytest
 from optimiser_helpers import load, medium_scenario
 
+from benchmarks.generated import multi_phase
 from benchmarks.optimiser_scale import journey_scenario
 from services.roadmap.optimiser import FEASIBLE, OPTIMAL, SolveConfig, solve, validate
 
@@ -53,3 +54,20 @@ def test_roadmap_solve_on_10000_ideas_at_a_short_limit_exits_0_with_the_lp_bound
     discount = document["objective"]["phaseDiscount"]
     trivial = sum(i["value"] * max(discount[p] for p in i["phases"]) for i in document["ideas"])
     assert result["objective"] <= result["bestBound"] < 0.8 * trivial
+
+
+def test_a_big_backlog_at_a_short_limit_reports_each_better_plan_of_the_core_and_the_lp_bound():
+    instance = load(multi_phase(2000, 1, teams=20))
+    seen = []
+    solution = solve(
+        instance, SolveConfig.for_instance(instance, time_limit=3, what_if_limit=0), on_progress=lambda p: seen.append(p) or True
+    )
+    greedy = solution.stats.greedy_objective
+    assert solution.status == FEASIBLE and solution.stats.stop_reason == "time_limit"
+    assert validate(instance, solution.plan, solution.objective) == []
+    found = [p.objective for p in seen if p.stage == "search" and p.objective is not None]
+    assert found[0] == greedy and found[-1] == solution.objective > greedy
+    assert any(greedy < value < solution.objective for value in found), "plans in between are reported"
+    # The LP relaxation's bound: within 1% of the plan, where the sum of best values is far off.
+    trivial = sum(idea.value * max(instance.discount[p] for p in idea.phases) for idea in instance.ideas)
+    assert solution.objective <= solution.best_bound < 1.01 * solution.objective < trivial

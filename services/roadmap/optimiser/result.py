@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import msgspec
@@ -41,6 +42,13 @@ class LeftOutDoc(_Out):
 
 
 class ConflictDoc(_Out):
+    """One conflict: its kind, a sentence naming the ideas, and the fields that make it up.
+
+    A field of an idea is named by the idea's id (`ideas[CJ-7].phases`), never its position:
+    a scenario made from the backlog has no idea list its user wrote, and in one written by
+    hand the id finds the idea as well as the position does.
+    """
+
     kind: str
     message: str
     constraints: list[str]
@@ -127,7 +135,10 @@ def result_document(instance: Instance, solution: Solution) -> ResultDoc:
         else [AssignmentDoc(idea=ideas[i].id, phase=phases[p].key) for i, p in plan.assignments],
         phases=phase_docs,
         left_out=[LeftOutDoc(idea=ideas[lo.idea].id, reason=lo.reason, detail=lo.detail) for lo in solution.left_out],
-        diagnosis=[ConflictDoc(kind=c.kind, message=c.message, constraints=list(c.constraints)) for c in solution.diagnosis],
+        diagnosis=[
+            ConflictDoc(kind=c.kind, message=c.message, constraints=[_by_id(instance, path) for path in c.constraints])
+            for c in solution.diagnosis
+        ],
         solver=SolverReportDoc(
             name=stats.solver,
             version=stats.solver_version,
@@ -163,6 +174,17 @@ def _baseline_doc(instance: Instance, diff: BaselineDiff | None) -> BaselineResu
         added=pairs(diff.added),
         ignored=list(diff.ignored),
     )
+
+
+_IDEA_AT = re.compile(r"^ideas\[(\d+)\]")
+
+
+def _by_id(instance: Instance, path: str) -> str:
+    """`ideas[7].phases` as `ideas[CJ-8].phases`: the idea named by its id (see ConflictDoc)."""
+    found = _IDEA_AT.match(path)
+    if found is None or int(found.group(1)) >= len(instance.ideas):
+        return path
+    return f"ideas[{instance.ideas[int(found.group(1))].id}]{path[found.end():]}"
 
 
 def _finite(x: float | None) -> float | None:

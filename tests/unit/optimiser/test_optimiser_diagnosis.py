@@ -1,7 +1,8 @@
+import msgspec
 import pytest
 from optimiser_helpers import idea, run, scenario
 
-from services.roadmap.optimiser import INFEASIBLE
+from services.roadmap.optimiser import INFEASIBLE, result_document
 
 pytestmark = pytest.mark.unit
 
@@ -40,6 +41,19 @@ def test_a_pin_to_a_phase_the_idea_is_not_eligible_for():
     )
     assert conflict.kind == "pin_not_eligible"
     assert conflict.constraints == ("constraints[0]", "ideas[0].phases")
+
+
+def test_the_result_names_an_ideas_fields_by_its_id_not_its_position():
+    # A scenario made from the backlog has no idea list its user wrote: ideas[1] means nothing.
+    document = scenario(
+        [idea("CJ-3"), idea("CJ-7", phases=["improve"])],
+        phases=FOUR,
+        constraints=[{"kind": "pin", "idea": "CJ-7", "phase": "discovery"}],
+    )
+    instance, solution = run(document)
+    (conflict,) = msgspec.to_builtins(result_document(instance, solution))["diagnosis"]
+    assert conflict["constraints"] == ["constraints[0]", "ideas[CJ-7].phases"]
+    assert "CJ-7" in conflict["message"]
 
 
 def test_two_pins_of_one_idea():

@@ -59,27 +59,37 @@ def precheck(instance: Instance, reach: Reach) -> list[Conflict]:
                     (f"constraints[{reach.excluded[i].ref}]", *_forcing_refs(reach, i)),
                 )
             )
-    if out:
-        return out
-    out += _dependency_conflicts(instance, reach)
-    if out:
-        return out
+    # Every conflict is reported, not the first kind found. A later kind of check assumes the
+    # earlier ones passed for what it looks at, so a conflict sharing a constraint or field with
+    # one already found is that one seen again and is left out; the others stand on their own.
+    _add_apart(out, _dependency_conflicts(instance, reach))
+    excluding = []
     for c in instance.constraints:
         if isinstance(c, Excludes):
             both = [i for i in c.ideas if i in reach.forced]
             if len(both) > 1:
-                out.append(
+                excluding.append(
                     Conflict(
                         "forced_excludes",
                         f"{_ids(instance, both)} must all be planned but exclude each other",
                         (f"constraints[{c.ref}]", *(r for i in both for r in _forcing_refs(reach, i))),
                     )
                 )
-    out += _fit_conflicts(instance, reach)
+    _add_apart(out, excluding)
+    _add_apart(out, _fit_conflicts(instance, reach))
     if not out:
         out += _resource_conflicts(instance, reach)
-    out += _coverage_conflicts(instance, reach)
+    _add_apart(out, _coverage_conflicts(instance, reach))
     return out
+
+
+def _add_apart(out: list[Conflict], found: list[Conflict]) -> None:
+    """Append the conflicts of `found` that share no constraint or field with those in `out`."""
+    named = {path for conflict in out for path in conflict.constraints}
+    for conflict in found:
+        if named.isdisjoint(conflict.constraints):
+            out.append(conflict)
+            named.update(conflict.constraints)
 
 
 def _fit_conflicts(instance: Instance, reach: Reach) -> list[Conflict]:

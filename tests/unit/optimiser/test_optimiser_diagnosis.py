@@ -237,3 +237,18 @@ def test_a_mandatory_idea_that_fits_none_of_its_phases_alone():
     assert set(conflict.constraints) == expected
     assert "web has 25 in improve" in conflict.message
     _minimal_by_the_oracle(document, expected)
+
+
+def test_every_conflict_is_reported_not_only_the_first_kind_found():
+    # A is pinned where it may not go; B and C, both mandatory, exclude each other: two
+    # conflicts of different kinds, each fixed on its own, both reported.
+    ideas = [idea("A", phases=["improve"]), idea("B"), idea("C")]
+    constraints = [
+        {"kind": "pin", "idea": "A", "phase": "discovery"},
+        {"kind": "mandatory", "idea": "B"},
+        {"kind": "mandatory", "idea": "C"},
+        {"kind": "excludes", "ideas": ["B", "C"]},
+    ]
+    conflicts = _diagnosis(scenario(ideas, phases=FOUR, constraints=constraints))
+    assert [c.kind for c in conflicts] == ["pin_not_eligible", "forced_excludes"]
+    assert set(conflicts[1].constraints) == {"constraints[1]", "constraints[2]", "constraints[3]"}

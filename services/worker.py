@@ -18,7 +18,7 @@ from services.kit.observability import configure_logging
 from services.kit.settings import Settings, SettingsError
 from services.integrations import delivery
 from services.integrations import jobs as integrations_jobs
-from services.roadmap import jobs as roadmap_jobs
+from services.roadmap.scenarios import jobs as roadmap_jobs
 from services.scoring import jobs as scoring_jobs
 
 # Each service with long work has a `jobs` module whose `HANDLERS` maps its entrypoints

@@ -14,8 +14,8 @@ import httpx
 import msgspec
 
 from services.kit.problems import FieldProblem, Forbidden, InvalidInput, NotFound, ServiceUnavailable
-from services.roadmap.calibrate import CalibrationReport
-from services.roadmap.domain import Snapshot
+from services.roadmap.scenarios.calibrate import CalibrationReport
+from services.roadmap.scenarios.domain import Snapshot
 
 TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 

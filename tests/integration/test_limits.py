@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.roadmap.domain import MAX_IDEAS_PER_SCENARIO, MAX_TIME_LIMIT_SECONDS
+from services.roadmap.scenarios.domain import MAX_IDEAS_PER_SCENARIO, MAX_TIME_LIMIT_SECONDS
 from services.scoring.service import MAX_IDEAS_PER_PORTFOLIO
 
 pytestmark = pytest.mark.integration

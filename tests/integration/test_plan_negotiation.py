@@ -159,7 +159,7 @@ async def test_a_withdrawn_plan_moves_no_further(client, token_for, negotiation)
 
 
 async def test_a_replan_run_shows_its_value_penalty_and_bound_on_one_footing(client, token_for, conn, negotiation):
-    from services.roadmap import repository
+    from services.roadmap.scenarios import repository
 
     run_id = await run_with(conn, negotiation["scenario"], {"A1": "improve"})
     # What a re-plan's result says when moving C off its approved phase cost 10 (value 16.62).

@@ -15,7 +15,8 @@ import pytest
 
 from tenancy import drop_portfolio
 from services.kit.db import PoolSource
-from services.roadmap import plans_domain, plans_service
+from services.roadmap.plans import domain as plans_domain
+from services.roadmap.plans import service as plans_service
 from services.single_process import create_single_process_app
 
 pytestmark = pytest.mark.integration

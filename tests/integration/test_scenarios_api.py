@@ -299,7 +299,7 @@ async def test_compare_sets_apart_the_runs_that_do_not_compare(client, token_for
 
 
 async def test_a_finished_runs_progress_is_its_final_state(client, token_for, scored, conn):
-    from services.roadmap import repository
+    from services.roadmap.scenarios import repository
 
     scenario = await create(client, token_for, scenario_body(scored))
     run = (await client.post(f"/roadmap/scenarios/{scenario['id']}/runs", json={}, headers=token_for(EDITOR))).json()

@@ -86,6 +86,6 @@ def test_event_delivery_settings_are_read_and_checked():
 
 
 def test_the_envelope_and_the_plan_events_are_pure():
-    code = ("import sys, services.kit.events.envelope, services.roadmap.plan_events; "
+    code = ("import sys, services.kit.events.envelope, services.roadmap.plans.events; "
             "print(sorted(m for m in ('litestar','asyncpg','httpx') if m in sys.modules))")
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "[]"

@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 import msgspec
 import pytest
 
-from services.roadmap.frontier import FrontierPoint, Sweep, frontier_svg, scaled, total_budget
+from services.roadmap.scenarios.frontier import FrontierPoint, Sweep, frontier_svg, scaled, total_budget
 from services.roadmap.optimiser.scenario import IdeaDoc, PhaseDoc, ScenarioDoc, SolverDoc
 
 pytestmark = pytest.mark.unit
@@ -54,7 +54,7 @@ def test_the_chart_is_svg_with_one_marker_per_solved_point_and_bounds_where_unpr
 
 
 def test_ticks_fall_on_round_numbers_and_cover_the_data():
-    from services.roadmap.frontier import nice_ticks, tick_label
+    from services.roadmap.scenarios.frontier import nice_ticks, tick_label
 
     ticks = nice_ticks(337_500, 1_012_500)
     assert ticks == [200_000, 400_000, 600_000, 800_000, 1_000_000, 1_200_000]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.roadmap.idea_rows import IdeaDetail, KpiDoc, OwnerDoc, only_quick_wins, roll_up, rows_of, warnings
+from services.roadmap.scenarios.idea_rows import IdeaDetail, KpiDoc, OwnerDoc, only_quick_wins, roll_up, rows_of, warnings
 from services.roadmap.optimiser.scenario import IdeaDoc
 
 pytestmark = pytest.mark.unit

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.roadmap.plans_domain import (
+from services.roadmap.plans.domain import (
     BadBudget,
     DecisionTaken,
     PhaseAlreadyDecided,
@@ -223,7 +223,7 @@ def test_the_rules_import_no_web_database_or_http_library():
     # A fresh interpreter, so imports made by other tests cannot hide a leak.
     code = (
         "import sys\n"
-        "import services.roadmap.plans_domain\n"
+        "import services.roadmap.plans.domain\n"
         "print(','.join(sorted(m for m in ('litestar', 'asyncpg', 'httpx') if m in sys.modules)))\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -8,7 +8,7 @@ import sys
 import msgspec
 import pytest
 
-from services.roadmap import domain
+from services.roadmap.scenarios import domain
 from services.roadmap.optimiser.scenario import PhaseDoc, ScenarioError, TeamDoc
 
 pytestmark = pytest.mark.unit
@@ -90,7 +90,7 @@ def test_the_document_round_trips_through_json():
 
 
 def test_the_domain_is_pure():
-    code = "import sys, services.roadmap.domain; print(sorted(m for m in ('litestar','asyncpg','httpx') if m in sys.modules))"
+    code = "import sys, services.roadmap.scenarios.domain; print(sorted(m for m in ('litestar','asyncpg','httpx') if m in sys.modules))"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "[]"
 
 
@@ -105,7 +105,7 @@ def result(objective: float, assignments: dict[str, str], spend: dict[str, float
 
 
 def test_comparing_runs_lists_what_was_added_removed_and_moved_against_the_first():
-    from services.roadmap.compare import Candidate, compare
+    from services.roadmap.scenarios.compare import Candidate, compare
     from services.roadmap.optimiser.result import AssignmentDoc, MovedDoc
 
     base = result(10, {"A": "improve", "B": "perfection", "C": "improve"}, {"improve": 50, "perfection": 20})
@@ -120,7 +120,7 @@ def test_comparing_runs_lists_what_was_added_removed_and_moved_against_the_first
 
 
 def test_runs_that_do_not_compare_are_listed_apart_with_the_reason():
-    from services.roadmap.compare import Candidate, compare
+    from services.roadmap.scenarios.compare import Candidate, compare
 
     base = result(10, {"A": "improve"}, {"improve": 50})
     runs = [

@@ -63,7 +63,7 @@ def test_quadrants_split_at_the_thresholds_inclusively():
 
 
 def test_the_rules_are_pure():
-    modules = "services.scoring.ratings, services.scoring.stakeholder, services.scoring.quadrants, services.roadmap.idea_rows"
+    modules = "services.scoring.ratings, services.scoring.stakeholder, services.scoring.quadrants, services.roadmap.scenarios.idea_rows"
     code = f"import sys, {modules}; print(sorted(m for m in ('litestar', 'asyncpg', 'httpx') if m in sys.modules))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert done.stdout.strip() == "[]"

@@ -23,9 +23,9 @@ import msgspec
 
 from services.kit.db import database_unavailable
 from services.kit.jobs import JobContext, JobHandler
-from services.roadmap import repository
-from services.roadmap.frontier import FrontierPoint, Sweep, scaled, total_budget
-from services.roadmap.explain_runs import AlternativesIn, SensitivityIn, solution_from_result
+from services.roadmap.scenarios import repository
+from services.roadmap.scenarios.frontier import FrontierPoint, Sweep, scaled, total_budget
+from services.roadmap.scenarios.explain_runs import AlternativesIn, SensitivityIn, solution_from_result
 from services.roadmap.optimiser import (
     Instance,
     SensitivityConfig,
@@ -40,7 +40,7 @@ from services.roadmap.optimiser import (
 from services.roadmap.optimiser.explain import what_ifs
 from services.roadmap.optimiser.progress import Progress
 from services.roadmap.optimiser.scenario import ScenarioDoc, to_instance
-from services.roadmap.repository import ClaimedRun
+from services.roadmap.scenarios.repository import ClaimedRun
 
 log = logging.getLogger("roadmap.runs")
 

@@ -11,11 +11,11 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from services.kit.db import Conn
 from services.kit.params import Page, PageSize, caller_of
-from services.roadmap import plans_service as service
-from services.roadmap.idea_rows import IdeaRow, roll_up
-from services.roadmap.plans_domain import Status
-from services.roadmap.plans_repository import AuditRow, PlanSummaryRow
-from services.roadmap.plans_schemas import (
+from services.roadmap.plans import service
+from services.roadmap.scenarios.idea_rows import IdeaRow, roll_up
+from services.roadmap.plans.domain import Status
+from services.roadmap.plans.repository import AuditRow, PlanSummaryRow
+from services.roadmap.plans.schemas import (
     AssignmentOut,
     AuditEventOut,
     DecisionIn,
@@ -28,7 +28,7 @@ from services.roadmap.plans_schemas import (
     RevisionIn,
     SolverOut,
 )
-from services.roadmap.plans_service import PlanView
+from services.roadmap.plans.service import PlanView
 
 PortfolioFilter = Annotated[UUID | None, QueryParameter(name="portfolioId", description="only this portfolio's plans")]
 

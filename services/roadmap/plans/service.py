@@ -19,11 +19,11 @@ from services.kit.access.rights import DECIDE, PLAN, READ, PortfolioAccess, Righ
 from services.kit.auth import Caller
 from services.kit.events.service import emit
 from services.kit.problems import Conflict, FieldProblem, Forbidden, InvalidInput, NotFound
-from services.roadmap import idea_views
-from services.roadmap import plans_domain as rules
-from services.roadmap import plans_repository as repository
-from services.roadmap.plan_events import outbound_events
-from services.roadmap.plans_domain import (
+from services.roadmap.scenarios import idea_views
+from services.roadmap.plans import domain as rules
+from services.roadmap.plans import repository
+from services.roadmap.plans.events import outbound_events
+from services.roadmap.plans.domain import (
     BadBudget,
     Event,
     PhaseFigures,
@@ -34,8 +34,8 @@ from services.roadmap.plans_domain import (
     UnknownPhase,
     Verdict,
 )
-from services.roadmap.idea_rows import IdeaRow
-from services.roadmap.plans_repository import AuditRow, DecisionRow, PlanRow, PlanSummaryRow, RunResult
+from services.roadmap.scenarios.idea_rows import IdeaRow
+from services.roadmap.plans.repository import AuditRow, DecisionRow, PlanRow, PlanSummaryRow, RunResult
 
 
 class PlanView(msgspec.Struct, frozen=True):

@@ -9,10 +9,10 @@ from uuid import UUID
 import msgspec
 from msgspec import Meta
 
-from services.roadmap.compare import NotCompared, RunColumn
-from services.roadmap.idea_rows import AccountabilityWarning, IdeaRow
+from services.roadmap.scenarios.compare import NotCompared, RunColumn
+from services.roadmap.scenarios.idea_rows import AccountabilityWarning, IdeaRow
 from services.roadmap.optimiser.scenario import ConstraintDoc, ObjectiveDoc, PhaseDoc, SolverDoc, TeamDoc
-from services.roadmap.scenario_patch import ObjectivePatch, PhasePatch, SolverPatch, TeamPatch
+from services.roadmap.scenarios.patch import ObjectivePatch, PhasePatch, SolverPatch, TeamPatch
 
 Name = Annotated[str, Meta(min_length=1, max_length=200)]
 
@@ -37,7 +37,7 @@ class ScenarioIn(Input, kw_only=True):
     constraints: Annotated[list[ConstraintDoc], Meta(max_length=20_000)] = msgspec.field(default_factory=list)
     objective: ObjectiveDoc = msgspec.field(default_factory=ObjectiveDoc)
     solver: SolverDoc = msgspec.field(default_factory=SolverDoc)
-    # "apply": scale each idea's cost and effort by its teams' calibration (services/roadmap/calibrate.py).
+    # "apply": scale each idea's cost and effort by its teams' calibration (services/roadmap/scenarios/calibrate.py).
     calibration: Literal["none", "apply"] = "none"
     quick_wins_only: Annotated[
         list[str],

@@ -9,7 +9,7 @@ from uuid import UUID
 import msgspec
 from msgspec import Meta
 
-from services.roadmap.idea_rows import KpiDoc, KpiRollup, OwnerDoc
+from services.roadmap.scenarios.idea_rows import KpiDoc, KpiRollup, OwnerDoc
 
 # A pattern of one non-space character: a name or comment of only blanks says nothing.
 PlanName = Annotated[str, Meta(min_length=1, max_length=200, pattern=r"\S")]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from services.roadmap.plans_domain import Event
+from services.roadmap.plans.domain import Event
 
 
 def outbound_events(plan: dict[str, Any], events: Iterable[Event], *, actor: str) -> list[tuple[str, dict[str, Any]]]:

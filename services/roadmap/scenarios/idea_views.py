@@ -14,9 +14,10 @@ import asyncpg
 import msgspec
 
 from services.kit.problems import FieldProblem, InvalidInput
-from services.roadmap import idea_rows, repository
-from services.roadmap.domain import Snapshot
-from services.roadmap.idea_rows import IdeaDetail, IdeaRow
+from services.roadmap.scenarios import idea_rows
+from services.roadmap.scenarios import repository
+from services.roadmap.scenarios.domain import Snapshot
+from services.roadmap.scenarios.idea_rows import IdeaDetail, IdeaRow
 from services.roadmap.optimiser.scenario import IdeaDoc, PhaseDoc
 
 

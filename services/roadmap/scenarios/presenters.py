@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from services.roadmap import idea_rows
-from services.roadmap.repository import RunRow, ScenarioRow
-from services.roadmap.domain import teams_left_out
-from services.roadmap.schemas import RunOut, RunSummary, ScenarioOut, SkippedOut, StaleEstimatesOut, TeamLeftOutOut
-from services.roadmap.service import document_of
+from services.roadmap.scenarios import idea_rows
+from services.roadmap.scenarios.repository import RunRow, ScenarioRow
+from services.roadmap.scenarios.domain import teams_left_out
+from services.roadmap.scenarios.schemas import RunOut, RunSummary, ScenarioOut, SkippedOut, StaleEstimatesOut, TeamLeftOutOut
+from services.roadmap.scenarios.service import document_of
 
 
 def scenario_out(row: ScenarioRow) -> ScenarioOut:

@@ -13,9 +13,9 @@ from litestar.status_codes import HTTP_202_ACCEPTED
 from services.kit.access.rights import READ
 from services.kit.db import Conn
 from services.kit.params import Page, PageSize, caller_of
-from services.roadmap import service
-from services.roadmap.presenters import run_out, scenario_out
-from services.roadmap.schemas import (
+from services.roadmap.scenarios import service
+from services.roadmap.scenarios.presenters import run_out, scenario_out
+from services.roadmap.scenarios.schemas import (
     ReplanIn,
     Comparison,
     RunIn,

@@ -14,15 +14,20 @@ from services.kit.access import service as access
 from services.kit.access.rights import PLAN, READ, PortfolioAccess, Right
 from services.kit.auth import Caller
 from services.kit.problems import Conflict, FieldProblem, InvalidInput, NotFound, invalid_conversion
-from services.roadmap import compare, domain, idea_views, plans_service, repository, scenario_patch
-from services.roadmap.calibrate import calibrated, factors_of
-from services.roadmap.explain_runs import AlternativesIn, SensitivityIn
-from services.roadmap.idea_rows import IdeaRow
-from services.roadmap.frontier import FrontierPoint, Sweep, frontier_svg
+from services.roadmap.scenarios import compare
+from services.roadmap.scenarios import domain
+from services.roadmap.scenarios import idea_views
+from services.roadmap.plans import service as plans_service
+from services.roadmap.scenarios import repository
+from services.roadmap.scenarios import patch as scenario_patch
+from services.roadmap.scenarios.calibrate import calibrated, factors_of
+from services.roadmap.scenarios.explain_runs import AlternativesIn, SensitivityIn
+from services.roadmap.scenarios.idea_rows import IdeaRow
+from services.roadmap.scenarios.frontier import FrontierPoint, Sweep, frontier_svg
 from services.roadmap.optimiser.scenario import ScenarioDoc, ScenarioError
-from services.roadmap.repository import RunRow, ScenarioRow
-from services.roadmap.scenario_patch import PatchError
-from services.roadmap.schemas import ReplanIn, RunIn, ScenarioIn, ScenarioPatch
+from services.roadmap.scenarios.repository import RunRow, ScenarioRow
+from services.roadmap.scenarios.patch import PatchError
+from services.roadmap.scenarios.schemas import ReplanIn, RunIn, ScenarioIn, ScenarioPatch
 from services.roadmap.scoring_client import ScoringClient
 
 OPTIMISE_JOB = "roadmap.optimise"

@@ -1,0 +1,1 @@
+"""Scenarios and their runs: the backlog's frozen scores, what-ifs, optimisation jobs and their results."""

@@ -35,7 +35,7 @@ def create_single_process_app(
     # The integrations service reads plans and scores from the other two, in-process here.
     plans = PlanSource.in_process(CompositeApp([scoring, roadmap]))
     return CompositeApp(
-        [scoring, roadmap, create_integrations_app(settings, source=source, plans=plans)],
+        [scoring, roadmap, create_integrations_app(settings, source=source, plans=plans, clock=clock)],
         background=[work] if run_jobs else [],
     )
 

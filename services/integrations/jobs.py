@@ -211,14 +211,14 @@ async def _attempt(job: JobContext, row: pushes.PushRow, snapshot: dict[str, Any
     except PushStopped as exc:
         log.info("push stopped", extra={"fields": {"push_id": str(push_id), "why": exc.kind}})
         operations = merge_operations(earlier, push.result(unreached="pending"))
-        await _finish(job, row, "cancelled", operations, [*_errors(push.failed()), *_error(None, exc.message)])
+        await _finish(job, row, "cancelled", operations, [*_errors(push.failed()), *_error(None, exc.message)], push)
     except (JiraError, OutcomeUnknown, httpx.HTTPError, OutboundRefused) as exc:
         if unavailable(exc) or isinstance(exc, httpx.HTTPError):
             # httpx errors the client did not turn into JiraUnavailable: no answer, as from a closed port.
             await _wait_for_jira(job, row, push, earlier, exc)
             return
         log.warning("push failed", extra={"fields": {"push_id": str(push_id), "error": type(exc).__name__}})
-        await _finish(job, row, "failed", merge_operations(earlier, push.carried_out()), _error(exc, _refusal(exc)))
+        await _finish(job, row, "failed", merge_operations(earlier, push.carried_out()), _error(exc, _refusal(exc)), push)
     except Exception as exc:
         if database_unavailable(exc) or isinstance(exc, ProjectLockLost):
             await _wait_for_database(job, row, merge_operations(earlier, push.carried_out()), exc,
@@ -230,7 +230,7 @@ async def _attempt(job: JobContext, row: pushes.PushRow, snapshot: dict[str, Any
                      _error(None, "internal error; see the service log"))  # fmt: skip
     else:
         operations = merge_operations(earlier, done)
-        await _finish(job, row, final_status(operations), operations, _errors(push.failed()))
+        await _finish(job, row, final_status(operations), operations, _errors(push.failed()), push)
 
 
 def _errors(operations: list[Operation]) -> list[dict[str, Any]]:
@@ -248,11 +248,14 @@ def _errors(operations: list[Operation]) -> list[dict[str, Any]]:
 
 
 async def _finish(
-    job: JobContext, row: pushes.PushRow, status: str, operations: list[Operation], errors: list[dict[str, Any]]
+    job: JobContext, row: pushes.PushRow, status: str, operations: list[Operation], errors: list[dict[str, Any]],
+    push: Push | None = None,
 ) -> None:
+    unmapped = None if push is None or push.unmapped is None else msgspec.to_builtins(push.unmapped)
+
     async def finish(conn: asyncpg.Connection) -> bool:
         return await pushes.finish_push(conn, row.id, row.attempts, status=status, errors=errors,
-                                            operations=msgspec.to_builtins(operations))  # fmt: skip
+                                        operations=msgspec.to_builtins(operations), unmapped_owners=unmapped)  # fmt: skip
 
     # A repeat after a commit whose answer was lost finds the push finished and changes nothing.
     await job.on_database("record a push's outcome", finish)

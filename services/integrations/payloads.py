@@ -11,6 +11,7 @@ import hashlib
 import json
 import math
 import re
+from datetime import date
 from typing import Any, Literal
 
 import msgspec
@@ -109,8 +110,29 @@ class Contribution(msgspec.Struct, frozen=True, kw_only=True):
     contribution: float
 
 
+class Owner(msgspec.Struct, frozen=True, kw_only=True):
+    """Who answers for an idea; `email` is how the push finds their Jira account."""
+
+    subject: str
+    name: str
+    email: str | None = None
+    department: str | None = None
+
+
+class Kpi(msgspec.Struct, frozen=True, kw_only=True):
+    """How an idea's success is measured: a KPI moved from `baseline` towards `target`."""
+
+    key: str
+    name: str
+    unit: str = ""
+    direction: str = "increase"
+    baseline: float | None = None
+    target: float | None = None
+
+
 class PlannedIdea(msgspec.Struct, frozen=True, kw_only=True):
-    """An idea in the approved plan: where it sits, how it scored, and its journey context."""
+    """An idea in the approved plan: where it sits, how it scored, its journey context, who
+    answers for it, how its success is measured, and when its phase ends (`due`)."""
 
     ref: str
     title: str
@@ -124,6 +146,9 @@ class PlannedIdea(msgspec.Struct, frozen=True, kw_only=True):
     touchpoint: str | None = None
     pain_point: str | None = None
     cost: float | None = None
+    owner: Owner | None = None
+    kpis: tuple[Kpi, ...] = ()
+    due: date | None = None
 
     def __post_init__(self) -> None:
         if not self.ref.strip():
@@ -141,6 +166,8 @@ class PlannedIdea(msgspec.Struct, frozen=True, kw_only=True):
                 raise MappingError("must be a finite number", field=name)
         if any(not math.isfinite(c.contribution) for c in self.breakdown):
             raise MappingError("contributions must be finite numbers", field="breakdown")
+        if any(v is not None and not math.isfinite(v) for k in self.kpis for v in (k.baseline, k.target)):
+            raise MappingError("KPI baselines and targets must be finite numbers", field="kpis")
 
 
 class PlannedPhase(msgspec.Struct, frozen=True, kw_only=True):
@@ -150,6 +177,8 @@ class PlannedPhase(msgspec.Struct, frozen=True, kw_only=True):
     label: str
     budget: float
     spend: float
+    start: date | None = None
+    end: date | None = None
 
     def __post_init__(self) -> None:
         if not self.key.strip():
@@ -158,6 +187,23 @@ class PlannedPhase(msgspec.Struct, frozen=True, kw_only=True):
             raise MappingError("a phase needs a label", field="label")
         if not (math.isfinite(self.budget) and math.isfinite(self.spend)):
             raise MappingError("budget and spend must be finite numbers", field="budget")
+        if self.start is not None and self.end is not None and self.start > self.end:
+            raise MappingError("a phase cannot end before it starts", field="end")
+
+
+class JiraSite(msgspec.Struct, frozen=True, kw_only=True):
+    """What a push learnt of the Jira site before writing: the account of each owner's e-mail it
+    could map (lower-cased e-mail -> accountId) and the id of the site's "Start date" field, if any.
+    Field ids differ per site, so the field is found by its name, never assumed."""
+
+    accounts: dict[str, str] = {}
+    start_date_field: str | None = None
+
+    def account_of(self, owner: Owner | None) -> str | None:
+        """The Jira account an owner maps to, or None."""
+        if owner is None or not owner.email:
+            return None
+        return self.accounts.get(owner.email.strip().lower())
 
 
 class Dependency(msgspec.Struct, frozen=True, kw_only=True):
@@ -200,6 +246,18 @@ def idea_label(portfolio_id: str, ref: str) -> str:
     return _label(portfolio_id, "i", ref)
 
 
+def department_label(department: str) -> str | None:
+    """The label naming an owner's department: whitespace becomes "-" (a Jira label has no
+    spaces); None when nothing is left. A name that would pass for one of our own `rmap-`
+    labels gets a `dept-` prefix, so the push's label searches never match it."""
+    cleaned = re.sub(r"\s+", "-", department.strip()).strip("-")
+    if not cleaned:
+        return None
+    if cleaned.lower().startswith("rmap-"):
+        cleaned = "dept-" + cleaned
+    return cleaned[:LABEL_MAX]
+
+
 def phase_label(portfolio_id: str, phase_key: str) -> str:
     """The label on a phase's epic; its `-p-` part keeps it apart from every idea label."""
     return _label(portfolio_id, "p", phase_key)
@@ -231,20 +289,37 @@ def _phase_value(mapping: JiraMapping, phase_key: str) -> Any:
     return {"value": phase_key} if mapping.phase_field_kind == "select" else phase_key
 
 
-def epic_fields(project_key: str, mapping: JiraMapping, phase: PlannedPhase, portfolio_id: str, currency: str) -> dict[str, Any]:
-    """The `fields` of the epic standing for one phase."""
+def epic_fields(
+    project_key: str, mapping: JiraMapping, phase: PlannedPhase, portfolio_id: str, currency: str, site: JiraSite = JiraSite()
+) -> dict[str, Any]:
+    """The `fields` of the epic standing for one phase: due when the phase ends, and starting
+    when it starts where the site has a "Start date" field."""
     labels = [phase_label(portfolio_id, phase.key), *mapping.labels]
     fields = _common(project_key, mapping.epic_issue_type, phase.label, adf.epic_description(phase, currency), labels, mapping)
     if mapping.phase_field is not None:
         fields[mapping.phase_field] = _phase_value(mapping, phase.key)
+    if phase.end is not None:
+        fields["duedate"] = phase.end.isoformat()
+    if phase.start is not None and site.start_date_field is not None:
+        fields[site.start_date_field] = phase.start.isoformat()
     return fields
 
 
-def issue_fields(project_key: str, mapping: JiraMapping, idea: PlannedIdea, epic_key: str | None, portfolio_id: str) -> dict[str, Any]:
-    """The `fields` of an idea's issue; `parent` is its phase's epic (never the deprecated Epic Link)."""
-    labels = [idea_label(portfolio_id, idea.ref), *mapping.labels]
+def issue_fields(
+    project_key: str, mapping: JiraMapping, idea: PlannedIdea, epic_key: str | None, portfolio_id: str, site: JiraSite = JiraSite()
+) -> dict[str, Any]:
+    """The `fields` of an idea's issue; `parent` is its phase's epic (never the deprecated Epic Link).
+
+    The owner is the assignee when `site` maps their e-mail to an account; their department is a
+    label; the issue is due when its phase ends."""
+    department = department_label(idea.owner.department) if idea.owner and idea.owner.department else None
+    labels = [idea_label(portfolio_id, idea.ref), *mapping.labels, *([department] if department else [])]
     fields = _common(project_key, mapping.idea_issue_type, idea.title, adf.idea_description(idea), labels, mapping)
     fields["priority"] = {"name": mapping.priority_for(idea.rank)}
+    if (account := site.account_of(idea.owner)) is not None:
+        fields["assignee"] = {"accountId": account}
+    if idea.due is not None:
+        fields["duedate"] = idea.due.isoformat()
     if epic_key is not None:
         fields["parent"] = {"key": epic_key}  # an object: a bare string is a 400 (CONTRACT.md §2.10)
     if mapping.score_field is not None and idea.score is not None:

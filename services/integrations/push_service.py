@@ -14,6 +14,7 @@ from services.integrations.jira_reads import reading
 from services.integrations.jobs import PUSH_JOB
 from services.integrations.plan_source import PlanSnapshot, PlanSource
 from services.integrations.push import known_issues
+from services.integrations.push.site import learn_site
 from services.integrations.push.survey import survey
 from services.integrations.push_plan import Operation, plan_operations
 from services.integrations.push_repository import PushRow
@@ -46,10 +47,12 @@ async def dry_run(
         in_jira, _ = await survey(
             jira, connection.project_key, plan.portfolio_id, [p.key for p in plan.phases if p.key in used], [i.ref for i in plan.ideas]
         )
+        # The same site facts a push would use, so the fields (and their fingerprints) compare alike.
+        site, _ = await learn_site(jira, plan.ideas, [p for p in plan.phases if p.key in used])
     return plan_operations(
         project_key=connection.project_key, mapping=mapping, portfolio_id=plan.portfolio_id, phases=plan.phases,
         ideas=plan.ideas, dependencies=plan.dependencies, known=await known_issues(conn, connection_id),
-        currency=plan.currency, in_jira=in_jira,
+        currency=plan.currency, in_jira=in_jira, site=site,
     )  # fmt: skip
 
 

@@ -37,7 +37,8 @@ from services.integrations.jira_answers import NOT_JIRA
 from services.integrations.jira_client import JiraClient, JiraError, JiraUnavailable, OutcomeUnknown, unavailable
 from services.integrations.plan_source import PlanSnapshot
 from services.integrations.push import Checkpoint, Push
-from services.integrations.push_plan import Operation, final_status, merge_operations
+from services.integrations.push_events import push_finished
+from services.integrations.push_plan import Operation, final_status, merge_operations, outcome_counts
 from services.integrations.retry import OutagePolicy, RetryPolicy
 from services.kit.db import database_unavailable
 from services.kit.jobs import JobContext, JobHandler, enqueue
@@ -254,8 +255,14 @@ async def _finish(
     unmapped = None if push is None or push.unmapped is None else msgspec.to_builtins(push.unmapped)
 
     async def finish(conn: asyncpg.Connection) -> bool:
-        return await pushes.finish_push(conn, row.id, row.attempts, status=status, errors=errors,
-                                        operations=msgspec.to_builtins(operations), unmapped_owners=unmapped)  # fmt: skip
+        # The final state and the push.finished event commit together, or neither does.
+        async with conn.transaction():
+            portfolio = await pushes.finish_push(conn, row.id, row.attempts, status=status, errors=errors,
+                                                 operations=msgspec.to_builtins(operations), unmapped_owners=unmapped)  # fmt: skip
+            if portfolio is None:
+                return False
+            await push_finished(conn, row, portfolio_id=portfolio, status=status, counts=outcome_counts(operations))
+        return True
 
     # A repeat after a commit whose answer was lost finds the push finished and changes nothing.
     await job.on_database("record a push's outcome", finish)

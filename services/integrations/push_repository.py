@@ -174,10 +174,12 @@ async def finish_push(
     operations: list[dict[str, Any]],
     errors: list[dict[str, Any]],
     unmapped_owners: list[dict[str, Any]] | None = None,
-) -> bool:
+) -> UUID | None:
+    """Record this attempt's final state; the push's portfolio, or None when another attempt (or
+    an earlier try of this write whose answer was lost) already finished it."""
     # A push that got through closes the outage it may have waited out; a failure keeps it on record.
     # Owners not mapped are those the last attempt that learnt them found (kept when it learnt none).
-    outcome = await conn.execute(
+    return await conn.fetchval(
         """
         UPDATE integrations.pushes
         SET status = $3, operations = $4, errors = $5, finished_at = now(), waiting_until = NULL,
@@ -185,6 +187,8 @@ async def finish_push(
             waiting_since = CASE WHEN $3 IN ('succeeded', 'partial') THEN NULL ELSE waiting_since END,
             last_error = CASE WHEN $3 IN ('succeeded', 'partial') THEN NULL ELSE last_error END
         WHERE id = $1 AND attempts = $2 AND status = 'running'
+        RETURNING coalesce((SELECT c.portfolio_id FROM integrations.connections c WHERE c.id = connection_id),
+                           (snapshot->>'portfolio_id')::uuid)
         """,
         push_id,
         attempt,
@@ -193,7 +197,6 @@ async def finish_push(
         errors,
         unmapped_owners,
     )
-    return outcome.endswith(" 1")
 
 
 async def wait_push(

@@ -16,7 +16,8 @@ from services.integrations.plan_source import PlanSnapshot, PlanSource
 from services.integrations.push import known_issues
 from services.integrations.push.site import learn_site
 from services.integrations.push.survey import survey
-from services.integrations.push_plan import Operation, plan_operations
+from services.integrations.push_events import push_finished
+from services.integrations.push_plan import Operation, outcome_counts, plan_operations
 from services.integrations.push_repository import PushRow
 from services.integrations.repository import ConnectionRow
 from services.integrations.schemas import PushOut, push_out
@@ -99,6 +100,10 @@ async def cancel_push(conn: asyncpg.Connection, caller: Caller, push_id: UUID) -
     cancelled = await pushes.cancel_push(conn, push_id, by=caller.subject)
     if cancelled is None:
         raise Conflict(f"The push has already finished ({row.status}); there is nothing to cancel.")
+    if cancelled.status == "cancelled":  # queued or waiting: final now; a running one says so when it stops
+        connection = await load_connection(conn, row.connection_id)
+        counts = outcome_counts(msgspec.convert(cancelled.operations, list[Operation]))
+        await push_finished(conn, cancelled, portfolio_id=connection.portfolio_id, status="cancelled", counts=counts)
     return cancelled
 
 

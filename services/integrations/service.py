@@ -16,7 +16,7 @@ from services.kit.auth import Caller
 from services.kit.problems import AppError, Conflict, FieldProblem, InvalidInput, NotFound
 from services.kit.secrets import SecretError
 from services.integrations import repository
-from services.integrations.connection_check import ConnectionDraft, check_connection, parse_mapping
+from services.integrations.connection_check import ConnectionDraft, check_connection
 from services.integrations.jira_access import JiraAccess
 from services.integrations.plan_source import PlanSource
 from services.integrations.delivery_view import IdeaDelivery, PhaseDelivery, delivery_view

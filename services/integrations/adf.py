@@ -7,11 +7,9 @@ schema requires `text` to be non-empty, and Jira answers 400 to one.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    # Only for annotations: payloads imports this module to build its fields.
-    from services.integrations.payloads import PlannedIdea, PlannedPhase
+from services.integrations.planned import PlannedIdea, PlannedPhase
 
 Node = dict[str, Any]
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import msgspec
 
-from services.integrations.payloads import Owner
+from services.integrations.planned import Owner
 
 PHASES = ("discovery", "improve", "perfection", "personalization")
 

@@ -14,7 +14,7 @@ from uuid import UUID
 import httpx
 import msgspec
 
-from services.integrations.payloads import Contribution, Dependency, Kpi, Owner, PlannedIdea, PlannedPhase
+from services.integrations.planned import Contribution, Dependency, Kpi, Owner, PlannedIdea, PlannedPhase
 from services.kit.problems import Conflict, Forbidden, NotFound, ServiceUnavailable
 
 TIMEOUT = httpx.Timeout(30.0, connect=5.0)

@@ -17,17 +17,8 @@ from typing import Literal
 
 import msgspec
 
-from services.integrations.payloads import (
-    Dependency,
-    JiraMapping,
-    JiraSite,
-    MappingError,
-    PlannedIdea,
-    PlannedPhase,
-    epic_fields,
-    fields_fingerprint,
-    issue_fields,
-)
+from services.integrations.payloads import JiraMapping, JiraSite, epic_fields, fields_fingerprint, issue_fields
+from services.integrations.planned import Dependency, MappingError, PlannedIdea, PlannedPhase
 
 Action = Literal["create_epic", "create_issue", "update_issue", "create_link", "found_in_jira", "leave_alone", "mark_unplanned"]
 ACTIONS: tuple[Action, ...] = (

@@ -24,7 +24,6 @@ from services.integrations.payloads import (
     BULK_CREATE_MAX,
     JiraMapping,
     JiraSite,
-    PlannedIdea,
     blocks_link_body,
     edit_issue_body,
     epic_fields,
@@ -35,6 +34,7 @@ from services.integrations.payloads import (
     unplanned_edit_body,
 )
 from services.integrations.plan_source import PlanSnapshot
+from services.integrations.planned import PlannedIdea
 from services.integrations.push.creates import Creates
 from services.integrations.push.site import UnmappedOwner, learn_site
 from services.integrations.push.survey import survey

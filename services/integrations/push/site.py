@@ -15,7 +15,8 @@ import msgspec
 
 from services.integrations.jira_client import JiraClient, JiraError, unavailable
 from services.integrations.jira_types import User
-from services.integrations.payloads import JiraSite, PlannedIdea, PlannedPhase
+from services.integrations.payloads import JiraSite
+from services.integrations.planned import PlannedIdea, PlannedPhase
 
 START_DATE_FIELD_NAME = "start date"
 

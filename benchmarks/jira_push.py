@@ -30,17 +30,15 @@ from services.integrations import repository
 from services.integrations.jira_client import JiraClient
 from services.integrations.payloads import (
     BULK_CREATE_MAX,
-    Dependency,
-    idea_label,
     JiraMapping,
-    PlannedIdea,
-    PlannedPhase,
     blocks_link_body,
     create_issue_body,
     epic_fields,
+    idea_label,
     issue_fields,
 )
 from services.integrations.plan_source import PlanSnapshot
+from services.integrations.planned import Dependency, PlannedIdea, PlannedPhase
 from services.integrations.push import Push
 from services.integrations.retry import RetryPolicy
 from services.kit import migrate

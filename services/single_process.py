@@ -15,7 +15,7 @@ from services.kit.settings import Settings
 from services.roadmap.app import create_app as create_roadmap_app
 from services.roadmap.scoring_client import ScoringClient
 from services.scoring.app import create_app as create_scoring_app
-from services.worker import job_handlers, job_schedules
+from services.worker import job_handlers, job_schedules, periodic_work
 
 
 def create_single_process_app(
@@ -28,14 +28,18 @@ def create_single_process_app(
     """
 
     async def work(stop: asyncio.Event) -> None:
-        await run_worker(settings, job_handlers(), stop=stop, schedules=job_schedules())
+        # The same periodic work as a `roadmap worker` process (the delivery refresh), when set.
+        await asyncio.gather(
+            run_worker(settings, job_handlers(), stop=stop, schedules=job_schedules()),
+            *(periodic(settings, stop) for periodic in periodic_work(settings)),
+        )
 
     scoring = create_scoring_app(settings, source=source, clock=clock)
     roadmap = create_roadmap_app(settings, source=source, scoring=ScoringClient.in_process(scoring))
     # The integrations service reads plans and scores from the other two, in-process here.
     plans = PlanSource.in_process(CompositeApp([scoring, roadmap]))
     return CompositeApp(
-        [scoring, roadmap, create_integrations_app(settings, source=source, plans=plans)],
+        [scoring, roadmap, create_integrations_app(settings, source=source, plans=plans, clock=clock)],
         background=[work] if run_jobs else [],
     )
 

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from types import ModuleType
 
 import click
@@ -15,7 +14,7 @@ from services.kit.cli import database_url_for
 from services.kit.events import delivery as event_jobs
 from services.kit.jobs import MIN_CONCURRENCY, JobHandler, JobQueueMissing, run_worker
 from services.kit.observability import configure_logging
-from services.kit.settings import Settings, SettingsError
+from services.kit.settings import Settings
 from services.integrations import delivery
 from services.integrations import jobs as integrations_jobs
 from services.roadmap.scenarios import jobs as roadmap_jobs
@@ -42,11 +41,11 @@ def job_handlers() -> dict[str, JobHandler]:
 Periodic = Callable[[Settings, asyncio.Event], Awaitable[None]]
 
 
-def periodic_work(environ: Mapping[str, str]) -> list[Periodic]:
-    """Work a worker process repeats on a timer beside its jobs, each off unless its variable is set:
+def periodic_work(settings: Settings) -> list[Periodic]:
+    """Work a worker repeats on a timer beside its jobs, each off unless its setting is given:
     the delivery refresh (ROADMAP_DELIVERY_REFRESH_SECONDS)."""
     work: list[Periodic] = []
-    interval = delivery.refresh_interval(environ)
+    interval = settings.delivery_refresh_seconds
     if interval is not None:
         work.append(lambda settings, stop: delivery.refresh_periodically(settings, interval, stop))
     return work
@@ -67,13 +66,10 @@ def job_schedules() -> dict[str, str]:
 )
 def worker(concurrency: int) -> None:
     """Run queued jobs until SIGTERM or SIGINT (apply migrations first: `roadmap migrate`)."""
-    settings = Settings.from_env()
+    settings = Settings.from_env()  # a bad value is a SettingsError, which the CLI shows as an error
     settings = msgspec.structs.replace(settings, database_url=database_url_for(settings))
     configure_logging(settings.log_level)
-    try:
-        periodic = periodic_work(os.environ)
-    except SettingsError as exc:
-        raise click.ClickException(str(exc)) from None
+    periodic = periodic_work(settings)
     try:
         asyncio.run(_work(settings, concurrency, periodic))
     except JobQueueMissing as exc:

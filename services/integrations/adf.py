@@ -7,11 +7,9 @@ schema requires `text` to be non-empty, and Jira answers 400 to one.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    # Only for annotations: payloads imports this module to build its fields.
-    from services.integrations.payloads import PlannedIdea, PlannedPhase
+from services.integrations.planned import PlannedIdea, PlannedPhase
 
 Node = dict[str, Any]
 
@@ -80,6 +78,7 @@ def idea_description(idea: PlannedIdea) -> Node:
     known = [[text(f"{label}: ", strong=True), text(value)] for label, value in journey if value]
     if known:
         blocks += [heading("Customer journey"), bullet_list(known)]
+    blocks += _accountability(idea)
     blocks.append(heading("Score"))
     if idea.breakdown:
         rows = [[c.criterion.strip() or "(unnamed)", _number(c.contribution)] for c in idea.breakdown]
@@ -100,6 +99,29 @@ def idea_description(idea: PlannedIdea) -> Node:
     return doc(*blocks)
 
 
+def _optional(value: float | None) -> str:
+    return _number(value) if value is not None else ""
+
+
+def _accountability(idea: PlannedIdea) -> list[Node]:
+    """Who answers for the idea and how its success is measured: a KPI table, one row a KPI."""
+    blocks: list[Node] = []
+    owner = idea.owner
+    if owner is not None and _present(owner.name):
+        line = [text("Owner: ", strong=True), text(owner.name.strip())]
+        department = _present(owner.department)
+        if department:
+            line.append(text(f" ({department})"))
+        blocks.append(paragraph(*line))
+    if idea.kpis:
+        rows = [
+            [k.name.strip() or k.key, k.unit.strip(), k.direction, _optional(k.baseline), _optional(k.target)]
+            for k in idea.kpis
+        ]
+        blocks += [heading("KPIs"), table(["KPI", "Unit", "Direction", "Baseline", "Target"], rows)]
+    return blocks
+
+
 def epic_description(phase: PlannedPhase, currency: str) -> Node:
     """A phase epic's description: its budget and what the approved plan spends of it."""
     lines = [
@@ -108,6 +130,9 @@ def epic_description(phase: PlannedPhase, currency: str) -> Node:
     ]
     if phase.budget > 0:
         lines.append([text("Budget used: ", strong=True), text(f"{phase.spend / phase.budget:.0%}")])
+    if phase.start is not None or phase.end is not None:
+        when = f"{phase.start.isoformat() if phase.start else '?'} to {phase.end.isoformat() if phase.end else '?'}"
+        lines.append([text("Dates: ", strong=True), text(when)])
     return doc(
         paragraph(text("Phase "), text(phase.label, strong=True), text(f" ({phase.key}) of the approved roadmap.")),
         bullet_list(lines),

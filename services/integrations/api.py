@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 from uuid import UUID
 
@@ -11,6 +12,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter, RawBody
 
 from services.integrations import delivery, push_service, service
+from services.integrations.delivery_view import IdeaDelivery, PhaseDelivery
 from services.integrations.jira_access import JiraAccess
 from services.integrations.plan_source import PlanSource
 from services.integrations.push_plan import count_actions
@@ -22,7 +24,6 @@ from services.integrations.schemas import (
     DeliveryOut,
     DryRunOut,
     LastPush,
-    PhaseDelivery,
     PushIn,
     PushOut,
     Refreshed,
@@ -30,11 +31,13 @@ from services.integrations.schemas import (
     push_out,
 )
 from services.kit.access.rights import DELIVER, READ
+from services.kit.clock import Clock
 from services.kit.db import Conn
 from services.kit.params import caller_of
 
 Plans = NamedDependency[PlanSource]
 Access = NamedDependency[JiraAccess]
+Now = NamedDependency[Clock]
 
 
 def connection_out(row: ConnectionRow) -> ConnectionOut:
@@ -179,14 +182,15 @@ class DeliveryController(Controller):
     tags = ["delivery"]
 
     @get("/{plan_id:uuid}/delivery", operation_id="getDelivery")
-    async def delivery(self, request: Request, conn: Conn, plans: Plans, plan_id: FromPath[UUID]) -> DeliveryOut:
-        """Per phase: the plan's tickets to do, in progress and done, the budget delivered, and its last push."""
-        phases = await service.plan_delivery(conn, plans, caller_of(request), plan_id, token=request.auth)
-        return await _delivery_out(conn, plan_id, phases)
+    async def delivery(self, request: Request, conn: Conn, plans: Plans, clock: Now, plan_id: FromPath[UUID]) -> DeliveryOut:
+        """Per phase and per idea: the plan's tickets to do, in progress, done and late, the budget delivered, and its last push."""
+        today = clock().date()
+        view = await service.plan_delivery(conn, plans, caller_of(request), plan_id, token=request.auth, today=today)
+        return await _delivery_out(conn, plan_id, view, today)
 
     @post("/{plan_id:uuid}/delivery/refresh", operation_id="refreshDelivery", status_code=200)
     async def refresh(
-        self, request: Request, conn: Conn, plans: Plans, jira_access: Access, plan_id: FromPath[UUID]
+        self, request: Request, conn: Conn, plans: Plans, jira_access: Access, clock: Now, plan_id: FromPath[UUID]
     ) -> DeliveryOut:
         """Read the status category of the plan's issues from Jira now (no webhook needed), then the delivery view.
 
@@ -195,18 +199,25 @@ class DeliveryController(Controller):
         caller = caller_of(request)
         await service.plan_portfolio(conn, plans, caller, plan_id, DELIVER, token=request.auth)
         done = await delivery.refresh_plan(conn, jira_access, plan_id)
-        phases = await service.plan_delivery(conn, plans, caller, plan_id, token=request.auth)
-        out = await _delivery_out(conn, plan_id, phases)
+        today = clock().date()
+        view = await service.plan_delivery(conn, plans, caller, plan_id, token=request.auth, today=today)
+        out = await _delivery_out(conn, plan_id, view, today)
         return msgspec.structs.replace(out, refreshed=Refreshed(issues=done.issues, found=done.found, changed=done.changed))
 
 
-async def _delivery_out(conn: Conn, plan_id: UUID, phases: list[PhaseDelivery]) -> DeliveryOut:
+async def _delivery_out(
+    conn: Conn, plan_id: UUID, view: tuple[list[PhaseDelivery], list[IdeaDelivery]], today: date
+) -> DeliveryOut:
+    phases, rows = view
     last = await push_service.last_push(conn, plan_id)
     return DeliveryOut(
         plan_id=plan_id,
         phases=phases,
-        ideas=sum(p.to_do + p.in_progress + p.done for p in phases),
+        ideas=len(rows),
         done=sum(p.done for p in phases),
+        late=sum(p.late for p in phases),
+        as_of=today,
+        idea_rows=rows,
         last_push=None if last is None else LastPush(id=last.id, status=last.status, counts=last.counts),
     )
 

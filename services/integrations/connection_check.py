@@ -24,7 +24,8 @@ from services.integrations.jira_access import JiraAccess
 from services.integrations.jira_answers import NOT_JIRA
 from services.integrations.jira_client import JiraAuthError, JiraClient, JiraError, JiraUnavailable, OutcomeUnknown
 from services.integrations.jira_types import IssueType
-from services.integrations.payloads import JiraMapping, MappingError
+from services.integrations.payloads import JiraMapping
+from services.integrations.planned import MappingError
 from services.integrations.retry import RetryPolicy
 from services.kit.outbound import OutboundRefused
 from services.kit.problems import FieldProblem, InvalidInput, ServiceUnavailable

@@ -5,8 +5,9 @@ label, 100 labels a query, one page each) and records it as the issue's status a
 the reading began: a webhook event that happened later still wins, an older one no longer
 applies. Webhooks then only make the view faster.
 
-`ROADMAP_DELIVERY_REFRESH_SECONDS` (off when unset or 0) makes every worker process refresh
-every plan's delivery that often; a row in the database lets one worker a period do it.
+`ROADMAP_DELIVERY_REFRESH_SECONDS` (Settings.delivery_refresh_seconds; off when unset or 0)
+makes every worker, the single process's in-process one included, refresh every plan's delivery
+that often; a row in the database lets one worker a period do it.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from itertools import groupby
@@ -30,12 +31,9 @@ from services.integrations.jira_reads import reading
 from services.integrations.push.survey import LABELS_PER_SEARCH, search
 from services.integrations.retry import RetryPolicy
 from services.kit.db import PoolSource
-from services.kit.settings import Settings, SettingsError
+from services.kit.settings import Settings
 
 log = logging.getLogger("integrations.delivery")
-
-REFRESH_VARIABLE = "ROADMAP_DELIVERY_REFRESH_SECONDS"
-
 
 class Refreshed(msgspec.Struct, frozen=True, kw_only=True):
     """What a refresh read: issues asked about, found, and whose status changed."""
@@ -88,20 +86,6 @@ async def refresh(
 async def refresh_plan(conn: asyncpg.Connection, access: JiraAccess, plan_id: UUID) -> Refreshed:
     """Read the status of every planned idea's issue of the plan from Jira (a 422 or 503 when it cannot)."""
     return await refresh(conn, access, await repository.tracked_issues(conn, plan_id=plan_id))
-
-
-def refresh_interval(environ: Mapping[str, str]) -> float | None:
-    """`ROADMAP_DELIVERY_REFRESH_SECONDS` as seconds, or None when the periodic refresh is off (unset or 0)."""
-    raw = (environ.get(REFRESH_VARIABLE) or "").strip()
-    if raw in ("", "0"):
-        return None
-    try:
-        seconds = float(raw)
-    except ValueError:
-        raise SettingsError(f"{REFRESH_VARIABLE} must be a number of seconds, got {raw!r}") from None
-    if not 0 < seconds < float("inf"):
-        raise SettingsError(f"{REFRESH_VARIABLE} must be a positive number of seconds (0 turns it off), got {raw!r}")
-    return seconds
 
 
 @contextlib.asynccontextmanager

@@ -35,12 +35,14 @@ from .jira_types import (
     BulkFailure,
     BulkResult,
     CreatedIssue,
+    Field,
     FoundIssue,
     IssueType,
     IssueTypePage,
     Myself,
     Project,
     SearchPage,
+    User,
     WireHit,
 )
 from .retry import RetryPolicy, Verdict, retry_after_seconds, verdict
@@ -172,6 +174,14 @@ class JiraClient:
             types += page.issueTypes
             if not page.issueTypes or len(types) >= page.total:
                 return types
+
+    async def find_users(self, query: str) -> list[User]:
+        """The accounts a user search (`GET /user/search`) finds for `query`, such as an e-mail address."""
+        return await self._call("GET", f"{API}/user/search?query={quote(query, safe='')}&maxResults=10", safe=True, answer=list[User])
+
+    async def fields(self) -> list[Field]:
+        """Every field of the site, system and custom (`GET /field`), to find one by its name."""
+        return await self._call("GET", f"{API}/field", safe=True, answer=list[Field])
 
     async def create_issue(self, issue: Mapping[str, Any]) -> CreatedIssue:
         """Create one issue from an IssueUpdateDetails body (`{"fields": ..., ...}`); may raise OutcomeUnknown."""

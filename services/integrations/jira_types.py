@@ -75,6 +75,24 @@ class IssueType(msgspec.Struct, frozen=True):
     subtask: bool = False
 
 
+class User(msgspec.Struct, frozen=True):
+    """A Jira account as a user search lists it; `emailAddress` is often hidden by the user's privacy settings."""
+
+    accountId: str
+    accountType: str = "atlassian"
+    active: bool = True
+    displayName: str = ""
+    emailAddress: str | None = None
+
+
+class Field(msgspec.Struct, frozen=True):
+    """A field of the site (system or custom): its id (`customfield_10015`) and its name."""
+
+    id: str
+    name: str = ""
+    custom: bool = False
+
+
 class WireBulkError(msgspec.Struct):
     status: int
     failedElementNumber: int

@@ -37,7 +37,8 @@ from services.integrations.jira_answers import NOT_JIRA
 from services.integrations.jira_client import JiraClient, JiraError, JiraUnavailable, OutcomeUnknown, unavailable
 from services.integrations.plan_source import PlanSnapshot
 from services.integrations.push import Checkpoint, Push
-from services.integrations.push_plan import Operation, final_status, merge_operations
+from services.integrations.push_events import push_finished
+from services.integrations.push_plan import Operation, final_status, merge_operations, outcome_counts
 from services.integrations.retry import OutagePolicy, RetryPolicy
 from services.kit.db import database_unavailable
 from services.kit.jobs import JobContext, JobHandler, enqueue
@@ -211,14 +212,14 @@ async def _attempt(job: JobContext, row: pushes.PushRow, snapshot: dict[str, Any
     except PushStopped as exc:
         log.info("push stopped", extra={"fields": {"push_id": str(push_id), "why": exc.kind}})
         operations = merge_operations(earlier, push.result(unreached="pending"))
-        await _finish(job, row, "cancelled", operations, [*_errors(push.failed()), *_error(None, exc.message)])
+        await _finish(job, row, "cancelled", operations, [*_errors(push.failed()), *_error(None, exc.message)], push)
     except (JiraError, OutcomeUnknown, httpx.HTTPError, OutboundRefused) as exc:
         if unavailable(exc) or isinstance(exc, httpx.HTTPError):
             # httpx errors the client did not turn into JiraUnavailable: no answer, as from a closed port.
             await _wait_for_jira(job, row, push, earlier, exc)
             return
         log.warning("push failed", extra={"fields": {"push_id": str(push_id), "error": type(exc).__name__}})
-        await _finish(job, row, "failed", merge_operations(earlier, push.carried_out()), _error(exc, _refusal(exc)))
+        await _finish(job, row, "failed", merge_operations(earlier, push.carried_out()), _error(exc, _refusal(exc)), push)
     except Exception as exc:
         if database_unavailable(exc) or isinstance(exc, ProjectLockLost):
             await _wait_for_database(job, row, merge_operations(earlier, push.carried_out()), exc,
@@ -230,7 +231,7 @@ async def _attempt(job: JobContext, row: pushes.PushRow, snapshot: dict[str, Any
                      _error(None, "internal error; see the service log"))  # fmt: skip
     else:
         operations = merge_operations(earlier, done)
-        await _finish(job, row, final_status(operations), operations, _errors(push.failed()))
+        await _finish(job, row, final_status(operations), operations, _errors(push.failed()), push)
 
 
 def _errors(operations: list[Operation]) -> list[dict[str, Any]]:
@@ -248,11 +249,20 @@ def _errors(operations: list[Operation]) -> list[dict[str, Any]]:
 
 
 async def _finish(
-    job: JobContext, row: pushes.PushRow, status: str, operations: list[Operation], errors: list[dict[str, Any]]
+    job: JobContext, row: pushes.PushRow, status: str, operations: list[Operation], errors: list[dict[str, Any]],
+    push: Push | None = None,
 ) -> None:
+    unmapped = None if push is None or push.unmapped is None else msgspec.to_builtins(push.unmapped)
+
     async def finish(conn: asyncpg.Connection) -> bool:
-        return await pushes.finish_push(conn, row.id, row.attempts, status=status, errors=errors,
-                                            operations=msgspec.to_builtins(operations))  # fmt: skip
+        # The final state and the push.finished event commit together, or neither does.
+        async with conn.transaction():
+            portfolio = await pushes.finish_push(conn, row.id, row.attempts, status=status, errors=errors,
+                                                 operations=msgspec.to_builtins(operations), unmapped_owners=unmapped)  # fmt: skip
+            if portfolio is None:
+                return False
+            await push_finished(conn, row, portfolio_id=portfolio, status=status, counts=outcome_counts(operations))
+        return True
 
     # A repeat after a commit whose answer was lost finds the push finished and changes nothing.
     await job.on_database("record a push's outcome", finish)

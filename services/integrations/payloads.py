@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import re
 from typing import Any, Literal
 
 import msgspec
 
 from services.integrations import adf
+from services.integrations.planned import MappingError, Owner, PlannedIdea, PlannedPhase
 
 # Jira rejects a label with a space and stores at most 255 characters.
 LABEL_MAX = 255
@@ -26,15 +26,6 @@ BLOCKS_LINK_TYPE = "Blocks"
 
 _CUSTOM_FIELD = re.compile(r"^customfield_[0-9]+$")
 _CLEAN_REF = re.compile(r"^[a-z0-9-]+$")
-
-
-class MappingError(Exception):
-    """Input for a push breaks a rule; `field` names which setting or value, in the API's terms."""
-
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
 
 
 def _check_label(label: str, field: str) -> None:
@@ -102,69 +93,19 @@ class JiraMapping(msgspec.Struct, frozen=True, kw_only=True, rename="camel", for
         return next(name for up_to, name in self.priority_by_rank if up_to is None or rank <= up_to)
 
 
-class Contribution(msgspec.Struct, frozen=True, kw_only=True):
-    """How much one scoring criterion added to an idea's score."""
+class JiraSite(msgspec.Struct, frozen=True, kw_only=True):
+    """What a push learnt of the Jira site before writing: the account of each owner's e-mail it
+    could map (lower-cased e-mail -> accountId) and the id of the site's "Start date" field, if any.
+    Field ids differ per site, so the field is found by its name, never assumed."""
 
-    criterion: str
-    contribution: float
+    accounts: dict[str, str] = {}
+    start_date_field: str | None = None
 
-
-class PlannedIdea(msgspec.Struct, frozen=True, kw_only=True):
-    """An idea in the approved plan: where it sits, how it scored, and its journey context."""
-
-    ref: str
-    title: str
-    phase: str
-    rank: int
-    score: float | None = None
-    model: str | None = None  # the scoring model's name, shown beside the breakdown
-    breakdown: tuple[Contribution, ...] = ()
-    persona: str | None = None
-    journey_stage: str | None = None
-    touchpoint: str | None = None
-    pain_point: str | None = None
-    cost: float | None = None
-
-    def __post_init__(self) -> None:
-        if not self.ref.strip():
-            raise MappingError("an idea needs a ref", field="ref")
-        if not self.title.strip():
-            raise MappingError("an idea needs a title", field="title")
-        if not self.phase.strip():
-            raise MappingError("an idea needs a phase", field="phase")
-        if self.rank < 1:
-            raise MappingError("rank starts at 1 (the best idea)", field="rank")
-        # JSON has no NaN or infinity, and Jira's number fields reject them.
-        for name in ("score", "cost"):
-            value = getattr(self, name)
-            if value is not None and not math.isfinite(value):
-                raise MappingError("must be a finite number", field=name)
-        if any(not math.isfinite(c.contribution) for c in self.breakdown):
-            raise MappingError("contributions must be finite numbers", field="breakdown")
-
-
-class PlannedPhase(msgspec.Struct, frozen=True, kw_only=True):
-    """A phase of the approved plan; it becomes an epic when it holds ideas."""
-
-    key: str
-    label: str
-    budget: float
-    spend: float
-
-    def __post_init__(self) -> None:
-        if not self.key.strip():
-            raise MappingError("a phase needs a key", field="key")
-        if not self.label.strip():
-            raise MappingError("a phase needs a label", field="label")
-        if not (math.isfinite(self.budget) and math.isfinite(self.spend)):
-            raise MappingError("budget and spend must be finite numbers", field="budget")
-
-
-class Dependency(msgspec.Struct, frozen=True, kw_only=True):
-    """`idea` requires `on`: `on` must be done first, so in Jira `on` BLOCKS `idea`."""
-
-    idea: str
-    on: str
+    def account_of(self, owner: Owner | None) -> str | None:
+        """The Jira account an owner maps to, or None."""
+        if owner is None or not owner.email:
+            return None
+        return self.accounts.get(owner.email.strip().lower())
 
 
 # -- labels --------------------------------------------------------------------------------
@@ -200,6 +141,18 @@ def idea_label(portfolio_id: str, ref: str) -> str:
     return _label(portfolio_id, "i", ref)
 
 
+def department_label(department: str) -> str | None:
+    """The label naming an owner's department: whitespace becomes "-" (a Jira label has no
+    spaces); None when nothing is left. A name that would pass for one of our own `rmap-`
+    labels gets a `dept-` prefix, so the push's label searches never match it."""
+    cleaned = re.sub(r"\s+", "-", department.strip()).strip("-")
+    if not cleaned:
+        return None
+    if cleaned.lower().startswith("rmap-"):
+        cleaned = "dept-" + cleaned
+    return cleaned[:LABEL_MAX]
+
+
 def phase_label(portfolio_id: str, phase_key: str) -> str:
     """The label on a phase's epic; its `-p-` part keeps it apart from every idea label."""
     return _label(portfolio_id, "p", phase_key)
@@ -231,20 +184,37 @@ def _phase_value(mapping: JiraMapping, phase_key: str) -> Any:
     return {"value": phase_key} if mapping.phase_field_kind == "select" else phase_key
 
 
-def epic_fields(project_key: str, mapping: JiraMapping, phase: PlannedPhase, portfolio_id: str, currency: str) -> dict[str, Any]:
-    """The `fields` of the epic standing for one phase."""
+def epic_fields(
+    project_key: str, mapping: JiraMapping, phase: PlannedPhase, portfolio_id: str, currency: str, site: JiraSite = JiraSite()
+) -> dict[str, Any]:
+    """The `fields` of the epic standing for one phase: due when the phase ends, and starting
+    when it starts where the site has a "Start date" field."""
     labels = [phase_label(portfolio_id, phase.key), *mapping.labels]
     fields = _common(project_key, mapping.epic_issue_type, phase.label, adf.epic_description(phase, currency), labels, mapping)
     if mapping.phase_field is not None:
         fields[mapping.phase_field] = _phase_value(mapping, phase.key)
+    if phase.end is not None:
+        fields["duedate"] = phase.end.isoformat()
+    if phase.start is not None and site.start_date_field is not None:
+        fields[site.start_date_field] = phase.start.isoformat()
     return fields
 
 
-def issue_fields(project_key: str, mapping: JiraMapping, idea: PlannedIdea, epic_key: str | None, portfolio_id: str) -> dict[str, Any]:
-    """The `fields` of an idea's issue; `parent` is its phase's epic (never the deprecated Epic Link)."""
-    labels = [idea_label(portfolio_id, idea.ref), *mapping.labels]
+def issue_fields(
+    project_key: str, mapping: JiraMapping, idea: PlannedIdea, epic_key: str | None, portfolio_id: str, site: JiraSite = JiraSite()
+) -> dict[str, Any]:
+    """The `fields` of an idea's issue; `parent` is its phase's epic (never the deprecated Epic Link).
+
+    The owner is the assignee when `site` maps their e-mail to an account; their department is a
+    label; the issue is due when its phase ends."""
+    department = department_label(idea.owner.department) if idea.owner and idea.owner.department else None
+    labels = [idea_label(portfolio_id, idea.ref), *mapping.labels, *([department] if department else [])]
     fields = _common(project_key, mapping.idea_issue_type, idea.title, adf.idea_description(idea), labels, mapping)
     fields["priority"] = {"name": mapping.priority_for(idea.rank)}
+    if (account := site.account_of(idea.owner)) is not None:
+        fields["assignee"] = {"accountId": account}
+    if idea.due is not None:
+        fields["duedate"] = idea.due.isoformat()
     if epic_key is not None:
         fields["parent"] = {"key": epic_key}  # an object: a bare string is a 400 (CONTRACT.md §2.10)
     if mapping.score_field is not None and idea.score is not None:

@@ -7,13 +7,14 @@ single process the same client calls the other apps in-process. What is read bec
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 from uuid import UUID
 
 import httpx
 import msgspec
 
-from services.integrations.payloads import Contribution, Dependency, PlannedIdea, PlannedPhase
+from services.integrations.planned import Contribution, Dependency, Kpi, Owner, PlannedIdea, PlannedPhase
 from services.kit.problems import Conflict, Forbidden, NotFound, ServiceUnavailable
 
 TIMEOUT = httpx.Timeout(30.0, connect=5.0)
@@ -87,9 +88,30 @@ class PlanSource:
         return build_snapshot(plan, document, snapshot, model=source.get("modelName"))
 
 
+def _date(value: Any) -> date | None:
+    return date.fromisoformat(value) if isinstance(value, str) and value else None
+
+
+def _owner(raw: Any) -> Owner | None:
+    if not isinstance(raw, dict) or not raw.get("name"):
+        return None
+    return Owner(subject=raw.get("subject", ""), name=raw["name"], email=raw.get("email"), department=raw.get("department"))
+
+
+def _kpis(raw: Any) -> tuple[Kpi, ...]:
+    return tuple(
+        Kpi(key=k["key"], name=k.get("name") or k["key"], unit=k.get("unit") or "", direction=k.get("direction") or "increase",
+            baseline=k.get("baseline"), target=k.get("target"))  # fmt: skip
+        for k in raw or ()
+    )
+
+
 def build_snapshot(plan: dict[str, Any], document: dict[str, Any], scores: dict[str, Any], *, model: str | None) -> PlanSnapshot:
-    """The push's view of a plan: planned ideas ranked by value, with context, and dependencies."""
+    """The push's view of a plan: planned ideas ranked by value, with context, owners, KPIs and
+    their phase's end as due date, and dependencies. Owners and KPIs come from the plan's rows,
+    frozen with its scenario, so the push shows what was decided on."""
     ideas = {idea["id"]: idea for idea in document["ideas"]}
+    ends = {p["key"]: _date(p.get("end")) for p in plan["phases"]}
     scored = {idea["ref"]: idea for idea in scores.get("ideas", [])}
     chosen = sorted(plan["assignments"], key=lambda a: (-ideas[a["idea"]]["value"], a["idea"]))
     planned = []
@@ -113,13 +135,17 @@ def build_snapshot(plan: dict[str, Any], document: dict[str, Any], scores: dict[
                 touchpoint=attributes.get("touchpoint"),
                 pain_point=score.get("painPoint"),
                 cost=idea["cost"],
+                owner=_owner(assignment.get("owner")),
+                kpis=_kpis(assignment.get("kpis")),
+                due=ends.get(assignment["phase"]),
             )
         )
     dependencies = [
         Dependency(idea=c["idea"], on=c["on"]) for c in document.get("constraints", []) if c.get("kind") == "requires"
     ]
     phases = [
-        PlannedPhase(key=p["key"], label=PHASE_LABELS.get(p["key"], p["key"]), budget=p["budget"], spend=p["spend"])
+        PlannedPhase(key=p["key"], label=PHASE_LABELS.get(p["key"], p["key"]), budget=p["budget"], spend=p["spend"],
+                     start=_date(p.get("start")), end=_date(p.get("end")))  # fmt: skip
         for p in plan["phases"]
     ]
     return PlanSnapshot(

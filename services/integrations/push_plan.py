@@ -17,16 +17,8 @@ from typing import Literal
 
 import msgspec
 
-from services.integrations.payloads import (
-    Dependency,
-    JiraMapping,
-    MappingError,
-    PlannedIdea,
-    PlannedPhase,
-    epic_fields,
-    fields_fingerprint,
-    issue_fields,
-)
+from services.integrations.payloads import JiraMapping, JiraSite, epic_fields, fields_fingerprint, issue_fields
+from services.integrations.planned import Dependency, MappingError, PlannedIdea, PlannedPhase
 
 Action = Literal["create_epic", "create_issue", "update_issue", "create_link", "found_in_jira", "leave_alone", "mark_unplanned"]
 ACTIONS: tuple[Action, ...] = (
@@ -188,6 +180,7 @@ def plan_operations(
     known: KnownIssues,
     currency: str = "",
     in_jira: InJira = InJira(),
+    site: JiraSite = JiraSite(),
 ) -> list[Operation]:
     """Every step of pushing the plan, in the order to carry them out.
 
@@ -203,13 +196,13 @@ def plan_operations(
     """
     _check_input(phases, ideas)
     wanted_epics = {
-        phase.key: fields_fingerprint(epic_fields(project_key, mapping, phase, portfolio_id, currency)) for phase in phases
+        phase.key: fields_fingerprint(epic_fields(project_key, mapping, phase, portfolio_id, currency, site)) for phase in phases
     }
     operations = _epic_operations(phases, ideas, known, wanted_epics, in_jira)
     epic_keys = {**in_jira.epics, **known.epics}
     for idea in sorted(ideas, key=lambda i: (i.rank, i.ref)):
         epic_key = epic_keys.get(idea.phase)
-        wanted = None if epic_key is None else fields_fingerprint(issue_fields(project_key, mapping, idea, epic_key, portfolio_id))
+        wanted = None if epic_key is None else fields_fingerprint(issue_fields(project_key, mapping, idea, epic_key, portfolio_id, site))
         operations.append(_idea_operation(idea, epic_key, wanted, known.ideas.get(idea.ref), in_jira))
     operations += _link_operations(ideas, dependencies, known, in_jira)
     operations += _unplanned_operations(ideas, known)

@@ -34,11 +34,12 @@ class PushRow(msgspec.Struct, frozen=True):
     last_error: str | None = None
     cancel_requested_by: str | None = None
     cancel_requested_at: datetime | None = None
+    unmapped_owners: list[dict[str, Any]] = []
 
 
 _PUSH_COLUMNS = """
     id, connection_id, plan_id, status, progress, operations, errors, attempts, created_by, created_at, finished_at,
-    waiting_since, waiting_until, outage_waits, last_error, cancel_requested_by, cancel_requested_at
+    waiting_since, waiting_until, outage_waits, last_error, cancel_requested_by, cancel_requested_at, unmapped_owners
 """
 FINAL = ("succeeded", "partial", "failed", "cancelled")
 
@@ -172,23 +173,32 @@ async def finish_push(
     status: str,
     operations: list[dict[str, Any]],
     errors: list[dict[str, Any]],
-) -> bool:
+    unmapped_owners: list[dict[str, Any]] | None = None,
+) -> UUID | None:
+    """Record this attempt's final state; the push's portfolio, or None when another attempt (or
+    an earlier try of this write whose answer was lost) already finished it."""
     # A push that got through closes the outage it may have waited out; a failure keeps it on record.
-    outcome = await conn.execute(
+    # Owners not mapped are those the last attempt that learnt them found (kept when it learnt none).
+    return await conn.fetchval(
         """
         UPDATE integrations.pushes
         SET status = $3, operations = $4, errors = $5, finished_at = now(), waiting_until = NULL,
+            unmapped_owners = COALESCE($6, unmapped_owners),
             waiting_since = CASE WHEN $3 IN ('succeeded', 'partial') THEN NULL ELSE waiting_since END,
             last_error = CASE WHEN $3 IN ('succeeded', 'partial') THEN NULL ELSE last_error END
         WHERE id = $1 AND attempts = $2 AND status = 'running'
+        RETURNING coalesce((SELECT c.portfolio_id FROM integrations.connections c WHERE c.id = connection_id),
+                           (snapshot->>'portfolio_id')::uuid)
         """,
         push_id,
         attempt,
         status,
         operations,
         errors,
+        unmapped_owners,
     )
-    return outcome.endswith(" 1")
+
+
 async def wait_push(
     conn: asyncpg.Connection,
     push_id: UUID,

@@ -14,8 +14,10 @@ from services.integrations.jira_reads import reading
 from services.integrations.jobs import PUSH_JOB
 from services.integrations.plan_source import PlanSnapshot, PlanSource
 from services.integrations.push import known_issues
+from services.integrations.push.site import learn_site
 from services.integrations.push.survey import survey
-from services.integrations.push_plan import Operation, plan_operations
+from services.integrations.push_events import push_finished
+from services.integrations.push_plan import Operation, outcome_counts, plan_operations
 from services.integrations.push_repository import PushRow
 from services.integrations.repository import ConnectionRow
 from services.integrations.schemas import PushOut, push_out
@@ -46,10 +48,12 @@ async def dry_run(
         in_jira, _ = await survey(
             jira, connection.project_key, plan.portfolio_id, [p.key for p in plan.phases if p.key in used], [i.ref for i in plan.ideas]
         )
+        # The same site facts a push would use, so the fields (and their fingerprints) compare alike.
+        site, _ = await learn_site(jira, plan.ideas, [p for p in plan.phases if p.key in used])
     return plan_operations(
         project_key=connection.project_key, mapping=mapping, portfolio_id=plan.portfolio_id, phases=plan.phases,
         ideas=plan.ideas, dependencies=plan.dependencies, known=await known_issues(conn, connection_id),
-        currency=plan.currency, in_jira=in_jira,
+        currency=plan.currency, in_jira=in_jira, site=site,
     )  # fmt: skip
 
 
@@ -96,6 +100,10 @@ async def cancel_push(conn: asyncpg.Connection, caller: Caller, push_id: UUID) -
     cancelled = await pushes.cancel_push(conn, push_id, by=caller.subject)
     if cancelled is None:
         raise Conflict(f"The push has already finished ({row.status}); there is nothing to cancel.")
+    if cancelled.status == "cancelled":  # queued or waiting: final now; a running one says so when it stops
+        connection = await load_connection(conn, row.connection_id)
+        counts = outcome_counts(msgspec.convert(cancelled.operations, list[Operation]))
+        await push_finished(conn, cancelled, portfolio_id=connection.portfolio_id, status="cancelled", counts=counts)
     return cancelled
 
 

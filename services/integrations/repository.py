@@ -9,6 +9,7 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
+from services.integrations.delivery_view import TrackedIdea
 from services.kit.access.repository import visible_portfolios
 
 
@@ -24,13 +25,6 @@ class ConnectionRow(msgspec.Struct, frozen=True):
     created_by: str
     created_at: datetime
     updated_at: datetime
-
-
-class DeliveryRow(msgspec.Struct, frozen=True):
-    phase: str
-    status_category: str
-    ideas: int
-    cost: float
 
 
 _CONNECTION_COLUMNS = """
@@ -155,18 +149,25 @@ async def plan_portfolio(conn: asyncpg.Connection, plan_id: UUID) -> UUID | None
     )
 
 
-async def delivery(conn: asyncpg.Connection, plan_id: UUID) -> list[DeliveryRow]:
-    """Planned ideas of a plan's pushes by phase and status category, with their cost."""
+async def tracked_ideas(conn: asyncpg.Connection, plan_id: UUID) -> list[TrackedIdea]:
+    """The planned ideas of a plan's pushes: each one's issue, phase, status category and cost."""
     records = await conn.fetch(
         """
-        SELECT phase, status_category, count(*)::int AS ideas, coalesce(sum(cost), 0)::float8 AS cost
+        SELECT item AS ref, issue_key, phase, status_category, coalesce(cost, 0)::float8 AS cost
         FROM integrations.issue_links
         WHERE plan_id = $1 AND kind = 'idea' AND planned
-        GROUP BY phase, status_category ORDER BY phase, status_category
+        ORDER BY phase, item
         """,
         plan_id,
     )
-    return [msgspec.convert(dict(record), DeliveryRow) for record in records]
+    return [msgspec.convert(dict(record), TrackedIdea) for record in records]
+
+
+async def last_snapshot(conn: asyncpg.Connection, plan_id: UUID) -> dict[str, Any] | None:
+    """The plan as its latest push read it (titles, owners, due dates), or None if never pushed."""
+    return await conn.fetchval(
+        "SELECT snapshot FROM integrations.pushes WHERE plan_id = $1 ORDER BY created_at DESC, id LIMIT 1", plan_id
+    )
 
 
 # --- the link table ------------------------------------------------------------------

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal, cast
 from uuid import UUID
 
 import msgspec
 from msgspec import Meta
 
+from services.integrations.delivery_view import IdeaDelivery, PhaseDelivery
 from services.integrations.push_plan import ACTIONS, Operation, outcome_counts
 from services.integrations.push_repository import PushRow
 from services.kit.patterns import whole
@@ -72,15 +73,6 @@ class ConnectionOut(Output):
     updated_at: datetime
 
 
-class PhaseDelivery(Output):
-    phase: str
-    to_do: int
-    in_progress: int
-    done: int
-    budget_planned: float
-    budget_delivered: float
-
-
 class PushIn(Input):
     plan_id: UUID
 
@@ -97,7 +89,9 @@ class PushOut(Output):
     already in Jira, `updated`, `unchanged`, `markedUnplanned`; links `linked` and `linksFound`;
     `failed`; `toDo`. `planned` counts the operations by action, as a dry run shows them.
     `waitingSince` and `lastError` describe the Jira outage it is waiting out (null when none),
-    and stay on a push that failed because the outage lasted too long.
+    and stay on a push that failed because the outage lasted too long. `unmappedOwners` lists the
+    idea owners whose e-mail maps to no single Jira account (their issues stay unassigned): each
+    with `subject`, `name`, `email`, `ideas` and `reason`; they never fail a push.
     """
 
     id: UUID
@@ -118,6 +112,7 @@ class PushOut(Output):
     last_error: str | None
     cancel_requested_by: str | None
     cancel_requested_at: datetime | None
+    unmapped_owners: list[dict[str, Any]] = msgspec.field(default_factory=list)
 
 
 def push_out(row: PushRow) -> PushOut:
@@ -141,6 +136,7 @@ def push_out(row: PushRow) -> PushOut:
         last_error=row.last_error,
         cancel_requested_by=row.cancel_requested_by,
         cancel_requested_at=row.cancel_requested_at,
+        unmapped_owners=row.unmapped_owners,
     )
 
 
@@ -166,13 +162,19 @@ class Refreshed(Output):
 
 
 class DeliveryOut(Output):
-    """How far an approved plan's tickets have got, per phase, from Jira's status categories,
-    and the plan's last push with the same counts its record shows."""
+    """How far an approved plan's tickets have got, from Jira's status categories: per phase
+    (with its end date and how many of its ideas are late) and per idea (`ideaRows`: ref, title,
+    owner, phase, Jira key, status category, due date, late), and the plan's last push with the
+    same counts its record shows. An idea is late when its issue is not done and its phase ended
+    before `asOf` (today)."""
 
     plan_id: UUID
     phases: list[PhaseDelivery]
     ideas: int
     done: int
+    late: int
+    as_of: date
+    idea_rows: list[IdeaDelivery]
     last_push: LastPush | None = None
     refreshed: Refreshed | None = None
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -16,14 +16,13 @@ from services.kit.auth import Caller
 from services.kit.problems import AppError, Conflict, FieldProblem, InvalidInput, NotFound
 from services.kit.secrets import SecretError
 from services.integrations import repository
-from services.integrations.connection_check import ConnectionDraft, check_connection, parse_mapping
+from services.integrations.connection_check import ConnectionDraft, check_connection
 from services.integrations.jira_access import JiraAccess
 from services.integrations.plan_source import PlanSource
-from services.integrations.repository import ConnectionRow, DeliveryRow
-from services.integrations.schemas import ConnectionIn, ConnectionPatch, PhaseDelivery
+from services.integrations.delivery_view import IdeaDelivery, PhaseDelivery, delivery_view
+from services.integrations.repository import ConnectionRow
+from services.integrations.schemas import ConnectionIn, ConnectionPatch
 from services.integrations.webhooks import StatusChange, WebhookError, check_identifier, status_change, verify_signature
-
-PHASES = ("discovery", "improve", "perfection", "personalization")
 
 log = logging.getLogger("integrations.webhooks")
 
@@ -154,31 +153,13 @@ def _webhook_secret(jira_access: JiraAccess, connection: ConnectionRow | None) -
         return None
 
 
-def delivery_by_phase(rows: list[DeliveryRow]) -> list[PhaseDelivery]:
-    """Per phase, in time order: ideas to do, in progress and done, and the budget delivered."""
-    phases: dict[str, PhaseDelivery] = {}
-    for row in rows:
-        phase = phases.setdefault(
-            row.phase,
-            PhaseDelivery(phase=row.phase, to_do=0, in_progress=0, done=0, budget_planned=0.0, budget_delivered=0.0),
-        )
-        phase.budget_planned += row.cost
-        if row.status_category == "done":
-            phase.done += row.ideas
-            phase.budget_delivered += row.cost
-        elif row.status_category == "indeterminate":
-            phase.in_progress += row.ideas
-        else:
-            phase.to_do += row.ideas
-    return sorted(phases.values(), key=lambda p: PHASES.index(p.phase) if p.phase in PHASES else len(PHASES))
-
-
 async def plan_delivery(
-    conn: asyncpg.Connection, source: PlanSource, caller: Caller, plan_id: UUID, *, token: str
-) -> list[PhaseDelivery]:
-    """The delivery of a plan the caller may read."""
+    conn: asyncpg.Connection, source: PlanSource, caller: Caller, plan_id: UUID, *, token: str, today: date
+) -> tuple[list[PhaseDelivery], list[IdeaDelivery]]:
+    """The delivery of a plan the caller may read, per phase and per idea, on `today`."""
     await plan_portfolio(conn, source, caller, plan_id, READ, token=token)
-    return delivery_by_phase(await repository.delivery(conn, plan_id))
+    tracked = await repository.tracked_ideas(conn, plan_id)
+    return delivery_view(tracked, await repository.last_snapshot(conn, plan_id), today)
 
 
 async def plan_portfolio(

@@ -73,6 +73,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     jira_outage_first_wait_seconds: float = 30.0
     jira_outage_max_wait_seconds: float = 600.0
     jira_outage_give_up_seconds: float = 6 * 3600.0
+    # How often workers read every pushed plan's issue statuses from Jira; None: never.
+    delivery_refresh_seconds: float | None = None
     # Trust boundary of outbound calls and secrets (docs/security.md): where secret references
     # may point, the operator's exceptions to "public https only" for user-given URLs, and how
     # old a signed Jira webhook delivery may be.
@@ -167,7 +169,7 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
 
 
-def _jira_timings(env: Mapping[str, str]) -> dict[str, float]:
+def _jira_timings(env: Mapping[str, str]) -> dict[str, float | None]:
     timings = {
         "jira_call_retry_seconds": _float(env, "ROADMAP_JIRA_CALL_RETRY_SECONDS", 120.0),
         "jira_outage_first_wait_seconds": _float(env, "ROADMAP_JIRA_OUTAGE_FIRST_WAIT_SECONDS", 30.0),
@@ -176,7 +178,22 @@ def _jira_timings(env: Mapping[str, str]) -> dict[str, float]:
     }
     if timings["jira_outage_first_wait_seconds"] > timings["jira_outage_max_wait_seconds"]:
         raise SettingsError("ROADMAP_JIRA_OUTAGE_FIRST_WAIT_SECONDS must not exceed ROADMAP_JIRA_OUTAGE_MAX_WAIT_SECONDS")
-    return timings
+    return {**timings, "delivery_refresh_seconds": _refresh_seconds(env)}
+
+
+def _refresh_seconds(env: Mapping[str, str]) -> float | None:
+    """`ROADMAP_DELIVERY_REFRESH_SECONDS`: None when unset or 0 (the periodic refresh is off)."""
+    name = "ROADMAP_DELIVERY_REFRESH_SECONDS"
+    raw = (env.get(name) or "").strip()
+    if raw in ("", "0"):
+        return None
+    try:
+        seconds = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if not 0 < seconds < float("inf"):
+        raise SettingsError(f"{name} must be a positive number of seconds (0 turns it off), got {raw!r}")
+    return seconds
 
 
 def _event_delivery(env: Mapping[str, str]) -> dict[str, object]:

@@ -20,6 +20,7 @@ from roadmap_fixtures import EDITOR, LEADER, scenario_body, scored_portfolio
 
 from services.integrations.payloads import idea_label
 from services.kit import migrate
+from services.kit.clock import Clock, system_clock
 from services.kit.db import PoolSource
 from services.single_process import create_single_process_app
 
@@ -45,10 +46,10 @@ def push_settings(settings, database_url: str, jira, monkeypatch):
 
 
 @contextlib.asynccontextmanager
-async def single_process(settings) -> AsyncIterator[httpx.AsyncClient]:
+async def single_process(settings, clock: Clock = system_clock) -> AsyncIterator[httpx.AsyncClient]:
     """The single-process app with its in-process worker running, and a client that talks to it."""
     source = await PoolSource.open(settings)
-    app = create_single_process_app(settings, source=source)
+    app = create_single_process_app(settings, source=source, clock=clock)
     try:
         async with app.lifespan():
             async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t", timeout=60) as http:

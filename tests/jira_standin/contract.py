@@ -19,6 +19,8 @@ import jsonschema
 
 CONTRACT_DIR = Path(__file__).resolve().parent / "contract"
 OPENAPI_FILE = CONTRACT_DIR / "jira-platform-v3.subset.openapi.json"
+# Operations the shared subset lacks, extracted from the same full document (SOURCE.md).
+EXTRA_OPENAPI_FILES = (CONTRACT_DIR / "jira-platform-v3.users.openapi.json",)
 ADF_FILE = CONTRACT_DIR / "adf-schema-v1-full.json"
 
 
@@ -29,6 +31,7 @@ class Operation:
     template: str
     pattern: re.Pattern[str]
     body_schema: str | None  # components.schemas name, None when the body is free JSON or absent
+    query: tuple[dict[str, Any], ...] = ()  # the operation's query parameters, as the document declares them
 
 
 def _nullable_to_type(node: Any) -> Any:
@@ -51,7 +54,12 @@ def _path_regex(template: str) -> str:
 
 @cache
 def openapi() -> dict[str, Any]:
-    return json.loads(OPENAPI_FILE.read_text(encoding="utf-8"))
+    document = json.loads(OPENAPI_FILE.read_text(encoding="utf-8"))
+    for extra_file in EXTRA_OPENAPI_FILES:
+        extra = json.loads(extra_file.read_text(encoding="utf-8"))
+        document["paths"].update(extra["paths"])
+        document["components"]["schemas"].update(extra["components"]["schemas"])
+    return document
 
 
 @cache
@@ -72,6 +80,7 @@ def operations() -> tuple[Operation, ...]:
                     template=template,
                     pattern=re.compile(regex),
                     body_schema=ref.rsplit("/", 1)[-1] if ref else None,
+                    query=tuple(p for p in operation.get("parameters", []) if p.get("in") == "query"),
                 )
             )
     found.sort(key=lambda op: (op.template.count("{"), -len(op.template)))
@@ -107,3 +116,21 @@ def adf_errors(value: Any) -> list[str]:
         return []
     best = jsonschema.exceptions.best_match(validator.iter_errors(value))
     return [_describe(best)] if best else ["not an ADF document"]
+
+
+def query_errors(operation: Operation, query: dict[str, list[str]]) -> list[str]:
+    """Messages for query parameters the operation does not declare, or whose value breaks its schema."""
+    declared = {parameter["name"]: parameter for parameter in operation.query}
+    problems = [f"query: {name!r} is not a parameter of {operation.operation_id}" for name in query if name not in declared]
+    for name, parameter in declared.items():
+        if parameter.get("required") and name not in query:
+            problems.append(f"query: {name!r} is required")
+        schema = parameter.get("schema", {})
+        for value in query.get(name, []):
+            if schema.get("type") == "integer" and not value.lstrip("-").isdigit():
+                problems.append(f"query: {name}={value!r} is not an integer")
+            elif schema.get("type") == "boolean" and value not in ("true", "false"):
+                problems.append(f"query: {name}={value!r} is not a boolean")
+            elif "maxLength" in schema and len(value) > schema["maxLength"]:
+                problems.append(f"query: {name} is longer than {schema['maxLength']}")
+    return problems

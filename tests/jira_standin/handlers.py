@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from . import contract, jql, render
-from .state import CUSTOM_FIELDS, ISSUE_TYPES, LINK_TYPES, NOT_ADF, PRIORITIES, STATUSES, ContractViolation, Issue, IssueType, JiraError
+from .state import ISSUE_TYPES, LINK_TYPES, NOT_ADF, PRIORITIES, STATUSES, ContractViolation, Issue, IssueType, JiraError
 
 if TYPE_CHECKING:
     from .server import JiraStandin
@@ -325,7 +325,8 @@ def createmeta_fields(jira: JiraStandin, request: Request) -> Response:
     if issuetype.hierarchy_level < 1:
         fields.append(_field("parent", "Parent", issuetype.hierarchy_level < 0, {"type": "issuelink", "system": "parent"}))
     custom_types = {"string": ("string", "textfield"), "number": ("number", "float"), "adf": ("string", "textarea")}
-    for field_id, (name, kind) in CUSTOM_FIELDS.items():
+    custom_types["date"] = ("date", "datepicker")
+    for field_id, (name, kind) in jira.state.custom_fields.items():
         json_type, plugin = custom_types[kind]
         fields.append(_field(field_id, name, False, {"type": json_type, "custom": f"com.atlassian.jira.plugin.system.customfieldtypes:{plugin}", "customId": int(field_id.rsplit("_", 1)[1])}))
     return Response(200, _page(request, fields, "fields"))
@@ -352,8 +353,18 @@ def get_fields(jira: JiraStandin, request: Request) -> Response:
     system = [{"id": n, "key": n, "name": n.capitalize(), "custom": False, "navigable": True, "searchable": True, "orderable": True}
               for n in ("summary", "description", "labels", "issuetype", "project", "parent", "priority", "components", "status")]
     custom = [{"id": k, "key": k, "name": name, "custom": True, "navigable": True, "searchable": True, "orderable": True}
-              for k, (name, _) in CUSTOM_FIELDS.items()]
+              for k, (name, _) in jira.state.custom_fields.items()]
     return Response(200, system + custom)
+
+
+@handles("findUsers")
+def find_users(jira: JiraStandin, request: Request) -> Response:
+    query = request.arg("query")
+    if not query and not request.arg("accountId"):
+        raise JiraError(400, messages=["The query parameter 'query' or 'accountId' is required."])
+    found = jira.state.find_users(query) if query else [u for u in jira.state.users.values() if u.account_id == request.arg("accountId")]
+    limit = int(request.arg("maxResults") or 50)
+    return Response(200, [render.user(u, jira.base_url) for u in found[:limit]])
 
 
 @handles("getCurrentUser")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .state import CATEGORIES, COMPONENTS, CUSTOM_FIELDS, ISSUE_TYPES, PRIORITIES, TRANSITIONS, Issue, IssueType, JiraState, Link, Project, Status
+from .state import CATEGORIES, COMPONENTS, CUSTOM_FIELDS, ISSUE_TYPES, PRIORITIES, TRANSITIONS, Issue, IssueType, JiraState, Link, Project, Status, User
 
 NAVIGABLE = (
     "summary", "description", "environment", "labels", "issuetype", "project", "parent", "priority",
@@ -37,6 +37,17 @@ def status(value: Status, base: str) -> dict[str, Any]:
         "description": "", "iconUrl": f"{base}/images/icons/statuses/generic.png",
         "statusCategory": category(value.category, base),
     }
+
+
+def user(value: User, base: str) -> dict[str, Any]:
+    shown: dict[str, Any] = {
+        "self": f"{base}/rest/api/3/user?accountId={value.account_id}", "accountId": value.account_id,
+        "accountType": "atlassian", "displayName": value.display_name, "active": value.active,
+        "timeZone": "Etc/UTC", "locale": "en_US",
+    }
+    if value.email_visible:
+        shown["emailAddress"] = value.email
+    return shown
 
 
 def issuetype(value: IssueType, base: str) -> dict[str, Any]:

@@ -272,6 +272,16 @@ class JiraStandin:
         with self._lock:
             return render.issue(self.state, self.state.find(key), self.base_url, render.wanted_fields(["*all"], ()))
 
+    def add_user(self, email: str, display_name: str, *, active: bool = True, email_visible: bool = False) -> str:
+        """An account of the site, found by the user search; its accountId."""
+        with self._lock:
+            return self.state.add_user(email, display_name, active=active, email_visible=email_visible)
+
+    def without_start_date_field(self) -> None:
+        """Make this a site without Jira Software's "Start date" field."""
+        with self._lock:
+            self.state.custom_fields.pop("customfield_10015", None)
+
     def blocks(self) -> set[tuple[str, str]]:
         """(blocker, blocked) pairs of every Blocks link: inwardIssue blocks outwardIssue."""
         with self._lock:
@@ -310,6 +320,8 @@ class JiraStandin:
             self._record(operation, method, path, [f"the stand-in has no route for {method} {path}"])
             return Response(404, {"errorMessages": ["null for uri: " + path], "errors": {}})
         try:
+            if problems := _query_problems(operation, method, query):
+                raise ContractViolation(problems)
             body = self._body(operation, method, path, raw_body)
             with self._lock:
                 handler = HANDLERS.get(operation)
@@ -396,6 +408,12 @@ _FREE_BODY = {"addComment", "setIssueProperty"}
 
 def _body_schemas() -> dict[str, str]:
     return {op.operation_id: op.body_schema for op in contract.operations() if op.body_schema}
+
+
+def _query_problems(operation_id: str, method: str, query: dict[str, list[str]]) -> list[str]:
+    """The ways a request's query breaks its operation's declared parameters (documented operations only)."""
+    documented = next((op for op in contract.operations() if op.operation_id == operation_id and op.method == method), None)
+    return [] if documented is None else contract.query_errors(documented, query)
 
 
 def _route(method: str, path: str) -> tuple[str, dict[str, str]]:

@@ -58,6 +58,8 @@ CUSTOM_FIELDS = {
     "customfield_10050": ("Idea ID", "string"),
     "customfield_10051": ("Score", "number"),
     "customfield_10052": ("Rationale", "adf"),
+    # Jira Software's "Start date" (a date picker); its id differs per site, so it is found by name.
+    "customfield_10015": ("Start date", "date"),
 }
 
 
@@ -100,6 +102,15 @@ class Issue:
 
 
 @dataclass(frozen=True)
+class User:
+    account_id: str
+    email: str
+    display_name: str
+    active: bool = True
+    email_visible: bool = False  # most accounts hide their address from other users
+
+
+@dataclass(frozen=True)
 class Link:
     id: str
     type: dict[str, str]
@@ -121,6 +132,10 @@ def _ref(value: Any) -> str | None:
 class JiraState:
     def __init__(self, project_keys: tuple[str, ...]) -> None:
         self.projects = {key: Project(str(10000 + n), key, f"Project {key}") for n, key in enumerate(project_keys)}
+        # Per site: a site without Jira Software's "Start date" has no such field at all.
+        self.custom_fields = dict(CUSTOM_FIELDS)
+        self.users: dict[str, User] = {}  # by accountId
+        self._user_ids = itertools.count(1)
         self.issues: dict[int, Issue] = {}
         self.links: list[Link] = []
         self._issue_ids = itertools.count(10001)
@@ -250,7 +265,7 @@ class JiraState:
         self, values: dict[str, Any], name: str, verb: str, value: Any,
         project: Project, issuetype: IssueType, issue: Issue | None, problems: list[str],
     ) -> None:
-        kind = CUSTOM_FIELDS[name][1] if name in CUSTOM_FIELDS else None
+        kind = self.custom_fields[name][1] if name in self.custom_fields else None
         if name in ("description", "environment") or kind == "adf":
             if value is not None and (found := contract.adf_errors(value)):
                 problems.extend(f"fields.{name}: {p}" for p in found)
@@ -311,6 +326,15 @@ class JiraState:
         elif name in ("assignee", "reporter"):
             if value is not None and not isinstance(value, dict):
                 raise JiraError(400, {name: "data was not an object"})
+            account = value.get("accountId") if value else None
+            if account is not None and (account not in self.users or not self.users[account].active):
+                raise JiraError(400, {name: f"User '{account}' cannot be assigned issues."})
+            values[name] = value
+        elif kind == "date":
+            try:
+                datetime.strptime(value, "%Y-%m-%d")
+            except (TypeError, ValueError):
+                raise JiraError(400, {name: "Error parsing date string: " + str(value)}) from None
             values[name] = value
         elif kind == "string":
             if value is not None and not isinstance(value, str):
@@ -322,6 +346,17 @@ class JiraState:
             values[name] = value
         else:
             raise JiraError(400, {name: f"Field '{name}' cannot be set. It is not on the appropriate screen, or unknown."})
+
+    def add_user(self, email: str, display_name: str, *, active: bool = True, email_visible: bool = False) -> str:
+        account_id = f"712020:{next(self._user_ids):08d}-0000-4000-8000-000000000000"
+        self.users[account_id] = User(account_id, email, display_name, active, email_visible)
+        return account_id
+
+    def find_users(self, query: str) -> list[User]:
+        """Jira's user search: an exact e-mail address, or the start of a display name or address."""
+        wanted = query.strip().lower()
+        return [u for u in self.users.values() if u.email.lower() == wanted or u.display_name.lower().startswith(wanted)
+                or (len(wanted) >= 3 and u.email.lower().startswith(wanted))]
 
     # -- search ----------------------------------------------------------------------------
     def search(self, query: jql.Query) -> list[Issue]:

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from services.integrations.jira_client import CreatedIssue, JiraUnavailable, OutcomeUnknown
 from services.integrations.jira_types import BulkFailure
-from services.integrations.payloads import PlannedIdea, create_issue_body, idea_label
+from services.integrations.payloads import create_issue_body, idea_label
+from services.integrations.planned import PlannedIdea
 from services.integrations.push.survey import search
 from services.integrations.push_plan import ItemError
 from services.integrations.retry import RetryPolicy

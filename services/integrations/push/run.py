@@ -23,7 +23,7 @@ from services.integrations.jira_client import CreatedIssue, JiraClient, JiraErro
 from services.integrations.payloads import (
     BULK_CREATE_MAX,
     JiraMapping,
-    PlannedIdea,
+    JiraSite,
     blocks_link_body,
     edit_issue_body,
     epic_fields,
@@ -34,7 +34,9 @@ from services.integrations.payloads import (
     unplanned_edit_body,
 )
 from services.integrations.plan_source import PlanSnapshot
+from services.integrations.planned import PlannedIdea
 from services.integrations.push.creates import Creates
+from services.integrations.push.site import UnmappedOwner, learn_site
 from services.integrations.push.survey import survey
 from services.integrations.push_plan import (
     ItemError,
@@ -93,6 +95,9 @@ class Push:
         self.issues: dict[str, str] = {}
         self.issue_ids: dict[str, str] = {}  # ids of issues the survey found, by key
         self.operations: list[Operation] = []
+        self.site = JiraSite()
+        # Owners not made assignee, for the push record; None until the site was read.
+        self.unmapped: list[UnmappedOwner] | None = None
         # Each operation's outcome, by `operation_key`, as Jira's answers came in.
         self.outcomes: dict[tuple[str, ...], tuple[Outcome, str | None, ItemError | None]] = {}
 
@@ -104,10 +109,11 @@ class Push:
         phase_keys = [phase.key for phase in self.plan.phases if phase.key in used]
         in_jira, found = await survey(self.jira, self.project, self.portfolio, phase_keys, [i.ref for i in self.plan.ideas])
         self.issue_ids = {issue.key: issue.id for issue in found.values()}
+        self.site, self.unmapped = await learn_site(self.jira, self.plan.ideas, [p for p in self.plan.phases if p.key in used])
         self.operations = plan_operations(
             project_key=self.project, mapping=self.mapping, portfolio_id=self.portfolio, phases=self.plan.phases,
             ideas=self.plan.ideas, dependencies=self.plan.dependencies, known=known, currency=self.plan.currency,
-            in_jira=in_jira,
+            in_jira=in_jira, site=self.site,
         )  # fmt: skip
         self.epics = {**in_jira.epics, **known.epics}
         self.issues = {**in_jira.ideas, **{ref: idea.issue_key for ref, idea in known.ideas.items()}}
@@ -169,7 +175,10 @@ class Push:
             await self.checkpoint()
 
     def fields(self, idea: PlannedIdea) -> dict[str, Any]:
-        return issue_fields(self.project, self.mapping, idea, self.epics.get(idea.phase), self.portfolio)
+        return issue_fields(self.project, self.mapping, idea, self.epics.get(idea.phase), self.portfolio, self.site)
+
+    def epic_fields(self, phase: Any) -> dict[str, Any]:
+        return epic_fields(self.project, self.mapping, phase, self.portfolio, self.plan.currency, self.site)
 
     async def _record(self, *, kind: str, item: str, issue: CreatedIssue, label: str, fields: dict[str, Any],
                       phase: str | None, cost: float | None) -> None:  # fmt: skip
@@ -192,14 +201,14 @@ class Push:
         log.warning("push item %s: %s", "/".join(key), outcome, extra={"fields": {"status": error.status}})
 
     async def _record_epic(self, phase: Any, issue: CreatedIssue, outcome: Outcome) -> None:
-        fields = epic_fields(self.project, self.mapping, phase, self.portfolio, self.plan.currency)
+        fields = self.epic_fields(phase)
         await self._record(kind="epic", item=phase.key, issue=issue, label=phase_label(self.portfolio, phase.key),
                            fields=fields, phase=phase.key, cost=None)  # fmt: skip
         self.outcomes[("epic", phase.key)] = (outcome, issue.key, None)
 
     async def _create_epic(self, phase: Any) -> None:
         label = phase_label(self.portfolio, phase.key)
-        fields = epic_fields(self.project, self.mapping, phase, self.portfolio, self.plan.currency)
+        fields = self.epic_fields(phase)
         await self.stop_point()
         issue = await Creates(self).one(fields, label)
         await self._record_epic(phase, issue, "created")
@@ -217,7 +226,7 @@ class Push:
         await self.record_idea(idea, CreatedIssue(id=self.issue_ids.get(key, ""), key=key), "updated")
 
     async def _update_epic(self, phase: Any, key: str) -> None:
-        fields = epic_fields(self.project, self.mapping, phase, self.portfolio, self.plan.currency)
+        fields = self.epic_fields(phase)
         await self.stop_point()
         await self.jira.edit_issue(key, edit_issue_body(fields))
         await self._record_epic(phase, CreatedIssue(id="", key=key), "updated")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from services.integrations.payloads import Contribution, JiraMapping, PlannedIdea
+from services.integrations.payloads import JiraMapping
+from services.integrations.planned import Contribution, PlannedIdea
 
 PORTFOLIO = "3f2a9c1e-7b44-4d0a-9e61-2b8f0c5d7a10"
 # The stand-in's components and custom fields: 10050 is a text field, 10051 a number.

@@ -9,7 +9,7 @@ from integrations_examples import IDEA
 from integrations_schemas import adf_errors
 
 from services.integrations import adf
-from services.integrations.payloads import Contribution, PlannedIdea, PlannedPhase
+from services.integrations.planned import Contribution, PlannedIdea, PlannedPhase
 
 pytestmark = pytest.mark.unit
 

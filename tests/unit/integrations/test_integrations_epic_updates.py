@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from services.integrations.payloads import JiraMapping, PlannedIdea, PlannedPhase, epic_fields, fields_fingerprint
+from services.integrations.payloads import JiraMapping, epic_fields, fields_fingerprint
+from services.integrations.planned import PlannedIdea, PlannedPhase
 from services.integrations.push_plan import KnownIssues, plan_operations
 
 pytestmark = pytest.mark.unit

@@ -16,9 +16,6 @@ from integrations_schemas import adf_errors, request_errors
 from services.integrations.payloads import (
     UNPLANNED_LABEL,
     JiraMapping,
-    MappingError,
-    PlannedIdea,
-    PlannedPhase,
     blocks_link_body,
     bulk_create_bodies,
     create_issue_body,
@@ -31,6 +28,7 @@ from services.integrations.payloads import (
     status_category,
     unplanned_edit_body,
 )
+from services.integrations.planned import MappingError, PlannedIdea, PlannedPhase
 
 pytestmark = pytest.mark.unit
 
@@ -49,10 +47,22 @@ def test_the_payload_core_imports_no_web_database_or_http_library():
     code = (
         "import sys\n"
         "import services.integrations.payloads, services.integrations.adf, services.integrations.push_plan\n"
+        "import services.integrations.planned, services.integrations.delivery_view\n"
         "print(','.join(sorted(m for m in ('litestar', 'asyncpg', 'httpx') if m in sys.modules)))\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == ""
+
+
+def test_rich_text_and_payloads_do_not_import_each_other():
+    # The plan's structs live in `planned`; the ADF builders need nothing of the payload builders.
+    code = (
+        "import sys\n"
+        "import services.integrations.adf\n"
+        "print('services.integrations.payloads' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
 
 
 # -- mapping -------------------------------------------------------------------------------

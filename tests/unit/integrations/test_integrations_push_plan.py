@@ -9,7 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.integrations.payloads import Dependency, JiraMapping, MappingError, PlannedIdea, PlannedPhase, fields_fingerprint, issue_fields
+from services.integrations.payloads import JiraMapping, fields_fingerprint, issue_fields
+from services.integrations.planned import Dependency, MappingError, PlannedIdea, PlannedPhase
 from services.integrations.push_plan import KnownIdea, KnownIssues, Operation, count_actions, plan_operations
 
 pytestmark = pytest.mark.unit

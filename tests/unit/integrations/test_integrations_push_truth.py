@@ -9,7 +9,8 @@ import sys
 import pytest
 
 from services.integrations.jira_types import FoundIssue
-from services.integrations.payloads import JiraMapping, PlannedIdea, PlannedPhase, fields_fingerprint, idea_label, issue_fields
+from services.integrations.payloads import JiraMapping, fields_fingerprint, idea_label, issue_fields
+from services.integrations.planned import PlannedIdea, PlannedPhase
 from services.integrations.push.survey import in_jira_of, label_chunks
 from services.integrations.push_plan import InJira, ItemError, KnownIdea, KnownIssues, Operation, final_status, outcome_counts, plan_operations
 

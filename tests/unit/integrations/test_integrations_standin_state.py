@@ -14,9 +14,6 @@ from jira_standin.state import JiraState
 from services.integrations import adf
 from services.integrations.payloads import (
     UNPLANNED_LABEL,
-    Dependency,
-    PlannedIdea,
-    PlannedPhase,
     blocks_link_body,
     bulk_create_bodies,
     create_issue_body,
@@ -27,6 +24,7 @@ from services.integrations.payloads import (
     issue_fields,
     unplanned_edit_body,
 )
+from services.integrations.planned import Dependency, PlannedIdea, PlannedPhase
 from services.integrations.push_plan import KnownIdea, KnownIssues, plan_operations
 
 pytestmark = pytest.mark.unit

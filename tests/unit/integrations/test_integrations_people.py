@@ -1,0 +1,53 @@
+"""Owners in Jira terms: which account a user search's answer gives, and departments as labels."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from services.integrations.delivery_view import TrackedIdea, delivery_view
+from services.integrations.jira_types import User
+from services.integrations.payloads import department_label
+from services.integrations.push.site import account_for
+
+HIDDEN = User(accountId="a-1", displayName="Ann Lee")  # most accounts hide their address
+
+
+@pytest.mark.parametrize(
+    ("users", "account"),
+    [
+        ([HIDDEN], "a-1"),
+        ([User(accountId="a-2", emailAddress="ANN@bank.example")], "a-2"),
+        ([User(accountId="a-3", emailAddress="someone@else.example")], None),
+        ([HIDDEN, User(accountId="a-4")], None),  # two hidden accounts: nobody can tell which
+        ([User(accountId="a-5", active=False)], None),
+        ([User(accountId="a-6", accountType="app")], None),
+        ([HIDDEN, User(accountId="a-7", emailAddress="ann@bank.example")], "a-7"),  # the one showing the address wins
+        ([], None),
+    ],
+)
+def test_an_account_is_taken_only_when_one_matches(users, account):
+    found, reason = account_for("ann@bank.example", users)
+    assert found == account
+    assert (reason == "") == (account is not None)
+
+
+@pytest.mark.parametrize(
+    ("department", "label"),
+    [("Customer Service", "Customer-Service"), ("  Cards\t and  Loans ", "Cards-and-Loans"), ("rmap-ops", "dept-rmap-ops"), ("   ", None)],
+)
+def test_a_department_label_has_no_spaces_and_never_passes_for_ours(department, label):
+    assert department_label(department) == label
+
+
+def test_an_idea_is_late_when_not_done_after_its_phase_ended():
+    snapshot = {"phases": [{"key": "improve", "end": "2027-09-30"}], "ideas": [{"ref": "A", "title": "Fix fees"}]}
+    tracked = [TrackedIdea(ref=r, issue_key=f"P-{n}", phase="improve", status_category=c, cost=10.0)
+               for n, (r, c) in enumerate([("A", "new"), ("B", "done"), ("C", "indeterminate")])]  # fmt: skip
+    on_the_day = delivery_view(tracked, snapshot, date(2027, 9, 30))
+    after = delivery_view(tracked, snapshot, date(2027, 10, 1))
+    assert [row.late for row in on_the_day[1]] == [False, False, False]
+    assert [(row.ref, row.title, row.late) for row in after[1]] == [("A", "Fix fees", True), ("B", "B", False), ("C", "C", True)]
+    [phase] = after[0]
+    assert (phase.to_do, phase.in_progress, phase.done, phase.late, phase.budget_delivered) == (1, 1, 1, 2, 10.0)

@@ -434,8 +434,11 @@ async def test_a_push_under_way_when_the_database_restarts_is_carried_on_and_mak
     # Cut short by the restart (it was under way) and carried on by a later attempt.
     assert push["attempts"] >= 2 and push["lastError"] is None, push
     # What the cut-short attempt made is on the push's record with what the next one made.
-    made = {action: push["counts"][action] for action in ("create_epic", "create_issue", "create_link")}
-    assert made == {"create_epic": epics, "create_issue": ideas, "create_link": 1}, push["counts"]
+    # An issue made just as the database went may have missed the link table: the next attempt
+    # finds it by its label, so it counts as found, not created twice.
+    counts = push["counts"]
+    assert counts["created"] + counts["found"] == epics + ideas and counts["created"] >= 1, counts
+    assert (counts["linked"], counts["failed"], counts["toDo"]) == (1, 0, 0), counts
     assert_one_issue_per_idea_and_one_epic_per_phase(jira, plan)
     assert len(jira.blocks()) == 1
     # No job of the push ended in an exception (say, releasing a lock that went with the server).

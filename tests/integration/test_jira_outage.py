@@ -317,3 +317,33 @@ async def test_a_site_that_stops_answering_as_jira_is_waited_out_exactly_like_a_
     assert seen["not jira"] == seen["closed"], seen
     assert [status for status, _, _ in seen["closed"]] == ["waiting", "failed"]
     assert "internal admin" not in str(seen) and "ConnectError" not in str(seen)
+
+
+async def test_a_waiting_push_whose_plan_was_superseded_since_stops_before_its_next_write(
+    outage_database_url, settings, token_for, jira, monkeypatch
+):
+    import json
+
+    from test_jira_push import run_and_approve
+
+    editor, viewer = token_for(EDITOR), token_for("viewer")
+    async with approved_and_connected(outage_database_url, settings, token_for, jira, monkeypatch) as (http, plan, cid):
+        jira.down(503)  # every request refused: the push waits before it writes anything
+        url = await start_push(http, cid, plan, editor)
+        waiting = await watch(http, url, viewer, lambda p: p["status"] not in {"queued", "running"})
+        assert waiting["status"] == "waiting", waiting
+
+        # Meanwhile the plan is re-planned, the new one approved and pushed: the old push is moot.
+        replan = (await http.post(
+            f"/roadmap/plans/{plan['id']}/replan", json={"name": "Next", "movePenalty": 0}, headers=editor
+        )).json()  # fmt: skip
+        newer = await run_and_approve(http, token_for, replan["id"], "Next")
+        newer_url = await start_push(http, cid, newer, editor)
+        jira.up()
+        stopped = await wait_for(http, url, viewer, until=FINISHED)
+        pushed = await wait_for(http, newer_url, viewer, until=FINISHED)
+    assert stopped["status"] == "cancelled", stopped
+    assert "superseded" in json.dumps(stopped) and newer["id"] in json.dumps(stopped), stopped
+    assert stopped["counts"]["created"] == 0  # it stopped before writing anything
+    assert pushed["status"] == "succeeded", pushed
+    assert_one_issue_per_idea_and_one_epic_per_phase(jira, newer)

@@ -15,7 +15,7 @@ from typing import Any
 
 import msgspec
 
-from services.integrations.planned import Owner
+from services.integrations.planned import Kpi, Owner
 
 PHASES = ("discovery", "improve", "perfection", "personalization")
 
@@ -31,11 +31,18 @@ class TrackedIdea(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class IdeaDelivery(msgspec.Struct, kw_only=True, rename="camel"):
-    """One planned idea in delivery: who answers for it, its issue, where it is, and whether it is late."""
+    """One planned idea in delivery, as a leader reads it in the plan (who answers for it, where
+    it helps, what it costs, what it is worth, how its success is measured) with its issue, where
+    that is, and whether it is late."""
 
     ref: str
     title: str
     owner: Owner | None
+    persona: str | None = None
+    journey_stage: str | None = None
+    cost: float
+    value: float | None = None
+    kpis: list[Kpi] = msgspec.field(default_factory=list)
     phase: str
     issue_key: str
     status_category: str
@@ -74,6 +81,11 @@ def delivery_view(
                 ref=item.ref,
                 title=idea.get("title") or item.ref,
                 owner=msgspec.convert(idea["owner"], Owner) if idea.get("owner") else None,
+                persona=idea.get("persona"),
+                journey_stage=idea.get("journey_stage"),
+                cost=item.cost,
+                value=idea.get("score"),
+                kpis=msgspec.convert(idea.get("kpis") or [], list[Kpi]),
                 phase=item.phase,
                 issue_key=item.issue_key,
                 status_category=item.status_category,

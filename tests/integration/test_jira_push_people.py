@@ -157,8 +157,14 @@ async def test_the_delivery_view_has_a_row_per_idea_and_shows_what_is_late_by_th
     expected = sorted(planned, key=lambda ref: (order.index(planned[ref]), ref))
     assert [row["ref"] for row in october["ideaRows"]] == expected
     a1 = next(row for row in october["ideaRows"] if row["ref"] == "A1")
-    assert a1 == {"ref": "A1", "title": "Idea A1", "owner": ANN, "phase": planned["A1"], "issueKey": keys["A1"],
-                  "statusCategory": "done", "due": DATES[planned["A1"]][1], "late": False}  # fmt: skip
+    assert {k: a1[k] for k in ("ref", "title", "owner", "phase", "issueKey", "statusCategory", "due", "late")} == {
+        "ref": "A1", "title": "Idea A1", "owner": ANN, "phase": planned["A1"], "issueKey": keys["A1"],
+        "statusCategory": "done", "due": DATES[planned["A1"]][1], "late": False}  # fmt: skip
+    # The row reads as the plan's row of the idea does.
+    (plan_row,) = [a for a in plan["assignments"] if a["idea"] == "A1"]
+    assert (a1["persona"], a1["journeyStage"], a1["cost"]) == (plan_row["persona"], plan_row["journeyStage"], plan_row["cost"])
+    assert a1["value"] == pytest.approx(plan_row["value"]) and a1["persona"] is not None
+    assert [k["key"] for k in a1["kpis"]] == [k["key"] for k in plan_row["kpis"]]
     assert assignee_of(jira, keys["A1"]) == ann
 
     def late(view, today):

@@ -308,15 +308,16 @@ def _filter_sql(filters: IdeaFilter, first_param: int) -> tuple[str, list[Any]]:
 async def list_ideas(
     conn: asyncpg.Connection, portfolio_id: UUID, *, filters: IdeaFilter, limit: int, offset: int
 ) -> tuple[list[IdeaRow], int]:
-    """A page of the matching ideas in ref order, and how many match.
+    """A page of the matching ideas in ref order, and how many match, in one statement.
 
-    The count comes with the page (a window over the matches), so a page is one round trip;
-    only a page past the end, which has no row to carry it, counts again.
+    The count is a subquery of its own, run once: a window count over the matches would read
+    and sort every matching row before the limit, where the page alone stops after it.
     """
     where, params = _filter_sql(filters, first_param=2)
     records = await conn.fetch(
         f"""
-        SELECT {_IDEA_COLUMNS}, count(*) OVER () AS matching FROM scoring.ideas WHERE portfolio_id = $1{where}
+        SELECT {_IDEA_COLUMNS}, (SELECT count(*) FROM scoring.ideas WHERE portfolio_id = $1{where}) AS matching
+        FROM scoring.ideas WHERE portfolio_id = $1{where}
         ORDER BY ref COLLATE "C" LIMIT ${len(params) + 2} OFFSET ${len(params) + 3}
         """,
         portfolio_id,
@@ -326,7 +327,7 @@ async def list_ideas(
     )
     if records or offset == 0:
         total = records[0]["matching"] if records else 0
-    else:
+    else:  # a page past the end has no row to carry the count
         total = await conn.fetchval(
             f"SELECT count(*) FROM scoring.ideas WHERE portfolio_id = $1{where}", portfolio_id, *params
         )

@@ -27,7 +27,7 @@ import msgspec
 
 from benchmarks.harness import ROADMAP, ROOT, database_server_url, free_port, fresh_database, wait_until_ready
 from services.kit import migrate
-from services.kit.auth import mint_token
+from services.kit.auth import Caller, Role, mint_token
 from services.kit.db import connect
 from services.kit.settings import AuthSettings
 from services.scoring import rankings, service
@@ -104,23 +104,27 @@ def msgspec_baseline(ideas: list[IdeaDraft]) -> float:
     return best_of(3, lambda: msgspec.json.encode(decoder.decode(payload)))
 
 
+# The portfolio's creator, hence its programme manager; the HTTP walk's token has the same subject.
+BENCH_CALLER = Caller(subject="bench", roles=frozenset({Role.PROGRAMME_MANAGER}))
+
+
 async def load_and_score(database_url: str, ideas: list[IdeaDraft]) -> tuple[str, str, float, float, float]:
     """Insert the ideas, then time scoring them all and reading the whole ranking in-process."""
     conn = await connect(database_url)
     try:
         async with conn.transaction():
             portfolio = await service.create_portfolio(
-                conn, name=f"bench {len(ideas)}", currency="EUR", phase_labels={p: p for p in PHASES}
+                conn, BENCH_CALLER, name=f"bench {len(ideas)}", currency="EUR", phase_labels={p: p for p in PHASES}
             )
         started = time.perf_counter()
         for start in range(0, len(ideas), 10_000):
             async with conn.transaction():
-                await service.create_ideas(conn, portfolio.id, ideas[start : start + 10_000])
+                await service.create_ideas(conn, BENCH_CALLER, portfolio.id, ideas[start : start + 10_000])
         load_seconds = time.perf_counter() - started
         started = time.perf_counter()
         async with conn.transaction():
             version = await service.create_model(
-                conn, portfolio.id, name="RICE", definition={"kind": "rice"}, author="benchmark"
+                conn, BENCH_CALLER, portfolio.id, name="RICE", definition={"kind": "rice"}
             )
         score_seconds = time.perf_counter() - started
         await conn.execute("ANALYZE scoring.scores; ANALYZE scoring.ideas")
@@ -139,7 +143,9 @@ async def read_ranking_in_process(conn: asyncpg.Connection, portfolio_id: UUID, 
 
     seen, cursor = 0, None
     while True:
-        page = await rankings.ranking(conn, portfolio_id, model_id, version=None, page=1, page_size=1000, cursor=cursor)
+        page = await rankings.ranking(
+            conn, BENCH_CALLER, portfolio_id, model_id, version=None, page=1, page_size=1000, cursor=cursor
+        )
         msgspec.json.encode(ranking_out(page, page=1, page_size=1000))
         seen += len(page.rows)
         if page.next_cursor is None:

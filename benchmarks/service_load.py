@@ -14,6 +14,11 @@ each request with one connection: its latency without queueing.
 
     .venv/bin/python -m benchmarks.service_load [--workers 2] [--ideas 5000] [--clients 32] [--seconds 5] [--rounds 3]
 
+Quick mode (`--quick`): one `roadmap serve` process (every service, its job worker idle once
+the run has finished), wrk at 16 connections, the same four requests against the same
+process's ceiling; then each request's p99 at about half its own maximum rate, measured with
+wrk at a quarter of the connections (a closed loop; wrk2's constant rate is not installed).
+
 Uses ROADMAP_DATABASE_URL's server if set (database `bench_load`), otherwise the embedded
 PostgreSQL in `.data/bench-postgres`. Needs `wrk` (Debian's package `wrk`).
 """
@@ -177,8 +182,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=5, help="length of one measured round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--warmup", type=int, default=2, help="seconds of load before measuring, per request")
+    parser.add_argument("--quick", action="store_true", help="one process, 16 connections, p99 at about half rate")
     args = parser.parse_args()
     require_wrk()
+    if args.quick:
+        quick(args)
+        return
 
     WORKDIR.mkdir(parents=True, exist_ok=True)
     database_url = asyncio.run(fresh_database(database_server_url(), "bench_load"))
@@ -231,6 +240,62 @@ def main() -> None:
     )
     rows = [Row(*measured, sizes[measured[0].url]) for measured in zip(targets, loaded, alone, strict=True)]
     report(rows, args, setup)
+
+
+def quick(args: argparse.Namespace) -> None:
+    """The quick mode: every service in one process, each request a share of that process's ceiling."""
+    WORKDIR.mkdir(parents=True, exist_ok=True)
+    database_url = asyncio.run(fresh_database(database_server_url(), "bench_load"))
+    migrate.upgrade(database_url)
+    portfolio_id, model_id, *_ = asyncio.run(load_and_score(database_url, generate_ideas(args.ideas)))
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "ROADMAP_DATABASE_URL": database_url,
+        "ROADMAP_DATA_DIR": str(WORKDIR),
+        "ROADMAP_JWT_SECRET": SECRET,
+        "ROADMAP_LOG_LEVEL": "WARNING",
+    }
+    server = start(["serve", "--port", str(port)], env, WORKDIR / "quick.log")
+    try:
+        wait_until_ready(base, process=server)
+        token = mint_token(AuthSettings(signing_key=SECRET), subject="bench", roles=("programme_manager",))
+        run_id, run_status = finished_run(base, token, portfolio_id, model_id, args.ideas)
+        portfolio = f"{base}/scoring/portfolios/{portfolio_id}"
+        targets = [
+            Target("all", "GET /health/live (ceiling)", f"{base}/health/live"),
+            Target("all", "GET a ranking, first page of 50", f"{portfolio}/models/{model_id}/ranking?pageSize=50"),
+            Target("all", "GET ideas, filtered by journey stage, page of 50",
+                   f"{portfolio}/ideas?journeyStage=onboarding&pageSize=50"),
+            Target("all", "GET a finished run (polling)", f"{base}/roadmap/runs/{run_id}"),
+        ]  # fmt: skip
+        sizes = check(targets, token)
+        args.clients = 16
+        loaded, _ = measure(targets, token, args)
+        half = [wrk(t.url, token=token, clients=4, seconds=args.seconds, workdir=WORKDIR) for t in targets]
+    finally:
+        stop(server)
+    stack = "uvicorn with " + ("httptools and uvloop" if _importable("httptools") else "h11 and asyncio")
+    print(
+        f"{args.ideas:,} ideas under RICE, a {run_status} run; one `roadmap serve` process ({stack}); "
+        f"wrk -t2 -c16 on loopback, median of {args.rounds} rounds of {args.seconds:g} s; p99 near half rate: "
+        f"wrk -c4; {os.cpu_count()} cores, Python {platform.python_version()}\n"
+    )
+    print("| request | response | requests/s | share of ceiling | p99 at c16 | at c4: requests/s | share of own max | p99 |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    top = loaded[0].rate
+    for target, load, slow in zip(targets, loaded, half, strict=True):
+        print(
+            f"| {target.name} | {sizes[target.url]:,} B | {load.rate:,.0f} | {load.rate / top:.0%} | {load.p99:.1f} ms "
+            f"| {slow.rate:,.0f} | {slow.rate / load.rate:.0%} | {slow.p99:.1f} ms |"
+        )
+
+
+def _importable(name: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(name) is not None
 
 
 if __name__ == "__main__":

@@ -225,11 +225,8 @@ class IdeaController(Controller):
     ) -> IdeaPage:
         """List the backlog in ref order, filtered by journey context, tag, phase, text, owner or
         stale estimates. `department` matches the idea's owning department or its owner's department."""
-        now = clock()
-        cutoff = await staleness.cutoff_for(conn, portfolio_id, now)
         filters = IdeaFilter(
             stale=stale,
-            stale_cutoff=cutoff,
             persona=persona,
             journey_stage=journey_stage,
             touchpoint=touchpoint,
@@ -241,7 +238,9 @@ class IdeaController(Controller):
             owner=owner,
             without_owner=without_owner,
         )
-        rows, total = await service.list_ideas(conn, caller_of(request), portfolio_id, filters, page=page, page_size=page_size)
+        rows, total, cutoff = await service.list_ideas(
+            conn, caller_of(request), portfolio_id, filters, page=page, page_size=page_size, now=clock()
+        )
         items = [staleness_of(idea_out(row), cutoff) for row in rows]
         return IdeaPage(items=items, total=total, page=page, page_size=page_size)
 

@@ -9,14 +9,13 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
-from services.kit.problems import FieldProblem, InvalidInput
+from services.kit.auth import Caller
 from services.kit.clock import system_clock
-from services.scoring import score_repository, staleness
+from services.kit.problems import FieldProblem, InvalidInput
 from services.scoring import ranking_views, score_repository
 from services.scoring.quadrants import Thresholds
+from services.scoring.read_start import start_read
 from services.scoring.score_repository import ModelVersionRow, RankedRow, RankingKey
-from services.kit.auth import Caller
-from services.scoring.service import read_model
 
 
 class RankingPage(msgspec.Struct, frozen=True):
@@ -82,7 +81,9 @@ async def ranking(
     another page follows. Sorted by disagreement or filtered to a quadrant, the ranking is paged
     by number only.
     """
-    row = await read_model(conn, caller, portfolio_id, model_id, version=version)
+    started = await start_read(conn, caller, portfolio_id, now=now or system_clock(), model_id=model_id, version=version)
+    row = started.version
+    assert row is not None  # start_read refuses a model that does not exist
     if sort != "score" or quadrant is not None:
         if cursor is not None:
             message = "a cursor pages the score order of every idea; page a sorted or filtered view by number"
@@ -93,18 +94,17 @@ async def ranking(
         )
         if quadrant is not None:
             scored, unscored = total, 0  # a quadrant holds scored ideas only
-        stale = await staleness.stale_refs(conn, portfolio_id, [r.ref for r in rows], now or system_clock())
         return RankingPage(
-            version=row, rows=rows, scored=scored, unscored=unscored, next_cursor=None, thresholds=limits, stale=stale
-        )
+            version=row, rows=rows, scored=scored, unscored=unscored, next_cursor=None, thresholds=limits,
+            stale=_stale(rows, started.cutoff),
+        )  # fmt: skip
     if cursor is not None:
-        started = _decode(row.id, cursor)
-        rows = await score_repository.ranking_after(conn, row.id, after=started.after, limit=page_size + 1)
-        scored, unscored, limits = started.scored, started.unscored, started.thresholds
+        # The totals and thresholds were counted when the walk started, and travel in the cursor.
+        walk = _decode(row.id, cursor)
+        rows = await score_repository.ranking_after(conn, row.id, after=walk.after, limit=page_size + 1)
+        scored, unscored, limits = walk.scored, walk.unscored, walk.thresholds
     else:
-        rows = await score_repository.ranking_page(
-            conn, row.id, limit=page_size + 1, offset=(page - 1) * page_size
-        )
+        rows = await score_repository.ranking_page(conn, row.id, limit=page_size + 1, offset=(page - 1) * page_size)
         scored, unscored, limits = await ranking_views.counts_and_thresholds(conn, row.id, row.definition)
     next_cursor = None
     if len(rows) > page_size:
@@ -113,7 +113,14 @@ async def ranking(
         after = RankingKey(score=last.score, ref=last.ref, position=last.position)
         state = _Cursor(version_id=row.id, after=after, scored=scored, unscored=unscored, thresholds=limits)
         next_cursor = _encode(state)
-    stale = await staleness.stale_refs(conn, portfolio_id, [r.ref for r in rows], now or system_clock())
     return RankingPage(
-        version=row, rows=rows, scored=scored, unscored=unscored, next_cursor=next_cursor, thresholds=limits, stale=stale
-    )
+        version=row, rows=rows, scored=scored, unscored=unscored, next_cursor=next_cursor, thresholds=limits,
+        stale=_stale(rows, started.cutoff),
+    )  # fmt: skip
+
+
+def _stale(rows: list[RankedRow], cutoff: datetime | None) -> frozenset[str]:
+    """The refs on the page whose estimates are older than the cutoff (read with the page)."""
+    if cutoff is None:
+        return frozenset()
+    return frozenset(r.ref for r in rows if r.estimated_at is not None and r.estimated_at < cutoff)

@@ -271,16 +271,18 @@ class IdeaFilter(msgspec.Struct, frozen=True, kw_only=True):
 def _filter_sql(filters: IdeaFilter, first_param: int) -> tuple[str, list[Any]]:
     clauses: list[str] = []
     params: list[Any] = []
+    # Journey values are typed by people ("Busy parent", "busy parent"): they match whatever the
+    # case. No index is needed: the portfolio's ideas are read by its index, then compared.
     for column in ("persona", "journey_stage", "touchpoint", "channel"):
         value = getattr(filters, column)
         if value is not None:
             params.append(value)
-            clauses.append(f"{column} = ${first_param + len(params) - 1}")
+            clauses.append(f"lower({column}) = lower(${first_param + len(params) - 1})")
     if filters.department is not None:
         # The idea's owning department, or the department of its owner.
         params.append(filters.department)
         n = first_param + len(params) - 1
-        clauses.append(f"(department = ${n} OR lower(owner->>'department') = lower(${n}))")
+        clauses.append(f"(lower(department) = lower(${n}) OR lower(owner->>'department') = lower(${n}))")
     if filters.owner is not None:
         params.append(filters.owner)
         n = first_param + len(params) - 1
@@ -306,10 +308,16 @@ def _filter_sql(filters: IdeaFilter, first_param: int) -> tuple[str, list[Any]]:
 async def list_ideas(
     conn: asyncpg.Connection, portfolio_id: UUID, *, filters: IdeaFilter, limit: int, offset: int
 ) -> tuple[list[IdeaRow], int]:
+    """A page of the matching ideas in ref order, and how many match, in one statement.
+
+    The count is a subquery of its own, run once: a window count over the matches would read
+    and sort every matching row before the limit, where the page alone stops after it.
+    """
     where, params = _filter_sql(filters, first_param=2)
     records = await conn.fetch(
         f"""
-        SELECT {_IDEA_COLUMNS} FROM scoring.ideas WHERE portfolio_id = $1{where}
+        SELECT {_IDEA_COLUMNS}, (SELECT count(*) FROM scoring.ideas WHERE portfolio_id = $1{where}) AS matching
+        FROM scoring.ideas WHERE portfolio_id = $1{where}
         ORDER BY ref COLLATE "C" LIMIT ${len(params) + 2} OFFSET ${len(params) + 3}
         """,
         portfolio_id,
@@ -317,9 +325,12 @@ async def list_ideas(
         limit,
         offset,
     )
-    total = await conn.fetchval(
-        f"SELECT count(*) FROM scoring.ideas WHERE portfolio_id = $1{where}", portfolio_id, *params
-    )
+    if records or offset == 0:
+        total = records[0]["matching"] if records else 0
+    else:  # a page past the end has no row to carry the count
+        total = await conn.fetchval(
+            f"SELECT count(*) FROM scoring.ideas WHERE portfolio_id = $1{where}", portfolio_id, *params
+        )
     return many(records, IdeaRow), total
 
 

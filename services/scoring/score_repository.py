@@ -10,6 +10,7 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
+from services.kit.access.repository import caller_roles_sql
 from services.scoring.formulas import Contribution
 from services.scoring.repository import many, one
 
@@ -50,6 +51,8 @@ class RankedRow(msgspec.Struct, frozen=True):
     disagreement: float | None = None
     cost: float | None = None
     effort: float | None = None
+    # When its estimates were made: the page says which are stale without asking again.
+    estimated_at: datetime | None = None
 
 
 # --- scoring models ---------------------------------------------------------------------
@@ -100,6 +103,59 @@ async def get_model_version(
         version,
     )
     return one(record, ModelVersionRow)
+
+
+class ReadStart(msgspec.Struct, frozen=True):
+    """What a hot read of a portfolio learns in its first statement."""
+
+    roles: list[str]
+    review_every_days: int | None
+    version: ModelVersionRow | None
+
+
+async def read_start(
+    conn: asyncpg.Connection,
+    portfolio_id: UUID,
+    *,
+    subject: str,
+    groups: list[str],
+    model_id: UUID | None = None,
+    version: int | None = None,
+) -> ReadStart | None:
+    """The caller's roles on the portfolio, its review cadence and, given `model_id`, that model's
+    version (the latest when `version` is None), in one statement; None if there is no such portfolio.
+
+    A page read then needs one statement more: the membership check and the model version cost
+    no round trip of their own (issue 14).
+    """
+    roles = caller_roles_sql("p.id", subject="$2", groups="$3")
+    model_join, model_params = "", []
+    if model_id is not None:
+        model_join = f"""
+        LEFT JOIN LATERAL (
+            SELECT {_VERSION_COLUMNS}
+            FROM scoring.models m JOIN scoring.model_versions v ON v.model_id = m.id
+            WHERE m.portfolio_id = p.id AND m.id = $4 AND ($5::int IS NULL OR v.version = $5)
+            ORDER BY v.version DESC LIMIT 1
+        ) mv ON true"""
+        model_params = [model_id, version]
+    record = await conn.fetchrow(
+        f"""
+        SELECT {roles} AS caller_roles, sp.review_every_days{", mv.*" if model_id is not None else ""}
+        FROM access.portfolios p LEFT JOIN scoring.portfolios sp ON sp.id = p.id{model_join}
+        WHERE p.id = $1
+        """,
+        portfolio_id,
+        subject,
+        groups,
+        *model_params,
+    )
+    if record is None:
+        return None
+    found = None
+    if model_id is not None and record["id"] is not None:
+        found = msgspec.convert({name: record[name] for name in ModelVersionRow.__struct_fields__}, ModelVersionRow)
+    return ReadStart(list(record["caller_roles"]), record["review_every_days"], found)
 
 
 async def list_latest_model_versions(conn: asyncpg.Connection, portfolio_id: UUID) -> list[ModelVersionRow]:
@@ -220,7 +276,7 @@ class RankingKey(msgspec.Struct, frozen=True, array_like=True):
 # ideas this is most of the work, and msgspec does it in C.
 RANKED_COLUMNS = """
     s.ref, i.title, i.persona, i.journey_stage, i.touchpoint, s.score, s.breakdown::text, s.missing, s.reason,
-    s.insufficient_input, s.disagreement, s.cost, s.effort
+    s.insufficient_input, s.disagreement, s.cost, s.effort, i.estimated_at
 """
 _decode_breakdown = msgspec.json.Decoder(list[Contribution]).decode
 # `-score` ascending is `score` descending with unscored ideas (NULL) last; together with the
@@ -239,29 +295,35 @@ async def ranking_page(conn: asyncpg.Connection, model_version_id: UUID, *, limi
     return positioned(records, first=offset + 1)
 
 
+def _unscored_after(ref: str) -> str:
+    # Same order as the index (`-score` is NULL for all of them), so the range is read, not sorted.
+    return f"SELECT {RANKED_COLUMNS} {RANKED_FROM} AND s.score IS NULL AND s.ref > {ref} ORDER BY -s.score, s.ref LIMIT $3"
+
+
 async def ranking_after(
     conn: asyncpg.Connection, model_version_id: UUID, *, after: RankingKey, limit: int
 ) -> list[RankedRow]:
-    """The ranking after `after` (keyset pagination: each page costs the same, however deep)."""
-    records: list[asyncpg.Record] = []
-    if after.score is not None:
+    """The ranking after `after` (keyset pagination: each page costs the same, however deep).
+
+    Unscored ideas come after every scored one, in ref order: a page that crosses from the one
+    to the other reads both ranges of the index in the same statement.
+    """
+    if after.score is None:
+        records = await conn.fetch(_unscored_after("$2::text"), model_version_id, after.ref, limit)
+    else:
         records = await conn.fetch(
-            f"""SELECT {RANKED_COLUMNS} {RANKED_FROM} AND (-s.score, s.ref) > (-$2::float8, $3::text)
-            ORDER BY -s.score, s.ref LIMIT $4""",
+            f"""
+            SELECT * FROM (
+                (SELECT {RANKED_COLUMNS} {RANKED_FROM} AND (-s.score, s.ref) > (-$4::float8, $2::text)
+                 ORDER BY -s.score, s.ref LIMIT $3)
+                UNION ALL
+                ({_unscored_after("''")})
+            ) page ORDER BY -page.score, page.ref LIMIT $3
+            """,
             model_version_id,
-            after.score,
             after.ref,
             limit,
-        )
-    if len(records) < limit:
-        # Unscored ideas come after every scored one, in ref order.
-        ref_after = after.ref if after.score is None else ""
-        records += await conn.fetch(
-            f"""SELECT {RANKED_COLUMNS} {RANKED_FROM} AND s.score IS NULL AND s.ref > $2::text
-            ORDER BY -s.score, s.ref LIMIT $3""",
-            model_version_id,
-            ref_after,
-            limit - len(records),
+            after.score,
         )
     return positioned(records, first=after.position + 1)
 
@@ -271,10 +333,11 @@ def positioned(records: Sequence[asyncpg.Record], *, first: int) -> list[RankedR
     return [
         RankedRow(
             ref, title, persona, stage, touchpoint, score, _decode_breakdown(breakdown), missing, reason, first + index,
-            insufficient, disagreement, cost, effort,
+            insufficient, disagreement, cost, effort, estimated_at,
         )  # fmt: skip
         for index, (
-            ref, title, persona, stage, touchpoint, score, breakdown, missing, reason, insufficient, disagreement, cost, effort
+            ref, title, persona, stage, touchpoint, score, breakdown, missing, reason, insufficient, disagreement, cost, effort,
+            estimated_at,
         ) in enumerate(records)  # fmt: skip
     ]
 

@@ -29,6 +29,7 @@ from services.scoring.domain import DomainError, IdeaDraft
 from services.scoring.mapping import draft_from_row, draft_to_row, to_camel_path
 from services.scoring.quadrants import Thresholds
 from services.scoring.ratings import Department
+from services.scoring.read_start import model_not_found, start_read
 from services.scoring.rescoring import rescore, score_version
 from services.scoring.repository import FacetCount, IdeaFilter, IdeaRow, PortfolioRow
 from services.scoring.score_repository import ModelVersionRow, ScoreRow, SnapshotRow
@@ -168,12 +169,22 @@ def _reject_repeated_refs(drafts: Sequence[IdeaDraft]) -> None:
 
 
 async def list_ideas(
-    conn: asyncpg.Connection, caller: Caller, portfolio_id: UUID, filters: IdeaFilter, *, page: int, page_size: int
-) -> tuple[list[IdeaRow], int]:
-    await access.require_access(conn, caller, portfolio_id, READ)
-    return await repository.list_ideas(
+    conn: asyncpg.Connection,
+    caller: Caller,
+    portfolio_id: UUID,
+    filters: IdeaFilter,
+    *,
+    page: int,
+    page_size: int,
+    now: datetime,
+) -> tuple[list[IdeaRow], int, datetime | None]:
+    """A page of the backlog, how many ideas match, and the staleness cutoff: two statements."""
+    started = await start_read(conn, caller, portfolio_id, now=now)
+    filters = msgspec.structs.replace(filters, stale_cutoff=started.cutoff)
+    rows, total = await repository.list_ideas(
         conn, portfolio_id, filters=filters, limit=page_size, offset=(page - 1) * page_size
     )
+    return rows, total, started.cutoff
 
 
 async def export_ideas(conn: asyncpg.Connection, caller: Caller, portfolio_id: UUID) -> str:
@@ -387,8 +398,7 @@ async def _require_model(
 ) -> ModelVersionRow:
     row = await score_repository.get_model_version(conn, portfolio_id, model_id, version=version)
     if row is None:
-        which = f"version {version} of " if version is not None else ""
-        raise NotFound(f"There is no {which}scoring model {model_id} in this portfolio.")
+        raise model_not_found(model_id, version)
     return row
 
 

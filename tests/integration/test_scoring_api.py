@@ -89,6 +89,25 @@ async def test_list_filters_and_paginates_in_ref_order(client, token_for, ideas_
     assert tagged.json()["total"] == 1
 
 
+async def test_journey_filters_match_whatever_the_case(client, token_for, ideas_url):
+    bulk = [
+        idea("I-1"),
+        idea("I-2", journey={"persona": "Retiree", "journeyStage": "Support", "touchpoint": "Branch", "department": "CX"}),
+    ]
+    response = await client.post(f"{ideas_url}/bulk", json={"ideas": bulk}, headers=token_for(EDITOR))
+    assert response.status_code == 201, response.text
+    for params, refs in [
+        ({"persona": "busy parent"}, ["I-1"]),  # as typed in a URL: persona=busy%20parent
+        ({"persona": "BUSY PARENT", "touchpoint": "Mobile App"}, ["I-1"]),
+        ({"journeyStage": "support", "touchpoint": "branch"}, ["I-2"]),
+        ({"department": "cx"}, ["I-2"]),
+        ({"persona": "busy"}, []),  # the whole value, not a part of it
+    ]:
+        found = await client.get(ideas_url, params=params, headers=token_for("viewer"))
+        assert found.status_code == 200, found.text
+        assert [item["ref"] for item in found.json()["items"]] == refs and found.json()["total"] == len(refs), params
+
+
 async def test_bulk_create_is_all_or_nothing(client, token_for, portfolio, ideas_url, conn):
     bad = [idea("I-1"), idea("I-2", estimates={"confidence": 1.5}), idea("I-3", phases=["someday"])]
     response = await client.post(f"{ideas_url}/bulk", json={"ideas": bad}, headers=token_for(EDITOR))

@@ -10,7 +10,7 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
-from services.kit.access.repository import visible_portfolios
+from services.kit.access.repository import caller_roles_sql, visible_portfolios
 
 
 class ScenarioRow(msgspec.Struct, frozen=True):
@@ -208,6 +208,18 @@ async def insert_run(
 async def get_run(conn: asyncpg.Connection, run_id: UUID) -> RunRow | None:
     record = await conn.fetchrow(f"SELECT {_RUN_COLUMNS} FROM roadmap.runs WHERE id = $1", run_id)
     return _row(record, RunRow)
+
+
+async def get_run_with_roles(
+    conn: asyncpg.Connection, run_id: UUID, *, subject: str, groups: list[str]
+) -> tuple[RunRow, list[str]] | None:
+    """A run and the roles the caller has on its portfolio, in one statement: a run being polled
+    is read without a membership check of its own."""
+    roles = caller_roles_sql("(SELECT s.portfolio_id FROM roadmap.scenarios s WHERE s.id = runs.scenario_id)", subject="$2", groups="$3")
+    record = await conn.fetchrow(
+        f"SELECT {_RUN_COLUMNS}, {roles} AS caller_roles FROM roadmap.runs WHERE id = $1", run_id, subject, groups
+    )
+    return None if record is None else (msgspec.convert(dict(record), RunRow), list(record["caller_roles"]))
 
 
 async def list_runs(

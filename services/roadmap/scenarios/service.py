@@ -350,10 +350,12 @@ async def frontier_chart(conn: asyncpg.Connection, caller: Caller, run_id: UUID)
 
 async def require_run(conn: asyncpg.Connection, caller: Caller, run_id: UUID, right: Right) -> RunRow:
     """A run of a portfolio where the caller's roles allow `right`."""
-    row = await repository.get_run(conn, run_id)
-    if row is None:
+    subject, groups = access.caller_params(caller)
+    found = await repository.get_run_with_roles(conn, run_id, subject=subject, groups=groups)
+    if found is None:
         raise NotFound(f"There is no run {run_id}.")
-    await access.require_access(conn, caller, row.portfolio_id, right, missing=f"There is no run {run_id}.")
+    row, roles = found
+    access.grant(caller, row.portfolio_id, roles, right, missing=f"There is no run {run_id}.")
     return row
 
 

@@ -151,6 +151,8 @@ def _run(
     # found. With the default one the process would die there, skipping the atexit hook that
     # stops the embedded PostgreSQL (left running, orphaned); as an exit it runs, as after SIGINT.
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    # uvicorn parses HTTP with httptools and runs on uvloop whenever they are installed (they are
+    # locked dependencies): about twice the requests of the pure-Python h11 parser (docs/benchmarks.md).
     if workers == 1:
         uvicorn.run(app, host=host, port=port, log_config=None)
         return

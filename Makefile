@@ -17,6 +17,8 @@ run: $(STAMP)
 	$(BIN)/roadmap serve --seed-demo
 
 test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -n 2 -q
 
 bench: $(STAMP)

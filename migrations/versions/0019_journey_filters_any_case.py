@@ -12,7 +12,7 @@ Revises: 0017
 from services.kit.migrate import run_sql
 
 revision = "0019"
-down_revision = "0017"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 

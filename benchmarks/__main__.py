@@ -66,7 +66,9 @@ def main(argv: list[str]) -> int:
         print(f"== {name}: {'done' if code == 0 else f'failed ({code})'} in {took[-1][1] / 60:.1f} min\n", flush=True)
         if code:
             failed.append(name)
-    print("\n".join(f"{name}: {seconds / 60:.1f} min{'' if code == 0 else ' (failed)'}" for name, seconds, code in took))
+    print(
+        "\n".join(f"{name}: {seconds / 60:.1f} min{'' if code == 0 else ' (failed)'}" for name, seconds, code in took)
+    )
     return 1 if failed else 0
 
 

@@ -17,8 +17,8 @@ import json
 import time
 
 from benchmarks.generated import multi_phase
-from benchmarks.optimiser_scale import journey_scenario
 from benchmarks.naive_highs import solve_document
+from benchmarks.optimiser_scale import journey_scenario
 from services.roadmap.optimiser import SolveConfig, decode_scenario, solve, validate
 
 LIMITS = {10_000: (10.0, 60.0), 2_000: (5.0, 30.0)}
@@ -34,7 +34,9 @@ def ours(document: dict, limit: float) -> tuple[dict, list[tuple[float, float]]]
             improved.append((time.perf_counter() - began, p.objective))
         return True
 
-    solution = solve(instance, SolveConfig.for_instance(instance, time_limit=limit, what_if_limit=0), on_progress=progress)
+    solution = solve(
+        instance, SolveConfig.for_instance(instance, time_limit=limit, what_if_limit=0), on_progress=progress
+    )
     assert solution.plan is not None and not validate(instance, solution.plan, solution.objective)
     seconds = time.perf_counter() - began
     return {"objective": solution.objective, "bound": solution.best_bound, "gap": solution.gap,
@@ -47,12 +49,18 @@ def main() -> None:
     parser.add_argument("--seeds", default="1,2")
     parser.add_argument("--journey-seeds", default="1", help="also optimiser_scale's journey scenarios (10 teams)")
     args = parser.parse_args()
-    print("| ideas | scenario | ours: limit, wall (s) | ours: objective, gap | naive: limit, wall (s) | naive: objective, its gap | ours over naive | our plans as found (s: objective) |")
+    print(
+        "| ideas | scenario | ours: limit, wall (s) | ours: objective, gap | naive: limit, wall (s) | naive: objective, its gap | ours over naive | our plans as found (s: objective) |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for n in (int(s) for s in args.sizes.split(",")):
         short, long = LIMITS[n]
-        cases = [(f"generated, 20 teams, seed {s}", multi_phase(n, int(s), teams=20)) for s in args.seeds.split(",") if s]
-        cases += [(f"journey, 10 teams, seed {s}", journey_scenario(n, int(s))) for s in args.journey_seeds.split(",") if s]
+        cases = [
+            (f"generated, 20 teams, seed {s}", multi_phase(n, int(s), teams=20)) for s in args.seeds.split(",") if s
+        ]
+        cases += [
+            (f"journey, 10 teams, seed {s}", journey_scenario(n, int(s))) for s in args.journey_seeds.split(",") if s
+        ]
         for label, document in cases:
             mine, improved = ours(document, short)
             began = time.perf_counter()

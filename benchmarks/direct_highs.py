@@ -36,9 +36,9 @@ def solve_direct(instance: Instance, start: Plan | None, time_limit: float) -> t
 
     inf = highspy.kHighsInf
     by_idea: dict[int, list[int]] = {}
-    for (i, p), n in col.items():
+    for (i, _p), n in col.items():
         by_idea.setdefault(i, []).append(n)
-    for i, cols in by_idea.items():
+    for cols in by_idea.values():
         if len(cols) > 1:
             row(-inf, 1.0, [(n, 1.0) for n in cols])
     for p, phase in enumerate(instance.phases):
@@ -57,7 +57,9 @@ def solve_direct(instance: Instance, start: Plan | None, time_limit: float) -> t
     h.setOptionValue("time_limit", float(time_limit))
     h.setOptionValue("mip_rel_gap", 0.0)
     n = len(keys)
-    h.addCols(n, cost, np.zeros(n), np.ones(n), 0, np.array([], dtype=np.int32), np.array([], dtype=np.int32), np.array([]))
+    h.addCols(
+        n, cost, np.zeros(n), np.ones(n), 0, np.array([], dtype=np.int32), np.array([], dtype=np.int32), np.array([])
+    )
     h.changeColsIntegrality(n, np.arange(n, dtype=np.int32), np.array([highspy.HighsVarType.kInteger] * n))
     h.addRows(
         len(lower),

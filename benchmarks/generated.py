@@ -56,7 +56,9 @@ def multi_phase(n: int, seed: int = 1, teams: int = 3) -> dict:
     return {
         "name": f"generated, {n} ideas, seed {seed}",
         "phases": [{"key": p, "budget": round(0.4 * total_cost * s, -3)} for p, s in zip(PHASES, SHARE)],
-        "teams": [{"key": t, "capacity": {p: round(0.6 * effort[t] * s) for p, s in zip(PHASES, SHARE)}} for t in names],
+        "teams": [
+            {"key": t, "capacity": {p: round(0.6 * effort[t] * s) for p, s in zip(PHASES, SHARE)}} for t in names
+        ],
         "ideas": ideas,
         "constraints": constraints,
         "objective": {"phaseDiscount": dict(zip(PHASES, (1.0, 0.95, 0.85, 0.75)))},

@@ -47,7 +47,7 @@ from services.kit.outbound import OutboundGuard
 from services.kit.settings import Settings
 
 sys.path.insert(0, str(ROOT / "tests"))
-from jira_standin import JiraStandin  # noqa: E402  (test infrastructure, on purpose)
+from jira_standin import JiraStandin
 
 PHASES = ("discovery", "improve", "perfection", "personalization")
 
@@ -111,7 +111,10 @@ async def our_push(
         try:
             async with source.pool.acquire() as conn:
                 # A connection belongs to a portfolio (tenant) that exists.
-                await conn.execute("INSERT INTO access.portfolios (id) VALUES ($1) ON CONFLICT DO NOTHING", uuid.UUID(plan.portfolio_id))
+                await conn.execute(
+                    "INSERT INTO access.portfolios (id) VALUES ($1) ON CONFLICT DO NOTHING",
+                    uuid.UUID(plan.portfolio_id),
+                )
                 connection = await repository.insert_connection(
                     conn,
                     {"portfolio_id": uuid.UUID(plan.portfolio_id), "site_url": jira.base_url, "project_key": "PROJ",
@@ -124,7 +127,9 @@ async def our_push(
 
             started = time.perf_counter()
             policy = RetryPolicy(base=0.05, cap=0.2)  # the faults' waits are not what is measured
-            async with JiraClient.connect(jira.base_url, *jira.auth, guard=OutboundGuard([jira.host]), retry=policy) as client:
+            async with JiraClient.connect(
+                jira.base_url, *jira.auth, guard=OutboundGuard([jira.host]), retry=policy
+            ) as client:
                 await Push(pool=source.pool, jira=client, connection=connection, plan=plan, progress=progress).run()
             return time.perf_counter() - started, Counter(jira.calls)
         finally:
@@ -142,7 +147,9 @@ def direct(plan: PlanSnapshot) -> tuple[float, Counter[str]]:
         keys = {}
         for start in range(0, len(plan.ideas), BULK_CREATE_MAX):
             batch = plan.ideas[start : start + BULK_CREATE_MAX]
-            bodies = [create_issue_body(issue_fields("PROJ", mapping, i, epics[i.phase], plan.portfolio_id)) for i in batch]
+            bodies = [
+                create_issue_body(issue_fields("PROJ", mapping, i, epics[i.phase], plan.portfolio_id)) for i in batch
+            ]
             answer = client.post("/rest/api/3/issue/bulk", json={"issueUpdates": bodies}).json()
             keys.update({idea.ref: issue["key"] for idea, issue in zip(batch, answer["issues"], strict=True)})
         for dependency in plan.dependencies:
@@ -184,7 +191,9 @@ def main() -> None:
     seconds, calls = asyncio.run(our_push(database_url, plan))
     minimum = target(plan)
     ours = sum(calls.values())
-    print(f"Push of {args.ideas:,} ideas in 4 phases with {len(plan.dependencies)} Blocks links to the stand-in Jira:\n")
+    print(
+        f"Push of {args.ideas:,} ideas in 4 phases with {len(plan.dependencies)} Blocks links to the stand-in Jira:\n"
+    )
     print("| path | calls | calls / target | seconds | time / baseline |")
     print("|---|---:|---:|---:|---:|")
     print(f"| target (epics + bulk creates + links + one search per 100 ideas) | {minimum} | 1.00 | | |")

@@ -79,7 +79,9 @@ def solve_document(doc: dict, time_limit: float | None = None) -> dict:
     h.setOptionValue("mip_rel_gap", float(solver.get("relativeGap", 0.0)))
     n = len(keys)
     cost = np.array([-ideas[i]["value"] * discount.get(p, 1.0) for i, p in keys])
-    h.addCols(n, cost, np.zeros(n), np.ones(n), 0, np.array([], dtype=np.int32), np.array([], dtype=np.int32), np.array([]))
+    h.addCols(
+        n, cost, np.zeros(n), np.ones(n), 0, np.array([], dtype=np.int32), np.array([], dtype=np.int32), np.array([])
+    )
     h.changeColsIntegrality(n, np.arange(n, dtype=np.int32), np.array([highspy.HighsVarType.kInteger] * n))
     h.addRows(len(lower), np.array(lower), np.array(upper), len(index), np.array(starts, dtype=np.int32),
               np.array(index, dtype=np.int32), np.array(value))  # fmt: skip

@@ -54,7 +54,9 @@ def main() -> None:
     args = parser.parse_args()
     names = [n for n in ORDER if not args.only or n in args.only.split(",")]
     known = optima()
-    print("| instance | ratio | budget | proven optimum | ours | status | match | ours (s) | with highspy model (s) | ours / highspy | greedy | optimum over greedy |")
+    print(
+        "| instance | ratio | budget | proven optimum | ours | status | match | ours (s) | with highspy model (s) | ours / highspy | greedy | optimum over greedy |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     matched = total = 0
     ratios: list[tuple[str, float, float]] = []
@@ -88,7 +90,9 @@ def main() -> None:
     print()
     print(f"Proven optima reached: {matched} of {total}.")
     if everything:
-        print(f"Ours / highspy: geometric mean {_gmean(everything):.2f} over all cases, {_gmean(large):.2f} over the large instances (nrp3-5, nrp-e/g/m).")
+        print(
+            f"Ours / highspy: geometric mean {_gmean(everything):.2f} over all cases, {_gmean(large):.2f} over the large instances (nrp3-5, nrp-e/g/m)."
+        )
         print(f"Total: ours {sum(o for _, o, _ in ratios):.1f} s, highspy {sum(d for _, _, d in ratios):.1f} s.")
 
 

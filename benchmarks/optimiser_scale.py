@@ -76,7 +76,9 @@ def journey_scenario(n: int, seed: int = 7) -> dict:
     return {
         "name": f"customer journey, {n} ideas",
         "phases": [{"key": p, "budget": round(0.35 * total_cost * s, -3)} for p, s in zip(PHASES, SHARE)],
-        "teams": [{"key": t, "capacity": {p: round(0.4 * effort[t] * s) for p, s in zip(PHASES, SHARE)}} for t in TEAMS],
+        "teams": [
+            {"key": t, "capacity": {p: round(0.4 * effort[t] * s) for p, s in zip(PHASES, SHARE)}} for t in TEAMS
+        ],
         "ideas": ideas,
         "constraints": constraints,
         "objective": {"phaseDiscount": dict(zip(PHASES, (1.0, 0.95, 0.85, 0.75)))},

@@ -81,7 +81,7 @@ async def measure(requests: int, rounds: int, *, close: bool) -> dict[str, float
     }
     seconds: dict[str, list[float]] = {name: [] for name in paths}
     try:
-        for name, call in paths.items():  # warm up: imports, first connections
+        for call in paths.values():  # warm up: imports, first connections
             await timed(20, call)
         for _ in range(rounds):
             for name, call in paths.items():

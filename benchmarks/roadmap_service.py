@@ -52,7 +52,9 @@ def journey_scenario(ideas: int, *, seed: int = 11, time_limit: float = 30.0, ga
     }
 
 
-def measure(base: str, token: str, clients: int, seconds: float, workdir: Path) -> list[tuple[str, float, float, float]]:
+def measure(
+    base: str, token: str, clients: int, seconds: float, workdir: Path
+) -> list[tuple[str, float, float, float]]:
     with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=60) as client:
         small = client.post(
             "/roadmap/scenarios/import",
@@ -68,7 +70,9 @@ def measure(base: str, token: str, clients: int, seconds: float, workdir: Path) 
         ("GET /roadmap/runs/{id}", "GET", f"/roadmap/runs/{first_run}", ""),
         ("POST /roadmap/scenarios/{id}/runs", "POST", f"/roadmap/scenarios/{scenario_id}/runs", "{}"),
     ):
-        load = wrk(base + path, method=method, body=body, token=token, clients=clients, seconds=seconds, workdir=workdir)
+        load = wrk(
+            base + path, method=method, body=body, token=token, clients=clients, seconds=seconds, workdir=workdir
+        )
         rows.append((name, load.rate, load.p50, load.p99))
     return rows
 
@@ -77,7 +81,8 @@ async def end_to_end(base: str, token: str, document: dict) -> tuple[float, dict
     headers = {"Authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(base_url=base, headers=headers, timeout=120) as client:
         scenario = await client.post(
-            "/roadmap/scenarios/import", json={"portfolioId": "00000000-0000-0000-0000-0000000000b2", "document": document}
+            "/roadmap/scenarios/import",
+            json={"portfolioId": "00000000-0000-0000-0000-0000000000b2", "document": document},
         )
         scenario.raise_for_status()
         started = time.perf_counter()
@@ -125,15 +130,19 @@ def main() -> None:
         process.terminate()
         process.wait(timeout=30)
 
-    print(f"Throughput, wrk with {args.clients} connections for {args.seconds:g} s each, one `roadmap serve` process:\n")
+    print(
+        f"Throughput, wrk with {args.clients} connections for {args.seconds:g} s each, one `roadmap serve` process:\n"
+    )
     print("| request | requests/s | share of ceiling | p50 | p99 |")
     print("|---|---:|---:|---:|---:|")
     ceiling = rows[0][1]
     for name, rate, p50, p99 in rows:
         print(f"| {name} | {rate:,.0f} | {rate / ceiling:.0%} | {p50:.1f} ms | {p99:.1f} ms |")
     summary = run.get("summary") or {}
-    print(f"\n{args.ideas}-idea run (time limit {document['solver']['timeLimitSeconds']:g} s, gap "
-          f"{document['solver']['relativeGap']:.0%}):\n")
+    print(
+        f"\n{args.ideas}-idea run (time limit {document['solver']['timeLimitSeconds']:g} s, gap "
+        f"{document['solver']['relativeGap']:.0%}):\n"
+    )
     print("| path | seconds | status | objective | ratio |")
     print("|---|---:|---|---:|---:|")
     print(f"| optimiser alone (`solve`) | {alone_seconds:.2f} | {alone.status} | {alone.objective:,.1f} | 1.00x |")

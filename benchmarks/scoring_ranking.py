@@ -217,8 +217,10 @@ def main() -> None:
         process.terminate()
         process.wait(timeout=20)
 
-    print("| ideas | msgspec baseline | bulk create (service) | score all under a new model (service) "
-          "| full ranking read (service) | full ranking over HTTP | HTTP / baseline |")
+    print(
+        "| ideas | msgspec baseline | bulk create (service) | score all under a new model (service) "
+        "| full ranking read (service) | full ranking over HTTP | HTTP / baseline |"
+    )
     print("|---:|---:|---:|---:|---:|---:|---:|")
     for size, baseline, load, score, rank, http in rows:
         print(

@@ -30,7 +30,6 @@ import asyncio
 import os
 import platform
 import signal
-import statistics
 import subprocess
 import time
 from pathlib import Path
@@ -134,6 +133,7 @@ def measure(targets: list[Target], token: str, args: argparse.Namespace) -> tupl
     Then each once more with a single connection: its latency with no queueing, what one
     request costs the server and the database.
     """
+
     def load(target: Target, seconds: int, clients: int = args.clients) -> Load:
         return wrk(target.url, token=token, clients=clients, seconds=seconds, workdir=WORKDIR)
 
@@ -149,7 +149,9 @@ def measure(targets: list[Target], token: str, args: argparse.Namespace) -> tupl
 
 def report(rows: list[Row], args: argparse.Namespace, setup: str) -> None:
     print(setup + "\n")
-    print("| service | request | response | requests/s | share of ceiling | p50 | p50 / ceiling's | p99 | p99 / ceiling's |")
+    print(
+        "| service | request | response | requests/s | share of ceiling | p50 | p50 / ceiling's | p99 | p99 / ceiling's |"
+    )
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
     ceilings = {row.target.service: row.load for row in rows if row.target.name.endswith("(ceiling)")}
     for row in rows:
@@ -282,7 +284,9 @@ def quick(args: argparse.Namespace) -> None:
         f"wrk -t2 -c16 on loopback, median of {args.rounds} rounds of {args.seconds:g} s; p99 near half rate: "
         f"wrk -c4; {os.cpu_count()} cores, Python {platform.python_version()}\n"
     )
-    print("| request | response | requests/s | share of ceiling | p99 at c16 | at c4: requests/s | share of own max | p99 |")
+    print(
+        "| request | response | requests/s | share of ceiling | p99 at c16 | at c4: requests/s | share of own max | p99 |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     top = loaded[0].rate
     for target, load, slow in zip(targets, loaded, half, strict=True):

@@ -57,7 +57,11 @@ def compare(name: str, document: dict, folder: Path) -> dict:
 
 
 def row(r: dict) -> str:
-    better = "" if r["ours_objective"] is None else f"{(r['ours_objective'] - r['naive_objective']) / max(1e-9, abs(r['naive_objective'])):+.3%}"
+    better = (
+        ""
+        if r["ours_objective"] is None
+        else f"{(r['ours_objective'] - r['naive_objective']) / max(1e-9, abs(r['naive_objective'])):+.3%}"
+    )
     gap = "" if r["ours_gap"] is None else f"{r['ours_gap']:.3%}"
     return (
         f"| {r['name']} | {r['ideas']} | {r['ours_s']:.2f} | {r['naive_s']:.2f} | {r['ours_s'] / r['naive_s']:.2f} "
@@ -83,7 +87,9 @@ def main() -> None:
             nrp = json.loads((DATA / f"{name}.json").read_text())
             for ratio in RATIOS:
                 cases.append(("nrp", f"{name} {ratio}", nrp_scenario(nrp, ratio, time_limit=600)))
-    print("| case | ideas | ours (s) | naive highspy (s) | ours / naive | ours: status (gap) | naive status | our objective vs naive |")
+    print(
+        "| case | ideas | ours (s) | naive highspy (s) | ours / naive | ours: status (gap) | naive status | our objective vs naive |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     ratios: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory() as tmp:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
 import signal
 import tempfile
 from typing import TYPE_CHECKING
-
-import importlib
 
 import click
 
@@ -140,9 +139,7 @@ def _app_for(service: str, settings: Settings, *, jobs: bool) -> ServiceApp | Co
 WORKER_STARTUP_SECONDS = 60
 
 
-def _run(
-    app: ServiceApp | CompositeApp, *, host: str, port: int, workers: int, worker_env: dict[str, str]
-) -> None:
+def _run(app: ServiceApp | CompositeApp, *, host: str, port: int, workers: int, worker_env: dict[str, str]) -> None:
     import uvicorn
 
     from services.kit.observability import MULTIPROCESS_DIR_VARIABLE
@@ -230,7 +227,10 @@ def _print_welcome(settings: Settings, demo: tuple[str, str] | None) -> None:
         return
     tokens = {role.value: mint_token(settings.auth, subject=f"demo-{role.value}", roles=[role]) for role in Role}
     hours = settings.auth.token_ttl_seconds / 3600
-    lines += [f"Development tokens (valid {hours:g} hours):", *[f"  {role:18} {value}" for role, value in tokens.items()]]
+    lines += [
+        f"Development tokens (valid {hours:g} hours):",
+        *[f"  {role:18} {value}" for role, value in tokens.items()],
+    ]
     portfolio_id, model_id = demo
     viewer = tokens[Role.VIEWER.value]
     scoring = f"{base}/scoring/portfolios/{portfolio_id}"
@@ -243,4 +243,3 @@ def _print_welcome(settings: Settings, demo: tuple[str, str] | None) -> None:
         f"  curl -s {auth} '{scoring}/ideas/CJ-01/scores'",
     ]
     click.echo("\n".join(lines) + "\n")
-

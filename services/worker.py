@@ -10,13 +10,12 @@ from types import ModuleType
 import click
 import msgspec
 
+from services.integrations import delivery, jobs as integrations_jobs
 from services.kit.cli import database_url_for
 from services.kit.events import delivery as event_jobs
 from services.kit.jobs import MIN_CONCURRENCY, JobHandler, JobQueueMissing, run_worker
 from services.kit.observability import configure_logging
 from services.kit.settings import Settings
-from services.integrations import delivery
-from services.integrations import jobs as integrations_jobs
 from services.roadmap.scenarios import jobs as roadmap_jobs
 from services.scoring import jobs as scoring_jobs
 
@@ -53,7 +52,11 @@ def periodic_work(settings: Settings) -> list[Periodic]:
 
 def job_schedules() -> dict[str, str]:
     """Every service's periodic jobs: entrypoint -> cron expression."""
-    return {entrypoint: cron for module in SERVICE_JOB_MODULES for entrypoint, cron in getattr(module, "SCHEDULES", {}).items()}
+    return {
+        entrypoint: cron
+        for module in SERVICE_JOB_MODULES
+        for entrypoint, cron in getattr(module, "SCHEDULES", {}).items()
+    }
 
 
 @click.command("worker")

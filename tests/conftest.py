@@ -192,4 +192,3 @@ def member_of(client: httpx.AsyncClient, token_for: Callable[..., dict[str, str]
         return token_for(*roles, subject=subject)
 
     return headers
-

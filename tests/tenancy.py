@@ -12,7 +12,8 @@ async def drop_portfolio(conn: asyncpg.Connection, portfolio_id: object) -> None
     """
     async with conn.transaction():
         await conn.execute(
-            "UPDATE roadmap.plans SET status = 'rejected' WHERE portfolio_id = $1 AND status <> 'rejected'", portfolio_id
+            "UPDATE roadmap.plans SET status = 'rejected' WHERE portfolio_id = $1 AND status <> 'rejected'",
+            portfolio_id,
         )
         await conn.execute("DELETE FROM access.portfolios WHERE id = $1", portfolio_id)
 

@@ -22,7 +22,8 @@ _FACETS = ("persona", "journey_stage", "touchpoint", "channel", "department")
 def upgrade() -> None:
     run_sql(
         "\n".join(
-            f"CREATE INDEX ideas_by_{facet}_any_case ON scoring.ideas (portfolio_id, lower({facet}));" for facet in _FACETS
+            f"CREATE INDEX ideas_by_{facet}_any_case ON scoring.ideas (portfolio_id, lower({facet}));"
+            for facet in _FACETS
         )
         + "\nANALYZE scoring.ideas;"
     )

@@ -34,7 +34,10 @@ def heading(value: str, level: int = 3) -> Node:
 
 def bullet_list(items: list[list[Node]]) -> Node:
     """A bullet list, one paragraph of the given inline nodes per item (at least one item)."""
-    return {"type": "bulletList", "content": [{"type": "listItem", "content": [paragraph(*inline)]} for inline in items]}
+    return {
+        "type": "bulletList",
+        "content": [{"type": "listItem", "content": [paragraph(*inline)]} for inline in items],
+    }
 
 
 def table(header: list[str], rows: list[list[str]]) -> Node:
@@ -85,7 +88,10 @@ def idea_description(idea: PlannedIdea) -> Node:
         if idea.score is not None:
             rows.append(["Total", _number(idea.score)])
         blocks.append(table(["Criterion", "Contribution"], rows))
-    summary = [text("Total score: ", strong=True), text(_number(idea.score) if idea.score is not None else "not scored")]
+    summary = [
+        text("Total score: ", strong=True),
+        text(_number(idea.score) if idea.score is not None else "not scored"),
+    ]
     model = _present(idea.model)
     if model:
         summary += [text(" (model: "), text(model), text(")")]

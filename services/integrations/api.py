@@ -62,7 +62,9 @@ class ConnectionController(Controller):
     tags = ["jira connections"]
 
     @post("", operation_id="createConnection")
-    async def create(self, request: Request, conn: Conn, jira_access: Access, data: JSONBody[ConnectionIn]) -> ConnectionOut:
+    async def create(
+        self, request: Request, conn: Conn, jira_access: Access, data: JSONBody[ConnectionIn]
+    ) -> ConnectionOut:
         """Connect a portfolio to a Jira project, checked against Jira at once; the API token is given by reference only."""
         return connection_out(await service.create_connection(conn, jira_access, data, caller=caller_of(request)))
 
@@ -84,10 +86,17 @@ class ConnectionController(Controller):
 
     @patch("/{connection_id:uuid}", operation_id="updateConnection")
     async def update(
-        self, request: Request, conn: Conn, jira_access: Access, connection_id: FromPath[UUID], data: JSONBody[ConnectionPatch]
+        self,
+        request: Request,
+        conn: Conn,
+        jira_access: Access,
+        connection_id: FromPath[UUID],
+        data: JSONBody[ConnectionPatch],
     ) -> ConnectionOut:
         """Change the account, the secret references or the field mapping; checked against Jira again."""
-        return connection_out(await service.update_connection(conn, jira_access, caller_of(request), connection_id, data))
+        return connection_out(
+            await service.update_connection(conn, jira_access, caller_of(request), connection_id, data)
+        )
 
     @delete("/{connection_id:uuid}", operation_id="deleteConnection")
     async def remove(self, request: Request, conn: Conn, connection_id: FromPath[UUID]) -> None:
@@ -101,7 +110,13 @@ class PushController(Controller):
 
     @post("/connections/{connection_id:uuid}/dry-run", operation_id="dryRunPush", status_code=200)
     async def dry_run(
-        self, request: Request, conn: Conn, plans: Plans, jira_access: Access, connection_id: FromPath[UUID], data: JSONBody[PushIn]
+        self,
+        request: Request,
+        conn: Conn,
+        plans: Plans,
+        jira_access: Access,
+        connection_id: FromPath[UUID],
+        data: JSONBody[PushIn],
     ) -> DryRunOut:
         """What pushing the approved plan would create, find already in Jira, update, link, mark or leave alone.
 
@@ -182,7 +197,9 @@ class DeliveryController(Controller):
     tags = ["delivery"]
 
     @get("/{plan_id:uuid}/delivery", operation_id="getDelivery")
-    async def delivery(self, request: Request, conn: Conn, plans: Plans, clock: Now, plan_id: FromPath[UUID]) -> DeliveryOut:
+    async def delivery(
+        self, request: Request, conn: Conn, plans: Plans, clock: Now, plan_id: FromPath[UUID]
+    ) -> DeliveryOut:
         """Per phase and per idea: the plan's tickets to do, in progress, done and late, the budget delivered, and its last push."""
         today = clock().date()
         view = await service.plan_delivery(conn, plans, caller_of(request), plan_id, token=request.auth, today=today)
@@ -202,7 +219,9 @@ class DeliveryController(Controller):
         today = clock().date()
         view = await service.plan_delivery(conn, plans, caller, plan_id, token=request.auth, today=today)
         out = await _delivery_out(conn, plan_id, view, today)
-        return msgspec.structs.replace(out, refreshed=Refreshed(issues=done.issues, found=done.found, changed=done.changed))
+        return msgspec.structs.replace(
+            out, refreshed=Refreshed(issues=done.issues, found=done.found, changed=done.changed)
+        )
 
 
 async def _delivery_out(

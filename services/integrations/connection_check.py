@@ -100,7 +100,10 @@ def parse_mapping(raw: dict[str, Any]) -> JiraMapping:
     except msgspec.ValidationError as exc:
         message, _, path = str(exc).partition(" - at `$")
         field = "mapping" + path.rstrip("`")
-    raise InvalidInput(f"The connection's mapping cannot be used: {field}: {message}", errors=[FieldProblem(field=field, message=message)])
+    raise InvalidInput(
+        f"The connection's mapping cannot be used: {field}: {message}",
+        errors=[FieldProblem(field=field, message=message)],
+    )
 
 
 async def _ask_jira(jira: JiraClient, draft: ConnectionDraft, mapping: JiraMapping) -> list[FieldProblem]:
@@ -128,11 +131,20 @@ def _issue_type_problems(types: dict[str, IssueType], mapping: JiraMapping) -> l
     problems = []
     for field, name, level, role in (
         ("mapping.epicIssueType", mapping.epic_issue_type, EPIC_LEVEL, "an epic-level type, to hold a phase's ideas"),
-        ("mapping.ideaIssueType", mapping.idea_issue_type, STANDARD_LEVEL, "a standard type (a story or task), the child of an epic"),
+        (
+            "mapping.ideaIssueType",
+            mapping.idea_issue_type,
+            STANDARD_LEVEL,
+            "a standard type (a story or task), the child of an epic",
+        ),
     ):
         found = types.get(name)
         if found is None:
-            problems.append(FieldProblem(field=field, message=f"the project has no issue type {name!r} that accountEmail may create"))
+            problems.append(
+                FieldProblem(
+                    field=field, message=f"the project has no issue type {name!r} that accountEmail may create"
+                )
+            )
         elif found.hierarchy_level != level:
             problems.append(FieldProblem(field=field, message=f"issue type {name!r} is not {role}"))
     return problems

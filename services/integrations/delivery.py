@@ -35,6 +35,7 @@ from services.kit.settings import Settings
 
 log = logging.getLogger("integrations.delivery")
 
+
 class Refreshed(msgspec.Struct, frozen=True, kw_only=True):
     """What a refresh read: issues asked about, found, and whose status changed."""
 
@@ -44,7 +45,10 @@ class Refreshed(msgspec.Struct, frozen=True, kw_only=True):
 
 
 async def read_statuses(
-    conn: asyncpg.Connection, jira: JiraClient, connection: repository.ConnectionRow, tracked: list[repository.TrackedIssue]
+    conn: asyncpg.Connection,
+    jira: JiraClient,
+    connection: repository.ConnectionRow,
+    tracked: list[repository.TrackedIssue],
 ) -> Refreshed:
     """Read the tracked issues' statuses from the connection's Jira and record them."""
     began = datetime.now(UTC)
@@ -79,7 +83,9 @@ async def refresh(
             continue
         async with reader(access, connection) as jira:
             done = await read_statuses(conn, jira, connection, list(group))
-        total = Refreshed(issues=total.issues + done.issues, found=total.found + done.found, changed=total.changed + done.changed)
+        total = Refreshed(
+            issues=total.issues + done.issues, found=total.found + done.found, changed=total.changed + done.changed
+        )
     return total
 
 
@@ -105,9 +111,14 @@ async def refresh_everything(pool: asyncpg.Pool, access: JiraAccess) -> Refreshe
             async with pool.acquire() as conn:
                 done = await refresh(conn, access, list(group), reader=_patient)
         except Exception as exc:  # one unreachable Jira must not stop the others' refresh
-            log.warning("delivery refresh failed", extra={"fields": {"connection_id": str(connection_id), "error": type(exc).__name__}})
+            log.warning(
+                "delivery refresh failed",
+                extra={"fields": {"connection_id": str(connection_id), "error": type(exc).__name__}},
+            )
             continue
-        total = Refreshed(issues=total.issues + done.issues, found=total.found + done.found, changed=total.changed + done.changed)
+        total = Refreshed(
+            issues=total.issues + done.issues, found=total.found + done.found, changed=total.changed + done.changed
+        )
     return total
 
 

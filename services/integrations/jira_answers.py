@@ -68,6 +68,10 @@ def summary(messages: Sequence[Any], fields: Mapping[Any, Any]) -> tuple[list[st
         shown.append(f"(and {len(messages) - MAX_MESSAGES} more)")
     shown_fields: dict[str, str] = {}
     for name, message in list(fields.items())[:MAX_FIELDS]:
-        key = str(name) if _FIELD_NAME.fullmatch(str(name)) else clean(str(name), MAX_FIELD_NAME).replace(" ", "_") or "field"
+        key = (
+            str(name)
+            if _FIELD_NAME.fullmatch(str(name))
+            else clean(str(name), MAX_FIELD_NAME).replace(" ", "_") or "field"
+        )
         shown_fields[key] = clean(str(message))
     return shown, shown_fields

@@ -61,7 +61,9 @@ class JiraError(Exception):
     """Jira refused the request; `messages` and `field_errors` are its errorMessages and errors,
     cleaned and bounded (jira_answers.summary), so they may be shown to a user."""
 
-    def __init__(self, status: int | None, messages: Sequence[str] = (), field_errors: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, status: int | None, messages: Sequence[str] = (), field_errors: Mapping[str, str] | None = None
+    ) -> None:
         self.status = status
         self.messages, self.field_errors = summary(messages, field_errors or {})
         detail = "; ".join([*self.messages, *(f"{k}: {v}" for k, v in self.field_errors.items())])
@@ -169,7 +171,9 @@ class JiraClient:
         """The issue types the account can create in the project (createmeta, every page)."""
         types: list[IssueType] = []
         while True:
-            path = f"{API}/issue/createmeta/{quote(project_key, safe='')}/issuetypes?startAt={len(types)}&maxResults=200"
+            path = (
+                f"{API}/issue/createmeta/{quote(project_key, safe='')}/issuetypes?startAt={len(types)}&maxResults=200"
+            )
             page = await self._call("GET", path, safe=True, answer=IssueTypePage)
             types += page.issueTypes
             if not page.issueTypes or len(types) >= page.total:
@@ -177,7 +181,9 @@ class JiraClient:
 
     async def find_users(self, query: str) -> list[User]:
         """The accounts a user search (`GET /user/search`) finds for `query`, such as an e-mail address."""
-        return await self._call("GET", f"{API}/user/search?query={quote(query, safe='')}&maxResults=10", safe=True, answer=list[User])
+        return await self._call(
+            "GET", f"{API}/user/search?query={quote(query, safe='')}&maxResults=10", safe=True, answer=list[User]
+        )
 
     async def fields(self) -> list[Field]:
         """Every field of the site, system and custom (`GET /field`), to find one by its name."""
@@ -199,9 +205,13 @@ class JiraClient:
             raise ValueError(f"a bulk create takes 1 to {MAX_BULK} issues, not {len(issues)}")
         path = f"{API}/issue/bulk"
         # A 400 in the bulk shape means every element failed: that is a result, not an error.
-        answer = await self._call("POST", path, body={"issueUpdates": list(issues)}, safe=False, answer=BulkAnswer, also_on=400)
+        answer = await self._call(
+            "POST", path, body={"issueUpdates": list(issues)}, safe=False, answer=BulkAnswer, also_on=400
+        )
         failed = [
-            BulkFailure(e.failedElementNumber, e.status, *summary(e.elementErrors.errorMessages, e.elementErrors.errors))
+            BulkFailure(
+                e.failedElementNumber, e.status, *summary(e.elementErrors.errorMessages, e.elementErrors.errors)
+            )
             for e in sorted(answer.errors, key=lambda e: e.failedElementNumber)
         ]
         rejected = {f.index for f in failed}
@@ -229,7 +239,12 @@ class JiraClient:
         await self._call("POST", f"{API}/issueLink", body=link, safe=True)
 
     async def search_by_labels(
-        self, project_key: str, labels: Sequence[str], *, fields: Sequence[str] = ("labels", "status", "parent"), page_size: int = 100
+        self,
+        project_key: str,
+        labels: Sequence[str],
+        *,
+        fields: Sequence[str] = ("labels", "status", "parent"),
+        page_size: int = 100,
     ) -> list[FoundIssue]:
         """Every issue of the project carrying any of `labels`, following nextPageToken to the end.
 
@@ -252,7 +267,14 @@ class JiraClient:
             token = page.nextPageToken
 
     async def _call(
-        self, method: str, path: str, *, body: Any = None, safe: bool, answer: type[T] | None = None, also_on: int | None = None
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        safe: bool,
+        answer: type[T] | None = None,
+        also_on: int | None = None,
     ) -> T:
         """Jira's answer to one call, decoded as `answer`, after the retries the module docstring describes.
 
@@ -285,7 +307,9 @@ class JiraClient:
             await self._sleep(delay)
             waited += delay
 
-    async def _attempt(self, method: str, path: str, body: Any, answer: type | None, also_on: int | None) -> _Answer | _NoAnswer:
+    async def _attempt(
+        self, method: str, path: str, body: Any, answer: type | None, also_on: int | None
+    ) -> _Answer | _NoAnswer:
         """One request; whatever did not come as Jira answers is a `_NoAnswer`, like a closed port."""
         try:
             async with self._http.stream(method, path, json=body) as response:
@@ -293,7 +317,9 @@ class JiraClient:
                 async for chunk in response.aiter_bytes():
                     content += chunk
                     if len(content) > MAX_ANSWER_BYTES:
-                        return _NoAnswer(f"answered {response.status_code} with more than {MAX_ANSWER_BYTES} bytes", sent=True)
+                        return _NoAnswer(
+                            f"answered {response.status_code} with more than {MAX_ANSWER_BYTES} bytes", sent=True
+                        )
         except (httpx.TransportError, httpx.DecodingError) as error:
             # Only the error's name and text go on: its request holds the auth header, and an
             # exception raised in here would keep it reachable as __context__.
@@ -360,7 +386,9 @@ def _found(hit: WireHit) -> FoundIssue:
     category = status.statusCategory.key if status and status.statusCategory else None
     # On the blocker, a Blocks link names the blocked issue as its outwardIssue (CONTRACT.md §2.3).
     blocks = tuple(
-        link.outwardIssue.key for link in hit.fields.issuelinks if link.type.name == BLOCKS and link.outwardIssue is not None
+        link.outwardIssue.key
+        for link in hit.fields.issuelinks
+        if link.type.name == BLOCKS and link.outwardIssue is not None
     )
     parent = hit.fields.parent.key if hit.fields.parent else None
     return FoundIssue(hit.id, hit.key, hit.fields.labels, category, parent, status.name if status else "", blocks)

@@ -23,7 +23,9 @@ from services.kit.secrets import SecretError
 
 
 def _refused(problems: list[FieldProblem]) -> InvalidInput:
-    return InvalidInput("Jira cannot be read with this connection: " + "; ".join(p.message for p in problems), errors=problems)
+    return InvalidInput(
+        "Jira cannot be read with this connection: " + "; ".join(p.message for p in problems), errors=problems
+    )
 
 
 @contextlib.asynccontextmanager
@@ -42,6 +44,10 @@ async def reading(access: JiraAccess, connection: ConnectionRow) -> AsyncIterato
             message = f"Jira refused accountEmail with the API token apiTokenRef names ({exc.status})"
             raise _refused([FieldProblem(field="apiTokenRef", message=message)]) from None
         except (JiraError, OutcomeUnknown, OutboundRefused, httpx.HTTPError) as exc:
-            if isinstance(exc, OutcomeUnknown) or (isinstance(exc, JiraError) and (exc.status is None or exc.status >= 500)):
-                raise ServiceUnavailable("Jira cannot be read now (it did not answer, or answered as unavailable); try again shortly.") from None
+            if isinstance(exc, OutcomeUnknown) or (
+                isinstance(exc, JiraError) and (exc.status is None or exc.status >= 500)
+            ):
+                raise ServiceUnavailable(
+                    "Jira cannot be read now (it did not answer, or answered as unavailable); try again shortly."
+                ) from None
             raise _refused(site_problems(exc)) from None

@@ -30,8 +30,7 @@ import asyncpg
 import httpx
 import msgspec
 
-from services.integrations import push_repository as pushes
-from services.integrations import repository
+from services.integrations import push_repository as pushes, repository
 from services.integrations.jira_access import JiraAccess
 from services.integrations.jira_answers import NOT_JIRA
 from services.integrations.jira_client import JiraClient, JiraError, JiraUnavailable, OutcomeUnknown, unavailable
@@ -57,6 +56,7 @@ BUSY = "another push to this Jira project is under way; this one follows it"
 AFTER_DATABASE_WAIT_SECONDS = (1.0, 3.0)
 
 _rng = random.Random()
+
 
 def outage_policy(settings: Settings) -> OutagePolicy:
     """How pushes wait out a Jira outage, from the settings."""
@@ -155,7 +155,9 @@ class PushStopped(Exception):
     def __init__(self, kind: str, detail: str) -> None:
         self.kind, self.detail = kind, detail
         if kind == "cancelled":
-            self.message = f"cancelled by {detail}; it stopped before its next write to Jira, and what it made is recorded"
+            self.message = (
+                f"cancelled by {detail}; it stopped before its next write to Jira, and what it made is recorded"
+            )
         else:
             self.message = (
                 f"its plan was superseded: plan {detail} of the portfolio was pushed since; it stopped before its next "
@@ -219,7 +221,9 @@ async def _attempt(job: JobContext, row: pushes.PushRow, snapshot: dict[str, Any
             await _wait_for_jira(job, row, push, earlier, exc)
             return
         log.warning("push failed", extra={"fields": {"push_id": str(push_id), "error": type(exc).__name__}})
-        await _finish(job, row, "failed", merge_operations(earlier, push.carried_out()), _error(exc, _refusal(exc)), push)
+        await _finish(
+            job, row, "failed", merge_operations(earlier, push.carried_out()), _error(exc, _refusal(exc)), push
+        )
     except Exception as exc:
         if database_unavailable(exc) or isinstance(exc, ProjectLockLost):
             await _wait_for_database(job, row, merge_operations(earlier, push.carried_out()), exc,
@@ -249,7 +253,11 @@ def _errors(operations: list[Operation]) -> list[dict[str, Any]]:
 
 
 async def _finish(
-    job: JobContext, row: pushes.PushRow, status: str, operations: list[Operation], errors: list[dict[str, Any]],
+    job: JobContext,
+    row: pushes.PushRow,
+    status: str,
+    operations: list[Operation],
+    errors: list[dict[str, Any]],
     push: Push | None = None,
 ) -> None:
     unmapped = None if push is None or push.unmapped is None else msgspec.to_builtins(push.unmapped)

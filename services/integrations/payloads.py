@@ -30,7 +30,9 @@ _CLEAN_REF = re.compile(r"^[a-z0-9-]+$")
 
 def _check_label(label: str, field: str) -> None:
     if not label or any(c.isspace() for c in label) or len(label) > LABEL_MAX:
-        raise MappingError(f"{label!r} is not a Jira label (non-empty, no spaces, at most {LABEL_MAX} characters)", field=field)
+        raise MappingError(
+            f"{label!r} is not a Jira label (non-empty, no spaces, at most {LABEL_MAX} characters)", field=field
+        )
 
 
 class JiraMapping(msgspec.Struct, frozen=True, kw_only=True, rename="camel", forbid_unknown_fields=True):
@@ -62,7 +64,9 @@ class JiraMapping(msgspec.Struct, frozen=True, kw_only=True, rename="camel", for
             _check_label(label, f"labels[{index}]")
             # Our own labels find issues by JQL (case-insensitively); a look-alike would confuse that.
             if label.lower().startswith("rmap-"):
-                raise MappingError("labels starting 'rmap-' are reserved for the planner's own", field=f"labels[{index}]")
+                raise MappingError(
+                    "labels starting 'rmap-' are reserved for the planner's own", field=f"labels[{index}]"
+                )
         if len(set(self.components)) != len(self.components) or any(not c.strip() for c in self.components):
             raise MappingError("component names must be non-empty and distinct", field="components")
         for name in ("score_field", "phase_field"):
@@ -76,7 +80,9 @@ class JiraMapping(msgspec.Struct, frozen=True, kw_only=True, rename="camel", for
     def _check_priorities(self) -> None:
         rules = self.priority_by_rank
         if not rules or rules[-1][0] is not None:
-            raise MappingError("the last priority rule must have up_to_rank null, so every rank gets one", field="priority_by_rank")
+            raise MappingError(
+                "the last priority rule must have up_to_rank null, so every rank gets one", field="priority_by_rank"
+            )
         previous = 0
         for index, (up_to, name) in enumerate(rules):
             where = f"priority_by_rank[{index}]"
@@ -119,7 +125,11 @@ def _portfolio_prefix(portfolio_id: str) -> str:
     # A UUID's first 8 hex digits read well in Jira; anything else is hashed so the prefix is
     # always 8 label-safe characters.
     hex_digits = re.sub(r"[^0-9a-f]", "", portfolio_id.lower())
-    head = hex_digits[:8] if len(hex_digits) >= 8 and re.fullmatch(r"[0-9a-fA-F-]+", portfolio_id) else _short_hash(portfolio_id, 8)
+    head = (
+        hex_digits[:8]
+        if len(hex_digits) >= 8 and re.fullmatch(r"[0-9a-fA-F-]+", portfolio_id)
+        else _short_hash(portfolio_id, 8)
+    )
     return f"rmap-{head}"
 
 
@@ -166,7 +176,14 @@ def _summary(text: str) -> str:
     return text if len(text) <= SUMMARY_MAX else text[: SUMMARY_MAX - 1] + "…"
 
 
-def _common(project_key: str, issue_type: str, summary: str, description: dict[str, Any], labels: list[str], mapping: JiraMapping) -> dict[str, Any]:
+def _common(
+    project_key: str,
+    issue_type: str,
+    summary: str,
+    description: dict[str, Any],
+    labels: list[str],
+    mapping: JiraMapping,
+) -> dict[str, Any]:
     fields: dict[str, Any] = {
         "project": {"key": project_key},
         "issuetype": {"name": issue_type},
@@ -185,12 +202,19 @@ def _phase_value(mapping: JiraMapping, phase_key: str) -> Any:
 
 
 def epic_fields(
-    project_key: str, mapping: JiraMapping, phase: PlannedPhase, portfolio_id: str, currency: str, site: JiraSite = JiraSite()
+    project_key: str,
+    mapping: JiraMapping,
+    phase: PlannedPhase,
+    portfolio_id: str,
+    currency: str,
+    site: JiraSite = JiraSite(),
 ) -> dict[str, Any]:
     """The `fields` of the epic standing for one phase: due when the phase ends, and starting
     when it starts where the site has a "Start date" field."""
     labels = [phase_label(portfolio_id, phase.key), *mapping.labels]
-    fields = _common(project_key, mapping.epic_issue_type, phase.label, adf.epic_description(phase, currency), labels, mapping)
+    fields = _common(
+        project_key, mapping.epic_issue_type, phase.label, adf.epic_description(phase, currency), labels, mapping
+    )
     if mapping.phase_field is not None:
         fields[mapping.phase_field] = _phase_value(mapping, phase.key)
     if phase.end is not None:
@@ -201,7 +225,12 @@ def epic_fields(
 
 
 def issue_fields(
-    project_key: str, mapping: JiraMapping, idea: PlannedIdea, epic_key: str | None, portfolio_id: str, site: JiraSite = JiraSite()
+    project_key: str,
+    mapping: JiraMapping,
+    idea: PlannedIdea,
+    epic_key: str | None,
+    portfolio_id: str,
+    site: JiraSite = JiraSite(),
 ) -> dict[str, Any]:
     """The `fields` of an idea's issue; `parent` is its phase's epic (never the deprecated Epic Link).
 
@@ -277,7 +306,11 @@ def blocks_link_body(blocker_key: str, blocked_key: str) -> dict[str, Any]:
     opposite. Read back, the blocker's `issuelinks` shows `outwardIssue: blocked` ("blocks") and
     the blocked issue's shows `inwardIssue: blocker` ("is blocked by").
     """
-    return {"type": {"name": BLOCKS_LINK_TYPE}, "inwardIssue": {"key": blocker_key}, "outwardIssue": {"key": blocked_key}}
+    return {
+        "type": {"name": BLOCKS_LINK_TYPE},
+        "inwardIssue": {"key": blocker_key},
+        "outwardIssue": {"key": blocked_key},
+    }
 
 
 # -- delivery status -----------------------------------------------------------------------

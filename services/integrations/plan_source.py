@@ -18,7 +18,12 @@ from services.integrations.planned import Contribution, Dependency, Kpi, Owner, 
 from services.kit.problems import Conflict, Forbidden, NotFound, ServiceUnavailable
 
 TIMEOUT = httpx.Timeout(30.0, connect=5.0)
-PHASE_LABELS = {"discovery": "Discovery", "improve": "Improve", "perfection": "Perfection", "personalization": "Personalization"}
+PHASE_LABELS = {
+    "discovery": "Discovery",
+    "improve": "Improve",
+    "perfection": "Perfection",
+    "personalization": "Personalization",
+}
 
 
 class PlanSnapshot(msgspec.Struct, frozen=True, kw_only=True):
@@ -95,18 +100,28 @@ def _date(value: Any) -> date | None:
 def _owner(raw: Any) -> Owner | None:
     if not isinstance(raw, dict) or not raw.get("name"):
         return None
-    return Owner(subject=raw.get("subject", ""), name=raw["name"], email=raw.get("email"), department=raw.get("department"))
+    return Owner(
+        subject=raw.get("subject", ""), name=raw["name"], email=raw.get("email"), department=raw.get("department")
+    )
 
 
 def _kpis(raw: Any) -> tuple[Kpi, ...]:
     return tuple(
-        Kpi(key=k["key"], name=k.get("name") or k["key"], unit=k.get("unit") or "", direction=k.get("direction") or "increase",
-            baseline=k.get("baseline"), target=k.get("target"))  # fmt: skip
+        Kpi(
+            key=k["key"],
+            name=k.get("name") or k["key"],
+            unit=k.get("unit") or "",
+            direction=k.get("direction") or "increase",
+            baseline=k.get("baseline"),
+            target=k.get("target"),
+        )  # fmt: skip
         for k in raw or ()
     )
 
 
-def build_snapshot(plan: dict[str, Any], document: dict[str, Any], scores: dict[str, Any], *, model: str | None) -> PlanSnapshot:
+def build_snapshot(
+    plan: dict[str, Any], document: dict[str, Any], scores: dict[str, Any], *, model: str | None
+) -> PlanSnapshot:
     """The push's view of a plan: planned ideas ranked by value, with context, owners, KPIs and
     their phase's end as due date, and dependencies. Owners and KPIs come from the plan's rows,
     frozen with its scenario, so the push shows what was decided on."""
@@ -144,8 +159,14 @@ def build_snapshot(plan: dict[str, Any], document: dict[str, Any], scores: dict[
         Dependency(idea=c["idea"], on=c["on"]) for c in document.get("constraints", []) if c.get("kind") == "requires"
     ]
     phases = [
-        PlannedPhase(key=p["key"], label=PHASE_LABELS.get(p["key"], p["key"]), budget=p["budget"], spend=p["spend"],
-                     start=_date(p.get("start")), end=_date(p.get("end")))  # fmt: skip
+        PlannedPhase(
+            key=p["key"],
+            label=PHASE_LABELS.get(p["key"], p["key"]),
+            budget=p["budget"],
+            spend=p["spend"],
+            start=_date(p.get("start")),
+            end=_date(p.get("end")),
+        )  # fmt: skip
         for p in plan["phases"]
     ]
     return PlanSnapshot(

@@ -20,7 +20,9 @@ import msgspec
 from services.integrations.payloads import JiraMapping, JiraSite, epic_fields, fields_fingerprint, issue_fields
 from services.integrations.planned import Dependency, MappingError, PlannedIdea, PlannedPhase
 
-Action = Literal["create_epic", "create_issue", "update_issue", "create_link", "found_in_jira", "leave_alone", "mark_unplanned"]
+Action = Literal[
+    "create_epic", "create_issue", "update_issue", "create_link", "found_in_jira", "leave_alone", "mark_unplanned"
+]
 ACTIONS: tuple[Action, ...] = (
     "create_epic", "create_issue", "update_issue", "create_link", "found_in_jira", "leave_alone", "mark_unplanned",
 )  # fmt: skip
@@ -111,11 +113,32 @@ def _epic_operations(
             continue  # an empty phase gets no epic: nothing would hang under it
         if phase.key in known.epics and known.epic_fingerprints.get(phase.key, wanted[phase.key]) != wanted[phase.key]:
             # A re-planned budget or spend changes the epic's description: the epic is updated.
-            operations.append(Operation(action="update_issue", phase=phase.key, issue_key=known.epics[phase.key], detail=f"epic of phase {phase.label} changed"))
+            operations.append(
+                Operation(
+                    action="update_issue",
+                    phase=phase.key,
+                    issue_key=known.epics[phase.key],
+                    detail=f"epic of phase {phase.label} changed",
+                )
+            )
         elif phase.key in known.epics:
-            operations.append(Operation(action="leave_alone", phase=phase.key, issue_key=known.epics[phase.key], detail="epic already in Jira"))
+            operations.append(
+                Operation(
+                    action="leave_alone",
+                    phase=phase.key,
+                    issue_key=known.epics[phase.key],
+                    detail="epic already in Jira",
+                )
+            )
         elif phase.key in in_jira.epics:
-            operations.append(Operation(action="found_in_jira", phase=phase.key, issue_key=in_jira.epics[phase.key], detail="epic found in Jira by its label"))
+            operations.append(
+                Operation(
+                    action="found_in_jira",
+                    phase=phase.key,
+                    issue_key=in_jira.epics[phase.key],
+                    detail="epic found in Jira by its label",
+                )
+            )
         else:
             operations.append(Operation(action="create_epic", phase=phase.key, detail=f"epic for phase {phase.label}"))
     return operations
@@ -129,31 +152,56 @@ def _idea_operation(
         key = in_jira.ideas[idea.ref]
         if epic_key is not None and in_jira.parents.get(idea.ref) == epic_key:
             return Operation(action="found_in_jira", **common, issue_key=key, detail="found in Jira by its label")
-        return Operation(action="update_issue", **common, issue_key=key, detail=f"found in Jira by its label, outside the epic of phase {idea.phase}")
+        return Operation(
+            action="update_issue",
+            **common,
+            issue_key=key,
+            detail=f"found in Jira by its label, outside the epic of phase {idea.phase}",
+        )
     if known is None:
         return Operation(action="create_issue", **common, detail=f"new issue, rank {idea.rank}")
     if wanted_fingerprint is None:
         # Its phase's epic is created by this push, so its parent necessarily changes.
-        return Operation(action="update_issue", **common, issue_key=known.issue_key, detail=f"moves to the new epic of phase {idea.phase}")
+        return Operation(
+            action="update_issue",
+            **common,
+            issue_key=known.issue_key,
+            detail=f"moves to the new epic of phase {idea.phase}",
+        )
     if not known.planned:
         return Operation(action="update_issue", **common, issue_key=known.issue_key, detail="back in the plan")
     if wanted_fingerprint != known.fingerprint:
-        return Operation(action="update_issue", **common, issue_key=known.issue_key, detail=f"fields changed since the last push (phase, rank {idea.rank} or content)")
+        return Operation(
+            action="update_issue",
+            **common,
+            issue_key=known.issue_key,
+            detail=f"fields changed since the last push (phase, rank {idea.rank} or content)",
+        )
     return Operation(action="leave_alone", **common, issue_key=known.issue_key, detail="unchanged since the last push")
 
 
-def _link_operations(ideas: list[PlannedIdea], dependencies: list[Dependency], known: KnownIssues, in_jira: InJira) -> list[Operation]:
+def _link_operations(
+    ideas: list[PlannedIdea], dependencies: list[Dependency], known: KnownIssues, in_jira: InJira
+) -> list[Operation]:
     planned = {idea.ref for idea in ideas}
     # `idea` requires `on`, so `on` blocks `idea`; links to ideas outside the plan are skipped.
-    pairs = {(dep.on, dep.idea) for dep in dependencies if dep.on in planned and dep.idea in planned and dep.on != dep.idea}
+    pairs = {
+        (dep.on, dep.idea) for dep in dependencies if dep.on in planned and dep.idea in planned and dep.on != dep.idea
+    }
     operations = []
     for blocker, blocked in sorted(pairs):
         if (blocker, blocked) in known.links:
-            operations.append(Operation(action="leave_alone", blocker=blocker, blocked=blocked, detail="link already in Jira"))
+            operations.append(
+                Operation(action="leave_alone", blocker=blocker, blocked=blocked, detail="link already in Jira")
+            )
         elif (blocker, blocked) in in_jira.links:
-            operations.append(Operation(action="found_in_jira", blocker=blocker, blocked=blocked, detail="link found in Jira"))
+            operations.append(
+                Operation(action="found_in_jira", blocker=blocker, blocked=blocked, detail="link found in Jira")
+            )
         else:
-            operations.append(Operation(action="create_link", blocker=blocker, blocked=blocked, detail=f"{blocker} blocks {blocked}"))
+            operations.append(
+                Operation(action="create_link", blocker=blocker, blocked=blocked, detail=f"{blocker} blocks {blocked}")
+            )
     return operations
 
 
@@ -163,9 +211,18 @@ def _unplanned_operations(ideas: list[PlannedIdea], known: KnownIssues) -> list[
     for ref in sorted(set(known.ideas) - planned):
         issue = known.ideas[ref]
         if issue.planned:
-            operations.append(Operation(action="mark_unplanned", idea=ref, issue_key=issue.issue_key, detail="no longer in the plan; labelled, not deleted"))
+            operations.append(
+                Operation(
+                    action="mark_unplanned",
+                    idea=ref,
+                    issue_key=issue.issue_key,
+                    detail="no longer in the plan; labelled, not deleted",
+                )
+            )
         else:
-            operations.append(Operation(action="leave_alone", idea=ref, issue_key=issue.issue_key, detail="already marked unplanned"))
+            operations.append(
+                Operation(action="leave_alone", idea=ref, issue_key=issue.issue_key, detail="already marked unplanned")
+            )
     return operations
 
 
@@ -196,13 +253,18 @@ def plan_operations(
     """
     _check_input(phases, ideas)
     wanted_epics = {
-        phase.key: fields_fingerprint(epic_fields(project_key, mapping, phase, portfolio_id, currency, site)) for phase in phases
+        phase.key: fields_fingerprint(epic_fields(project_key, mapping, phase, portfolio_id, currency, site))
+        for phase in phases
     }
     operations = _epic_operations(phases, ideas, known, wanted_epics, in_jira)
     epic_keys = {**in_jira.epics, **known.epics}
     for idea in sorted(ideas, key=lambda i: (i.rank, i.ref)):
         epic_key = epic_keys.get(idea.phase)
-        wanted = None if epic_key is None else fields_fingerprint(issue_fields(project_key, mapping, idea, epic_key, portfolio_id, site))
+        wanted = (
+            None
+            if epic_key is None
+            else fields_fingerprint(issue_fields(project_key, mapping, idea, epic_key, portfolio_id, site))
+        )
         operations.append(_idea_operation(idea, epic_key, wanted, known.ideas.get(idea.ref), in_jira))
     operations += _link_operations(ideas, dependencies, known, in_jira)
     operations += _unplanned_operations(ideas, known)

@@ -247,5 +247,3 @@ async def unlock_connection(conn: asyncpg.Connection, connection_id: UUID) -> No
 
 async def set_push_job(conn: asyncpg.Connection, push_id: UUID, job_id: int) -> None:
     await conn.execute("UPDATE integrations.pushes SET job_id = $2 WHERE id = $1", push_id, job_id)
-
-

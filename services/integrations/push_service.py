@@ -46,7 +46,11 @@ async def dry_run(
     used = {idea.phase for idea in plan.ideas}
     async with reading(jira_access, connection) as jira:
         in_jira, _ = await survey(
-            jira, connection.project_key, plan.portfolio_id, [p.key for p in plan.phases if p.key in used], [i.ref for i in plan.ideas]
+            jira,
+            connection.project_key,
+            plan.portfolio_id,
+            [p.key for p in plan.phases if p.key in used],
+            [i.ref for i in plan.ideas],
         )
         # The same site facts a push would use, so the fields (and their fingerprints) compare alike.
         site, _ = await learn_site(jira, plan.ideas, [p for p in plan.phases if p.key in used])
@@ -66,7 +70,11 @@ async def start_push(
     _same_portfolio(connection, plan)
     parse_mapping(connection.mapping)
     push = await pushes.insert_push(
-        conn, connection_id=connection_id, plan_id=plan_id, snapshot=msgspec.to_builtins(plan), created_by=caller.subject
+        conn,
+        connection_id=connection_id,
+        plan_id=plan_id,
+        snapshot=msgspec.to_builtins(plan),
+        created_by=caller.subject,
     )
     await jobs.enqueue(conn, PUSH_JOB, str(push.id).encode())
     return push
@@ -88,7 +96,9 @@ async def connection_pushes(conn: asyncpg.Connection, caller: Caller, connection
     return await pushes.list_pushes(conn, connection_id=connection_id, scope=access.scope_of(caller))
 
 
-async def plan_pushes(conn: asyncpg.Connection, source: PlanSource, caller: Caller, plan_id: UUID, *, token: str) -> list[PushRow]:
+async def plan_pushes(
+    conn: asyncpg.Connection, source: PlanSource, caller: Caller, plan_id: UUID, *, token: str
+) -> list[PushRow]:
     """The pushes of a plan the caller may read, newest first (none when it was never pushed)."""
     await plan_portfolio(conn, source, caller, plan_id, READ, token=token)
     return await pushes.list_pushes(conn, plan_id=plan_id, scope=access.scope_of(caller))
@@ -105,7 +115,6 @@ async def cancel_push(conn: asyncpg.Connection, caller: Caller, push_id: UUID) -
         counts = outcome_counts(msgspec.convert(cancelled.operations, list[Operation]))
         await push_finished(conn, cancelled, portfolio_id=connection.portfolio_id, status="cancelled", counts=counts)
     return cancelled
-
 
 
 async def last_push(conn: asyncpg.Connection, plan_id: UUID) -> PushOut | None:

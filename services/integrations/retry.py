@@ -22,7 +22,6 @@ from datetime import UTC, datetime
 
 import msgspec
 
-
 REFUSED = frozenset({429, 503})  # rate limiter or overload: Jira did not act
 IN_DOUBT = frozenset({500, 502, 504})  # a gateway may answer this after Jira acted
 GATEWAY = frozenset({502, 504})  # transient, so worth another try when a repeat is harmless

@@ -27,7 +27,10 @@ SiteUrl = Annotated[
 ProjectKey = Annotated[str, Meta(pattern=whole(r"[A-Z][A-Z0-9_]{1,9}"))]
 Email = Annotated[str, Meta(pattern=whole(r"[^@\s]+@[^@\s]+"), max_length=200)]
 SecretRef = Annotated[
-    str, Meta(max_length=1100, description="env:ROADMAP_SECRET_<NAME> or file:<ROADMAP_SECRETS_DIR>/<name>; never the secret")
+    str,
+    Meta(
+        max_length=1100, description="env:ROADMAP_SECRET_<NAME> or file:<ROADMAP_SECRETS_DIR>/<name>; never the secret"
+    ),
 ]
 
 

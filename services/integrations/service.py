@@ -10,19 +10,19 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
+from services.integrations import repository
+from services.integrations.connection_check import ConnectionDraft, check_connection
+from services.integrations.delivery_view import IdeaDelivery, PhaseDelivery, delivery_view
+from services.integrations.jira_access import JiraAccess
+from services.integrations.plan_source import PlanSource
+from services.integrations.repository import ConnectionRow
+from services.integrations.schemas import ConnectionIn, ConnectionPatch
+from services.integrations.webhooks import StatusChange, WebhookError, check_identifier, status_change, verify_signature
 from services.kit.access import service as access
 from services.kit.access.rights import DELIVER, READ, Right
 from services.kit.auth import Caller
 from services.kit.problems import AppError, Conflict, FieldProblem, InvalidInput, NotFound
 from services.kit.secrets import SecretError
-from services.integrations import repository
-from services.integrations.connection_check import ConnectionDraft, check_connection
-from services.integrations.jira_access import JiraAccess
-from services.integrations.plan_source import PlanSource
-from services.integrations.delivery_view import IdeaDelivery, PhaseDelivery, delivery_view
-from services.integrations.repository import ConnectionRow
-from services.integrations.schemas import ConnectionIn, ConnectionPatch
-from services.integrations.webhooks import StatusChange, WebhookError, check_identifier, status_change, verify_signature
 
 log = logging.getLogger("integrations.webhooks")
 
@@ -66,7 +66,9 @@ async def create_connection(
         ) from None
 
 
-async def require_connection(conn: asyncpg.Connection, caller: Caller, connection_id: UUID, right: Right) -> ConnectionRow:
+async def require_connection(
+    conn: asyncpg.Connection, caller: Caller, connection_id: UUID, right: Right
+) -> ConnectionRow:
     """A connection of a portfolio where the caller's roles allow `right`."""
     row = await load_connection(conn, connection_id)
     missing = f"There is no connection {connection_id}."
@@ -137,7 +139,12 @@ async def receive_webhook(
     if not await repository.record_delivery(conn, connection_id, identifier):
         return True, None, False
     applied = change is not None and await repository.set_status(
-        conn, connection_id, change.issue_key, category=change.category, name=change.status_name, happened_at=change.happened_at
+        conn,
+        connection_id,
+        change.issue_key,
+        category=change.category,
+        name=change.status_name,
+        happened_at=change.happened_at,
     )
     return False, change, applied
 
@@ -149,7 +156,9 @@ def _webhook_secret(jira_access: JiraAccess, connection: ConnectionRow | None) -
     try:
         return jira_access.secret(connection.webhook_secret_ref)
     except SecretError as exc:
-        log.warning("webhook secret cannot be read", extra={"fields": {"connection_id": str(connection.id), "error": str(exc)}})
+        log.warning(
+            "webhook secret cannot be read", extra={"fields": {"connection_id": str(connection.id), "error": str(exc)}}
+        )
         return None
 
 

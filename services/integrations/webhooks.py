@@ -93,7 +93,9 @@ def verify_signature(secret: str, body: bytes, header: str | None) -> None:
 def check_identifier(identifier: str | None) -> str:
     """The delivery's `X-Atlassian-Webhook-Identifier`, if it is one Jira could have sent."""
     if not identifier:
-        raise WebhookError("a delivery carries X-Atlassian-Webhook-Identifier", field="header.X-Atlassian-Webhook-Identifier")
+        raise WebhookError(
+            "a delivery carries X-Atlassian-Webhook-Identifier", field="header.X-Atlassian-Webhook-Identifier"
+        )
     if not _IDENTIFIER.fullmatch(identifier):
         raise WebhookError(
             f"must be 1 to {MAX_IDENTIFIER} letters, digits or ._:-", field="header.X-Atlassian-Webhook-Identifier"

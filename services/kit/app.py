@@ -25,6 +25,7 @@ from services.kit.openapi_problems import document_problems
 from services.kit.problems import AppError, problem_details_plugin, status_of
 from services.kit.settings import Settings
 
+
 def log_unhandled_error(logger: logging.Logger, scope: Any, _traceback: list[str]) -> None:
     """Log an error the way its status asks.
 

@@ -62,7 +62,9 @@ def mint_token(
         raise ValueError("no local signing key: tokens come from the identity provider")
     ttl = settings.token_ttl_seconds if ttl_seconds is None else ttl_seconds
     if ttl > settings.max_lifetime_seconds:
-        raise ValueError(f"a token may live at most {settings.max_lifetime_seconds} s (ROADMAP_JWT_MAX_LIFETIME_SECONDS)")
+        raise ValueError(
+            f"a token may live at most {settings.max_lifetime_seconds} s (ROADMAP_JWT_MAX_LIFETIME_SECONDS)"
+        )
     now = int(time.time())
     claims = {
         "sub": subject,

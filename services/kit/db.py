@@ -22,7 +22,6 @@ from litestar.di import NamedDependency
 
 from services.kit.settings import Settings
 
-
 log = logging.getLogger("roadmap.db")
 
 # How a handler asks for the request's connection: `conn: Conn`.

@@ -12,7 +12,6 @@ from services.kit.observability import metrics_payload
 from services.kit.problems import ServiceUnavailable
 from services.kit.queue_metrics import refresh_queue_gauges
 
-
 READY_TIMEOUT_SECONDS = 2.0
 
 

@@ -47,9 +47,9 @@ from typing import TypeVar
 import asyncpg
 import msgspec
 from pgqueuer import AsyncpgDriver, Job, Queries, QueueManager, RetryRequested
+from pgqueuer.adapters.persistence.qb import QueryBuilderEnvironment, QueryQueueBuilder, QuerySchedulerBuilder
 from pgqueuer.core.sm import SchedulerManager
 from pgqueuer.domain.models import Schedule
-from pgqueuer.adapters.persistence.qb import QueryBuilderEnvironment, QueryQueueBuilder, QuerySchedulerBuilder
 from pgqueuer.domain.settings import DBSettings
 from pgqueuer.domain.types import Channel
 

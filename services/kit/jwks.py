@@ -117,6 +117,11 @@ _key_sets: dict[str, KeySet] = {}
 def key_set(url: str, *, timeout_seconds: float, min_refresh_seconds: float) -> KeySet:
     """The process's one KeySet for `url`: the three services of one process share their keys."""
     existing = _key_sets.get(url)
-    if existing is None or (existing.timeout_seconds, existing.min_refresh_seconds) != (timeout_seconds, min_refresh_seconds):
-        existing = _key_sets[url] = KeySet(url, timeout_seconds=timeout_seconds, min_refresh_seconds=min_refresh_seconds)
+    if existing is None or (existing.timeout_seconds, existing.min_refresh_seconds) != (
+        timeout_seconds,
+        min_refresh_seconds,
+    ):
+        existing = _key_sets[url] = KeySet(
+            url, timeout_seconds=timeout_seconds, min_refresh_seconds=min_refresh_seconds
+        )
     return existing

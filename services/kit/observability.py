@@ -30,6 +30,7 @@ def note_on_access_line(**fields: Any) -> None:
     if notes is not None:
         notes.update(fields)
 
+
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 # One registry per process: in the single-process default the three apps share it.

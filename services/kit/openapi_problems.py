@@ -26,6 +26,7 @@ from litestar.openapi.spec import (
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_SCHEMA_NAME = "Problem"
 
+
 def _or_null(kind: OpenAPIType) -> Schema:
     return Schema(one_of=[Schema(type=kind), Schema(type=OpenAPIType.NULL)])
 

@@ -90,7 +90,9 @@ def address_problem(address: IPAddress) -> str | None:
         if address.version == network.version and address in network:
             return reason
     if isinstance(address, ipaddress.IPv6Address):
-        embedded = address.sixtofour or (ipaddress.IPv4Address(int(address) & 0xFFFFFFFF) if address in _NAT64 else None)
+        embedded = address.sixtofour or (
+            ipaddress.IPv4Address(int(address) & 0xFFFFFFFF) if address in _NAT64 else None
+        )
         if embedded is not None and (problem := address_problem(embedded)):
             return f"{problem} inside an IPv6 address"
     if not address.is_global:
@@ -279,7 +281,9 @@ class _GuardedNetwork(httpcore.AsyncNetworkBackend):
         assert failure is not None  # addresses() never returns an empty list
         raise failure
 
-    async def connect_unix_socket(self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None) -> httpcore.AsyncNetworkStream:
+    async def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
+    ) -> httpcore.AsyncNetworkStream:
         raise OutboundRefused("may not reach a local socket")
 
     async def sleep(self, seconds: float) -> None:

@@ -149,7 +149,9 @@ def _from_validation(exc: ValidationException) -> ProblemDetailsException:
         errors.append(FieldProblem(field=field, message=message.split(" - at `", 1)[0]))
     if not errors:
         errors.append(FieldProblem(field="body", message=str(exc.detail)))
-    malformed = any("malformed" in problem.message.lower() or "json is" in problem.message.lower() for problem in errors)
+    malformed = any(
+        "malformed" in problem.message.lower() or "json is" in problem.message.lower() for problem in errors
+    )
     cls = MalformedBody if malformed else InvalidInput
     detail = "; ".join(f"{problem.field}: {problem.message}" for problem in errors)
     return _from_app_error(cls(detail, errors=errors))

@@ -44,7 +44,7 @@ _QUEUE_QUERY = f"""
            coalesce(extract(epoch FROM now() - min(created)), 0) AS oldest_seconds
     FROM {QUEUE_SCHEMA}.pgqueuer
     GROUP BY entrypoint, status
-"""  # noqa: S608 - the schema name is our constant, not input
+"""
 
 
 async def refresh_queue_gauges(source: ConnectionSource | None) -> None:

@@ -177,7 +177,9 @@ def _jira_timings(env: Mapping[str, str]) -> dict[str, float | None]:
         "jira_outage_give_up_seconds": _float(env, "ROADMAP_JIRA_OUTAGE_GIVE_UP_SECONDS", 6 * 3600.0),
     }
     if timings["jira_outage_first_wait_seconds"] > timings["jira_outage_max_wait_seconds"]:
-        raise SettingsError("ROADMAP_JIRA_OUTAGE_FIRST_WAIT_SECONDS must not exceed ROADMAP_JIRA_OUTAGE_MAX_WAIT_SECONDS")
+        raise SettingsError(
+            "ROADMAP_JIRA_OUTAGE_FIRST_WAIT_SECONDS must not exceed ROADMAP_JIRA_OUTAGE_MAX_WAIT_SECONDS"
+        )
     return {**timings, "delivery_refresh_seconds": _refresh_seconds(env)}
 
 

@@ -8,8 +8,8 @@ from services.kit.app import ServiceApp, build_service_app
 from services.kit.db import ConnectionSource
 from services.kit.events.service import SubscriberAccess
 from services.kit.settings import Settings
-from services.roadmap.scenarios.api import SCENARIO_ROUTES
 from services.roadmap.plans.api import PLAN_ROUTES
+from services.roadmap.scenarios.api import SCENARIO_ROUTES
 from services.roadmap.scoring_client import ScoringClient
 from services.roadmap.subscriptions_api import SUBSCRIPTION_ROUTES
 

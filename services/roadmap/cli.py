@@ -10,11 +10,11 @@ import time
 # second): they are timed once, and each run's limit counts from that much before it starts.
 _IMPORTS_BEGAN = time.perf_counter()
 
-from pathlib import Path  # noqa: E402
+from pathlib import Path
 
-import click  # noqa: E402
+import click
 
-from services.roadmap.optimiser import (  # noqa: E402
+from services.roadmap.optimiser import (
     INFEASIBLE,
     UNKNOWN,
     ScenarioError,
@@ -25,7 +25,7 @@ from services.roadmap.optimiser import (  # noqa: E402
     solve as solve_instance,
     summary,
 )
-from services.roadmap.optimiser.highs import wait_for_solvers  # noqa: E402
+from services.roadmap.optimiser.highs import wait_for_solvers
 
 _IMPORT_SECONDS = time.perf_counter() - _IMPORTS_BEGAN
 
@@ -43,9 +43,26 @@ STOP_WAIT_SECONDS = 2.0
     default=None,
     help="Where to write the result document (default: SCENARIO with suffix .plan.json; '-' for stdout).",
 )
-@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None, help="Seconds; overrides solver.timeLimitSeconds.")
-@click.option("--gap", type=click.FloatRange(min=0, max=1, max_open=True), default=None, help="Relative gap; overrides solver.relativeGap.")
-@click.option("--what-if", "what_if", type=click.IntRange(min=0), default=0, show_default=True, help="Left-out ideas to re-solve with the idea forced in (on demand: each is one more solve).")
+@click.option(
+    "--time-limit",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Seconds; overrides solver.timeLimitSeconds.",
+)
+@click.option(
+    "--gap",
+    type=click.FloatRange(min=0, max=1, max_open=True),
+    default=None,
+    help="Relative gap; overrides solver.relativeGap.",
+)
+@click.option(
+    "--what-if",
+    "what_if",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Left-out ideas to re-solve with the idea forced in (on demand: each is one more solve).",
+)
 def solve(scenario: Path, output: Path | None, time_limit: float | None, gap: float | None, what_if: int) -> None:
     """Solve SCENARIO.json: print a summary and write the result document.
 

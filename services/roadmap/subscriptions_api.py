@@ -23,7 +23,9 @@ from services.kit.events.service import SubscriberAccess, SubscriptionDraft
 from services.kit.params import Page, PageSize, caller_of
 
 Subscribers = NamedDependency[SubscriberAccess]
-PortfolioQuery = Annotated[UUID, QueryParameter(name="portfolioId", description="the portfolio whose subscriptions to list")]
+PortfolioQuery = Annotated[
+    UUID, QueryParameter(name="portfolioId", description="the portfolio whose subscriptions to list")
+]
 
 
 class SubscriptionIn(msgspec.Struct, rename="camel", forbid_unknown_fields=True, kw_only=True):
@@ -32,7 +34,9 @@ class SubscriptionIn(msgspec.Struct, rename="camel", forbid_unknown_fields=True,
     portfolio_id: UUID
     url: Annotated[str, Meta(min_length=1, max_length=2000, description="https:// to a public address")]
     events: Annotated[list[Annotated[str, Meta(max_length=64)]], Meta(min_length=1, max_length=20)]
-    secret_ref: Annotated[str, Meta(min_length=1, max_length=1000, description="env:ROADMAP_SECRET_<NAME> or file:<secrets dir>/<name>")]
+    secret_ref: Annotated[
+        str, Meta(min_length=1, max_length=1000, description="env:ROADMAP_SECRET_<NAME> or file:<secrets dir>/<name>")
+    ]
 
 
 class SubscriptionOut(msgspec.Struct, rename="camel", kw_only=True):
@@ -72,11 +76,15 @@ class SubscriptionController(Controller):
     tags = ["events"]
 
     @post("", operation_id="createSubscription")
-    async def create(self, request: Request, conn: Conn, subscribers: Subscribers, data: JSONBody[SubscriptionIn]) -> SubscriptionOut:
+    async def create(
+        self, request: Request, conn: Conn, subscribers: Subscribers, data: JSONBody[SubscriptionIn]
+    ) -> SubscriptionOut:
         """Subscribe a URL to events of a portfolio (CloudEvents 1.0, signed: docs/api.md "Events").
         Needs the role programme_manager on the portfolio. The URL must be https to a public
         address (or one the operator allowed), the secret a reference in the operator's space."""
-        draft = SubscriptionDraft(portfolio_id=data.portfolio_id, url=data.url, events=data.events, secret_ref=data.secret_ref)
+        draft = SubscriptionDraft(
+            portfolio_id=data.portfolio_id, url=data.url, events=data.events, secret_ref=data.secret_ref
+        )
         return subscription_out(await service.create_subscription(conn, subscribers, draft, caller=caller_of(request)))
 
     @get("", operation_id="listSubscriptions")
@@ -100,7 +108,9 @@ class SubscriptionController(Controller):
         self, request: Request, conn: Conn, subscription_id: FromPath[UUID], page: Page = 1, page_size: PageSize = 50
     ) -> DeliveryPage:
         """The events offered to the subscriber, newest first: status, attempts, what the last one came to."""
-        rows, total = await service.list_deliveries(conn, caller_of(request), subscription_id, page=page, page_size=page_size)
+        rows, total = await service.list_deliveries(
+            conn, caller_of(request), subscription_id, page=page, page_size=page_size
+        )
         return DeliveryPage(items=[delivery_out(row) for row in rows], total=total, page=page, page_size=page_size)
 
 

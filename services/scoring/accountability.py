@@ -71,7 +71,6 @@ def check_kpis(kpis: Sequence[Kpi]) -> None:
         seen.add(kpi.key)
 
 
-
 def make_kpis(items: Sequence[dict[str, object]], *, field: str = "kpis") -> tuple[Kpi, ...]:
     """KPIs from plain fields, each problem named by its place (`kpis[1].target`)."""
     kpis = []

@@ -48,7 +48,9 @@ _MEASUREMENT_COLUMNS = """
 
 async def _idea_id(conn: asyncpg.Connection, caller: Caller, portfolio_id: UUID, ref: str, right) -> UUID:  # type: ignore[no-untyped-def]
     await access.require_access(conn, caller, portfolio_id, right)
-    idea_id = await conn.fetchval("SELECT id FROM scoring.ideas WHERE portfolio_id = $1 AND ref = $2", portfolio_id, ref)
+    idea_id = await conn.fetchval(
+        "SELECT id FROM scoring.ideas WHERE portfolio_id = $1 AND ref = $2", portfolio_id, ref
+    )
     if idea_id is None:
         raise NotFound(f"There is no idea {ref!r} in this portfolio.")
     return idea_id
@@ -91,7 +93,8 @@ async def record_actuals(
 async def read_actuals(conn: asyncpg.Connection, caller: Caller, portfolio_id: UUID, ref: str) -> ActualsRow:
     idea_id = await _idea_id(conn, caller, portfolio_id, ref, READ)
     record = await conn.fetchrow(
-        "SELECT cost, effort, tracked_hours, recorded_at, recorded_by FROM scoring.idea_actuals WHERE idea_id = $1", idea_id
+        "SELECT cost, effort, tracked_hours, recorded_at, recorded_by FROM scoring.idea_actuals WHERE idea_id = $1",
+        idea_id,
     )
     if record is None:
         raise NotFound(f"The idea {ref!r} has no actuals yet.")
@@ -131,7 +134,9 @@ async def add_measurement(
     return msgspec.convert(dict(record), MeasurementRow)
 
 
-async def measurements(conn: asyncpg.Connection, caller: Caller, portfolio_id: UUID, ref: str, key: str) -> list[MeasurementRow]:
+async def measurements(
+    conn: asyncpg.Connection, caller: Caller, portfolio_id: UUID, ref: str, key: str
+) -> list[MeasurementRow]:
     """The measurements of one KPI of an idea, oldest first."""
     idea_id = await _idea_id(conn, caller, portfolio_id, ref, READ)
     records = await conn.fetch(

@@ -88,7 +88,9 @@ class DeliveryLessonsController(Controller):
         return actuals_out(row)
 
     @get("/ideas/{ref:str}/actuals", operation_id="getIdeaActuals")
-    async def get_actuals(self, request: Request, conn: Conn, portfolio_id: FromPath[UUID], ref: FromPath[str]) -> ActualsOut:
+    async def get_actuals(
+        self, request: Request, conn: Conn, portfolio_id: FromPath[UUID], ref: FromPath[str]
+    ) -> ActualsOut:
         """The idea's actuals (404 until some are recorded)."""
         return actuals_out(await actuals.read_actuals(conn, caller_of(request), portfolio_id, ref))
 

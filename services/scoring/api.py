@@ -19,15 +19,15 @@ from services.kit.db import Conn
 from services.kit.params import Page, PageSize, caller_of
 from services.kit.problems import FieldProblem, InvalidInput
 from services.scoring import rankings, service, staleness
-from services.scoring.living_api import LIVING_ROUTES
-from services.scoring.members_api import MemberController
-from services.scoring.ratings_api import RatingController
 from services.scoring.domain import PHASES
+from services.scoring.living_api import LIVING_ROUTES
 from services.scoring.mapping import departments_from_input, draft_from_input, idea_out, patch_changes
-from services.scoring.repository import FacetCount, IdeaFilter
-from services.scoring.staleness import JourneyReviewRow
+from services.scoring.members_api import MemberController
 from services.scoring.presenters import model_out, portfolio_out, ranking_out, score_out, snapshot_out, version_out
+from services.scoring.ratings_api import RatingController
+from services.scoring.repository import FacetCount, IdeaFilter
 from services.scoring.schemas import (
+    FacetValue,
     IdeaFields,
     IdeaIn,
     IdeaOut,
@@ -36,21 +36,21 @@ from services.scoring.schemas import (
     IdeasBulkIn,
     IdeaScoreOut,
     IdeasCreated,
-    FacetValue,
     ImportResult,
     JourneyMap,
     ModelIn,
     ModelOut,
     ModelUpdate,
     ModelVersionOut,
+    PhaseLabels,
     PortfolioIn,
     PortfolioOut,
-    PhaseLabels,
     PortfolioPage,
     PortfolioPatch,
     RankingOut,
     ScoreSnapshot,
 )
+from services.scoring.staleness import JourneyReviewRow
 
 Now = NamedDependency[Clock]
 ModelVersion = Annotated[int | None, QueryParameter(ge=1, description="model version; the latest if absent")]
@@ -127,7 +127,6 @@ class PortfolioController(Controller):
         """Delete a portfolio with everything under it in every service (ideas, models, scores,
         scenarios, runs, draft plans, Jira connections); 409 while it has submitted or approved plans."""
         await service.delete_portfolio(conn, caller_of(request), portfolio_id)
-
 
     @get("/{portfolio_id:uuid}/journey", operation_id="getJourneyMap")
     async def journey(self, request: Request, conn: Conn, clock: Now, portfolio_id: FromPath[UUID]) -> JourneyMap:
@@ -221,7 +220,9 @@ class IdeaController(Controller):
         q: Annotated[str | None, QueryParameter(description="text in the title or description")] = None,
         stale: Annotated[bool | None, QueryParameter(description="only ideas whose estimates are (not) stale")] = None,
         owner: Annotated[str | None, QueryParameter(description="the owner's subject, e-mail or name")] = None,
-        without_owner: Annotated[bool, QueryParameter(name="withoutOwner", description="only ideas nobody owns")] = False,
+        without_owner: Annotated[
+            bool, QueryParameter(name="withoutOwner", description="only ideas nobody owns")
+        ] = False,
     ) -> IdeaPage:
         """List the backlog in ref order, filtered by journey context, tag, phase, text, owner or
         stale estimates. `department` matches the idea's owning department or its owner's department."""
@@ -245,7 +246,9 @@ class IdeaController(Controller):
         return IdeaPage(items=items, total=total, page=page, page_size=page_size)
 
     @get("/ideas/{ref:str}", operation_id="getIdea")
-    async def read(self, request: Request, conn: Conn, clock: Now, portfolio_id: FromPath[UUID], ref: FromPath[str]) -> IdeaOut:
+    async def read(
+        self, request: Request, conn: Conn, clock: Now, portfolio_id: FromPath[UUID], ref: FromPath[str]
+    ) -> IdeaOut:
         """One idea."""
         row = await service.read_idea(conn, caller_of(request), portfolio_id, ref)
         return staleness_of(idea_out(row), await staleness.cutoff_for(conn, portfolio_id, clock()))
@@ -316,9 +319,13 @@ class ModelController(Controller):
     tags = ["scoring models"]
 
     @post("", operation_id="createModel")
-    async def create(self, request: Request, conn: Conn, portfolio_id: FromPath[UUID], data: JSONBody[ModelIn]) -> ModelOut:
+    async def create(
+        self, request: Request, conn: Conn, portfolio_id: FromPath[UUID], data: JSONBody[ModelIn]
+    ) -> ModelOut:
         """Create a scoring model (version 1) and score every idea under it."""
-        row = await service.create_model(conn, caller_of(request), portfolio_id, name=data.name, definition=data.definition)
+        row = await service.create_model(
+            conn, caller_of(request), portfolio_id, name=data.name, definition=data.definition
+        )
         return model_out(row)
 
     @get("", operation_id="listModels")
@@ -327,20 +334,29 @@ class ModelController(Controller):
         return [model_out(row) for row in await service.list_models(conn, caller_of(request), portfolio_id)]
 
     @get("/{model_id:uuid}", operation_id="getModel")
-    async def read(self, request: Request, conn: Conn, portfolio_id: FromPath[UUID], model_id: FromPath[UUID]) -> ModelOut:
+    async def read(
+        self, request: Request, conn: Conn, portfolio_id: FromPath[UUID], model_id: FromPath[UUID]
+    ) -> ModelOut:
         """A model with its latest version."""
         return model_out(await service.read_model(conn, caller_of(request), portfolio_id, model_id))
 
     @put("/{model_id:uuid}", operation_id="reviseModel")
     async def revise(
-        self, request: Request, conn: Conn, portfolio_id: FromPath[UUID], model_id: FromPath[UUID], data: JSONBody[ModelUpdate]
+        self,
+        request: Request,
+        conn: Conn,
+        portfolio_id: FromPath[UUID],
+        model_id: FromPath[UUID],
+        data: JSONBody[ModelUpdate],
     ) -> ModelOut:
         """Change a model: this makes a new version; earlier versions and their scores stay."""
         row = await service.revise_model(conn, caller_of(request), portfolio_id, model_id, definition=data.definition)
         return model_out(row)
 
     @delete("/{model_id:uuid}", operation_id="deleteModel")
-    async def remove(self, request: Request, conn: Conn, portfolio_id: FromPath[UUID], model_id: FromPath[UUID]) -> None:
+    async def remove(
+        self, request: Request, conn: Conn, portfolio_id: FromPath[UUID], model_id: FromPath[UUID]
+    ) -> None:
         """Delete a model with all its versions and scores."""
         await service.delete_model(conn, caller_of(request), portfolio_id, model_id)
 
@@ -363,7 +379,9 @@ class ModelController(Controller):
         version: ModelVersion = None,
         page: Page = 1,
         page_size: PageSize = 50,
-        cursor: Annotated[str | None, QueryParameter(max_length=400, description="nextCursor of the previous page")] = None,
+        cursor: Annotated[
+            str | None, QueryParameter(max_length=400, description="nextCursor of the previous page")
+        ] = None,
         sort: Annotated[
             Literal["score", "disagreement"],
             QueryParameter(description="`disagreement`: the ideas whose departments disagree most first"),
@@ -390,7 +408,6 @@ class ModelController(Controller):
             now=clock(),
         )
         return ranking_out(result, page=page, page_size=page_size)
-
 
     @get("/{model_id:uuid}/snapshot", operation_id="getScoreSnapshot")
     async def snapshot(

@@ -11,7 +11,9 @@ from services.kit.settings import Settings
 from services.scoring.api import ROUTES
 
 
-def create_app(settings: Settings, *, source: ConnectionSource | None = None, clock: Clock = system_clock) -> ServiceApp:
+def create_app(
+    settings: Settings, *, source: ConnectionSource | None = None, clock: Clock = system_clock
+) -> ServiceApp:
     """The scoring service's app, serving under `/scoring`; `clock` is its "now" (tests set it)."""
     return build_service_app(
         "scoring",

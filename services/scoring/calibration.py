@@ -140,7 +140,9 @@ def calibrate(outcomes: Iterable[Outcome]) -> Report:
             acc.ideas.add(outcome.ref)
             acc.cost += [cost] if cost is not None else []
             shared = [team for team in outcome.estimated_effort if team in outcome.actual_effort]
-            total = _ratio(sum(outcome.actual_effort[t] for t in shared), sum(outcome.estimated_effort[t] for t in shared))
+            total = _ratio(
+                sum(outcome.actual_effort[t] for t in shared), sum(outcome.estimated_effort[t] for t in shared)
+            )
             acc.effort += [total] if total is not None and shared else []
             acc.kpis += outcome.kpis_reached
     return Report(

@@ -10,20 +10,21 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 import re
 from collections.abc import Callable, Iterable
 from typing import Any, Final
 
 import msgspec
 
-from services.scoring.csv_cells import BadCell as _BadCell
-from services.scoring.csv_cells import escape as _escape
-from services.scoring.csv_cells import format_number
-from services.scoring.csv_cells import items as _items
-from services.scoring.csv_cells import parse_number as _parse_number
-from services.scoring.csv_cells import split as _split
-from services.scoring.csv_cells import unescape as _unescape
+from services.scoring.csv_cells import (
+    BadCell as _BadCell,
+    escape as _escape,
+    format_number,
+    items as _items,
+    parse_number as _parse_number,
+    split as _split,
+    unescape as _unescape,
+)
 from services.scoring.csv_owners import OWNER_COLUMNS, kpi_cell, overlay_owner, owner_cell, owner_of_cells, parse_kpis
 from services.scoring.domain import (
     ESTIMATE_FIELDS,
@@ -66,6 +67,8 @@ REQUIRED_COLUMNS: Final = ("ref", "title")
 # skipped by some, which then run what follows (OWASP's CSV injection list). Apostrophes
 # already in front are counted too, so that a value which itself starts with "'=" survives the trip.
 _RISKY = re.compile(r"'*[=+\-@\t\r]")
+
+
 class CellProblem(msgspec.Struct, frozen=True):
     """What is wrong where: `row` as the spreadsheet numbers it (header = 1), `column` by header
     name, or "" when the problem concerns a whole row or the whole file."""

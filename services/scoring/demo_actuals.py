@@ -53,7 +53,9 @@ async def seed_demo_actuals(conn: asyncpg.Connection, caller: Caller, portfolio_
         return
     at = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
     for ref, (cost, effort, hours) in DEMO_ACTUALS.items():
-        await actuals.record_actuals(conn, caller, portfolio_id, ref, cost=cost, effort=effort, tracked_hours=hours, at=at)
+        await actuals.record_actuals(
+            conn, caller, portfolio_id, ref, cost=cost, effort=effort, tracked_hours=hours, at=at
+        )
     for ref, measured in DEMO_MEASUREMENTS.items():
         for key, value, on, target, higher in measured:
             await actuals.add_measurement(conn, caller, portfolio_id, ref, key, value=value, measured_on=on,

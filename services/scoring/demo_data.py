@@ -230,8 +230,7 @@ DEMO_IDEAS: Final[tuple[IdeaDraft, ...]] = (
         ref="CJ-08",
         title="Put the freeze-card button on the app home screen",
         description=(
-            "Move card freeze from three menus deep to the home screen, with a one-tap undo once "
-            "the card turns up."
+            "Move card freeze from three menus deep to the home screen, with a one-tap undo once the card turns up."
         ),
         journey=JourneyContext(
             persona="Busy parent",
@@ -314,8 +313,7 @@ DEMO_IDEAS: Final[tuple[IdeaDraft, ...]] = (
         ref="CJ-11",
         title="Let customers book a branch mortgage appointment online",
         description=(
-            "Online booking of a named adviser, with evening and Saturday slots, instead of walking "
-            "in and queueing."
+            "Online booking of a named adviser, with evening and Saturday slots, instead of walking in and queueing."
         ),
         journey=JourneyContext(
             persona="First-time buyer",

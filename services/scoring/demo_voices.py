@@ -110,6 +110,10 @@ def demo_ratings() -> list[tuple[str, str, str, str, float]]:
         for department, criteria in departments.items():
             for criterion, values in criteria.items():
                 for index, value in enumerate(values):
-                    subject = "demo-stakeholder" if (department, index) == ("contact-centre", 0) else f"{department}-{index + 1}@northwind.example"
+                    subject = (
+                        "demo-stakeholder"
+                        if (department, index) == ("contact-centre", 0)
+                        else f"{department}-{index + 1}@northwind.example"
+                    )
                     ratings.append((ref, criterion, subject, department, float(value)))
     return ratings

@@ -182,7 +182,7 @@ def _scan(source: str, position: int) -> _Token:
         if kind == "number":
             tail = _NUMBER_TAIL.match(source, match.end())
             if tail is not None:
-                raise _error(f"malformed number {source[position:tail.end()]!r}", position)
+                raise _error(f"malformed number {source[position : tail.end()]!r}", position)
         if kind != "space":
             return _Token(kind, match.group(), position)
         position = match.end()

@@ -71,7 +71,10 @@ async def record_updated(
     if not estimates_changed(found):
         return row
     await conn.execute(
-        "UPDATE scoring.ideas SET estimated_at = $2, estimated_by = $3, stale_since = NULL WHERE id = $1", row.id, at, by
+        "UPDATE scoring.ideas SET estimated_at = $2, estimated_by = $3, stale_since = NULL WHERE id = $1",
+        row.id,
+        at,
+        by,
     )
     return msgspec.structs.replace(row, estimated_at=at, estimated_by=by, stale_since=None)
 
@@ -79,7 +82,9 @@ async def record_updated(
 async def idea_history(conn: asyncpg.Connection, caller: Caller, portfolio_id: UUID, ref: str) -> list[HistoryRow]:
     """Every change of an idea, oldest first: who, when, and each field from what to what."""
     await access.require_access(conn, caller, portfolio_id, READ)
-    idea_id = await conn.fetchval("SELECT id FROM scoring.ideas WHERE portfolio_id = $1 AND ref = $2", portfolio_id, ref)
+    idea_id = await conn.fetchval(
+        "SELECT id FROM scoring.ideas WHERE portfolio_id = $1 AND ref = $2", portfolio_id, ref
+    )
     if idea_id is None:
         raise NotFound(f"There is no idea {ref!r} in this portfolio.")
     records = await conn.fetch(

@@ -19,7 +19,11 @@ from services.scoring import history, staleness
 from services.scoring.actuals_api import ACTUALS_ROUTES
 
 Now = NamedDependency[Clock]
-_FACETS: dict[str, staleness.ReviewedFacet] = {"persona": "persona", "journeyStage": "journey_stage", "touchpoint": "touchpoint"}
+_FACETS: dict[str, staleness.ReviewedFacet] = {
+    "persona": "persona",
+    "journeyStage": "journey_stage",
+    "touchpoint": "touchpoint",
+}
 
 
 class ChangeOut(msgspec.Struct, rename="camel", kw_only=True):
@@ -77,7 +81,9 @@ class LivingController(Controller):
             conn, caller_of(request), portfolio_id, facet=_FACETS[data.facet], value=data.value, at=clock()
         )
         wire = {name: wire for wire, name in _FACETS.items()}
-        return JourneyReviewOut(facet=wire[row.facet], value=row.value, reviewed_at=row.reviewed_at, reviewed_by=row.reviewed_by)
+        return JourneyReviewOut(
+            facet=wire[row.facet], value=row.value, reviewed_at=row.reviewed_at, reviewed_by=row.reviewed_by
+        )
 
 
 LIVING_ROUTES = [LivingController, *ACTUALS_ROUTES]

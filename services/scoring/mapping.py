@@ -10,8 +10,8 @@ import msgspec
 from services.scoring import formulas
 from services.scoring.accountability import Kpi, Owner, make_kpis
 from services.scoring.domain import PHASES, DomainError, Estimates, IdeaDraft, JourneyContext, ordered_phases
-from services.scoring.repository import IdeaRow
 from services.scoring.ratings import Department, check_departments
+from services.scoring.repository import IdeaRow
 from services.scoring.schemas import DepartmentIn, EstimatesIn, IdeaFields, IdeaOut, JourneyIn, KpiIn, OwnerIn
 
 

@@ -59,25 +59,39 @@ class MemberController(Controller):
 
     @put("/members/{subject:str}", operation_id="setMember")
     async def set_subject(
-        self, request: Request, conn: Conn, portfolio_id: FromPath[UUID], subject: FromPath[str], data: JSONBody[MembershipIn]
+        self,
+        request: Request,
+        conn: Conn,
+        portfolio_id: FromPath[UUID],
+        subject: FromPath[str],
+        data: JSONBody[MembershipIn],
     ) -> MemberOut:
         """Give a subject (a token's `sub`) these roles on the portfolio."""
         return await _set(request, conn, portfolio_id, "subject", subject, data)
 
     @delete("/members/{subject:str}", operation_id="removeMember")
-    async def remove_subject(self, request: Request, conn: Conn, portfolio_id: FromPath[UUID], subject: FromPath[str]) -> None:
+    async def remove_subject(
+        self, request: Request, conn: Conn, portfolio_id: FromPath[UUID], subject: FromPath[str]
+    ) -> None:
         """Take a subject's membership away (409 for the last programme manager)."""
         await access.remove_member(conn, caller_of(request), portfolio_id, kind="subject", name=subject)
 
     @put("/groups/{group:str}", operation_id="setGroupMember")
     async def set_group(
-        self, request: Request, conn: Conn, portfolio_id: FromPath[UUID], group: FromPath[str], data: JSONBody[MembershipIn]
+        self,
+        request: Request,
+        conn: Conn,
+        portfolio_id: FromPath[UUID],
+        group: FromPath[str],
+        data: JSONBody[MembershipIn],
     ) -> MemberOut:
         """Give everyone in an identity-provider group (the token's groups claim) these roles."""
         return await _set(request, conn, portfolio_id, "group", group, data)
 
     @delete("/groups/{group:str}", operation_id="removeGroupMember")
-    async def remove_group(self, request: Request, conn: Conn, portfolio_id: FromPath[UUID], group: FromPath[str]) -> None:
+    async def remove_group(
+        self, request: Request, conn: Conn, portfolio_id: FromPath[UUID], group: FromPath[str]
+    ) -> None:
         """Take a group's membership away (409 for the last programme manager)."""
         await access.remove_member(conn, caller_of(request), portfolio_id, kind="group", name=group)
 

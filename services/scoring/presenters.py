@@ -10,9 +10,8 @@ import msgspec
 from services.scoring.domain import PHASES
 from services.scoring.formulas import Contribution
 from services.scoring.quadrants import Thresholds, classify, effort_of
-from services.scoring.repository import PortfolioRow
-from services.scoring.score_repository import ModelVersionRow, ScoreRow, SnapshotRow
 from services.scoring.rankings import RankingPage
+from services.scoring.repository import PortfolioRow
 from services.scoring.schemas import (
     DepartmentIn,
     IdeaScoreOut,
@@ -21,14 +20,14 @@ from services.scoring.schemas import (
     ModelVersionOut,
     OwnerIn,
     PhaseOut,
-    QuadrantThresholds,
     PortfolioOut,
+    QuadrantThresholds,
     RankedIdea,
     RankingOut,
     ScoreSnapshot,
     SnapshotIdea,
 )
-
+from services.scoring.score_repository import ModelVersionRow, ScoreRow, SnapshotRow
 
 SCORE_DIGITS: Final = 10
 """Significant digits a score and its contributions are shown with. Scores are stored as

@@ -81,7 +81,9 @@ async def ranking(
     another page follows. Sorted by disagreement or filtered to a quadrant, the ranking is paged
     by number only.
     """
-    started = await start_read(conn, caller, portfolio_id, now=now or system_clock(), model_id=model_id, version=version)
+    started = await start_read(
+        conn, caller, portfolio_id, now=now or system_clock(), model_id=model_id, version=version
+    )
     row = started.version
     assert row is not None  # start_read refuses a model that does not exist
     if sort != "score" or quadrant is not None:

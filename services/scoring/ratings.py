@@ -95,12 +95,7 @@ class Voices(msgspec.Struct, frozen=True):
 
     def customer_facing_heard(self, criteria: Iterable[str]) -> set[str]:
         """The customer-facing departments that rated any of `criteria`."""
-        return {
-            voice.department
-            for name in criteria
-            for voice in self.criteria.get(name, ())
-            if voice.customer_facing
-        }
+        return {voice.department for name in criteria for voice in self.criteria.get(name, ()) if voice.customer_facing}
 
 
 NO_VOICES: Final = Voices()

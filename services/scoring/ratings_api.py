@@ -19,6 +19,7 @@ from services.scoring import voices_service
 from services.scoring.ratings import KEY
 from services.scoring.voices_service import IdeaRatings
 
+
 class RatingIn(msgspec.Struct, rename="camel", forbid_unknown_fields=True, kw_only=True):
     """One stakeholder's view of the idea on a criterion, given for one of the portfolio's departments."""
 
@@ -113,7 +114,9 @@ class RatingController(Controller):
         await voices_service.withdraw(conn, caller_of(request), portfolio_id, ref, _criterion(criterion))
 
     @get("", operation_id="getIdeaRatings")
-    async def read(self, request: Request, conn: Conn, portfolio_id: FromPath[UUID], ref: FromPath[str]) -> IdeaRatingsOut:
+    async def read(
+        self, request: Request, conn: Conn, portfolio_id: FromPath[UUID], ref: FromPath[str]
+    ) -> IdeaRatingsOut:
         """Per criterion and department: mean, count, spread and raters; and every rating given."""
         return ratings_out(ref, await voices_service.ratings(conn, caller_of(request), portfolio_id, ref))
 

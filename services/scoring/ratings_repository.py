@@ -68,7 +68,10 @@ async def upsert_rating(
 
 async def delete_rating(conn: asyncpg.Connection, *, idea_id: UUID, criterion: str, subject: str) -> bool:
     status = await conn.execute(
-        "DELETE FROM scoring.ratings WHERE idea_id = $1 AND criterion = $2 AND subject = $3", idea_id, criterion, subject
+        "DELETE FROM scoring.ratings WHERE idea_id = $1 AND criterion = $2 AND subject = $3",
+        idea_id,
+        criterion,
+        subject,
     )
     return status.endswith(" 1")
 

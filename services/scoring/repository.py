@@ -93,9 +93,13 @@ async def insert_portfolio(
     return one(record, PortfolioRow)
 
 
-async def get_portfolio(conn: asyncpg.Connection, portfolio_id: UUID, *, for_update: bool = False) -> PortfolioRow | None:
+async def get_portfolio(
+    conn: asyncpg.Connection, portfolio_id: UUID, *, for_update: bool = False
+) -> PortfolioRow | None:
     lock = " FOR UPDATE OF p" if for_update else ""
-    record = await conn.fetchrow(f"SELECT {_PORTFOLIO_COLUMNS} FROM scoring.portfolios p WHERE p.id = $1{lock}", portfolio_id)
+    record = await conn.fetchrow(
+        f"SELECT {_PORTFOLIO_COLUMNS} FROM scoring.portfolios p WHERE p.id = $1{lock}", portfolio_id
+    )
     return one(record, PortfolioRow)
 
 
@@ -158,7 +162,9 @@ IDEA_WRITE_COLUMNS = (
     "owner",
     "kpis",
 )
-_IDEA_COLUMNS = "id, " + ", ".join(IDEA_WRITE_COLUMNS) + ", created_at, updated_at, estimated_at, estimated_by, stale_since"
+_IDEA_COLUMNS = (
+    "id, " + ", ".join(IDEA_WRITE_COLUMNS) + ", created_at, updated_at, estimated_at, estimated_by, stale_since"
+)
 # How each written column travels in a bulk insert. A Python list inside a list parameter
 # would be read as a second array dimension, so list- and dict-valued columns travel as
 # JSON text and are turned back into arrays or jsonb in SQL.
@@ -186,9 +192,7 @@ def _bulk_values(column: str, values: Sequence[Any]) -> list[Any]:
     return [msgspec.json.encode(value).decode() for value in values] if column in _JSON_COLUMNS else list(values)
 
 
-async def insert_ideas(
-    conn: asyncpg.Connection, portfolio_id: UUID, rows: Sequence[tuple[Any, ...]]
-) -> list[IdeaRow]:
+async def insert_ideas(conn: asyncpg.Connection, portfolio_id: UUID, rows: Sequence[tuple[Any, ...]]) -> list[IdeaRow]:
     """Insert many ideas in one statement; `rows` follow IDEA_WRITE_COLUMNS order."""
     if not rows:
         return []
@@ -223,7 +227,9 @@ async def update_idea(conn: asyncpg.Connection, portfolio_id: UUID, row: tuple[A
     return one(record, IdeaRow)
 
 
-async def get_idea(conn: asyncpg.Connection, portfolio_id: UUID, ref: str, *, for_update: bool = False) -> IdeaRow | None:
+async def get_idea(
+    conn: asyncpg.Connection, portfolio_id: UUID, ref: str, *, for_update: bool = False
+) -> IdeaRow | None:
     lock = " FOR UPDATE" if for_update else ""
     record = await conn.fetchrow(
         f"SELECT {_IDEA_COLUMNS} FROM scoring.ideas WHERE portfolio_id = $1 AND ref = $2{lock}", portfolio_id, ref

@@ -40,7 +40,9 @@ def score_rows(model: Any, ideas: Sequence[IdeaRow], voices: dict[UUID, Voices])
         heard = voices.get(idea.id, NO_VOICES)
         result = formulas.score_idea(model, estimates_of_row(idea), heard)
         total_effort = sum(idea.effort.values()) if idea.effort else None
-        rows.append((idea.id, idea.ref, *score_to_columns(result), heard.disagreement(criteria), total_effort, idea.cost))
+        rows.append(
+            (idea.id, idea.ref, *score_to_columns(result), heard.disagreement(criteria), total_effort, idea.cost)
+        )
     return rows
 
 

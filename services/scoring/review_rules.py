@@ -69,4 +69,3 @@ def stale_cutoff(now: datetime, review_every_days: int) -> datetime:
 
 def is_stale(estimated_at: datetime, cutoff: datetime) -> bool:
     return estimated_at < cutoff
-

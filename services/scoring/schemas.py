@@ -13,7 +13,9 @@ from services.kit.patterns import whole
 from services.scoring.formulas import Contribution
 
 PhaseKey = Literal["discovery", "improve", "perfection", "personalization"]
-Ref = Annotated[str, Meta(pattern=whole(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"), description="The idea's own key, e.g. I-17")]
+Ref = Annotated[
+    str, Meta(pattern=whole(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"), description="The idea's own key, e.g. I-17")
+]
 ShortText = Annotated[str, Meta(max_length=200)]
 Title = Annotated[str, Meta(min_length=1, max_length=200)]
 LongText = Annotated[str, Meta(max_length=5000)]

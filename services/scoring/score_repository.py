@@ -198,7 +198,9 @@ async def all_model_versions(conn: asyncpg.Connection, portfolio_id: UUID) -> li
 
 
 async def delete_model(conn: asyncpg.Connection, portfolio_id: UUID, model_id: UUID) -> bool:
-    status = await conn.execute("DELETE FROM scoring.models WHERE portfolio_id = $1 AND id = $2", portfolio_id, model_id)
+    status = await conn.execute(
+        "DELETE FROM scoring.models WHERE portfolio_id = $1 AND id = $2", portfolio_id, model_id
+    )
     return status.endswith(" 1")
 
 
@@ -259,8 +261,7 @@ async def scores_of_idea(conn: asyncpg.Connection, idea_id: UUID) -> list[tuple[
         idea_id,
     )
     return [
-        (msgspec.convert(dict(record), ModelVersionRow), msgspec.convert(dict(record), ScoreRow))
-        for record in records
+        (msgspec.convert(dict(record), ModelVersionRow), msgspec.convert(dict(record), ScoreRow)) for record in records
     ]
 
 
@@ -297,7 +298,9 @@ async def ranking_page(conn: asyncpg.Connection, model_version_id: UUID, *, limi
 
 def _unscored_after(ref: str) -> str:
     # Same order as the index (`-score` is NULL for all of them), so the range is read, not sorted.
-    return f"SELECT {RANKED_COLUMNS} {RANKED_FROM} AND s.score IS NULL AND s.ref > {ref} ORDER BY -s.score, s.ref LIMIT $3"
+    return (
+        f"SELECT {RANKED_COLUMNS} {RANKED_FROM} AND s.score IS NULL AND s.ref > {ref} ORDER BY -s.score, s.ref LIMIT $3"
+    )
 
 
 async def ranking_after(
@@ -332,11 +335,36 @@ def positioned(records: Sequence[asyncpg.Record], *, first: int) -> list[RankedR
     """Rows of RANKED_COLUMNS, numbered from `first`."""
     return [
         RankedRow(
-            ref, title, persona, stage, touchpoint, score, _decode_breakdown(breakdown), missing, reason, first + index,
-            insufficient, disagreement, cost, effort, estimated_at,
+            ref,
+            title,
+            persona,
+            stage,
+            touchpoint,
+            score,
+            _decode_breakdown(breakdown),
+            missing,
+            reason,
+            first + index,
+            insufficient,
+            disagreement,
+            cost,
+            effort,
+            estimated_at,
         )  # fmt: skip
         for index, (
-            ref, title, persona, stage, touchpoint, score, breakdown, missing, reason, insufficient, disagreement, cost, effort,
+            ref,
+            title,
+            persona,
+            stage,
+            touchpoint,
+            score,
+            breakdown,
+            missing,
+            reason,
+            insufficient,
+            disagreement,
+            cost,
+            effort,
             estimated_at,
         ) in enumerate(records)  # fmt: skip
     ]

@@ -30,8 +30,8 @@ from services.scoring.mapping import draft_from_row, draft_to_row, to_camel_path
 from services.scoring.quadrants import Thresholds
 from services.scoring.ratings import Department
 from services.scoring.read_start import model_not_found, start_read
-from services.scoring.rescoring import rescore, score_version
 from services.scoring.repository import FacetCount, IdeaFilter, IdeaRow, PortfolioRow
+from services.scoring.rescoring import rescore, score_version
 from services.scoring.score_repository import ModelVersionRow, ScoreRow, SnapshotRow
 
 MAX_IDEAS_PER_PORTFOLIO = 100_000
@@ -121,7 +121,12 @@ async def update_portfolio(
 
 
 async def create_ideas(
-    conn: asyncpg.Connection, caller: Caller, portfolio_id: UUID, drafts: Sequence[IdeaDraft], *, clock: Clock = system_clock
+    conn: asyncpg.Connection,
+    caller: Caller,
+    portfolio_id: UUID,
+    drafts: Sequence[IdeaDraft],
+    *,
+    clock: Clock = system_clock,
 ) -> list[IdeaRow]:
     """Create all of `drafts` or none of them, and score them under every model version."""
     # Locking the portfolio serialises writers, so the size limit and ref checks hold.
@@ -136,7 +141,9 @@ async def _create_ideas(
     taken = await repository.existing_refs(conn, portfolio.id, [draft.ref for draft in drafts])
     if taken:
         problems = [
-            FieldProblem(field=_item_field(drafts, index, "ref"), message=f"an idea with ref {draft.ref!r} already exists")
+            FieldProblem(
+                field=_item_field(drafts, index, "ref"), message=f"an idea with ref {draft.ref!r} already exists"
+            )
             for index, draft in enumerate(drafts)
             if draft.ref in taken
         ]
@@ -214,7 +221,9 @@ async def replace_idea(
     return await _replace_idea(conn, portfolio_id, draft, by=caller.subject, at=clock())
 
 
-async def _replace_idea(conn: asyncpg.Connection, portfolio_id: UUID, draft: IdeaDraft, *, by: str, at: datetime) -> IdeaRow:
+async def _replace_idea(
+    conn: asyncpg.Connection, portfolio_id: UUID, draft: IdeaDraft, *, by: str, at: datetime
+) -> IdeaRow:
     current = await _require_idea(conn, portfolio_id, draft.ref, for_update=True)
     row = await repository.update_idea(conn, portfolio_id, draft_to_row(draft))
     assert row is not None  # locked above, so it cannot have vanished
@@ -296,12 +305,20 @@ async def import_ideas(
     portfolio = await open_portfolio(conn, caller, portfolio_id, PLAN, for_update=True)
     at = clock()
     if not file.rows:
-        raise InvalidInput("The file has no ideas.", errors=[FieldProblem(field="row 2", message="no data rows", row=2)])
-    stored = {row.ref: row for row in await repository.ideas_by_refs(conn, portfolio_id, [r.idea.ref for r in file.rows])}
+        raise InvalidInput(
+            "The file has no ideas.", errors=[FieldProblem(field="row 2", message="no data rows", row=2)]
+        )
+    stored = {
+        row.ref: row for row in await repository.ideas_by_refs(conn, portfolio_id, [r.idea.ref for r in file.rows])
+    }
     if stored and not update_existing:
         raise Conflict(
             f"{len(stored)} ref(s) in the file already exist; import with mode=upsert to update them.",
-            errors=[_cell_problem(r.number, "ref", f"{r.idea.ref!r} already exists") for r in file.rows if r.idea.ref in stored],
+            errors=[
+                _cell_problem(r.number, "ref", f"{r.idea.ref!r} already exists")
+                for r in file.rows
+                if r.idea.ref in stored
+            ],
         )
     changed, problems = [], []
     for row in file.rows:

@@ -45,7 +45,9 @@ async def cutoff_for(conn: asyncpg.Connection, portfolio_id: UUID, now: datetime
     return None if days is None else stale_cutoff(now, days)
 
 
-async def stale_refs(conn: asyncpg.Connection, portfolio_id: UUID, refs: Sequence[str], now: datetime) -> frozenset[str]:
+async def stale_refs(
+    conn: asyncpg.Connection, portfolio_id: UUID, refs: Sequence[str], now: datetime
+) -> frozenset[str]:
     """Which of `refs` have stale estimates now."""
     cutoff = await cutoff_for(conn, portfolio_id, now)
     if cutoff is None or not refs:
@@ -84,7 +86,9 @@ async def mark_stale(conn: asyncpg.Connection, *, now: datetime) -> list[BecameS
     )
     found: dict[UUID, BecameStale] = {}
     for record in records:
-        entry = found.setdefault(record["portfolio_id"], BecameStale(record["portfolio_id"], [], record["review_every_days"]))
+        entry = found.setdefault(
+            record["portfolio_id"], BecameStale(record["portfolio_id"], [], record["review_every_days"])
+        )
         entry.refs.append(record["ref"])
     for entry in found.values():
         entry.refs.sort()
@@ -106,7 +110,8 @@ class JourneyReviewRow(msgspec.Struct, frozen=True):
 async def journey_reviews(conn: asyncpg.Connection, portfolio_id: UUID) -> dict[tuple[str, str], JourneyReviewRow]:
     """When each persona, journey stage and touchpoint of the map was last reviewed, by (facet, value)."""
     records = await conn.fetch(
-        "SELECT facet, value, reviewed_at, reviewed_by FROM scoring.journey_reviews WHERE portfolio_id = $1", portfolio_id
+        "SELECT facet, value, reviewed_at, reviewed_by FROM scoring.journey_reviews WHERE portfolio_id = $1",
+        portfolio_id,
     )
     rows = [msgspec.convert(dict(record), JourneyReviewRow) for record in records]
     return {(row.facet, row.value): row for row in rows}

@@ -32,5 +32,7 @@ def jira() -> Iterator[JiraStandin]:
     finally:
         server.stop()
     if server.violations:
-        details = "\n".join(f"- {v.method} {v.path} ({v.operation}): " + "; ".join(v.problems) for v in server.violations)
+        details = "\n".join(
+            f"- {v.method} {v.path} ({v.operation}): " + "; ".join(v.problems) for v in server.violations
+        )
         pytest.fail(f"requests to the stand-in Jira broke the contract:\n{details}", pytrace=False)

@@ -12,6 +12,7 @@ import socket
 import threading
 from types import TracebackType
 
+
 def http_answer(status: str, body: bytes = b"", **headers: str) -> bytes:
     """Raw HTTP/1.1 answer bytes, closing the connection after."""
     lines = [f"HTTP/1.1 {status}", f"Content-Length: {len(body)}", "Connection: close"]
@@ -19,7 +20,9 @@ def http_answer(status: str, body: bytes = b"", **headers: str) -> bytes:
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
-HTML_NOT_FOUND = http_answer("404 Not Found", b"<html><body>internal admin: not found</body></html>", Content_Type="text/html")
+HTML_NOT_FOUND = http_answer(
+    "404 Not Found", b"<html><body>internal admin: not found</body></html>", Content_Type="text/html"
+)
 REDIRECT_TO_METADATA = http_answer("302 Found", Location="http://169.254.169.254/latest/meta-data/")
 JSON_NOT_JIRA = http_answer("200 OK", b'{"internal": "status: ok"}', Content_Type="application/json")
 UNAUTHORIZED_TEXT = http_answer("401 Unauthorized", b"login required", Content_Type="text/plain")
@@ -104,7 +107,7 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 with receiver._lock:
                     receiver.requests.append(("POST", self.path, dict(self.headers.items()), body))

@@ -25,7 +25,14 @@ BOB = {"subject": "bob", "name": "Bob Marsh", "email": None, "department": None}
 
 def kpi(key: str, unit: str, baseline: float, target: float) -> dict:
     direction = "increase" if target >= baseline else "decrease"
-    return {"key": key, "name": key.upper(), "unit": unit, "direction": direction, "baseline": baseline, "target": target}
+    return {
+        "key": key,
+        "name": key.upper(),
+        "unit": unit,
+        "direction": direction,
+        "baseline": baseline,
+        "target": target,
+    }
 
 
 # ref: (customer impact = the score, effort in days, phases, owner, KPIs)
@@ -75,7 +82,9 @@ async def test_quick_wins_only_owners_and_kpis_from_scenario_to_plan(settings, o
             ]  # fmt: skip
             assert (await http.post(f"{base}/ideas/bulk", json={"ideas": ideas}, headers=headers)).status_code == 201
             definition = {"kind": "weighted", "criteria": [{"field": "customer_impact", "weight": 1}]}
-            model = (await http.post(f"{base}/models", json={"name": "Impact", "definition": definition}, headers=headers)).json()
+            model = (
+                await http.post(f"{base}/models", json={"name": "Impact", "definition": definition}, headers=headers)
+            ).json()
 
             async def scenario_and_run(name: str, **extra) -> tuple[dict, dict, dict]:
                 body = {
@@ -113,13 +122,19 @@ async def test_quick_wins_only_owners_and_kpis_from_scenario_to_plan(settings, o
                 "journeyStage": "support", "cost": 10_000.0, "value": 9.0, "kpis": IDEAS["W-1"][4], "quadrant": "quickWin",
             }  # fmt: skip
 
-            compared = await http.get("/roadmap/runs/compare", params={"ids": [free_run["id"], quick_run["id"]]}, headers=headers)
+            compared = await http.get(
+                "/roadmap/runs/compare", params={"ids": [free_run["id"], quick_run["id"]]}, headers=headers
+            )
             assert compared.status_code == 200, compared.text
             rows = {row["ref"]: row for row in compared.json()["ideas"]}
             assert sorted(rows) == ["W-2", "W-3", "W-4"]  # moved twice, removed once
-            assert rows["W-2"]["owner"] == BOB and rows["W-3"]["owner"] is None and rows["W-4"]["quadrant"] == "moneyPit"
+            assert (
+                rows["W-2"]["owner"] == BOB and rows["W-3"]["owner"] is None and rows["W-4"]["quadrant"] == "moneyPit"
+            )
 
-            plan = await http.post(f"/roadmap/runs/{quick_run['id']}/plans", json={"name": "Quick wins"}, headers=headers)
+            plan = await http.post(
+                f"/roadmap/runs/{quick_run['id']}/plans", json={"name": "Quick wins"}, headers=headers
+            )
             assert plan.status_code == 201, plan.text
             read = (await http.get(f"/roadmap/plans/{plan.json()['id']}", headers=headers)).json()
             assignments = {a["idea"]: a for a in read["assignments"]}

@@ -22,8 +22,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 from jira_standin import JiraStandin
 from live_server import serving
 from schemathesis.checks import not_a_server_error

@@ -14,7 +14,6 @@ IQR 0.1; Cards cost 0.75, effort 2.0. KPI targets: 2 of 3 reached.
 
 from __future__ import annotations
 
-
 import msgspec
 import pytest
 from roadmap_fixtures import EDITOR, scenario_body
@@ -153,7 +152,9 @@ async def test_a_run_with_calibrated_estimates_against_one_without(settings, cal
             document = (await http.get(f"/roadmap/scenarios/{scenario.json()['id']}/document", headers=editor)).json()
             documents[calibration] = {idea["id"]: (idea["cost"], idea.get("effort", {})) for idea in document["ideas"]}
             run = (await http.post(f"/roadmap/scenarios/{scenario.json()['id']}/runs", json={}, headers=editor)).json()
-            runs[calibration] = await wait_for(http, f"/roadmap/runs/{run['id']}", viewer, until={"succeeded", "failed"})
+            runs[calibration] = await wait_for(
+                http, f"/roadmap/runs/{run['id']}", viewer, until={"succeeded", "failed"}
+            )
         assert documents["none"] == {"A": (1000, {"web": 10}), "B": (2000, {"web": 20, "data": 5}),
                                      "C": (4000, {"data": 10}), "D": (500, {})}  # fmt: skip
         assert documents["apply"] == {"A": (1250, {"web": 13.5}), "B": (2500, {"web": 27, "data": 7.5}),

@@ -45,7 +45,9 @@ def test_a_short_jwt_secret_is_refused_at_start_with_one_clear_line(tmp_path):
 
 
 def test_token_refuses_a_lifetime_beyond_the_maximum(tmp_path):
-    result = run("token", "--role", "admin", "--subject", "x", "--ttl", "90000", env={"ROADMAP_DATA_DIR": str(tmp_path)})
+    result = run(
+        "token", "--role", "admin", "--subject", "x", "--ttl", "90000", env={"ROADMAP_DATA_DIR": str(tmp_path)}
+    )
     assert result.returncode == 2 and "at most 86400 s" in result.stderr
 
 

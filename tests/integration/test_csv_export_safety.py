@@ -9,7 +9,7 @@ import pytest
 
 pytestmark = pytest.mark.integration
 
-RISKY_TITLES = ["=1+1", "+SUM(A1)", "-2+3", "@cmd", "\t=HYPERLINK(\"http://x\")", "\r=cmd|' /C calc'!A0"]
+RISKY_TITLES = ["=1+1", "+SUM(A1)", "-2+3", "@cmd", '\t=HYPERLINK("http://x")', "\r=cmd|' /C calc'!A0"]
 
 
 async def test_cells_a_spreadsheet_would_run_are_defused_and_come_back_as_they_were(client, token_for):

@@ -134,7 +134,13 @@ def hard_ideas(count: int, seed: int = 7) -> list[dict]:
         effort = {team: rng.randint(1, 9) for team in ("web", "app", "ops")}
         value = cost / 100 + rng.randint(0, 10)
         # RICE = reach * impact * confidence / total effort, so this reach gives the value above.
-        estimates = {"reach": value * sum(effort.values()), "customerImpact": 1, "confidence": 1, "effort": effort, "cost": cost}
+        estimates = {
+            "reach": value * sum(effort.values()),
+            "customerImpact": 1,
+            "confidence": 1,
+            "effort": effort,
+            "cost": cost,
+        }
         ideas.append({"ref": f"H-{n}", "title": f"Hard {n}", "phases": rng.sample(phases, 2), "estimates": estimates})
     return ideas
 
@@ -299,7 +305,9 @@ async def test_a_database_restart_answers_503_then_recovers_and_loses_nothing(po
 
         async def solving():  # type: ignore[no-untyped-def]
             states = [(await http.get(f"/roadmap/runs/{run}")).json() for run in hard_runs]
-            return any(s["status"] == "running" and s["progress"].get("stage") not in (None, "starting") for s in states)
+            return any(
+                s["status"] == "running" and s["progress"].get("stage") not in (None, "starting") for s in states
+            )
 
         await poll(solving, within=60, what="a hard run is solving")
 
@@ -366,7 +374,7 @@ async def test_a_database_restart_answers_503_then_recovers_and_loses_nothing(po
         postgres,
         "SELECT split_part(i.ref, '-', 1) || '-' AS prefix, count(*) AS ideas, count(s.ref) AS scores"
         " FROM scoring.ideas i LEFT JOIN scoring.scores s ON s.idea_id = i.id"
-        " WHERE i.ref LIKE 'W%' GROUP BY 1"
+        " WHERE i.ref LIKE 'W%' GROUP BY 1",
     )
     written = {row["prefix"]: (row["ideas"], row["scores"]) for row in rows}
     for prefix, status in traffic.writes:
@@ -400,8 +408,12 @@ async def test_a_push_under_way_when_the_database_restarts_is_carried_on_and_mak
 ):
     log_path = tmp_path / "serve.log"
     editor = bearer(EDITOR)
-    async with serving(postgres, log_path, tmp_path / "app", {"ROADMAP_SECRET_PUSH_TEST_JIRA_TOKEN": jira.auth[1],
-                                                                 "ROADMAP_OUTBOUND_ALLOWED_HOSTS": jira.host}) as http:
+    async with serving(
+        postgres,
+        log_path,
+        tmp_path / "app",
+        {"ROADMAP_SECRET_PUSH_TEST_JIRA_TOKEN": jira.auth[1], "ROADMAP_OUTBOUND_ALLOWED_HOSTS": jira.host},
+    ) as http:
         scored, plan = await approved_plan(http, bearer)
         cid = await connect(http, jira, scored["portfolioId"], editor)
         ideas, epics = len(plan["assignments"]), len({a["phase"] for a in plan["assignments"]})
@@ -451,7 +463,9 @@ def push_errors(log_path: Path) -> list[str]:
     for line in log_path.read_text().splitlines():
         with contextlib.suppress(ValueError):
             entry = json.loads(line)
-            if entry.get("level") == "error" and (entry["logger"].startswith("integrations") or PUSH_JOB in entry["message"]):
+            if entry.get("level") == "error" and (
+                entry["logger"].startswith("integrations") or PUSH_JOB in entry["message"]
+            ):
                 errors.append(f"{entry['message']}: {entry.get('exception', '')[-300:]}")
     return errors
 

@@ -53,7 +53,9 @@ async def settled_deliveries(http, headers, subscription_id: str, *, count: int,
     deadline = time.monotonic() + within
     items: list[dict] = []
     while time.monotonic() < deadline:
-        items = (await http.get(f"/roadmap/subscriptions/{subscription_id}/deliveries", headers=headers)).json()["items"]
+        items = (await http.get(f"/roadmap/subscriptions/{subscription_id}/deliveries", headers=headers)).json()[
+            "items"
+        ]
         if len(items) == count and all(item["status"] != "pending" for item in items):
             return items
         await asyncio.sleep(0.2)
@@ -113,7 +115,7 @@ async def test_plan_events_reach_the_subscriber_signed_once_each_after_it_failed
         assert headers["Content-Type"].startswith("application/cloudevents+json")
         assert verify(SECRET, headers, body, now=int(time.time()))
         assert not verify("another secret", headers, body, now=int(time.time()))
-        assert not verify(SECRET, headers, body[:-1] + b' }', now=int(time.time()))
+        assert not verify(SECRET, headers, body[:-1] + b" }", now=int(time.time()))
         assert not verify(SECRET, headers, body, now=int(headers[TIMESTAMP_HEADER]) + 3600)
         assert headers[SIGNATURE_HEADER].startswith("sha256=")
     submitted = next(e for e in unique.values() if e["type"].endswith("plan.submitted"))
@@ -127,7 +129,9 @@ async def test_plan_events_reach_the_subscriber_signed_once_each_after_it_failed
                for e in unique.values() if e["type"].endswith("phase.decided"))  # fmt: skip
 
 
-async def test_a_subscription_is_refused_naming_the_field_and_nothing_is_written(client, token_for, member_of, monkeypatch):
+async def test_a_subscription_is_refused_naming_the_field_and_nothing_is_written(
+    client, token_for, member_of, monkeypatch
+):
     monkeypatch.setenv("ROADMAP_SECRET_EVENTS_TEST", SECRET)
     scored = await scored_portfolio(client, token_for)
     portfolio = scored["portfolioId"]
@@ -139,7 +143,12 @@ async def test_a_subscription_is_refused_naming_the_field_and_nothing_is_written
                       {"secretRef": "env:ROADMAP_SECRET_NOT_SET_ANYWHERE"}],
         "events[1]": [{"events": ["plan.submitted", "plan.rejected"]}],
     }  # fmt: skip
-    good = {"portfolioId": portfolio, "url": "https://127.0.0.1/x", "events": ["plan.submitted"], "secretRef": SECRET_REF}
+    good = {
+        "portfolioId": portfolio,
+        "url": "https://127.0.0.1/x",
+        "events": ["plan.submitted"],
+        "secretRef": SECRET_REF,
+    }
     for field, changes in refusals.items():
         for change in changes:
             body = {**good, **change}
@@ -169,7 +178,9 @@ async def test_a_subscription_is_read_listed_and_deleted_by_its_programme_manage
     # Only the operator's exception is allowed: the same address on another port is not.
     refused = await subscribe(http, editor, portfolio, "https://127.0.0.1:8444/events")
     assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "url", refused.text
-    made = await subscribe(http, editor, portfolio, "https://127.0.0.1:8443/events", events=["plan.approved", "plan.approved"])
+    made = await subscribe(
+        http, editor, portfolio, "https://127.0.0.1:8443/events", events=["plan.approved", "plan.approved"]
+    )
     assert made.status_code == 201, made.text
     subscription = made.json()
     assert (subscription["events"], subscription["secretRef"]) == (["plan.approved"], SECRET_REF)

@@ -139,7 +139,9 @@ def test_migrations_go_up_down_and_up_again(make_database):
 async def test_only_the_schema_documents_are_public_not_paths_that_merely_contain_schema(client, token_for):
     editor = token_for("programme_manager")
     portfolio = (await client.post("/scoring/portfolios", json={"name": "P"}, headers=editor)).json()
-    await client.post(f"/scoring/portfolios/{portfolio['id']}/ideas", json={"ref": "schema", "title": "t"}, headers=editor)
+    await client.post(
+        f"/scoring/portfolios/{portfolio['id']}/ideas", json={"ref": "schema", "title": "t"}, headers=editor
+    )
     response = await client.get(f"/scoring/portfolios/{portfolio['id']}/ideas/schema")
     assert response.status_code == 401
 
@@ -149,7 +151,9 @@ async def test_metrics_report_the_job_queue(client, token_for):
     scored = await scored_portfolio(client, token_for)
     scenario = (await client.post("/roadmap/scenarios", json=scenario_body(scored), headers=editor)).json()
     for _ in range(2):  # no worker runs here: both stay queued
-        assert (await client.post(f"/roadmap/scenarios/{scenario['id']}/runs", json={}, headers=editor)).status_code == 202
+        assert (
+            await client.post(f"/roadmap/scenarios/{scenario['id']}/runs", json={}, headers=editor)
+        ).status_code == 202
     body = (await client.get("/metrics")).text
     assert 'jobs_in_queue{entrypoint="roadmap.optimise",status="queued"} 2.0' in body
     assert 'jobs_oldest_queued_age_seconds{entrypoint="roadmap.optimise"}' in body

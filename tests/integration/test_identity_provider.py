@@ -41,7 +41,7 @@ class KeyEndpoint:
         endpoint = self
 
         class Keys(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            def do_GET(self) -> None:
                 endpoint.requests += 1
                 endpoint.reached.set()
                 if endpoint.held:
@@ -168,9 +168,16 @@ async def test_a_key_endpoint_that_does_not_answer_in_time_is_a_503_not_a_hang(s
 async def test_made_up_key_ids_do_not_make_the_server_hammer_the_identity_provider(settings, endpoint, tmp_path):
     async with app_trusting(with_idp(settings, endpoint, tmp_path)) as http:
         answers = [
-            (await http.get("/scoring/portfolios", headers={"Authorization": "Bearer " + endpoint.sign(claims(), kid=f"made-up-{n}")})).status_code
+            (
+                await http.get(
+                    "/scoring/portfolios",
+                    headers={"Authorization": "Bearer " + endpoint.sign(claims(), kid=f"made-up-{n}")},
+                )
+            ).status_code
             for n in range(20)
         ]
-        good = await http.get("/scoring/portfolios", headers={"Authorization": "Bearer " + endpoint.sign(claims(groups=["viewer"]))})
+        good = await http.get(
+            "/scoring/portfolios", headers={"Authorization": "Bearer " + endpoint.sign(claims(groups=["viewer"]))}
+        )
     assert set(answers) == {401} and good.status_code == 200
     assert endpoint.requests == 1  # one fetch; unknown key ids wait for the next refresh window

@@ -68,7 +68,9 @@ async def connection(client, token_for, secrets_in_env, body_for):
     return response.json()
 
 
-async def test_a_connection_shows_where_secrets_are_read_from_never_the_secrets(client, member_of, connection, secrets_in_env):
+async def test_a_connection_shows_where_secrets_are_read_from_never_the_secrets(
+    client, member_of, connection, secrets_in_env
+):
     assert connection["apiTokenRef"] == f"env:{TOKEN_VARIABLE}"
     assert connection["webhookUrl"] == f"/integrations/webhooks/{connection['id']}"
     viewer = await member_of(connection["portfolioId"], "viewer")
@@ -153,7 +155,13 @@ async def link_issue(conn, connection_id, *, key, idea, phase, cost, plan_id):
 
 
 def delivery(
-    key: str, category: str, identifier: str, *, at_ms: int | None = None, secret: str = SECRET, payload: dict | None = None
+    key: str,
+    category: str,
+    identifier: str,
+    *,
+    at_ms: int | None = None,
+    secret: str = SECRET,
+    payload: dict | None = None,
 ) -> tuple[bytes, dict[str, str]]:
     """A signed `jira:issue_updated` delivery for an issue now in `category`, its event at `at_ms` (default: now)."""
     body = json.dumps(payload or {
@@ -247,16 +255,22 @@ async def test_an_older_event_arriving_later_never_moves_an_issue_back(client, c
     url = f"/integrations/webhooks/{connection['id']}"
     now = int(time.time() * 1000)
     newer = await client.post(url, content=(d := delivery("CJ-5", "done", "e2", at_ms=now))[0], headers=d[1])
-    older = await client.post(url, content=(d := delivery("CJ-5", "indeterminate", "e1", at_ms=now - 60_000))[0], headers=d[1])
+    older = await client.post(
+        url, content=(d := delivery("CJ-5", "indeterminate", "e1", at_ms=now - 60_000))[0], headers=d[1]
+    )
     assert newer.json()["applied"] is True and older.status_code == 200 and older.json()["applied"] is False
     assert await status_of(conn, "CJ-5") == "done"
-    later = await client.post(url, content=(d := delivery("CJ-5", "indeterminate", "e3", at_ms=now + 1_000))[0], headers=d[1])
+    later = await client.post(
+        url, content=(d := delivery("CJ-5", "indeterminate", "e3", at_ms=now + 1_000))[0], headers=d[1]
+    )
     assert later.json()["applied"] is True and await status_of(conn, "CJ-5") == "indeterminate"
 
 
 async def test_repeats_are_dropped_per_connection_not_across_connections(client, token_for, connection, conn, body_for):
     second_portfolio = await new_portfolio(client, token_for)
-    other = await client.post("/integrations/connections", json=body_for(portfolioId=second_portfolio), headers=token_for(EDITOR))
+    other = await client.post(
+        "/integrations/connections", json=body_for(portfolioId=second_portfolio), headers=token_for(EDITOR)
+    )
     assert other.status_code == 201, other.text
     for each, key in ((connection, "CJ-6"), (other.json(), "CJ-7")):
         await link_issue(conn, each["id"], key=key, idea=key, phase="improve", cost=1, plan_id=uuid.uuid4())
@@ -277,7 +291,11 @@ async def test_repeats_are_dropped_per_connection_not_across_connections(client,
         ({"timestamp": 0, "issue": {"key": "CJ-" + "8" * 100}}, "t4", "body.issue.key"),
         ({"timestamp": 0, "issue": {"key": ["CJ-8"]}}, "t5", "body.issue.key"),
         ({"timestamp": 0, "issue": "CJ-8"}, "t6", "body.issue"),
-        ({"timestamp": 0, "issue": {"key": "CJ-8", "fields": {"status": {"name": "x" * 1000}}}}, "t7", "body.issue.fields.status.name"),
+        (
+            {"timestamp": 0, "issue": {"key": "CJ-8", "fields": {"status": {"name": "x" * 1000}}}},
+            "t7",
+            "body.issue.fields.status.name",
+        ),
         ({"timestamp": 0, "issue": {"key": "CJ-8"}}, "i" * 129, "header.X-Atlassian-Webhook-Identifier"),
         ({"timestamp": 0, "issue": {"key": "CJ-8"}}, "bad identifier!", "header.X-Atlassian-Webhook-Identifier"),
         ([1, 2, 3], "t8", "body"),

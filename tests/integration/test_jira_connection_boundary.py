@@ -31,7 +31,9 @@ TOKEN_VARIABLE, WEBHOOK_VARIABLE = "ROADMAP_SECRET_BOUNDARY_JIRA_TOKEN", "ROADMA
 class Setup:
     """What the module's server was started with."""
 
-    def __init__(self, base: str, secrets: Path, data: Path, jira: JiraStandin, others: dict[str, Listener | int]) -> None:
+    def __init__(
+        self, base: str, secrets: Path, data: Path, jira: JiraStandin, others: dict[str, Listener | int]
+    ) -> None:
         self.base, self.secrets, self.data, self.jira = base, secrets, data, jira
         self.unnamed: Listener = others["unnamed"]  # type: ignore[assignment]
         self.not_jira: Listener = others["not_jira"]  # type: ignore[assignment]
@@ -113,7 +115,9 @@ OUTSIDE = [
 
 @pytest.mark.parametrize("field", ["apiTokenRef", "webhookSecretRef"])
 @pytest.mark.parametrize("reference", OUTSIDE)
-def test_a_secret_reference_outside_the_operators_space_is_refused_and_nothing_is_called(setup, pm, body, field, reference):
+def test_a_secret_reference_outside_the_operators_space_is_refused_and_nothing_is_called(
+    setup, pm, body, field, reference
+):
     reference = reference.format(data=setup.data, secrets=setup.secrets)
     asked = sum(setup.jira.calls.values())
     problem = refused(pm, body(**{field: reference}), field)
@@ -121,7 +125,9 @@ def test_a_secret_reference_outside_the_operators_space_is_refused_and_nothing_i
     assert "a-signing-key-that-must-stay-home" not in str(problem) and setup.jira.auth[1] not in str(problem)
 
 
-@pytest.mark.parametrize("reference", [f"env:{TOKEN_VARIABLE}", "file:{secrets}/jira_api_token", "file:{secrets}/api-token"])
+@pytest.mark.parametrize(
+    "reference", [f"env:{TOKEN_VARIABLE}", "file:{secrets}/jira_api_token", "file:{secrets}/api-token"]
+)
 def test_a_reference_inside_the_space_is_read_and_checked_against_jira(setup, pm, body, reference):
     response = pm.post("/integrations/connections", json=body(apiTokenRef=reference.format(secrets=setup.secrets)))
     assert response.status_code == 201, response.text

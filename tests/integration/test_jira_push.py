@@ -52,7 +52,9 @@ async def single_process(settings, clock: Clock = system_clock) -> AsyncIterator
     app = create_single_process_app(settings, source=source, clock=clock)
     try:
         async with app.lifespan():
-            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t", timeout=60) as http:
+            async with httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://t", timeout=60
+            ) as http:
                 yield http
     finally:
         await source.close()
@@ -132,7 +134,9 @@ async def test_an_approved_plan_is_pushed_once_through_faults_and_status_comes_b
     editor, viewer = token_for(EDITOR), token_for("viewer")
     async with single_process(settings) as http:
         scored, plan = await approved_plan(http, token_for)
-        cid = await connect(http, jira, scored["portfolioId"], editor, webhook_secret_ref="env:ROADMAP_SECRET_PUSH_TEST_JIRA_WEBHOOK")
+        cid = await connect(
+            http, jira, scored["portfolioId"], editor, webhook_secret_ref="env:ROADMAP_SECRET_PUSH_TEST_JIRA_WEBHOOK"
+        )
         ideas = len(plan["assignments"])
         epics = len({a["phase"] for a in plan["assignments"]})
 
@@ -145,7 +149,9 @@ async def test_an_approved_plan_is_pushed_once_through_faults_and_status_comes_b
         # Faults on the way: a rate limit, then a create whose answer is lost.
         jira.fail_next(r"/rest/api/3/issue/bulk$", status=429, retry_after=0)
         jira.timeout_after_create(n=1)
-        started = await http.post(f"/integrations/connections/{cid}/pushes", json={"planId": plan["id"]}, headers=editor)
+        started = await http.post(
+            f"/integrations/connections/{cid}/pushes", json={"planId": plan["id"]}, headers=editor
+        )
         assert started.status_code == 202, started.text
         push = await wait_for(http, started.headers["location"], viewer, until={"succeeded", "failed"})
         assert push["status"] == "succeeded" and push["errors"] == [], push
@@ -190,9 +196,13 @@ async def test_a_resumed_push_finds_what_an_interrupted_one_made_and_rejected_id
             assert made.status_code == 201, made.text
         # ...and Jira will refuse one element of the bulk create for good.
         jira.fail_bulk_elements({0}, status=400)
-        started = await http.post(f"/integrations/connections/{cid}/pushes", json={"planId": plan["id"]}, headers=editor)
+        started = await http.post(
+            f"/integrations/connections/{cid}/pushes", json={"planId": plan["id"]}, headers=editor
+        )
         push = await wait_for(http, started.headers["location"], viewer, until={"succeeded", "partial", "failed"})
-        retried = await http.post(f"/integrations/connections/{cid}/pushes", json={"planId": plan["id"]}, headers=editor)
+        retried = await http.post(
+            f"/integrations/connections/{cid}/pushes", json={"planId": plan["id"]}, headers=editor
+        )
         second = await wait_for(http, retried.headers["location"], viewer, until={"succeeded", "partial", "failed"})
     labels = issues_by_label(jira)
     assert all(len(keys) == 1 for keys in labels.values()), labels
@@ -207,12 +217,24 @@ async def test_a_resumed_push_finds_what_an_interrupted_one_made_and_rejected_id
     assert push["counts"]["failed"] == 1 and push["counts"]["toDo"] == 1
     # The killed push's issue, found by its label, hangs under no epic: it is put under its phase's.
     adopted = next(op for op in push["operations"] if op.get("idea") == first_idea)
-    assert (adopted["action"], adopted["outcome"], adopted["issue_key"]) == ("update_issue", "updated", made.json()["key"])
-    assert jira.issue(made.json()["key"])["fields"]["parent"]["key"] in {op["issue_key"] for op in push["operations"] if op["action"] == "create_epic"}
+    assert (adopted["action"], adopted["outcome"], adopted["issue_key"]) == (
+        "update_issue",
+        "updated",
+        made.json()["key"],
+    )
+    assert jira.issue(made.json()["key"])["fields"]["parent"]["key"] in {
+        op["issue_key"] for op in push["operations"] if op["action"] == "create_epic"
+    }
     # The rejected idea is created by the next push, and nothing else is made twice.
     assert second["status"] == "succeeded" and second["errors"] == [] and second["counts"]["created"] == 1
     assert second["counts"]["linked"] == 1 and len(jira.blocks()) == 1
-    assert len([label for label in labels if label in {idea_label(scored["portfolioId"], a["idea"]) for a in plan["assignments"]}]) == len(plan["assignments"])
+    assert len(
+        [
+            label
+            for label in labels
+            if label in {idea_label(scored["portfolioId"], a["idea"]) for a in plan["assignments"]}
+        ]
+    ) == len(plan["assignments"])
 
 
 async def test_unavailable_jira_and_a_lost_bulk_answer_still_give_one_issue_per_idea(
@@ -226,7 +248,9 @@ async def test_unavailable_jira_and_a_lost_bulk_answer_still_give_one_issue_per_
         jira.fail_next(r"/rest/api/3/search/jql$", status=503, retry_after=0, times=2)
         jira.fail_next(r"/rest/api/3/issue$", status=503, retry_after=0)
         jira.timeout_after_create(n=2)  # the epic's create, then the bulk create, lose their answers
-        started = await http.post(f"/integrations/connections/{cid}/pushes", json={"planId": plan["id"]}, headers=editor)
+        started = await http.post(
+            f"/integrations/connections/{cid}/pushes", json={"planId": plan["id"]}, headers=editor
+        )
         push = await wait_for(http, started.headers["location"], viewer, until={"succeeded", "failed"})
     assert push["status"] == "succeeded" and push["errors"] == [], push
     labels = issues_by_label(jira)
@@ -256,8 +280,12 @@ async def test_pushing_a_later_approved_replan_updates_creates_and_marks_never_d
         phases = [{**p, "budget": 0} if p["key"] == "improve" else p for p in replan["phases"]]
         await http.patch(f"/roadmap/scenarios/{replan['id']}", json={"phases": phases}, headers=editor)
         newer = await run_and_approve(http, token_for, replan["id"], "Next")
-        dry = (await http.post(f"/integrations/connections/{cid}/dry-run", json={"planId": newer["id"]}, headers=editor)).json()
-        second = await http.post(f"/integrations/connections/{cid}/pushes", json={"planId": newer["id"]}, headers=editor)
+        dry = (
+            await http.post(f"/integrations/connections/{cid}/dry-run", json={"planId": newer["id"]}, headers=editor)
+        ).json()
+        second = await http.post(
+            f"/integrations/connections/{cid}/pushes", json={"planId": newer["id"]}, headers=editor
+        )
         pushed = await wait_for(http, second.headers["location"], viewer, until={"succeeded", "failed"})
     old_ideas = {a["idea"] for a in plan["assignments"]}
     new_ideas = {a["idea"] for a in newer["assignments"]}
@@ -293,14 +321,18 @@ async def test_a_push_whose_worker_is_killed_mid_create_is_finished_by_another_w
     try:
         with_worker = create_single_process_app(settings, source=source)
         async with with_worker.lifespan():
-            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=with_worker), base_url="http://t", timeout=60) as http:
+            async with httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=with_worker), base_url="http://t", timeout=60
+            ) as http:
                 scored, plan = await approved_plan(http, token_for)
         # From here on only worker processes take jobs.
         app = create_single_process_app(settings, source=source, run_jobs=False)
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t", timeout=60) as http:
             cid = await connect(http, jira, scored["portfolioId"], editor)
             jira.timeout_after_create(n=1, hang_seconds=6)  # the first create is made, then hangs
-            started = await http.post(f"/integrations/connections/{cid}/pushes", json={"planId": plan["id"]}, headers=editor)
+            started = await http.post(
+                f"/integrations/connections/{cid}/pushes", json={"planId": plan["id"]}, headers=editor
+            )
             with (tmp_path / "first.log").open("w") as log:
                 workers.append(subprocess.Popen([roadmap, "worker"], env=env, stdout=log, stderr=subprocess.STDOUT))
             deadline = time.monotonic() + 60
@@ -349,8 +381,12 @@ async def test_a_stored_reference_or_site_refused_now_fails_the_push_and_nothing
                     await db.execute(f"UPDATE integrations.connections {change} WHERE id = $1", UUID(cid))
                 finally:
                     await db.close()
-                started = await http.post(f"/integrations/connections/{cid}/pushes", json={"planId": plan["id"]}, headers=editor)
-                outcomes.append(await wait_for(http, started.headers["location"], viewer, until={"succeeded", "failed"}))
+                started = await http.post(
+                    f"/integrations/connections/{cid}/pushes", json={"planId": plan["id"]}, headers=editor
+                )
+                outcomes.append(
+                    await wait_for(http, started.headers["location"], viewer, until={"succeeded", "failed"})
+                )
     by_reference, by_site = outcomes
     assert by_reference["status"] == "failed" and by_reference["attempts"] == 1, by_reference
     assert "apiTokenRef" in by_reference["errors"][0]["messages"][0], by_reference

@@ -46,12 +46,19 @@ async def test_a_finished_push_is_told_to_subscribers_with_what_jira_did(
         editor, viewer = token_for(EDITOR), token_for("viewer")
         async with single_process(settings) as http:
             scored, plan = await approved_plan(http, token_for)
-            body = {"portfolioId": scored["portfolioId"], "url": receiver.url, "events": ["push.finished"], "secretRef": SECRET_REF}
+            body = {
+                "portfolioId": scored["portfolioId"],
+                "url": receiver.url,
+                "events": ["push.finished"],
+                "secretRef": SECRET_REF,
+            }
             subscribed = await http.post("/roadmap/subscriptions", json=body, headers=editor)
             assert subscribed.status_code == 201, subscribed.text
             cid = await connect(http, jira, scored["portfolioId"], editor)
             push = await start_push(http, editor, cid, plan)
-            done = await wait_for(http, f"/integrations/pushes/{push['id']}", viewer, until={"succeeded", "partial", "failed"})
+            done = await wait_for(
+                http, f"/integrations/pushes/{push['id']}", viewer, until={"succeeded", "partial", "failed"}
+            )
             deadline = time.monotonic() + 30
             while not receiver.received() and time.monotonic() < deadline:
                 await asyncio.sleep(0.1)
@@ -86,10 +93,14 @@ async def test_a_push_cancelled_while_waiting_is_recorded_finished_in_the_outbox
         )
     finally:
         await db.close()
-    assert [(str(r["portfolio_id"]), r["envelope"]["data"]["status"]) for r in rows] == [(scored["portfolioId"], "cancelled")]
+    assert [(str(r["portfolio_id"]), r["envelope"]["data"]["status"]) for r in rows] == [
+        (scored["portfolioId"], "cancelled")
+    ]
 
 
-async def test_the_in_process_worker_refreshes_delivery_on_its_own(events_database_url, settings, token_for, jira, monkeypatch):
+async def test_the_in_process_worker_refreshes_delivery_on_its_own(
+    events_database_url, settings, token_for, jira, monkeypatch
+):
     settings = push_settings(settings, events_database_url, jira, monkeypatch)
     settings = msgspec.structs.replace(settings, delivery_refresh_seconds=0.3)
     editor, viewer = token_for(EDITOR), token_for("viewer")
@@ -98,7 +109,9 @@ async def test_the_in_process_worker_refreshes_delivery_on_its_own(events_databa
         cid = await connect(http, jira, scored["portfolioId"], editor)
         push = await start_push(http, editor, cid, plan)
         await wait_for(http, f"/integrations/pushes/{push['id']}", viewer, until={"succeeded"})
-        key = next(k for k in jira.state.issues.values() if idea_label(scored["portfolioId"], "A1") in k.values["labels"]).key
+        key = next(
+            k for k in jira.state.issues.values() if idea_label(scored["portfolioId"], "A1") in k.values["labels"]
+        ).key
         jira.set_status(key, "Done")
         deadline, view = time.monotonic() + 30, {}
         while time.monotonic() < deadline:  # no webhook and no refresh request: only the periodic refresh reads it

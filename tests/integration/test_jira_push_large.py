@@ -9,10 +9,17 @@ from __future__ import annotations
 
 import math
 
-import httpx
 import pytest
 from roadmap_fixtures import EDITOR, LEADER
-from test_jira_push import connect, issues_by_label, push_database_url, push_settings, run_and_approve, single_process, wait_for
+from test_jira_push import (
+    connect,
+    issues_by_label,
+    push_database_url,
+    push_settings,
+    run_and_approve,
+    single_process,
+    wait_for,
+)
 
 from services.integrations.payloads import idea_label
 
@@ -37,9 +44,13 @@ def document() -> dict:
 async def big_plan(http, token_for) -> tuple[str, dict]:
     editor = token_for(EDITOR)
     portfolio = (await http.post("/scoring/portfolios", json={"name": "Big"}, headers=editor)).json()
-    member = await http.put(f"/scoring/portfolios/{portfolio['id']}/members/{LEADER}", json={"roles": ["leader"]}, headers=editor)
+    member = await http.put(
+        f"/scoring/portfolios/{portfolio['id']}/members/{LEADER}", json={"roles": ["leader"]}, headers=editor
+    )
     assert member.status_code == 200, member.text
-    scenario = await http.post("/roadmap/scenarios/import", json={"portfolioId": portfolio["id"], "document": document()}, headers=editor)
+    scenario = await http.post(
+        "/roadmap/scenarios/import", json={"portfolioId": portfolio["id"], "document": document()}, headers=editor
+    )
     assert scenario.status_code == 201, scenario.text
     plan = await run_and_approve(http, token_for, scenario.json()["id"], "Big")
     assert plan["status"] == "approved" and len(plan["assignments"]) == IDEAS, plan
@@ -115,7 +126,9 @@ async def test_every_element_failure_pattern_ends_with_each_idea_once_or_partial
         elif pattern == "keeps failing":
             jira.fail_elements_labelled(labels)
         elif pattern == "names a field":
-            jira.fail_elements_labelled(labels, errors={"priority": "Specify the Priority (id or name) in the valid format"})
+            jira.fail_elements_labelled(
+                labels, errors={"priority": "Specify the Priority (id or name) in the valid format"}
+            )
         else:
             jira.fail_elements_labelled({idea_label(portfolio, ref) for ref in refs}, times=1)
         first = await push(http, cid, plan, editor, viewer)
@@ -136,11 +149,23 @@ async def test_every_element_failure_pattern_ends_with_each_idea_once_or_partial
         assert first["counts"]["failed"] == len(hit) and first["counts"]["created"] + len(hit) == IDEAS + epics
         waiting = {(e["blocker"], e["blocked"]) for e in first["errors"] if e["outcome"] == "pending"}
         pairs = {(c["on"], c["idea"]) for c in document()["constraints"]}
-        assert waiting == {pair for pair in pairs if set(pair) & hit} == {("CJ-1", "CJ-5"), ("CJ-9", "CJ-13"), ("CJ-13", "CJ-17")}
+        assert (
+            waiting
+            == {pair for pair in pairs if set(pair) & hit}
+            == {("CJ-1", "CJ-5"), ("CJ-9", "CJ-13"), ("CJ-13", "CJ-17")}
+        )
         second = pushes[1]
-        assert second["status"] == "succeeded" and second["counts"]["created"] == len(hit) and second["counts"]["linked"] == 3
+        assert (
+            second["status"] == "succeeded"
+            and second["counts"]["created"] == len(hit)
+            and second["counts"]["linked"] == 3
+        )
     if pattern == "names a field":
-        assert all(e["fields"] == {"priority": "Specify the Priority (id or name) in the valid format"} for e in first["errors"] if e["outcome"] == "failed")
+        assert all(
+            e["fields"] == {"priority": "Specify the Priority (id or name) in the valid format"}
+            for e in first["errors"]
+            if e["outcome"] == "failed"
+        )
         assert jira.calls["createIssues"] == 2 + 1  # never resent: the first push's two batches, the re-push's one
     if pattern == "keeps failing":
         assert all("refused 4 times" in e["messages"] for e in first["errors"] if e["outcome"] == "failed")
@@ -157,19 +182,27 @@ async def test_after_a_reconnect_a_push_finds_everything_and_writes_nothing_and_
         first = await push(http, cid, plan, editor, viewer)
         assert (await http.delete(f"/integrations/connections/{cid}", headers=editor)).status_code == 204
         cid = await connect(http, jira, portfolio, editor)
-        dry = (await http.post(f"/integrations/connections/{cid}/dry-run", json={"planId": plan["id"]}, headers=editor)).json()
+        dry = (
+            await http.post(f"/integrations/connections/{cid}/dry-run", json={"planId": plan["id"]}, headers=editor)
+        ).json()
         before = writes(jira)
         after = await push(http, cid, plan, editor, viewer)
         # Without a token, or with Jira unreachable, a dry run says so instead of answering 200.
         monkeypatch.delenv("ROADMAP_SECRET_PUSH_TEST_JIRA_TOKEN")
-        no_token = await http.post(f"/integrations/connections/{cid}/dry-run", json={"planId": plan["id"]}, headers=editor)
+        no_token = await http.post(
+            f"/integrations/connections/{cid}/dry-run", json={"planId": plan["id"]}, headers=editor
+        )
         monkeypatch.setenv("ROADMAP_SECRET_PUSH_TEST_JIRA_TOKEN", jira.auth[1])
         jira.down(None)
-        unreachable = await http.post(f"/integrations/connections/{cid}/dry-run", json={"planId": plan["id"]}, headers=editor)
+        unreachable = await http.post(
+            f"/integrations/connections/{cid}/dry-run", json={"planId": plan["id"]}, headers=editor
+        )
         jira.up()
     epics = len({a["phase"] for a in plan["assignments"]})
     assert first["status"] == "succeeded"
-    assert dry["counts"]["found_in_jira"] == epics + IDEAS + DEPENDENCIES and dry["counts"]["create_issue"] == 0, dry["counts"]
+    assert dry["counts"]["found_in_jira"] == epics + IDEAS + DEPENDENCIES and dry["counts"]["create_issue"] == 0, dry[
+        "counts"
+    ]
     assert after["status"] == "succeeded" and writes(jira) == before, dict(jira.calls)
     assert after["counts"]["found"] == epics + IDEAS and after["counts"]["linksFound"] == DEPENDENCIES, after["counts"]
     assert after["counts"]["created"] == 0 and after["counts"]["linked"] == 0
@@ -186,7 +219,9 @@ async def test_pushes_are_listed_and_cancelled_and_a_cancelled_one_says_what_it_
         portfolio, plan = await big_plan(http, token_for)
         cid = await connect(http, jira, portfolio, editor)
         jira.slow(0.3)  # slow enough to cancel while the push is between its writes
-        started = await http.post(f"/integrations/connections/{cid}/pushes", json={"planId": plan["id"]}, headers=editor)
+        started = await http.post(
+            f"/integrations/connections/{cid}/pushes", json={"planId": plan["id"]}, headers=editor
+        )
         running = started.headers["location"]
         await wait_for(http, running, viewer, until={"running"})
         while not jira.calls["linkIssues"]:  # epics and issues made, links under way
@@ -201,16 +236,23 @@ async def test_pushes_are_listed_and_cancelled_and_a_cancelled_one_says_what_it_
         listed = (await http.get(f"/integrations/connections/{cid}/pushes", headers=viewer)).json()
     # Queued behind the other, or just claimed and about to wait its turn: cancelled without a write.
     assert at_once.status_code == 200 and at_once.json()["cancelRequestedAt"], at_once.text
-    assert asked.status_code == 200 and asked.json()["status"] == "running" and asked.json()["cancelRequestedAt"], asked.text
+    assert asked.status_code == 200 and asked.json()["status"] == "running" and asked.json()["cancelRequestedAt"], (
+        asked.text
+    )
     assert stopped["status"] == "cancelled" and "cancelled by" in stopped["errors"][-1]["messages"][0], stopped
     assert stopped["counts"]["created"] == len(jira.state.issues) and stopped["counts"]["linked"] == len(jira.blocks())
-    assert 0 < stopped["counts"]["linked"] < DEPENDENCIES and stopped["counts"]["toDo"] == DEPENDENCIES - stopped["counts"]["linked"]
+    assert (
+        0 < stopped["counts"]["linked"] < DEPENDENCIES
+        and stopped["counts"]["toDo"] == DEPENDENCIES - stopped["counts"]["linked"]
+    )
     assert again.status_code == 409
     assert second["status"] == "cancelled" and second["counts"]["created"] == 0, second
     assert {p["id"]: p["status"] for p in listed} == {stopped["id"]: "cancelled", at_once.json()["id"]: "cancelled"}
 
 
-async def test_delivery_is_refreshed_from_jira_without_a_webhook(push_database_url, settings, token_for, jira, monkeypatch):
+async def test_delivery_is_refreshed_from_jira_without_a_webhook(
+    push_database_url, settings, token_for, jira, monkeypatch
+):
     settings = push_settings(settings, push_database_url, jira, monkeypatch)
     editor, viewer = token_for(EDITOR), token_for("viewer")
     async with single_process(settings) as http:

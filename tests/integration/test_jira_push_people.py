@@ -18,8 +18,22 @@ pytestmark = pytest.mark.integration
 ANN = {"subject": "ann", "name": "Ann Lee", "email": "Ann@Bank.example", "department": "Customer Service"}
 BOB = {"subject": "bob", "name": "Bob Stone", "email": "bob@bank.example", "department": "Cards"}
 NOMAIL = {"subject": "cy", "name": "Cy Young"}
-NPS = {"key": "nps", "name": "Net promoter score", "unit": "points", "direction": "increase", "baseline": 31, "target": 40}
-CALLS = {"key": "calls", "name": "Calls about fees", "unit": "calls/month", "direction": "decrease", "baseline": 1200, "target": None}
+NPS = {
+    "key": "nps",
+    "name": "Net promoter score",
+    "unit": "points",
+    "direction": "increase",
+    "baseline": 31,
+    "target": 40,
+}
+CALLS = {
+    "key": "calls",
+    "name": "Calls about fees",
+    "unit": "calls/month",
+    "direction": "decrease",
+    "baseline": 1200,
+    "target": None,
+}
 OWNERS = {"A1": (ANN, [NPS, CALLS]), "A2": (BOB, [NPS]), "B": (NOMAIL, []), "C": (ANN, [])}
 DATES = {
     "discovery": ("2027-01-01", "2027-03-31"),
@@ -56,15 +70,23 @@ async def push(http, token_for, jira, scored, plan) -> tuple[dict, dict[str, str
     cid = await connect(http, jira, scored["portfolioId"], editor)
     started = await http.post(f"/integrations/connections/{cid}/pushes", json={"planId": plan["id"]}, headers=editor)
     assert started.status_code == 202, started.text
-    done = await wait_for(http, f"/integrations/pushes/{started.json()['id']}", viewer, until={"succeeded", "partial", "failed"})
+    done = await wait_for(
+        http, f"/integrations/pushes/{started.json()['id']}", viewer, until={"succeeded", "partial", "failed"}
+    )
     assert done["status"] == "succeeded", done
-    keys = {op.get("idea") or op["phase"]: op["issue_key"] for op in done["operations"] if op.get("issue_key") and not op.get("blocker")}
+    keys = {
+        op.get("idea") or op["phase"]: op["issue_key"]
+        for op in done["operations"]
+        if op.get("issue_key") and not op.get("blocker")
+    }
     return done, keys
 
 
 def texts(node) -> list[str]:
     if isinstance(node, dict):
-        return ([node["text"]] if node.get("type") == "text" else []) + [t for child in node.get("content", []) for t in texts(child)]
+        return ([node["text"]] if node.get("type") == "text" else []) + [
+            t for child in node.get("content", []) for t in texts(child)
+        ]
     return []
 
 
@@ -123,7 +145,9 @@ async def test_owners_become_assignees_kpis_a_table_departments_labels_and_phase
     assert unmapped == expected
 
 
-async def test_a_site_without_a_start_date_field_gets_due_dates_only(people_database_url, settings, token_for, jira, monkeypatch):
+async def test_a_site_without_a_start_date_field_gets_due_dates_only(
+    people_database_url, settings, token_for, jira, monkeypatch
+):
     settings = push_settings(settings, people_database_url, jira, monkeypatch)
     jira.without_start_date_field()
     async with single_process(settings) as http:
@@ -162,7 +186,11 @@ async def test_the_delivery_view_has_a_row_per_idea_and_shows_what_is_late_by_th
         "statusCategory": "done", "due": DATES[planned["A1"]][1], "late": False}  # fmt: skip
     # The row reads as the plan's row of the idea does.
     (plan_row,) = [a for a in plan["assignments"] if a["idea"] == "A1"]
-    assert (a1["persona"], a1["journeyStage"], a1["cost"]) == (plan_row["persona"], plan_row["journeyStage"], plan_row["cost"])
+    assert (a1["persona"], a1["journeyStage"], a1["cost"]) == (
+        plan_row["persona"],
+        plan_row["journeyStage"],
+        plan_row["cost"],
+    )
     assert a1["value"] == pytest.approx(plan_row["value"]) and a1["persona"] is not None
     assert [k["key"] for k in a1["kpis"]] == [k["key"] for k in plan_row["kpis"]]
     assert assignee_of(jira, keys["A1"]) == ann

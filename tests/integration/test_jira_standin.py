@@ -17,7 +17,11 @@ pytestmark = pytest.mark.integration
 
 
 def adf(text: str) -> dict[str, Any]:
-    return {"type": "doc", "version": 1, "content": [{"type": "paragraph", "content": [{"type": "text", "text": text}]}]}
+    return {
+        "type": "doc",
+        "version": 1,
+        "content": [{"type": "paragraph", "content": [{"type": "text", "text": text}]}],
+    }
 
 
 def issue_fields(summary: str, *, kind: str = "Task", **extra: Any) -> dict[str, Any]:
@@ -37,7 +41,9 @@ def create(client: httpx.Client, summary: str, **extra: Any) -> str:
 
 
 def test_create_issue_with_an_adf_description_answers_created_issue_only(client: httpx.Client) -> None:
-    response = client.post("/rest/api/3/issue", json=issue_fields("Ship it", description=adf("Why it matters"), labels=["idea-7"]))
+    response = client.post(
+        "/rest/api/3/issue", json=issue_fields("Ship it", description=adf("Why it matters"), labels=["idea-7"])
+    )
 
     assert response.status_code == 201
     assert schema_errors("CreatedIssue", response.json()) == []
@@ -47,12 +53,19 @@ def test_create_issue_with_an_adf_description_answers_created_issue_only(client:
     assert schema_errors("IssueBean", issue) == []
 
 
-def test_a_body_the_official_schemas_reject_is_a_400_and_a_recorded_violation(client: httpx.Client, jira: JiraStandin) -> None:
+def test_a_body_the_official_schemas_reject_is_a_400_and_a_recorded_violation(
+    client: httpx.Client, jira: JiraStandin
+) -> None:
     plain = client.post("/rest/api/3/issue", json=issue_fields("Plain", description="not ADF"))
-    half_link = client.post("/rest/api/3/issueLink", json={"type": {"name": "Blocks"}, "inwardIssue": {"key": "PROJ-1"}})
+    half_link = client.post(
+        "/rest/api/3/issueLink", json={"type": {"name": "Blocks"}, "inwardIssue": {"key": "PROJ-1"}}
+    )
 
     assert plain.status_code == 400
-    assert plain.json() == {"errorMessages": [], "errors": {"description": "Operation value must be an Atlassian Document (see the Atlassian Document Format)"}}
+    assert plain.json() == {
+        "errorMessages": [],
+        "errors": {"description": "Operation value must be an Atlassian Document (see the Atlassian Document Format)"},
+    }
     assert half_link.status_code == 400
     violations = jira.clear_violations()
     assert [v.operation for v in violations] == ["createIssue", "linkIssues"]
@@ -67,7 +80,9 @@ def test_a_jira_rule_broken_is_a_400_error_collection_but_no_violation(client: h
     assert jira.violations == []
 
 
-def test_bulk_create_partial_failure_lists_created_issues_and_failed_element_numbers(client: httpx.Client, jira: JiraStandin) -> None:
+def test_bulk_create_partial_failure_lists_created_issues_and_failed_element_numbers(
+    client: httpx.Client, jira: JiraStandin
+) -> None:
     epic = create(client, "Phase 1", kind="Epic")
     jira.fail_bulk_elements({1})
     updates = [issue_fields(f"Idea {n}", parent={"key": epic}, labels=[f"idea-{n}"]) for n in range(3)]
@@ -77,13 +92,19 @@ def test_bulk_create_partial_failure_lists_created_issues_and_failed_element_num
     assert response.status_code == 201
     body = response.json()
     assert schema_errors("CreatedIssues", body) == []
-    assert [client.get(f"/rest/api/3/issue/{i['key']}").json()["fields"]["summary"] for i in body["issues"]] == ["Idea 0", "Idea 2"]
+    assert [client.get(f"/rest/api/3/issue/{i['key']}").json()["fields"]["summary"] for i in body["issues"]] == [
+        "Idea 0",
+        "Idea 2",
+    ]
     assert [(e["failedElementNumber"], e["status"]) for e in body["errors"]] == [(1, 400)]
     assert set(body["errors"][0]["elementErrors"]) == {"errorMessages", "errors"}
 
 
 def test_bulk_create_where_every_element_fails_answers_400_with_the_same_shape(client: httpx.Client) -> None:
-    response = client.post("/rest/api/3/issue/bulk", json={"issueUpdates": [issue_fields("A", kind="Nope"), issue_fields("B", kind="Nope")]})
+    response = client.post(
+        "/rest/api/3/issue/bulk",
+        json={"issueUpdates": [issue_fields("A", kind="Nope"), issue_fields("B", kind="Nope")]},
+    )
 
     assert response.status_code == 400
     assert response.json()["issues"] == []
@@ -103,7 +124,11 @@ def test_search_by_label_pages_with_next_page_token_and_no_total(client: httpx.C
     token = None
     pages = 0
     while True:
-        body: dict[str, Any] = {"jql": 'project = PROJ AND labels = "push-1"', "maxResults": 2, "fields": ["summary", "labels"]}
+        body: dict[str, Any] = {
+            "jql": 'project = PROJ AND labels = "push-1"',
+            "maxResults": 2,
+            "fields": ["summary", "labels"],
+        }
         if token:
             body["nextPageToken"] = token
         page = client.post("/rest/api/3/search/jql", json=body).json()
@@ -136,8 +161,12 @@ def test_blocks_link_reads_inward_issue_blocks_outward_issue(client: httpx.Clien
 
     assert (first.status_code, first.content, again.status_code) == (201, b"", 201)
     assert jira.blocks() == {(blocker, blocked)}
-    [on_blocker] = client.get(f"/rest/api/3/issue/{blocker}", params={"fields": "issuelinks"}).json()["fields"]["issuelinks"]
-    [on_blocked] = client.get(f"/rest/api/3/issue/{blocked}", params={"fields": "issuelinks"}).json()["fields"]["issuelinks"]
+    [on_blocker] = client.get(f"/rest/api/3/issue/{blocker}", params={"fields": "issuelinks"}).json()["fields"][
+        "issuelinks"
+    ]
+    [on_blocked] = client.get(f"/rest/api/3/issue/{blocked}", params={"fields": "issuelinks"}).json()["fields"][
+        "issuelinks"
+    ]
     assert (on_blocker["outwardIssue"]["key"], on_blocker["type"]["outward"]) == (blocked, "blocks")
     assert (on_blocked["inwardIssue"]["key"], on_blocked["type"]["inward"]) == (blocker, "is blocked by")
     assert "inwardIssue" not in on_blocker and "outwardIssue" not in on_blocked
@@ -160,16 +189,22 @@ def test_429_with_retry_after_then_success(client: httpx.Client, jira: JiraStand
     assert [r.status for r in jira.requests] == [429, 503, 201]
 
 
-def test_a_timeout_after_create_leaves_the_issue_behind_findable_by_label(client: httpx.Client, jira: JiraStandin) -> None:
+def test_a_timeout_after_create_leaves_the_issue_behind_findable_by_label(
+    client: httpx.Client, jira: JiraStandin
+) -> None:
     jira.timeout_after_create(1)
     with pytest.raises(httpx.RemoteProtocolError):
         client.post("/rest/api/3/issue", json=issue_fields("Lost answer", labels=["idea-42"]))
 
     jira.timeout_after_create(1, hang_seconds=1.0)
     with pytest.raises(httpx.ReadTimeout):
-        client.post("/rest/api/3/issue/bulk", json={"issueUpdates": [issue_fields("Slow", labels=["idea-43"])]}, timeout=0.2)
+        client.post(
+            "/rest/api/3/issue/bulk", json={"issueUpdates": [issue_fields("Slow", labels=["idea-43"])]}, timeout=0.2
+        )
 
-    found = client.get("/rest/api/3/search/jql", params={"jql": 'labels in ("idea-42", "idea-43")', "fields": "summary"}).json()
+    found = client.get(
+        "/rest/api/3/search/jql", params={"jql": 'labels in ("idea-42", "idea-43")', "fields": "summary"}
+    ).json()
     assert sorted(i["fields"]["summary"] for i in found["issues"]) == ["Lost answer", "Slow"]
     assert [r.status for r in jira.requests[:2]] == [None, None]
 
@@ -186,7 +221,10 @@ def test_transitions_move_the_status_category(client: httpx.Client) -> None:
 
 def test_edit_answers_204_and_ignores_a_transition(client: httpx.Client) -> None:
     key = create(client, "Before", labels=["a"])
-    body = {"update": {"labels": [{"add": "b"}, {"remove": "a"}], "summary": [{"set": "After"}]}, "transition": {"id": "31"}}
+    body = {
+        "update": {"labels": [{"add": "b"}, {"remove": "a"}], "summary": [{"set": "After"}]},
+        "transition": {"id": "31"},
+    }
 
     assert client.put(f"/rest/api/3/issue/{key}", json=body).status_code == 204
     fields = client.get(f"/rest/api/3/issue/{key}").json()["fields"]
@@ -220,7 +258,9 @@ def test_status_change_webhook_is_signed_and_carries_the_new_category(client: ht
     assert payload["webhookEvent"] == "jira:issue_updated"
     assert payload["issue"]["key"] == key
     assert payload["issue"]["fields"]["status"]["statusCategory"]["key"] == "done"
-    assert [(i["field"], i["fromString"], i["toString"]) for i in payload["changelog"]["items"]] == [("status", "To Do", "Done")]
+    assert [(i["field"], i["fromString"], i["toString"]) for i in payload["changelog"]["items"]] == [
+        ("status", "To Do", "Done")
+    ]
     retried = delivery.retried()
     assert retried.headers["X-Atlassian-Webhook-Identifier"] == delivery.headers["X-Atlassian-Webhook-Identifier"]
     assert retried.headers["X-Atlassian-Webhook-Retry"] == "1"
@@ -247,9 +287,13 @@ def test_metadata_endpoints_answer_in_the_official_shapes(client: httpx.Client) 
 def test_comments_take_adf_bodies(client: httpx.Client, jira: JiraStandin) -> None:
     key = create(client, "Discussed")
 
-    assert client.post(f"/rest/api/3/issue/{key}/comment", json={"body": adf("Pushed by the roadmap")}).status_code == 201
+    assert (
+        client.post(f"/rest/api/3/issue/{key}/comment", json={"body": adf("Pushed by the roadmap")}).status_code == 201
+    )
     assert client.post(f"/rest/api/3/issue/{key}/comment", json={"body": "plain"}).status_code == 400
-    assert [c["body"] for c in client.get(f"/rest/api/3/issue/{key}/comment").json()["comments"]] == [adf("Pushed by the roadmap")]
+    assert [c["body"] for c in client.get(f"/rest/api/3/issue/{key}/comment").json()["comments"]] == [
+        adf("Pushed by the roadmap")
+    ]
     assert [v.operation for v in jira.clear_violations()] == ["addComment"]
 
 

@@ -59,7 +59,10 @@ def jobs_database_url(make_database: Callable[[str], str]) -> str:
 @pytest.fixture
 def job_settings(settings: Settings, jobs_database_url: str) -> Settings:
     return msgspec.structs.replace(
-        settings, database_url=jobs_database_url, job_retry_after_seconds=RETRY_AFTER_SECONDS, job_stop_grace_seconds=1.0
+        settings,
+        database_url=jobs_database_url,
+        job_retry_after_seconds=RETRY_AFTER_SECONDS,
+        job_stop_grace_seconds=1.0,
     )
 
 
@@ -126,7 +129,8 @@ async def test_a_job_exists_only_if_the_transaction_that_enqueued_it_commits(db,
             committed = await enqueue(db, "test.never-run", b"{}", priority=5)
             assert await observer.fetchval("SELECT count(*) FROM queue.pgqueuer WHERE id = $1", committed) == 0
         counts = await observer.fetch(
-            "SELECT id, priority, status::text FROM queue.pgqueuer WHERE id = ANY($1::bigint[])", [rolled_back, committed]
+            "SELECT id, priority, status::text FROM queue.pgqueuer WHERE id = ANY($1::bigint[])",
+            [rolled_back, committed],
         )
         assert [tuple(row) for row in counts] == [(committed, 5, "queued")]
     finally:
@@ -152,7 +156,12 @@ async def test_a_worker_runs_a_job_and_its_effect_is_recorded_once(db, job_setti
             payload = json.dumps({"run": run_id, "seconds": 0}).encode()
             await handler(
                 JobContext(
-                    job_id=job_id, entrypoint="test.record", payload=payload, attempt=1, settings=job_settings, pool=pool
+                    job_id=job_id,
+                    entrypoint="test.record",
+                    payload=payload,
+                    attempt=1,
+                    settings=job_settings,
+                    pool=pool,
                 )
             )
         finally:
@@ -164,7 +173,6 @@ async def test_a_worker_runs_a_job_and_its_effect_is_recorded_once(db, job_setti
     assert await db.fetchval("SELECT count(*) FROM queue.pgqueuer WHERE id = $1", job_id) == 0
     logged = await db.fetch("SELECT status::text FROM queue.pgqueuer_log WHERE job_id = $1 ORDER BY id", job_id)
     assert [row["status"] for row in logged][-1] == "successful"
-
 
 
 async def test_a_failing_handler_is_logged_and_its_job_marked_as_an_exception(db, job_settings, caplog):
@@ -221,7 +229,10 @@ def start_worker_process(name: str, database_url: str, tmp_path: Path) -> tuple[
     }
     with log.open("wb") as stderr:
         process = subprocess.Popen(
-            [sys.executable, str(HERE / "job_worker_script.py"), name], env=env, stderr=stderr, stdout=subprocess.DEVNULL
+            [sys.executable, str(HERE / "job_worker_script.py"), name],
+            env=env,
+            stderr=stderr,
+            stdout=subprocess.DEVNULL,
         )
     return process, log
 

@@ -24,7 +24,9 @@ async def test_a_full_portfolio_takes_no_more_ideas(client, token_for, conn):
         MAX_IDEAS_PER_PORTFOLIO,
     )
     response = await client.post(
-        f"/scoring/portfolios/{portfolio['id']}/ideas", json={"ref": "ONE-MORE", "title": "x"}, headers=token_for(EDITOR)
+        f"/scoring/portfolios/{portfolio['id']}/ideas",
+        json={"ref": "ONE-MORE", "title": "x"},
+        headers=token_for(EDITOR),
     )
     assert response.status_code == 422, response.text
     assert response.json()["errors"][0]["field"] == "ideas"

@@ -83,7 +83,9 @@ async def test_estimates_older_than_the_cadence_are_stale_in_lists_rankings_and_
     base = await portfolio_with_ideas(client, token_for, "A", "B", "C", review_every_days=30)
     editor = token_for(EDITOR, subject=PM)
     portfolio_id = base.split("/")[-1]
-    model = (await client.post(f"{base}/models", json={"name": "RICE", "definition": {"kind": "rice"}}, headers=editor)).json()
+    model = (
+        await client.post(f"{base}/models", json={"name": "RICE", "definition": {"kind": "rice"}}, headers=editor)
+    ).json()
     assert (await client.get(f"{base}/ideas", params={"stale": "true"}, headers=editor)).json()["total"] == 0
 
     clock.advance(days=20)
@@ -112,7 +114,9 @@ async def test_estimates_older_than_the_cadence_are_stale_in_lists_rankings_and_
     assert (await client.get(f"{base}/ideas", params={"stale": "true"}, headers=editor)).json()["total"] == 0
 
 
-async def test_the_review_check_records_when_ideas_became_stale_once_and_tells_subscribers(client, token_for, clock, conn):
+async def test_the_review_check_records_when_ideas_became_stale_once_and_tells_subscribers(
+    client, token_for, clock, conn
+):
     base = await portfolio_with_ideas(client, token_for, "A", "B", review_every_days=30)
     portfolio_id = base.split("/")[-1]
     editor = token_for(EDITOR, subject=PM)
@@ -129,7 +133,9 @@ async def test_the_review_check_records_when_ideas_became_stale_once_and_tells_s
     await client.patch(f"{base}/ideas/B", json={"estimates": {**idea("B")["estimates"], "reach": 300}}, headers=editor)
     found = [e for e in await staleness.mark_stale(conn, now=clock()) if str(e.portfolio_id) == portfolio_id]
     assert [(e.refs, e.review_every_days) for e in found] == [(["A"], 30)]
-    again = [e for e in await staleness.mark_stale(conn, now=clock.advance(hours=1)) if str(e.portfolio_id) == portfolio_id]
+    again = [
+        e for e in await staleness.mark_stale(conn, now=clock.advance(hours=1)) if str(e.portfolio_id) == portfolio_id
+    ]
     assert again == []
 
     a = (await client.get(f"{base}/ideas/A", headers=editor)).json()
@@ -139,7 +145,9 @@ async def test_the_review_check_records_when_ideas_became_stale_once_and_tells_s
         "WHERE o.portfolio_id = $1 AND o.event_type = 'ideas.stale'",
         UUID(portfolio_id),
     )
-    assert [(e["envelope"]["data"], e["status"]) for e in events] == [({"ideas": ["A"], "count": 1, "reviewEveryDays": 30}, "pending")]
+    assert [(e["envelope"]["data"], e["status"]) for e in events] == [
+        ({"ideas": ["A"], "count": 1, "reviewEveryDays": 30}, "pending")
+    ]
 
     # A new estimate ends it; the check then finds A again only once it is stale again.
     await client.patch(f"{base}/ideas/A", json={"estimates": {**idea("A")["estimates"], "reach": 900}}, headers=editor)
@@ -147,15 +155,21 @@ async def test_the_review_check_records_when_ideas_became_stale_once_and_tells_s
     assert (a["stale"], a["staleSince"]) == (False, None)
 
 
-async def test_the_journey_map_shows_when_personas_stages_and_touchpoints_were_reviewed(client, token_for, member_of, clock):
+async def test_the_journey_map_shows_when_personas_stages_and_touchpoints_were_reviewed(
+    client, token_for, member_of, clock
+):
     base = await portfolio_with_ideas(client, token_for, "A", review_every_days=30)
     editor = token_for(EDITOR, subject=PM)
-    reviewed = await client.post(f"{base}/journey/reviews", json={"facet": "persona", "value": "Busy parent"}, headers=editor)
+    reviewed = await client.post(
+        f"{base}/journey/reviews", json={"facet": "persona", "value": "Busy parent"}, headers=editor
+    )
     assert reviewed.status_code == 200, reviewed.text
     assert reviewed.json() == {"facet": "persona", "value": "Busy parent", "reviewedAt": iso(clock()), "reviewedBy": PM}
 
     journey = (await client.get(f"{base}/journey", headers=editor)).json()
-    assert journey["personas"] == [{"value": "Busy parent", "ideas": 1, "reviewedAt": iso(clock()), "reviewedBy": PM, "reviewDue": False}]
+    assert journey["personas"] == [
+        {"value": "Busy parent", "ideas": 1, "reviewedAt": iso(clock()), "reviewedBy": PM, "reviewDue": False}
+    ]
     assert journey["journeyStages"] == [{"value": "onboarding", "ideas": 1, "reviewDue": True}]
     clock.advance(days=31)
     journey = (await client.get(f"{base}/journey", headers=editor)).json()
@@ -166,5 +180,7 @@ async def test_the_journey_map_shows_when_personas_stages_and_touchpoints_were_r
     bad_facet = await client.post(f"{base}/journey/reviews", json={"facet": "channel", "value": "x"}, headers=editor)
     assert bad_facet.status_code in (400, 422), bad_facet.text
     viewer = await member_of(base.split("/")[-1], "viewer")
-    refused = await client.post(f"{base}/journey/reviews", json={"facet": "persona", "value": "Busy parent"}, headers=viewer)
+    refused = await client.post(
+        f"{base}/journey/reviews", json={"facet": "persona", "value": "Busy parent"}, headers=viewer
+    )
     assert refused.status_code == 403

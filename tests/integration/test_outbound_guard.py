@@ -66,7 +66,9 @@ async def test_the_connection_goes_to_the_address_that_was_checked_not_to_a_seco
         dns = Answers([PUBLIC])
         dials = RecordedDials()
         guard = OutboundGuard(resolver=dns)
-        async with httpx.AsyncClient(base_url=f"https://localhost:{listener.port}", transport=GuardedTransport(guard, dial=dials)) as client:
+        async with httpx.AsyncClient(
+            base_url=f"https://localhost:{listener.port}", transport=GuardedTransport(guard, dial=dials)
+        ) as client:
             with pytest.raises(httpx.ConnectError):
                 await client.get("/rest/api/3/myself")
     assert dials.dialled == [(PUBLIC, listener.port)]  # one lookup, checked, dialled as checked
@@ -88,7 +90,11 @@ async def test_only_the_named_exception_reaches_the_listener_and_the_host_header
         # The operator names localhost:<port>; the name resolves to the listener's address.
         guard = OutboundGuard([f"localhost:{listener.port}"], resolver=Answers(["127.0.0.1"]))
         refused = OutboundGuard([f"localhost:{listener.port + 1}", "127.0.0.2"], resolver=Answers(["127.0.0.1"]))
-        for url in (f"http://localhost:{listener.port}/", f"http://127.0.0.1:{listener.port}/", f"https://localhost:{listener.port}/"):
+        for url in (
+            f"http://localhost:{listener.port}/",
+            f"http://127.0.0.1:{listener.port}/",
+            f"https://localhost:{listener.port}/",
+        ):
             with pytest.raises(OutboundRefused):  # refused when the client is made, or when it connects
                 async with refused.client(url) as client:
                     await client.get("/")

@@ -8,8 +8,22 @@ pytestmark = pytest.mark.integration
 
 EDITOR = "programme_manager"
 ANN = {"subject": "ann", "name": "Ann Lee", "email": "ann@bank.example", "department": "Cards"}
-NPS = {"key": "nps", "name": "Net promoter score", "unit": "points", "direction": "increase", "baseline": 31, "target": 40}
-CALLS = {"key": "calls", "name": "Calls about fees", "unit": "calls/month", "direction": "decrease", "baseline": 1200.5, "target": None}
+NPS = {
+    "key": "nps",
+    "name": "Net promoter score",
+    "unit": "points",
+    "direction": "increase",
+    "baseline": 31,
+    "target": 40,
+}
+CALLS = {
+    "key": "calls",
+    "name": "Calls about fees",
+    "unit": "calls/month",
+    "direction": "decrease",
+    "baseline": 1200.5,
+    "target": None,
+}
 
 
 async def new_portfolio(client, token_for) -> str:
@@ -66,7 +80,14 @@ async def test_filters_by_owner_department_and_no_owner(client, token_for):
 async def test_owner_and_kpis_round_trip_through_csv(client, token_for):
     source = await new_portfolio(client, token_for)
     headers = token_for(EDITOR)
-    odd = {"key": "wait.s", "name": "Wait: at; the branch", "unit": "", "direction": "decrease", "baseline": None, "target": 90}
+    odd = {
+        "key": "wait.s",
+        "name": "Wait: at; the branch",
+        "unit": "",
+        "direction": "decrease",
+        "baseline": None,
+        "target": 90,
+    }
     ideas = [idea("C-1", owner=ANN, kpis=[NPS, odd]), idea("C-2", owner={"subject": "x", "name": "X"}), idea("C-3")]
     assert (await client.post(f"{source}/ideas/bulk", json={"ideas": ideas}, headers=headers)).status_code == 201
     exported = await client.get(f"{source}/ideas.csv", headers=headers)
@@ -116,5 +137,8 @@ async def test_bad_owners_and_kpis_are_named_and_nothing_is_written(client, toke
     bad_csv = "ref,title,owner_name,kpis\r\nB-2,x,Ann,\r\nB-3,y,,nps:NPS:pts:increase:abc:\r\n"
     response = await client.post(f"{base}/ideas.csv", content=bad_csv, headers={**headers, "Content-Type": "text/csv"})
     assert response.status_code == 422, response.text
-    assert [(error["row"], error["column"]) for error in response.json()["errors"]] == [(2, "owner_subject"), (3, "kpis")]
+    assert [(error["row"], error["column"]) for error in response.json()["errors"]] == [
+        (2, "owner_subject"),
+        (3, "kpis"),
+    ]
     assert (await client.get(f"{base}/ideas", headers=headers)).json()["total"] == 0

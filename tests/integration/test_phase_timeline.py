@@ -31,11 +31,17 @@ async def test_a_scenario_keeps_its_phase_dates_and_a_plan_shows_the_timeline(cl
     assert [(p["key"], p["start"], p["end"]) for p in scenario["phases"]] == [(k, *DATES[k]) for k in DATES]
 
     # A patch changes what it names: one phase's end, another's dates taken away; budgets stay.
-    patch = {"phases": [{"key": "improve", "end": "2027-10-15"}, {"key": "personalization", "start": None, "end": None}]}
+    patch = {
+        "phases": [{"key": "improve", "end": "2027-10-15"}, {"key": "personalization", "start": None, "end": None}]
+    }
     patched = await client.patch(f"/roadmap/scenarios/{scenario['id']}", json=patch, headers=editor)
     assert patched.status_code == 200, patched.text
     phases = {p["key"]: p for p in patched.json()["phases"]}
-    assert (phases["improve"]["start"], phases["improve"]["end"], phases["improve"]["budget"]) == ("2027-04-01", "2027-10-15", 50000)
+    assert (phases["improve"]["start"], phases["improve"]["end"], phases["improve"]["budget"]) == (
+        "2027-04-01",
+        "2027-10-15",
+        50000,
+    )
     assert "start" not in phases["personalization"] and phases["personalization"]["budget"] == 40000
 
     run = await finished_run(conn, uuid.UUID(scenario["id"]))
@@ -63,7 +69,9 @@ async def test_phase_dates_are_checked_naming_the_field(client, token_for):
     refused = await client.post("/roadmap/scenarios", json=scenario_body(scored, phases=not_a_date), headers=editor)
     assert refused.status_code in (400, 422) and "phases" in refused.text, refused.text
 
-    made = (await client.post("/roadmap/scenarios", json=scenario_body(scored, phases=dated_phases()), headers=editor)).json()
+    made = (
+        await client.post("/roadmap/scenarios", json=scenario_body(scored, phases=dated_phases()), headers=editor)
+    ).json()
     patch = {"phases": [{"key": "discovery", "end": "2026-12-31"}]}
     refused = await client.patch(f"/roadmap/scenarios/{made['id']}", json=patch, headers=editor)
     assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "phases[0].end", refused.text

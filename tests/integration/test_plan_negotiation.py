@@ -40,7 +40,9 @@ async def negotiation(client, token_for, conn):
     scored = await scored_portfolio(client, token_for)
     scenario = (await client.post("/roadmap/scenarios", json=scenario_body(scored), headers=token_for(EDITOR))).json()
     scenario_id = uuid.UUID(scenario["id"])
-    run = await run_with(conn, scenario_id, {"A1": "improve", "C": "perfection"}, spend={"improve": 15_000, "perfection": 45_000})
+    run = await run_with(
+        conn, scenario_id, {"A1": "improve", "C": "perfection"}, spend={"improve": 15_000, "perfection": 45_000}
+    )
     plan = (await client.post(f"/roadmap/runs/{run}/plans", json={"name": "2027"}, headers=token_for(EDITOR))).json()
     submitted = await client.post(f"/roadmap/plans/{plan['id']}/submit", headers=token_for(EDITOR))
     assert submitted.status_code == 200, submitted.text
@@ -56,13 +58,19 @@ async def decide(client, token_for, plan_id, phase, body, subject=LEADER):
 async def test_a_revision_keeps_untouched_approvals_and_asks_again_for_the_rest(client, token_for, conn, negotiation):
     plan_id = negotiation["plan"]
     for phase in ("discovery", "improve", "personalization"):
-        assert (await decide(client, token_for, plan_id, phase, {"decision": "approve", "comment": "ok"})).status_code == 200
+        assert (
+            await decide(client, token_for, plan_id, phase, {"decision": "approve", "comment": "ok"})
+        ).status_code == 200
     asked = await decide(client, token_for, plan_id, "perfection", {"decision": "reject", "comment": "C is too dear"})
     assert asked.json()["status"] == "submitted"
 
     # The programme manager answers: perfection without C, and A2 added to improve.
-    revised_run = await run_with(conn, negotiation["scenario"], {"A1": "improve", "A2": "improve"}, spend={"improve": 45_000})
-    revised = await client.post(f"/roadmap/plans/{plan_id}/revisions", json={"runId": str(revised_run)}, headers=token_for(EDITOR))
+    revised_run = await run_with(
+        conn, negotiation["scenario"], {"A1": "improve", "A2": "improve"}, spend={"improve": 45_000}
+    )
+    revised = await client.post(
+        f"/roadmap/plans/{plan_id}/revisions", json={"runId": str(revised_run)}, headers=token_for(EDITOR)
+    )
     assert revised.status_code == 200, revised.text
     body = revised.json()
     assert body["status"] == "submitted" and body["revision"] == 2 and body["runId"] == str(revised_run)
@@ -86,7 +94,9 @@ async def test_a_revision_needs_a_finished_run_of_the_same_scenario(client, toke
     elsewhere = await run_with(conn, uuid.UUID(other["id"]), {"A1": "improve"})
     wrong = await client.post(url, json={"runId": str(elsewhere)}, headers=token_for(EDITOR))
     assert wrong.status_code == 422 and wrong.json()["errors"][0]["field"] == "runId"
-    queued = (await client.post(f"/roadmap/scenarios/{negotiation['scenario']}/runs", json={}, headers=token_for(EDITOR))).json()
+    queued = (
+        await client.post(f"/roadmap/scenarios/{negotiation['scenario']}/runs", json={}, headers=token_for(EDITOR))
+    ).json()
     unfinished = await client.post(url, json={"runId": queued["id"]}, headers=token_for(EDITOR))
     assert unfinished.status_code == 409
 
@@ -95,7 +105,9 @@ async def test_whoever_revised_a_plan_never_decides_it(client, token_for, member
     portfolio = negotiation["scored"]["portfolioId"]
     reviser = await member_of(portfolio, "programme_manager", "leader", subject="reviser@example.com")
     run = await run_with(conn, negotiation["scenario"], {"A1": "improve"})
-    revised = await client.post(f"/roadmap/plans/{negotiation['plan']}/revisions", json={"runId": str(run)}, headers=reviser)
+    revised = await client.post(
+        f"/roadmap/plans/{negotiation['plan']}/revisions", json={"runId": str(run)}, headers=reviser
+    )
     assert revised.status_code == 200, revised.text
     own = await client.post(
         f"/roadmap/plans/{negotiation['plan']}/phases/improve/decision",
@@ -109,14 +121,20 @@ async def test_a_phase_approved_for_less_stands_if_the_plan_fits_and_asks_for_ch
     client, token_for, negotiation
 ):
     plan_id = negotiation["plan"]
-    fits = await decide(client, token_for, plan_id, "improve", {"decision": "approve", "comment": "less", "budget": 20_000})
+    fits = await decide(
+        client, token_for, plan_id, "improve", {"decision": "approve", "comment": "less", "budget": 20_000}
+    )
     assert fits.status_code == 200, fits.text
     improve = fits.json()["phases"][1]["decision"]
     assert improve["decision"] == "approved" and improve["approvedBudget"] == 20_000
-    too_little = await decide(client, token_for, plan_id, "perfection", {"decision": "approve", "comment": "less", "budget": 40_000})
+    too_little = await decide(
+        client, token_for, plan_id, "perfection", {"decision": "approve", "comment": "less", "budget": 40_000}
+    )
     assert too_little.json()["phases"][2]["decision"]["decision"] == "changes_requested"
     assert too_little.json()["phases"][2]["decision"]["approvedBudget"] == 40_000
-    more = await decide(client, token_for, plan_id, "discovery", {"decision": "approve", "comment": "x", "budget": 20_001})
+    more = await decide(
+        client, token_for, plan_id, "discovery", {"decision": "approve", "comment": "x", "budget": 20_001}
+    )
     assert more.status_code == 422 and more.json()["errors"][0]["field"] == "budget"
 
 

@@ -12,11 +12,10 @@ import uuid
 import asyncpg
 import httpx
 import pytest
-
 from tenancy import drop_portfolio
+
 from services.kit.db import PoolSource
-from services.roadmap.plans import domain as plans_domain
-from services.roadmap.plans import service as plans_service
+from services.roadmap.plans import domain as plans_domain, service as plans_service
 from services.single_process import create_single_process_app
 
 pytestmark = pytest.mark.integration
@@ -209,7 +208,13 @@ async def test_approving_every_phase_approves_the_plan_with_a_full_audit_trail(s
     assert last.json()["phases"][1]["decision"]["decidedBy"] == "other-lead@example.com"
 
     trail = (await client.get(f"/roadmap/plans/{plan_id}/audit", headers=token_for("viewer"))).json()
-    assert [event["action"] for event in trail] == ["created", "submitted", "phase_approved", "phase_approved", "approved"]
+    assert [event["action"] for event in trail] == [
+        "created",
+        "submitted",
+        "phase_approved",
+        "phase_approved",
+        "approved",
+    ]
     assert [event["actorRole"] for event in trail] == [EDITOR, EDITOR, "leader", "leader", "leader"]
     assert trail[2]["detail"] == {"phase": "improve", "comment": "within budget"}
     assert [event["at"] for event in trail] == sorted(event["at"] for event in trail)
@@ -328,13 +333,17 @@ async def test_list_filters_by_portfolio_and_status_and_pages_newest_first(clien
     url = "/roadmap/plans"
     every = await client.get(url, params={"portfolioId": str(portfolio)}, headers=token_for("viewer"))
     assert [item["name"] for item in every.json()["items"]] == ["third", "second", "first"]
-    drafts = await client.get(url, params={"portfolioId": str(portfolio), "status": "draft"}, headers=token_for("viewer"))
+    drafts = await client.get(
+        url, params={"portfolioId": str(portfolio), "status": "draft"}, headers=token_for("viewer")
+    )
     assert drafts.json()["total"] == 2
     page = await client.get(
         url, params={"portfolioId": str(portfolio), "page": 2, "pageSize": 2}, headers=token_for("delivery")
     )
     assert [item["name"] for item in page.json()["items"]] == ["first"]
-    assert page.json()["total"] == 3 and page.json()["pageSize"] == 2 and page.json()["items"][0]["status"] == "submitted"
+    assert (
+        page.json()["total"] == 3 and page.json()["pageSize"] == 2 and page.json()["items"][0]["status"] == "submitted"
+    )
     bad = await client.get(url, params={"status": "pending"}, headers=token_for("viewer"))
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "query.status"
     bad_id = await client.get(url, params={"portfolioId": "nope"}, headers=token_for("viewer"))
@@ -452,8 +461,12 @@ async def race(settings, hold, *requests, release: str = "rollback"):
 async def stored(live: Live, plan_id: str):
     async with live.pool.acquire() as conn:
         status = await conn.fetchval("SELECT status FROM roadmap.plans WHERE id = $1", uuid.UUID(plan_id))
-        rows = await conn.fetch("SELECT phase, decision FROM roadmap.phase_decisions WHERE plan_id = $1", uuid.UUID(plan_id))
-        actions = await conn.fetch("SELECT action FROM roadmap.audit_events WHERE plan_id = $1 ORDER BY id", uuid.UUID(plan_id))
+        rows = await conn.fetch(
+            "SELECT phase, decision FROM roadmap.phase_decisions WHERE plan_id = $1", uuid.UUID(plan_id)
+        )
+        actions = await conn.fetch(
+            "SELECT action FROM roadmap.audit_events WHERE plan_id = $1 ORDER BY id", uuid.UUID(plan_id)
+        )
     return status, {row["phase"]: row["decision"] for row in rows}, [row["action"] for row in actions]
 
 
@@ -466,7 +479,9 @@ async def stored(live: Live, plan_id: str):
     ],
     ids=["both-approve", "approve-and-reject", "same-phase"],
 )
-async def test_two_leaders_deciding_at_once_leave_the_plan_consistent(live, settings, token_for, first, second, expected):
+async def test_two_leaders_deciding_at_once_leave_the_plan_consistent(
+    live, settings, token_for, first, second, expected
+):
     plan_id = await live_plan(live, token_for)
     responses = await race(
         settings,

@@ -67,7 +67,9 @@ async def counting(settings, reads_database_url) -> AsyncIterator[Counted]:
         await source.close()
 
 
-async def test_a_ranking_page_is_read_without_begin_commit_or_reset_and_a_write_is_one_transaction(settings, reads_database_url, token_for):
+async def test_a_ranking_page_is_read_without_begin_commit_or_reset_and_a_write_is_one_transaction(
+    settings, reads_database_url, token_for
+):
     async with counting(settings, reads_database_url) as counted:
         scored = await scored_portfolio(counted.http, token_for)
         url = f"{scored['base']}/models/{scored['modelId']}/ranking"
@@ -101,7 +103,9 @@ async def test_hot_reads_check_membership_in_their_own_statements(settings, read
         assert last.status_code == 200 and len(last_sent) == 2, (last.text, last_sent)
         walked = [item["ref"] for page in (first, second, last) for item in page.json()["items"]]
         whole = (await counted.http.get(url, params={"pageSize": 10}, headers=viewer)).json()["items"]
-        assert walked == [item["ref"] for item in whole] and whole[-1]["score"] is None and not last.json()["nextCursor"]
+        assert (
+            walked == [item["ref"] for item in whole] and whole[-1]["score"] is None and not last.json()["nextCursor"]
+        )
         assert first.json()["total"] == second.json()["total"] == 5
 
         ideas, ideas_sent = await counted(
@@ -111,7 +115,9 @@ async def test_hot_reads_check_membership_in_their_own_statements(settings, read
         assert len(ideas_sent) == 2, ideas_sent  # the access check with the cadence; the page with its count
 
         scenario = await counted.http.post("/roadmap/scenarios", json=scenario_body(scored), headers=token_for(EDITOR))
-        started = await counted.http.post(f"/roadmap/scenarios/{scenario.json()['id']}/runs", json={}, headers=token_for(EDITOR))
+        started = await counted.http.post(
+            f"/roadmap/scenarios/{scenario.json()['id']}/runs", json={}, headers=token_for(EDITOR)
+        )
         assert started.status_code == 202, started.text
         run, run_sent = await counted("GET", f"/roadmap/runs/{started.json()['id']}", headers=viewer)
         assert run.status_code == 200 and run.json()["status"] == "queued", run.text
@@ -130,5 +136,7 @@ async def test_a_folded_access_check_keeps_its_404_and_403(settings, reads_datab
         missing_model, sent = await counted(
             "GET", f"{scored['base']}/models/00000000-0000-0000-0000-000000000000/ranking", headers=token_for("viewer")
         )
-        assert missing_model.status_code == 404 and "scoring model" in missing_model.json()["detail"], missing_model.text
+        assert missing_model.status_code == 404 and "scoring model" in missing_model.json()["detail"], (
+            missing_model.text
+        )
         assert len(sent) == 1, sent

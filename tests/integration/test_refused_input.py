@@ -98,7 +98,9 @@ async def test_a_refusal_is_one_info_line_without_a_traceback(client, token_for,
     headers = {} if status == 401 else token_for("admin")
     with caplog.at_level(logging.DEBUG):
         if isinstance(body, bytes):
-            response = await client.request(method, path, content=body, headers={**headers, "Content-Type": "application/json"})
+            response = await client.request(
+                method, path, content=body, headers={**headers, "Content-Type": "application/json"}
+            )
         else:
             response = await client.request(method, path, json=body, headers=headers)
     assert response.status_code == status, response.text

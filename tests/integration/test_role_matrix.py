@@ -87,8 +87,13 @@ async def build_world(client, token_for, conn) -> World:
     listed = await client.patch(base, json={"departments": departments}, headers=creator)
     assert listed.status_code == 200, listed.text
     # The callers allowed to withdraw a rating have one to withdraw.
-    for rater in (token_for("stakeholder", subject="stakeholder@example.com"), token_for("admin", subject="admin@example.com")):
-        rating = await client.put(f"{base}/ideas/A1/ratings/customerValue", json={"value": 7, "department": "cx"}, headers=rater)
+    for rater in (
+        token_for("stakeholder", subject="stakeholder@example.com"),
+        token_for("admin", subject="admin@example.com"),
+    ):
+        rating = await client.put(
+            f"{base}/ideas/A1/ratings/customerValue", json={"value": 7, "department": "cx"}, headers=rater
+        )
         assert rating.status_code == 201, rating.text
     scenario = await client.post("/roadmap/scenarios", json=scenario_body(scored), headers=creator)
     assert scenario.status_code == 201, scenario.text
@@ -180,7 +185,11 @@ async def plan_of(client, creator, run_id, *, submit: bool) -> dict:
 
 
 def concrete(path: str, operation: str, world: World) -> str:
-    plan = world["submitted_plan"] if operation in ("decidePhase", "submitPlan", "revisePlan", "withdrawPlan") else world["approved_plan"]
+    plan = (
+        world["submitted_plan"]
+        if operation in ("decidePhase", "submitPlan", "revisePlan", "withdrawPlan")
+        else world["approved_plan"]
+    )
     values = {
         "portfolio_id": world["portfolio"], "model_id": world["model"], "scenario_id": world["scenario"],
         "run_id": world["sweep"] if operation == "getFrontierChart" else world["run"], "plan_id": plan, "connection_id": world["connection"], "push_id": world["push"],
@@ -242,7 +251,9 @@ async def operations(client) -> list[tuple[str, str, str]]:
 def tokens(token_for) -> dict[str, dict[str, str]]:
     callers = {role: token_for(role, subject=f"{role}@example.com") for role in MEMBER_ROLES if role != EDITOR}
     callers[EDITOR] = token_for(EDITOR, subject=CREATOR)
-    callers["outsider"] = token_for("viewer", "stakeholder", EDITOR, "leader", "delivery", subject="outsider@example.com")
+    callers["outsider"] = token_for(
+        "viewer", "stakeholder", EDITOR, "leader", "delivery", subject="outsider@example.com"
+    )
     callers["admin"] = token_for("admin", subject="admin@example.com")
     # A subject that is no member itself, only through its identity provider's group.
     callers["group member"] = token_for(subject="someone@example.com", groups=("journey-team",))
@@ -311,7 +322,9 @@ async def test_lists_show_members_their_portfolios_and_non_members_none(client, 
     }
     for url, portfolios_of in lists.items():
         for caller, headers in callers.items():
-            response = await client.get(url, headers=headers, params={"pageSize": 1000} if "integrations" not in url else None)
+            response = await client.get(
+                url, headers=headers, params={"pageSize": 1000} if "integrations" not in url else None
+            )
             assert response.status_code == 200, (url, caller, response.text)
             listed = set(portfolios_of(response.json()))
             assert (world["portfolio"] in listed) == (caller != "outsider"), (url, caller)
@@ -323,7 +336,9 @@ async def test_lists_show_members_their_portfolios_and_non_members_none(client, 
 
 async def test_a_programme_manager_token_creates_portfolios_and_manages_them_alone(client, token_for):
     for role in ("viewer", "leader", "delivery", "stakeholder"):
-        refused = await client.post("/scoring/portfolios", json={"name": "X"}, headers=token_for(role, subject=f"{role}@x"))
+        refused = await client.post(
+            "/scoring/portfolios", json={"name": "X"}, headers=token_for(role, subject=f"{role}@x")
+        )
         assert refused.status_code == 403, refused.text
     mine = token_for(EDITOR, subject="new-pm@example.com")
     created = await client.post("/scoring/portfolios", json={"name": "Mine"}, headers=mine)

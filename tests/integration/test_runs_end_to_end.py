@@ -62,23 +62,37 @@ async def test_a_run_is_solved_by_the_worker_and_its_plan_passes_the_validator(r
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
                 scored = await scored_portfolio(http, token_for)
-                scenario = (await http.post("/roadmap/scenarios", json=scenario_body(scored), headers=token_for(EDITOR))).json()
-                started = await http.post(f"/roadmap/scenarios/{scenario['id']}/runs", json={}, headers=token_for(EDITOR))
+                scenario = (
+                    await http.post("/roadmap/scenarios", json=scenario_body(scored), headers=token_for(EDITOR))
+                ).json()
+                started = await http.post(
+                    f"/roadmap/scenarios/{scenario['id']}/runs", json={}, headers=token_for(EDITOR)
+                )
                 assert started.status_code == 202, started.text
-                run = await poll_run(http, started.json()["id"], token_for("viewer"), until={"succeeded", "failed"}, within=60)
+                run = await poll_run(
+                    http, started.json()["id"], token_for("viewer"), until={"succeeded", "failed"}, within=60
+                )
                 assert run["status"] == "succeeded", run
                 assert run["summary"]["status"] == "optimal" and run["solverName"] and run["solverVersion"]
                 assert run["attempts"] == 1 and run["progress"]["stage"] == "finished"
                 result = (await http.get(f"/roadmap/runs/{run['id']}/result", headers=token_for("viewer"))).json()
-                document = (await http.get(f"/roadmap/scenarios/{scenario['id']}/document", headers=token_for("viewer"))).content
+                document = (
+                    await http.get(f"/roadmap/scenarios/{scenario['id']}/document", headers=token_for("viewer"))
+                ).content
 
                 # What if Perfection had nothing? Run again and compare the two runs.
                 poorer = [{**p, "budget": 0} if p["key"] == "perfection" else p for p in scenario["phases"]]
-                await http.patch(f"/roadmap/scenarios/{scenario['id']}", json={"phases": poorer}, headers=token_for(EDITOR))
+                await http.patch(
+                    f"/roadmap/scenarios/{scenario['id']}", json={"phases": poorer}, headers=token_for(EDITOR)
+                )
                 again = await http.post(f"/roadmap/scenarios/{scenario['id']}/runs", json={}, headers=token_for(EDITOR))
-                second = await poll_run(http, again.json()["id"], token_for("viewer"), until={"succeeded", "failed"}, within=60)
+                second = await poll_run(
+                    http, again.json()["id"], token_for("viewer"), until={"succeeded", "failed"}, within=60
+                )
                 compared = await http.get(
-                    "/roadmap/runs/compare", params=[("ids", run["id"]), ("ids", second["id"])], headers=token_for("viewer")
+                    "/roadmap/runs/compare",
+                    params=[("ids", run["id"]), ("ids", second["id"])],
+                    headers=token_for("viewer"),
                 )
                 assert compared.status_code == 200, compared.text
                 base_column, what_if = compared.json()["runs"]
@@ -89,7 +103,9 @@ async def test_a_run_is_solved_by_the_worker_and_its_plan_passes_the_validator(r
                     headers=token_for(EDITOR),
                 )
                 assert sweep.status_code == 202, sweep.text
-                swept = await poll_run(http, sweep.json()["id"], token_for("viewer"), until={"succeeded", "failed"}, within=90)
+                swept = await poll_run(
+                    http, sweep.json()["id"], token_for("viewer"), until={"succeeded", "failed"}, within=90
+                )
                 frontier = (await http.get(f"/roadmap/runs/{swept['id']}/result", headers=token_for("viewer"))).json()
                 chart = await http.get(f"/roadmap/runs/{swept['id']}/frontier.svg", headers=token_for("leader"))
     finally:
@@ -278,7 +294,9 @@ async def test_a_plan_is_explained_approved_and_replanned_against_itself(run_set
                 await http.post(f"/roadmap/plans/{plan['id']}/submit", headers=editor)
                 for phase in plan["phases"]:
                     decision = {"decision": "approve", "comment": "ok"}
-                    await http.post(f"/roadmap/plans/{plan['id']}/phases/{phase['key']}/decision", json=decision, headers=leader)
+                    await http.post(
+                        f"/roadmap/plans/{plan['id']}/phases/{phase['key']}/decision", json=decision, headers=leader
+                    )
                 replanned = await http.post(
                     f"/roadmap/plans/{plan['id']}/replan", json={"name": "2028", "movePenalty": 1000}, headers=editor
                 )
@@ -312,11 +330,17 @@ async def test_a_run_has_its_plan_first_and_the_what_ifs_are_added_afterwards(ru
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
                 scored = await scored_portfolio(http, token_for)
-                tight = [{**p, "budget": 20_000 if p["key"] == "improve" else 0} for p in scenario_body(scored)["phases"]]
+                tight = [
+                    {**p, "budget": 20_000 if p["key"] == "improve" else 0} for p in scenario_body(scored)["phases"]
+                ]
                 body = scenario_body(scored, phases=tight)
                 scenario = (await http.post("/roadmap/scenarios", json=body, headers=token_for(EDITOR))).json()
-                started = await http.post(f"/roadmap/scenarios/{scenario['id']}/runs", json={}, headers=token_for(EDITOR))
-                run = await poll_run(http, started.json()["id"], token_for("viewer"), until={"succeeded", "failed"}, within=60)
+                started = await http.post(
+                    f"/roadmap/scenarios/{scenario['id']}/runs", json={}, headers=token_for(EDITOR)
+                )
+                run = await poll_run(
+                    http, started.json()["id"], token_for("viewer"), until={"succeeded", "failed"}, within=60
+                )
                 assert run["status"] == "succeeded", run
                 deadline = time.monotonic() + 30
                 while True:

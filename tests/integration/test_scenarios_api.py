@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 
 import pytest
-
 from roadmap_fixtures import EDITOR, scenario_body, scored_portfolio
 
 pytestmark = pytest.mark.integration
@@ -61,12 +60,17 @@ async def test_a_scenario_freezes_the_scores_and_says_what_it_could_not_plan(cli
 async def test_a_bad_scenario_is_a_422_naming_the_field_and_nothing_is_written(
     client, token_for, scored, conn, overrides, field
 ):
-    response = await client.post("/roadmap/scenarios", json=scenario_body(scored, **overrides), headers=token_for(EDITOR))
+    response = await client.post(
+        "/roadmap/scenarios", json=scenario_body(scored, **overrides), headers=token_for(EDITOR)
+    )
     assert response.status_code in (400, 422), response.text
     assert any(error["field"].startswith(field) for error in response.json()["errors"]), response.json()
-    assert await conn.fetchval(
-        "SELECT count(*) FROM roadmap.scenarios WHERE portfolio_id = $1", uuid.UUID(scored["portfolioId"])
-    ) == 0
+    assert (
+        await conn.fetchval(
+            "SELECT count(*) FROM roadmap.scenarios WHERE portfolio_id = $1", uuid.UUID(scored["portfolioId"])
+        )
+        == 0
+    )
 
 
 async def test_an_unknown_model_is_a_404(client, token_for, scored):
@@ -80,22 +84,30 @@ async def test_only_programme_managers_and_admins_make_scenarios(client, member_
     headers = await member_of(scored["portfolioId"], role)
     response = await client.post("/roadmap/scenarios", json=scenario_body(scored), headers=headers)
     assert response.status_code == 403
-    assert await conn.fetchval(
-        "SELECT count(*) FROM roadmap.scenarios WHERE portfolio_id = $1", uuid.UUID(scored["portfolioId"])
-    ) == 0
+    assert (
+        await conn.fetchval(
+            "SELECT count(*) FROM roadmap.scenarios WHERE portfolio_id = $1", uuid.UUID(scored["portfolioId"])
+        )
+        == 0
+    )
 
 
 async def test_editing_settings_makes_a_new_revision_and_fingerprint(client, token_for, scored):
     scenario = await create(client, token_for, scenario_body(scored))
     url = f"/roadmap/scenarios/{scenario['id']}"
-    more = [{**phase, "budget": phase["budget"] * 1.2} if phase["key"] == "improve" else phase for phase in scenario["phases"]]
+    more = [
+        {**phase, "budget": phase["budget"] * 1.2} if phase["key"] == "improve" else phase
+        for phase in scenario["phases"]
+    ]
     response = await client.patch(url, json={"phases": more, "name": "Improve +20%"}, headers=token_for(EDITOR))
     assert response.status_code == 200, response.text
     changed = response.json()
     assert changed["revision"] == 2 and changed["name"] == "Improve +20%"
     assert changed["fingerprint"] != scenario["fingerprint"]
     assert changed["ideaCount"] == scenario["ideaCount"]
-    bad = await client.patch(url, json={"constraints": [{"kind": "exclude", "idea": "nope"}]}, headers=token_for(EDITOR))
+    bad = await client.patch(
+        url, json={"constraints": [{"kind": "exclude", "idea": "nope"}]}, headers=token_for(EDITOR)
+    )
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "constraints[0].idea"
 
 
@@ -117,7 +129,11 @@ async def test_clone_then_export_and_import_round_trip(client, token_for, scored
 
 
 async def test_importing_a_bad_document_names_the_field(client, token_for, scored, conn):
-    document = {"name": "x", "phases": [{"key": "improve", "budget": 10}], "ideas": [{"id": "I", "value": 1, "cost": "lots"}]}
+    document = {
+        "name": "x",
+        "phases": [{"key": "improve", "budget": 10}],
+        "ideas": [{"id": "I", "value": 1, "cost": "lots"}],
+    }
     response = await client.post(
         "/roadmap/scenarios/import",
         json={"portfolioId": scored["portfolioId"], "document": document},
@@ -125,9 +141,12 @@ async def test_importing_a_bad_document_names_the_field(client, token_for, score
     )
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "document.ideas[0].cost"
-    assert await conn.fetchval(
-        "SELECT count(*) FROM roadmap.scenarios WHERE portfolio_id = $1", uuid.UUID(scored["portfolioId"])
-    ) == 0
+    assert (
+        await conn.fetchval(
+            "SELECT count(*) FROM roadmap.scenarios WHERE portfolio_id = $1", uuid.UUID(scored["portfolioId"])
+        )
+        == 0
+    )
 
 
 async def test_starting_a_run_records_it_and_enqueues_its_job_together(client, token_for, scored, conn):
@@ -183,7 +202,9 @@ async def test_explaining_asks_for_a_finished_plan_and_good_options(client, toke
     assert queued.status_code == 409
     bad = await client.post(f"/roadmap/runs/{run['id']}/alternatives", json={"count": 0}, headers=token_for(EDITOR))
     assert bad.status_code == 422
-    unknown = await client.post(f"/roadmap/runs/{run['id']}/alternatives", json={"colour": 1}, headers=token_for(EDITOR))
+    unknown = await client.post(
+        f"/roadmap/runs/{run['id']}/alternatives", json={"colour": 1}, headers=token_for(EDITOR)
+    )
     assert unknown.status_code == 422 and unknown.json()["errors"][0]["field"] == "colour"
     viewer_headers = await member_of(scored["portfolioId"], "viewer")
     viewer = await client.post(f"/roadmap/runs/{run['id']}/sensitivity", json={}, headers=viewer_headers)
@@ -238,7 +259,9 @@ async def test_a_patch_that_cannot_apply_is_422_naming_its_field(client, token_f
 
 
 async def test_a_new_phase_needs_a_budget(client, token_for, scored):
-    scenario = await create(client, token_for, scenario_body(scored, phases=[{"key": "improve", "budget": 5}], teams=[]))
+    scenario = await create(
+        client, token_for, scenario_body(scored, phases=[{"key": "improve", "budget": 5}], teams=[])
+    )
     response = await patch(client, token_for, scenario, {"phases": [{"key": "perfection"}]})
     assert response.status_code == 422 and response.json()["errors"][0]["field"] == "phases[0].budget"
 
@@ -261,12 +284,18 @@ async def test_a_team_left_out_is_named_with_its_ideas_and_comes_back_with_its_e
     assert all(idea["effort"] == {} for idea in document["ideas"])
     added = await patch(client, token_for, scenario, {"teams": [{"key": "web", "capacity": {"improve": 12}}]})
     assert added.status_code == 200, added.text
-    assert added.json()["teamsLeftOut"] == [] and added.json()["teams"] == [{"key": "web", "capacity": {"improve": 12.0}}]
+    assert added.json()["teamsLeftOut"] == [] and added.json()["teams"] == [
+        {"key": "web", "capacity": {"improve": 12.0}}
+    ]
     document = (await client.get(f"/roadmap/scenarios/{scenario['id']}/document", headers=token_for("viewer"))).json()
     assert {idea["id"]: idea["effort"] for idea in document["ideas"]} == {
-        "A1": {"web": 5.0}, "A2": {"web": 5.0}, "C": {"web": 5.0}
+        "A1": {"web": 5.0},
+        "A2": {"web": 5.0},
+        "C": {"web": 5.0},
     }
-    capacity = await patch(client, token_for, scenario, {"teams": [{"key": "web", "capacity": {"improve": None, "perfection": 3}}]})
+    capacity = await patch(
+        client, token_for, scenario, {"teams": [{"key": "web", "capacity": {"improve": None, "perfection": 3}}]}
+    )
     assert capacity.json()["teams"] == [{"key": "web", "capacity": {"perfection": 3.0}}]
 
 
@@ -315,4 +344,10 @@ async def test_a_finished_runs_progress_is_its_final_state(client, token_for, sc
         solver_version="1",
     )  # fmt: skip
     progress = (await client.get(f"/roadmap/runs/{run_id}", headers=token_for("viewer"))).json()["progress"]
-    assert progress == {"stage": "finished", "objective": 17.3725, "bestBound": 17.3725, "gap": 0.0, "elapsedSeconds": 2.5}
+    assert progress == {
+        "stage": "finished",
+        "objective": 17.3725,
+        "bestBound": 17.3725,
+        "gap": 0.0,
+        "elapsedSeconds": 2.5,
+    }

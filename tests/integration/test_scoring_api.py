@@ -25,7 +25,9 @@ def idea(ref: str, **overrides):
 
 @pytest.fixture
 async def portfolio(client, token_for):
-    response = await client.post("/scoring/portfolios", json={"name": "Retail", "currency": "EUR"}, headers=token_for(EDITOR))
+    response = await client.post(
+        "/scoring/portfolios", json={"name": "Retail", "currency": "EUR"}, headers=token_for(EDITOR)
+    )
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -51,7 +53,9 @@ async def test_a_portfolio_has_the_four_phases_in_order(portfolio):
 
 
 async def test_create_read_update_and_delete_an_idea(client, token_for, ideas_url):
-    created = await client.post(ideas_url, json=idea("I-1", phases=["perfection", "improve"]), headers=token_for(EDITOR))
+    created = await client.post(
+        ideas_url, json=idea("I-1", phases=["perfection", "improve"]), headers=token_for(EDITOR)
+    )
     assert created.status_code == 201, created.text
     assert created.json()["phases"] == ["improve", "perfection"]  # stored in time order
     assert created.json()["estimates"]["cost"] is None  # missing stays missing
@@ -85,14 +89,18 @@ async def test_list_filters_and_paginates_in_ref_order(client, token_for, ideas_
 
     retirees = await client.get(ideas_url, params={"persona": "Retiree"}, headers=token_for("viewer"))
     assert [item["ref"] for item in retirees.json()["items"]] == ["I-50"]
-    tagged = await client.get(ideas_url, params={"tag": "branch", "journeyStage": "support"}, headers=token_for("viewer"))
+    tagged = await client.get(
+        ideas_url, params={"tag": "branch", "journeyStage": "support"}, headers=token_for("viewer")
+    )
     assert tagged.json()["total"] == 1
 
 
 async def test_journey_filters_match_whatever_the_case(client, token_for, ideas_url):
     bulk = [
         idea("I-1"),
-        idea("I-2", journey={"persona": "Retiree", "journeyStage": "Support", "touchpoint": "Branch", "department": "CX"}),
+        idea(
+            "I-2", journey={"persona": "Retiree", "journeyStage": "Support", "touchpoint": "Branch", "department": "CX"}
+        ),
     ]
     response = await client.post(f"{ideas_url}/bulk", json={"ideas": bulk}, headers=token_for(EDITOR))
     assert response.status_code == 201, response.text
@@ -119,10 +127,14 @@ async def test_bulk_create_is_all_or_nothing(client, token_for, portfolio, ideas
 
 async def test_bulk_create_names_repeated_and_existing_refs(client, token_for, portfolio, ideas_url, conn):
     await client.post(ideas_url, json=idea("I-1"), headers=token_for(EDITOR))
-    repeated = await client.post(f"{ideas_url}/bulk", json={"ideas": [idea("I-2"), idea("I-2")]}, headers=token_for(EDITOR))
+    repeated = await client.post(
+        f"{ideas_url}/bulk", json={"ideas": [idea("I-2"), idea("I-2")]}, headers=token_for(EDITOR)
+    )
     assert repeated.status_code == 422
     assert repeated.json()["errors"][0]["field"] == "ideas[1].ref"
-    existing = await client.post(f"{ideas_url}/bulk", json={"ideas": [idea("I-3"), idea("I-1")]}, headers=token_for(EDITOR))
+    existing = await client.post(
+        f"{ideas_url}/bulk", json={"ideas": [idea("I-3"), idea("I-1")]}, headers=token_for(EDITOR)
+    )
     assert existing.status_code == 409
     assert existing.json()["errors"][0]["field"] == "ideas[1].ref"
     assert await count_ideas(conn, portfolio) == 1
@@ -142,7 +154,9 @@ async def test_bulk_create_names_repeated_and_existing_refs(client, token_for, p
         (idea("I-1", phases=["improve", "improve"]), "phases"),
     ],
 )
-async def test_bad_ideas_are_refused_naming_the_field_and_nothing_is_written(client, token_for, portfolio, ideas_url, conn, body, field):
+async def test_bad_ideas_are_refused_naming_the_field_and_nothing_is_written(
+    client, token_for, portfolio, ideas_url, conn, body, field
+):
     response = await client.post(ideas_url, json=body, headers=token_for(EDITOR))
     assert response.status_code in (400, 422), response.text
     problem = response.json()
@@ -197,7 +211,12 @@ async def test_an_unknown_portfolio_is_a_404(client, token_for):
 
 @pytest.mark.parametrize(
     ("params", "field"),
-    [({"pageSize": 0}, "pageSize"), ({"pageSize": 5000}, "pageSize"), ({"page": "two"}, "page"), ({"phase": "later"}, "phase")],
+    [
+        ({"pageSize": 0}, "pageSize"),
+        ({"pageSize": 5000}, "pageSize"),
+        ({"page": "two"}, "page"),
+        ({"phase": "later"}, "phase"),
+    ],
 )
 async def test_bad_query_parameters_are_named(client, token_for, ideas_url, params, field):
     response = await client.get(ideas_url, params=params, headers=token_for("viewer"))
@@ -228,7 +247,9 @@ async def test_deleting_a_portfolio_removes_its_ideas(client, token_for, member_
     await client.post(ideas_url, json=idea("I-1"), headers=token_for(EDITOR))
     viewer = await member_of(portfolio["id"], "viewer")
     assert (await client.delete(f"/scoring/portfolios/{portfolio['id']}", headers=viewer)).status_code == 403
-    assert (await client.delete(f"/scoring/portfolios/{portfolio['id']}", headers=token_for("admin"))).status_code == 204
+    assert (
+        await client.delete(f"/scoring/portfolios/{portfolio['id']}", headers=token_for("admin"))
+    ).status_code == 204
     assert await count_ideas(conn, portfolio) == 0
 
 
@@ -243,7 +264,10 @@ async def test_the_journey_map_lists_the_values_in_use_with_their_counts(client,
     journey = (await client.get(f"/scoring/portfolios/{portfolio['id']}/journey", headers=token_for("viewer"))).json()
     assert journey == {
         # Never reviewed, so a review is due (tests/integration/test_living_backlog.py reviews them).
-        "personas": [{"value": "Busy parent", "ideas": 2, "reviewDue": True}, {"value": "Retiree", "ideas": 1, "reviewDue": True}],
+        "personas": [
+            {"value": "Busy parent", "ideas": 2, "reviewDue": True},
+            {"value": "Retiree", "ideas": 1, "reviewDue": True},
+        ],
         "journeyStages": [{"value": "onboarding", "ideas": 1, "reviewDue": True}],
         "touchpoints": [{"value": "branch", "ideas": 1, "reviewDue": True}],
         "channels": [],

@@ -119,7 +119,9 @@ async def test_editing_an_idea_rescores_it(client, token_for, portfolio_url):
         ({"kind": "rice", "extra": 1}, "definition"),
     ],
 )
-async def test_a_bad_model_is_a_422_saying_where_and_nothing_is_written(client, token_for, portfolio_url, conn, definition, field):
+async def test_a_bad_model_is_a_422_saying_where_and_nothing_is_written(
+    client, token_for, portfolio_url, conn, definition, field
+):
     response = await client.post(
         f"{portfolio_url}/models", json={"name": "Bad", "definition": definition}, headers=token_for(EDITOR)
     )
@@ -223,7 +225,9 @@ async def test_importing_existing_refs_needs_upsert(client, token_for, portfolio
 async def test_a_create_import_conflict_names_the_rows(client, token_for, portfolio_url):
     headers = {**token_for(EDITOR), "Content-Type": "text/csv"}
     await client.post(f"{portfolio_url}/ideas.csv", content=b"ref,title\nCJ-1,First\n", headers=headers)
-    again = await client.post(f"{portfolio_url}/ideas.csv", content=b"ref,title\nCJ-0,New\nCJ-1,Again\n", headers=headers)
+    again = await client.post(
+        f"{portfolio_url}/ideas.csv", content=b"ref,title\nCJ-0,New\nCJ-1,Again\n", headers=headers
+    )
     assert again.status_code == 409
     assert [(e["row"], e["column"], e["field"]) for e in again.json()["errors"]] == [(3, "ref", "row 3, column ref")]
 
@@ -238,7 +242,9 @@ async def test_an_upsert_changes_only_the_columns_the_file_has(client, token_for
     before = (await client.get(f"{portfolio_url}/ideas/CJ-7", headers=token_for("viewer"))).json()
     headers = {**token_for(EDITOR), "Content-Type": "text/csv"}
     renamed = await client.post(
-        f"{portfolio_url}/ideas.csv", params={"mode": "upsert"}, content=b"ref,title,cost\nCJ-7,New title,6000\n",
+        f"{portfolio_url}/ideas.csv",
+        params={"mode": "upsert"},
+        content=b"ref,title,cost\nCJ-7,New title,6000\n",
         headers=headers,
     )
     assert renamed.json() == {"created": 0, "updated": 1, "unchanged": 0}
@@ -257,7 +263,9 @@ async def test_reimporting_an_unchanged_export_changes_nothing(client, token_for
     before = (await client.get(f"{portfolio_url}/ideas", headers=token_for("viewer"))).json()["items"]
     exported = await client.get(f"{portfolio_url}/ideas.csv", headers=token_for("viewer"))
     headers = {**token_for(EDITOR), "Content-Type": "text/csv"}
-    again = await client.post(f"{portfolio_url}/ideas.csv", params={"mode": "upsert"}, content=exported.content, headers=headers)
+    again = await client.post(
+        f"{portfolio_url}/ideas.csv", params={"mode": "upsert"}, content=exported.content, headers=headers
+    )
     assert again.json() == {"created": 0, "updated": 0, "unchanged": 2}
     after = (await client.get(f"{portfolio_url}/ideas", headers=token_for("viewer"))).json()["items"]
     assert [item["updatedAt"] for item in after] == [item["updatedAt"] for item in before]
@@ -344,7 +352,9 @@ async def test_a_forged_cursor_is_a_422_naming_it(client, token_for, portfolio_u
     await add_ideas(client, token_for, portfolio_url, rice_idea("A", 1, 1, 1, {"web": 1}))
     model = await create_model(client, token_for, portfolio_url)
     response = await client.get(
-        f"{portfolio_url}/models/{model['id']}/ranking", params={"cursor": "bm90LWEtY3Vyc29y"}, headers=token_for("viewer")
+        f"{portfolio_url}/models/{model['id']}/ranking",
+        params={"cursor": "bm90LWEtY3Vyc29y"},
+        headers=token_for("viewer"),
     )
     assert response.status_code == 422 and response.json()["errors"][0]["field"] == "query.cursor"
 
@@ -359,11 +369,17 @@ async def test_a_snapshot_carries_each_ideas_score_cost_effort_and_phases(client
         rice_idea("B", 10, 3, None, {"app": 1}),
     )  # fmt: skip
     model = await create_model(client, token_for, portfolio_url)
-    snapshot = (await client.get(f"{portfolio_url}/models/{model['id']}/snapshot", headers=token_for("delivery"))).json()
+    snapshot = (
+        await client.get(f"{portfolio_url}/models/{model['id']}/snapshot", headers=token_for("delivery"))
+    ).json()
     assert snapshot["modelVersion"] == 1 and snapshot["currency"] == "EUR"
     first, second = snapshot["ideas"]
     assert (first["ref"], first["score"], first["cost"], first["effort"], first["phases"]) == (
-        "A", pytest.approx(300.0), 9000.0, {"web": 5.0}, ["improve"]
+        "A",
+        pytest.approx(300.0),
+        9000.0,
+        {"web": 5.0},
+        ["improve"],
     )
     assert second["ref"] == "B" and second["score"] is None and second["missing"] == ["confidence"]
 

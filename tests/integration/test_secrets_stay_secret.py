@@ -50,7 +50,9 @@ def test_no_secret_reaches_a_log_line_or_a_response(make_database, tmp_path, jir
            "PORT": str(port), "ROADMAP_LOG_LEVEL": "DEBUG", "ROADMAP_SECRET_SECRETS_TEST_JIRA_TOKEN": jira.auth[1],
            "ROADMAP_SECRET_SECRETS_TEST_WEBHOOK": WEBHOOK_SECRET, "ROADMAP_OUTBOUND_ALLOWED_HOSTS": jira.host}  # fmt: skip
     auth = AuthSettings(signing_key=SIGNING_KEY)
-    tokens = {role: mint_token(auth, subject=f"{role}@example.com", roles=[role]) for role in ("programme_manager", "leader")}
+    tokens = {
+        role: mint_token(auth, subject=f"{role}@example.com", roles=[role]) for role in ("programme_manager", "leader")
+    }
     responses: list[str] = []
     log_path = tmp_path / "serve.log"
     with log_path.open("w") as log:
@@ -72,19 +74,30 @@ def test_no_secret_reaches_a_log_line_or_a_response(make_database, tmp_path, jir
                 return response.json() if response.content else {}
 
             portfolio = keep(pm.post("/scoring/portfolios", json={"name": "Secrets"}))
-            keep(pm.put(f"/scoring/portfolios/{portfolio['id']}/members/leader@example.com", json={"roles": ["leader"]}))
+            keep(
+                pm.put(f"/scoring/portfolios/{portfolio['id']}/members/leader@example.com", json={"roles": ["leader"]})
+            )
             ideas = [{"ref": f"S-{n}", "title": f"Idea {n}", "phases": ["improve"],
                       "estimates": {"reach": 10 + n, "customerImpact": 5, "confidence": 0.5, "effort": {"web": 1}, "cost": 100}}
                      for n in range(3)]  # fmt: skip
             keep(pm.post(f"/scoring/portfolios/{portfolio['id']}/ideas/bulk", json={"ideas": ideas}))
-            model = keep(pm.post(f"/scoring/portfolios/{portfolio['id']}/models", json={"name": "R", "definition": {"kind": "rice"}}))
+            model = keep(
+                pm.post(
+                    f"/scoring/portfolios/{portfolio['id']}/models", json={"name": "R", "definition": {"kind": "rice"}}
+                )
+            )
             scenario = keep(pm.post("/roadmap/scenarios", json={
                 "name": "S", "portfolioId": portfolio["id"], "modelId": model["id"], "phases": [{"key": "improve", "budget": 1000}]}))  # fmt: skip
             run = keep(pm.post(f"/roadmap/scenarios/{scenario['id']}/runs", json={}))
             run = wait(pm, f"/roadmap/runs/{run['id']}", {"succeeded", "failed"})
             plan = keep(pm.post(f"/roadmap/runs/{run['id']}/plans", json={"name": "P"}))
             keep(pm.post(f"/roadmap/plans/{plan['id']}/submit"))
-            keep(leader.post(f"/roadmap/plans/{plan['id']}/phases/improve/decision", json={"decision": "approve", "comment": "go"}))
+            keep(
+                leader.post(
+                    f"/roadmap/plans/{plan['id']}/phases/improve/decision",
+                    json={"decision": "approve", "comment": "go"},
+                )
+            )
             connection = keep(pm.post("/integrations/connections", json={
                 "portfolioId": portfolio["id"], "siteUrl": jira.base_url, "projectKey": "PROJ", "accountEmail": jira.auth[0],
                 "apiTokenRef": "env:ROADMAP_SECRET_SECRETS_TEST_JIRA_TOKEN", "webhookSecretRef": "env:ROADMAP_SECRET_SECRETS_TEST_WEBHOOK"}))  # fmt: skip
@@ -94,7 +107,11 @@ def test_no_secret_reaches_a_log_line_or_a_response(make_database, tmp_path, jir
             assert push["status"] == "succeeded", push
             key = "PROJ-2"  # the first idea's issue, after its phase's epic
             delivery = jira.status_change_webhook(key, "Done", secret=WEBHOOK_SECRET)
-            keep(httpx.post(f"{base}/integrations/webhooks/{connection['id']}", content=delivery.body, headers=delivery.headers))
+            keep(
+                httpx.post(
+                    f"{base}/integrations/webhooks/{connection['id']}", content=delivery.body, headers=delivery.headers
+                )
+            )
             forged = httpx.post(
                 f"{base}/integrations/webhooks/{connection['id']}",
                 content=delivery.body,

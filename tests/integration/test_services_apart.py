@@ -102,7 +102,9 @@ async def test_separate_services_and_two_workers_finish_every_run_and_push_once_
         """The end of each worker's log, leaving out its line per HTTP request to Jira."""
         tails = []
         for name in WORKERS:
-            lines = [line for line in (tmp_path / f"{name}.log").read_text().splitlines() if '"logger": "httpx"' not in line]
+            lines = [
+                line for line in (tmp_path / f"{name}.log").read_text().splitlines() if '"logger": "httpx"' not in line
+            ]
             tails.append(f"--- {name}:\n" + "\n".join(line[:600] for line in lines[-15:]))
         return "\n".join(tails)
 
@@ -118,7 +120,9 @@ async def test_separate_services_and_two_workers_finish_every_run_and_push_once_
         async with httpx.AsyncClient(transport=ByPrefix(ports), base_url="http://apart", timeout=60) as http:
             # Five portfolios, each with an approved plan and a connection to PROJ, made first.
             prepared = await asyncio.gather(*(approved_plan(http, token_for) for _ in range(PUSHES)))
-            plans = [(scored, plan, await connect(http, jira, scored["portfolioId"], editor)) for scored, plan in prepared]
+            plans = [
+                (scored, plan, await connect(http, jira, scored["portfolioId"], editor)) for scored, plan in prepared
+            ]
 
             scenario_id = await many_runs_scenario(http, editor)
             started = await asyncio.gather(
@@ -126,7 +130,9 @@ async def test_separate_services_and_two_workers_finish_every_run_and_push_once_
                 *(http.post(f"/integrations/connections/{cid}/pushes", json={"planId": plan["id"]}, headers=editor)
                   for _, plan, cid in plans),
             )  # fmt: skip
-            assert all(response.status_code == 202 for response in started), [r.text for r in started if r.status_code != 202]
+            assert all(response.status_code == 202 for response in started), [
+                r.text for r in started if r.status_code != 202
+            ]
             runs = [response.json()["id"] for response in started[:RUNS]]
             push_urls = [response.headers["location"] for response in started[RUNS:]]
 
@@ -171,7 +177,10 @@ async def test_separate_services_and_two_workers_finish_every_run_and_push_once_
     assert not failed, (failed, worker_logs())
     assert {s["summary"]["status"] for s in states} == {"optimal"}
     assert len({s["summary"]["objective"] for s in states}) == 1  # the same scenario, the same proven optimum
-    assert [p["status"] for p in pushes] == ["succeeded"] * PUSHES and all(p["errors"] == [] for p in pushes), (pushes, worker_logs())
+    assert [p["status"] for p in pushes] == ["succeeded"] * PUSHES and all(p["errors"] == [] for p in pushes), (
+        pushes,
+        worker_logs(),
+    )
 
     # The killed worker was in the middle of a job: the survivor took it again...
     assert any(count > 1 for count in picks.values()), (picks, worker_logs())
@@ -218,7 +227,9 @@ async def many_runs_scenario(http: httpx.AsyncClient, editor: dict[str, str]) ->
     ]  # fmt: skip
     base = f"/scoring/portfolios/{portfolio['id']}"
     assert (await http.post(f"{base}/ideas/bulk", json={"ideas": ideas}, headers=editor)).status_code == 201
-    model = (await http.post(f"{base}/models", json={"name": "RICE", "definition": {"kind": "rice"}}, headers=editor)).json()
+    model = (
+        await http.post(f"{base}/models", json={"name": "RICE", "definition": {"kind": "rice"}}, headers=editor)
+    ).json()
     scenario = await http.post(
         "/roadmap/scenarios",
         json={"name": "Apart", "portfolioId": portfolio["id"], "modelId": model["id"],
@@ -263,7 +274,9 @@ async def kill_while_it_holds_a_job(worker, database, scenario_id: str, worker_l
 async def all_runs_finished(http, scenario_id: str, viewer, worker_logs, within: float = 120) -> list[dict]:
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
-        page = (await http.get(f"/roadmap/scenarios/{scenario_id}/runs", params={"pageSize": 100}, headers=viewer)).json()
+        page = (
+            await http.get(f"/roadmap/scenarios/{scenario_id}/runs", params={"pageSize": 100}, headers=viewer)
+        ).json()
         if page["total"] == RUNS and all(run["status"] in FINISHED for run in page["items"]):
             return page["items"]
         await asyncio.sleep(1.0)

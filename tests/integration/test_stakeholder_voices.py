@@ -46,13 +46,17 @@ RATINGS = [
 async def rated(client, token_for, member_of):
     """A portfolio with four departments, four ideas, the ratings above and a stakeholder model."""
     headers = token_for(EDITOR)
-    created = await client.post("/scoring/portfolios", json={"name": "Voices", "departments": DEPARTMENTS}, headers=headers)
+    created = await client.post(
+        "/scoring/portfolios", json={"name": "Voices", "departments": DEPARTMENTS}, headers=headers
+    )
     assert created.status_code == 201, created.text
     assert [d["key"] for d in created.json()["departments"]] == ["sales", "support", "finance", "it"]
     base = f"/scoring/portfolios/{created.json()['id']}"
     ideas = [{"ref": f"V-{n}", "title": f"Idea {n}", "estimates": {"reach": 1000}} for n in range(1, 5)]
     assert (await client.post(f"{base}/ideas/bulk", json={"ideas": ideas}, headers=headers)).status_code == 201
-    model = await client.post(f"{base}/models", json={"name": "Voices", "definition": STAKEHOLDER_MODEL}, headers=headers)
+    model = await client.post(
+        f"{base}/models", json={"name": "Voices", "definition": STAKEHOLDER_MODEL}, headers=headers
+    )
     assert model.status_code == 201, model.text
     raters = {}
     for subject in ("s1", "s2", "s3", "s4", "s5"):
@@ -68,7 +72,9 @@ async def rated(client, token_for, member_of):
 
 
 async def ranking(client, rated, **params) -> dict:
-    response = await client.get(f"{rated['base']}/models/{rated['model']}/ranking", params=params, headers=rated["headers"])
+    response = await client.get(
+        f"{rated['base']}/models/{rated['model']}/ranking", params=params, headers=rated["headers"]
+    )
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -99,7 +105,12 @@ async def test_the_stakeholder_score_counts_each_department_once(client, rated):
 async def test_too_few_customer_facing_departments_is_scored_but_flagged(client, rated):
     page = await ranking(client, rated)
     # V-3: only finance and IT rated (8; (8+6)/2 = 7) -> 8 + 0.5*7 = 11.5, ranked first but flagged.
-    assert [(item["ref"], item["rank"]) for item in page["items"]] == [("V-3", 1), ("V-1", 2), ("V-2", 3), ("V-4", None)]
+    assert [(item["ref"], item["rank"]) for item in page["items"]] == [
+        ("V-3", 1),
+        ("V-1", 2),
+        ("V-2", 3),
+        ("V-4", None),
+    ]
     first = page["items"][0]
     assert first["score"] == pytest.approx(11.5) and first["insufficientInput"] is True
     assert "0 customer-facing department(s)" in first["warning"]
@@ -123,7 +134,12 @@ async def test_ratings_are_summarised_per_criterion_and_department_and_replaced_
     value = next(c for c in summary["criteria"] if c["criterion"] == "customerValue")
     assert value["value"] == pytest.approx(5.4) and value["spread"] == 6
     sales = next(d for d in value["departments"] if d["department"] == "sales")
-    assert (sales["mean"], sales["count"], sales["spread"], sales["raters"]) == (7, 2, 2, ["s1@bank.example", "s2@bank.example"])
+    assert (sales["mean"], sales["count"], sales["spread"], sales["raters"]) == (
+        7,
+        2,
+        2,
+        ["s1@bank.example", "s2@bank.example"],
+    )
     assert sales["customerFacing"] is True and sales["name"] == "Branch sales"
     assert len(summary["ratings"]) == 7
 
@@ -152,7 +168,9 @@ async def test_a_weighted_model_reads_a_stakeholder_criterion(client, rated):
         "kind": "weighted",
         "criteria": [{"field": "stakeholder:customerValue", "weight": 10}, {"field": "reach", "weight": 0.001}],
     }
-    model = await client.post(f"{rated['base']}/models", json={"name": "Mixed", "definition": definition}, headers=rated["headers"])
+    model = await client.post(
+        f"{rated['base']}/models", json={"name": "Mixed", "definition": definition}, headers=rated["headers"]
+    )
     assert model.status_code == 201, model.text
     page = await ranking(client, {**rated, "model": model.json()["id"]})
     items = by_ref(page)
@@ -171,9 +189,13 @@ async def test_who_may_rate_and_what_a_rating_must_be(client, rated, token_for, 
         response = await client.put(url, json=body, headers=rater)
         assert response.status_code == 422, response.text
         assert field in [error["field"] for error in response.json()["errors"]], response.json()
-    bad_key = await client.put(f"{base}/ideas/V-1/ratings/not%20a%20key", json={"value": 5, "department": "it"}, headers=rater)
+    bad_key = await client.put(
+        f"{base}/ideas/V-1/ratings/not%20a%20key", json={"value": 5, "department": "it"}, headers=rater
+    )
     assert bad_key.status_code == 422 and bad_key.json()["errors"][0]["field"] == "path.criterion"
-    missing = await client.put(f"{base}/ideas/NOPE/ratings/customerValue", json={"value": 5, "department": "it"}, headers=rater)
+    missing = await client.put(
+        f"{base}/ideas/NOPE/ratings/customerValue", json={"value": 5, "department": "it"}, headers=rater
+    )
     assert missing.status_code == 404
     # Only a stakeholder rates: a programme manager or a viewer is refused.
     for headers in (rated["headers"], token_for("viewer", subject="viewer@example.com")):
@@ -187,7 +209,9 @@ async def test_who_may_rate_and_what_a_rating_must_be(client, rated, token_for, 
     assert bad_departments.status_code == 422
     assert bad_departments.json()["errors"][0]["field"] == "departments[1].key"
     bad_model = await client.post(
-        f"{base}/models", json={"name": "Empty", "definition": {"kind": "stakeholder", "criteria": []}}, headers=rated["headers"]
+        f"{base}/models",
+        json={"name": "Empty", "definition": {"kind": "stakeholder", "criteria": []}},
+        headers=rated["headers"],
     )
     assert bad_model.status_code == 422 and bad_model.json()["errors"][0]["field"] == "definition.criteria"
 
@@ -210,7 +234,12 @@ async def test_quadrants_split_at_the_portfolio_medians_unless_the_model_sets_th
     page = (await client.get(url, headers=headers)).json()
     # Ideas with a score and an effort: scores 9 8 2 3 5 6 -> median (5+6)/2 = 5.5;
     # efforts 2 10 2 20 5 6 -> median (5+6)/2 = 5.5. Q-6 has no effort, Q-7 no score.
-    assert page["quadrants"] == {"value": 5.5, "effort": 5.5, "effortField": "effort", "fromMedian": ["value", "effort"]}
+    assert page["quadrants"] == {
+        "value": 5.5,
+        "effort": 5.5,
+        "effortField": "effort",
+        "fromMedian": ["value", "effort"],
+    }
     assert {item["ref"]: item["quadrant"] for item in page["items"]} == {
         "Q-1": "quickWin", "Q-2": "majorProject", "Q-3": "fillIn", "Q-4": "moneyPit",
         "Q-5": "fillIn", "Q-6": None, "Q-7": None, "Q-8": "majorProject",
@@ -219,7 +248,9 @@ async def test_quadrants_split_at_the_portfolio_medians_unless_the_model_sets_th
     assert [item["ref"] for item in major["items"]] == ["Q-2", "Q-8"] and major["total"] == 2
 
     revised = await client.put(
-        f"{base}/models/{model.json()['id']}", json={"definition": {**definition, "quadrants": {"value": 7}}}, headers=headers
+        f"{base}/models/{model.json()['id']}",
+        json={"definition": {**definition, "quadrants": {"value": 7}}},
+        headers=headers,
     )
     assert revised.status_code == 200, revised.text
     page = (await client.get(url, headers=headers)).json()
@@ -227,5 +258,7 @@ async def test_quadrants_split_at_the_portfolio_medians_unless_the_model_sets_th
     assert by_ref(page)["Q-8"]["quadrant"] == "moneyPit"  # 6 < 7, 6 > 5.5
     wins = (await client.get(url, params={"quadrant": "quickWin"}, headers=headers)).json()
     assert [item["ref"] for item in wins["items"]] == ["Q-1"]
-    cursor_refused = await client.get(url, params={"quadrant": "quickWin", "cursor": page["nextCursor"] or "x"}, headers=headers)
+    cursor_refused = await client.get(
+        url, params={"quadrant": "quickWin", "cursor": page["nextCursor"] or "x"}, headers=headers
+    )
     assert cursor_refused.status_code == 422

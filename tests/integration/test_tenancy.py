@@ -147,7 +147,9 @@ async def test_a_portfolio_with_a_decided_plan_is_kept_and_one_without_leaves_no
     for url in (scored["base"], f"/roadmap/scenarios/{plan['scenarioId']}", f"/roadmap/runs/{draft_run}",
                 f"/roadmap/plans/{draft['id']}", f"/roadmap/plans/{plan['id']}"):  # fmt: skip
         assert (await client.get(url, headers=admin)).status_code == 404, url
-    replan = await client.post(f"/roadmap/plans/{plan['id']}/replan", json={"name": "x", "movePenalty": 1}, headers=admin)
+    replan = await client.post(
+        f"/roadmap/plans/{plan['id']}/replan", json={"name": "x", "movePenalty": 1}, headers=admin
+    )
     assert replan.status_code == 404
     left = await conn.fetchval(
         """

@@ -12,7 +12,13 @@ pytestmark = pytest.mark.integration
 
 def bearer(auth_settings, **claims: object) -> dict[str, str]:
     now = int(time.time())
-    base = {"sub": "mallory@example.com", "iss": auth_settings.issuer, "aud": auth_settings.audience, "iat": now, "exp": now + 60}
+    base = {
+        "sub": "mallory@example.com",
+        "iss": auth_settings.issuer,
+        "aud": auth_settings.audience,
+        "iat": now,
+        "exp": now + 60,
+    }
     return {"Authorization": "Bearer " + jwt.encode({**base, **claims}, auth_settings.signing_key, algorithm="HS256")}
 
 
@@ -28,14 +34,19 @@ async def test_a_roles_or_groups_claim_of_the_wrong_type_is_a_401(client, auth_s
 async def test_a_dict_of_roles_never_reads_as_admin(client, auth_settings, token_for):
     made = await client.post("/scoring/portfolios", json={"name": "Not yours"}, headers=token_for("programme_manager"))
     assert made.status_code == 201
-    response = await client.delete(f"/scoring/portfolios/{made.json()['id']}", headers=bearer(auth_settings, roles={"admin": 1}))
+    response = await client.delete(
+        f"/scoring/portfolios/{made.json()['id']}", headers=bearer(auth_settings, roles={"admin": 1})
+    )
     assert response.status_code == 401
     assert (await client.get(f"/scoring/portfolios/{made.json()['id']}", headers=token_for("admin"))).status_code == 200
 
 
 @pytest.mark.parametrize(
     "times",
-    [{"iat": int(time.time()), "exp": int(time.time()) + 25 * 3600}, {"iat": int(time.time()) - 3600, "exp": int(time.time()) + 24 * 3600}],
+    [
+        {"iat": int(time.time()), "exp": int(time.time()) + 25 * 3600},
+        {"iat": int(time.time()) - 3600, "exp": int(time.time()) + 24 * 3600},
+    ],
     ids=["a-day-and-an-hour", "issued-an-hour-ago-for-25-hours"],
 )
 async def test_a_token_meant_to_live_longer_than_a_day_is_a_401(client, auth_settings, times):

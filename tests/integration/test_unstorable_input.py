@@ -26,7 +26,9 @@ def only_error(response) -> dict:
 
 async def test_a_nul_in_a_query_parameter_is_named(client, token_for, portfolio):
     response = await client.get(
-        f"/scoring/portfolios/{portfolio['id']}/ideas", params={"persona": "Busy\x00parent"}, headers=token_for("viewer")
+        f"/scoring/portfolios/{portfolio['id']}/ideas",
+        params={"persona": "Busy\x00parent"},
+        headers=token_for("viewer"),
     )
     assert only_error(response) == {"field": "query.persona", "message": NUL_MESSAGE, "row": None, "column": None}
 
@@ -36,7 +38,9 @@ async def test_a_nul_in_a_path_segment_is_named(client, token_for, portfolio):
     assert only_error(response)["field"] == "path.ref"
 
 
-async def test_a_nul_deep_in_a_json_body_is_named_by_its_path_and_nothing_is_written(client, token_for, portfolio, conn):
+async def test_a_nul_deep_in_a_json_body_is_named_by_its_path_and_nothing_is_written(
+    client, token_for, portfolio, conn
+):
     ideas = [{"ref": "OK-1", "title": "Fine"}, {"ref": "BAD-2", "title": "Fine", "journey": {"painPoint": "waits\x00"}}]
     response = await client.post(
         f"/scoring/portfolios/{portfolio['id']}/ideas/bulk", json={"ideas": ideas}, headers=token_for(EDITOR)
@@ -70,7 +74,12 @@ async def test_an_escaped_backslash_before_u0000_is_ordinary_text(client, token_
 
 async def test_a_missing_body_is_reported_as_missing(client, token_for):
     response = await client.post("/scoring/portfolios", headers=token_for(EDITOR))
-    assert only_error(response) == {"field": "body", "message": "a request body is required", "row": None, "column": None}
+    assert only_error(response) == {
+        "field": "body",
+        "message": "a request body is required",
+        "row": None,
+        "column": None,
+    }
 
 
 async def test_unreadable_json_is_a_malformed_body_problem(client, token_for):

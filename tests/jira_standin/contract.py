@@ -121,7 +121,9 @@ def adf_errors(value: Any) -> list[str]:
 def query_errors(operation: Operation, query: dict[str, list[str]]) -> list[str]:
     """Messages for query parameters the operation does not declare, or whose value breaks its schema."""
     declared = {parameter["name"]: parameter for parameter in operation.query}
-    problems = [f"query: {name!r} is not a parameter of {operation.operation_id}" for name in query if name not in declared]
+    problems = [
+        f"query: {name!r} is not a parameter of {operation.operation_id}" for name in query if name not in declared
+    ]
     for name, parameter in declared.items():
         if parameter.get("required") and name not in query:
             problems.append(f"query: {name!r} is required")

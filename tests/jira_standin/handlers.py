@@ -12,7 +12,17 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from . import contract, jql, render
-from .state import ISSUE_TYPES, LINK_TYPES, NOT_ADF, PRIORITIES, STATUSES, ContractViolation, Issue, IssueType, JiraError
+from .state import (
+    ISSUE_TYPES,
+    LINK_TYPES,
+    NOT_ADF,
+    PRIORITIES,
+    STATUSES,
+    ContractViolation,
+    Issue,
+    IssueType,
+    JiraError,
+)
 
 if TYPE_CHECKING:
     from .server import JiraStandin
@@ -64,7 +74,11 @@ def handles(*operation_ids: str) -> Callable[[Handler], Handler]:
 
 
 def _created(jira: JiraStandin, issue: Issue, with_transition: bool) -> dict[str, Any]:
-    shown: dict[str, Any] = {"id": str(issue.id), "key": issue.key, "self": f"{jira.base_url}/rest/api/3/issue/{issue.id}"}
+    shown: dict[str, Any] = {
+        "id": str(issue.id),
+        "key": issue.key,
+        "self": f"{jira.base_url}/rest/api/3/issue/{issue.id}",
+    }
     if with_transition:
         shown["transition"] = {"status": 200, "errorCollection": {"errorMessages": [], "errors": {}}}
     return shown
@@ -93,7 +107,9 @@ def create_issues(jira: JiraStandin, request: Request) -> Response:
                 raise JiraError(status, dict(body["errors"]), list(body["errorMessages"]))
             created.append(_created(jira, jira.state.create(update), "transition" in update))
         except ContractViolation as error:
-            jira._record(request.operation, request.method, request.path, [f"issueUpdates/{index}: {p}" for p in error.problems])
+            jira._record(
+                request.operation, request.method, request.path, [f"issueUpdates/{index}: {p}" for p in error.problems]
+            )
             errors.append({"status": error.status, "elementErrors": error.body, "failedElementNumber": index})
         except JiraError as error:
             errors.append({"status": error.status, "elementErrors": error.body, "failedElementNumber": index})
@@ -123,7 +139,12 @@ def delete_issue(jira: JiraStandin, request: Request) -> Response:
     issue = jira.state.find(request.params["issueIdOrKey"])
     children = [i for i in jira.state.issues.values() if i.values.get("parent") == issue.id]
     if children and any(c.issuetype.hierarchy_level < 0 for c in children) and not request.flag("deleteSubtasks"):
-        raise JiraError(400, messages=[f"The issue '{issue.key}' has subtasks. You must specify the 'deleteSubtasks' parameter to delete this issue with subtasks."])
+        raise JiraError(
+            400,
+            messages=[
+                f"The issue '{issue.key}' has subtasks. You must specify the 'deleteSubtasks' parameter to delete this issue with subtasks."
+            ],
+        )
     del jira.state.issues[issue.id]
     jira.state.links = [link for link in jira.state.links if issue.key not in (link.inward_key, link.outward_key)]
     return Response(204)
@@ -236,7 +257,9 @@ def search(jira: JiraStandin, request: Request) -> Response:
         fields = request.query.get("fields")
     jql_text = str(options.get("jql") or "")
     if not jql_text.strip():
-        raise JiraError(400, messages=["Unbounded JQL queries are not allowed here. Please add a search restriction to your query."])
+        raise JiraError(
+            400, messages=["Unbounded JQL queries are not allowed here. Please add a search restriction to your query."]
+        )
     offset = 0
     if options.get("nextPageToken"):
         try:
@@ -284,7 +307,13 @@ def bulk_fetch(jira: JiraStandin, request: Request) -> Response:
             issues.append(render.issue(jira.state, jira.state.find(ref), jira.base_url, names))
         except JiraError:
             errors.append(ref)
-    return Response(200, {"issues": issues, "issueErrors": [{"issueIdOrKey": e, "errorMessages": ["Issue does not exist."]} for e in errors]})
+    return Response(
+        200,
+        {
+            "issues": issues,
+            "issueErrors": [{"issueIdOrKey": e, "errorMessages": ["Issue does not exist."]} for e in errors],
+        },
+    )
 
 
 def _page(request: Request, items: list[Any], key: str) -> dict[str, Any]:
@@ -302,8 +331,16 @@ def createmeta_types(jira: JiraStandin, request: Request) -> Response:
 
 
 def _field(field_id: str, name: str, required: bool, schema: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    return {"fieldId": field_id, "key": field_id, "name": name, "required": required, "schema": schema,
-            "operations": ["set"] if schema["type"] != "array" else ["add", "set", "remove"], "hasDefaultValue": False, **extra}
+    return {
+        "fieldId": field_id,
+        "key": field_id,
+        "name": name,
+        "required": required,
+        "schema": schema,
+        "operations": ["set"] if schema["type"] != "array" else ["add", "set", "remove"],
+        "hasDefaultValue": False,
+        **extra,
+    }
 
 
 @handles("getCreateIssueMetaIssueTypeId")
@@ -318,17 +355,35 @@ def createmeta_fields(jira: JiraStandin, request: Request) -> Response:
         _field("summary", "Summary", True, {"type": "string", "system": "summary"}),
         _field("description", "Description", False, {"type": "string", "system": "description"}),
         _field("labels", "Labels", False, {"type": "array", "items": "string", "system": "labels"}),
-        _field("priority", "Priority", False, {"type": "priority", "system": "priority"},
-               allowedValues=[render.priority(p, jira.base_url) for p in PRIORITIES]),
+        _field(
+            "priority",
+            "Priority",
+            False,
+            {"type": "priority", "system": "priority"},
+            allowedValues=[render.priority(p, jira.base_url) for p in PRIORITIES],
+        ),
         _field("components", "Components", False, {"type": "array", "items": "component", "system": "components"}),
     ]
     if issuetype.hierarchy_level < 1:
-        fields.append(_field("parent", "Parent", issuetype.hierarchy_level < 0, {"type": "issuelink", "system": "parent"}))
+        fields.append(
+            _field("parent", "Parent", issuetype.hierarchy_level < 0, {"type": "issuelink", "system": "parent"})
+        )
     custom_types = {"string": ("string", "textfield"), "number": ("number", "float"), "adf": ("string", "textarea")}
     custom_types["date"] = ("date", "datepicker")
     for field_id, (name, kind) in jira.state.custom_fields.items():
         json_type, plugin = custom_types[kind]
-        fields.append(_field(field_id, name, False, {"type": json_type, "custom": f"com.atlassian.jira.plugin.system.customfieldtypes:{plugin}", "customId": int(field_id.rsplit("_", 1)[1])}))
+        fields.append(
+            _field(
+                field_id,
+                name,
+                False,
+                {
+                    "type": json_type,
+                    "custom": f"com.atlassian.jira.plugin.system.customfieldtypes:{plugin}",
+                    "customId": int(field_id.rsplit("_", 1)[1]),
+                },
+            )
+        )
     return Response(200, _page(request, fields, "fields"))
 
 
@@ -341,19 +396,54 @@ def get_project(jira: JiraStandin, request: Request) -> Response:
 def get_hierarchy(jira: JiraStandin, request: Request) -> Response:
     project = jira.state.project(request.params["projectId"])
     levels = sorted({t.hierarchy_level for t in ISSUE_TYPES}, reverse=True)
-    return Response(200, {"projectId": int(project.id), "hierarchy": [
-        {"level": level, "name": next(t.name for t in ISSUE_TYPES if t.hierarchy_level == level),
-         "issueTypes": [{"id": int(t.id), "name": t.name, "avatarId": 10300} for t in ISSUE_TYPES if t.hierarchy_level == level]}
-        for level in levels
-    ]})
+    return Response(
+        200,
+        {
+            "projectId": int(project.id),
+            "hierarchy": [
+                {
+                    "level": level,
+                    "name": next(t.name for t in ISSUE_TYPES if t.hierarchy_level == level),
+                    "issueTypes": [
+                        {"id": int(t.id), "name": t.name, "avatarId": 10300}
+                        for t in ISSUE_TYPES
+                        if t.hierarchy_level == level
+                    ],
+                }
+                for level in levels
+            ],
+        },
+    )
 
 
 @handles("getFields")
 def get_fields(jira: JiraStandin, request: Request) -> Response:
-    system = [{"id": n, "key": n, "name": n.capitalize(), "custom": False, "navigable": True, "searchable": True, "orderable": True}
-              for n in ("summary", "description", "labels", "issuetype", "project", "parent", "priority", "components", "status")]
-    custom = [{"id": k, "key": k, "name": name, "custom": True, "navigable": True, "searchable": True, "orderable": True}
-              for k, (name, _) in jira.state.custom_fields.items()]
+    system = [
+        {
+            "id": n,
+            "key": n,
+            "name": n.capitalize(),
+            "custom": False,
+            "navigable": True,
+            "searchable": True,
+            "orderable": True,
+        }
+        for n in (
+            "summary",
+            "description",
+            "labels",
+            "issuetype",
+            "project",
+            "parent",
+            "priority",
+            "components",
+            "status",
+        )
+    ]
+    custom = [
+        {"id": k, "key": k, "name": name, "custom": True, "navigable": True, "searchable": True, "orderable": True}
+        for k, (name, _) in jira.state.custom_fields.items()
+    ]
     return Response(200, system + custom)
 
 
@@ -362,23 +452,47 @@ def find_users(jira: JiraStandin, request: Request) -> Response:
     query = request.arg("query")
     if not query and not request.arg("accountId"):
         raise JiraError(400, messages=["The query parameter 'query' or 'accountId' is required."])
-    found = jira.state.find_users(query) if query else [u for u in jira.state.users.values() if u.account_id == request.arg("accountId")]
+    found = (
+        jira.state.find_users(query)
+        if query
+        else [u for u in jira.state.users.values() if u.account_id == request.arg("accountId")]
+    )
     limit = int(request.arg("maxResults") or 50)
     return Response(200, [render.user(u, jira.base_url) for u in found[:limit]])
 
 
 @handles("getCurrentUser")
 def myself(jira: JiraStandin, request: Request) -> Response:
-    return Response(200, {"self": f"{jira.base_url}/rest/api/3/user?accountId=5b10ac8d82e05b22cc7d4ef5",
-                          "accountId": "5b10ac8d82e05b22cc7d4ef5", "accountType": "atlassian", "emailAddress": jira.auth[0],
-                          "displayName": "Roadmap Robot", "active": True, "timeZone": "Etc/UTC", "locale": "en_US"})
+    return Response(
+        200,
+        {
+            "self": f"{jira.base_url}/rest/api/3/user?accountId=5b10ac8d82e05b22cc7d4ef5",
+            "accountId": "5b10ac8d82e05b22cc7d4ef5",
+            "accountType": "atlassian",
+            "emailAddress": jira.auth[0],
+            "displayName": "Roadmap Robot",
+            "active": True,
+            "timeZone": "Etc/UTC",
+            "locale": "en_US",
+        },
+    )
 
 
 @handles("getServerInfo")
 def server_info(jira: JiraStandin, request: Request) -> Response:
-    return Response(200, {"baseUrl": jira.base_url, "deploymentType": "Cloud", "serverTitle": "Stand-in Jira",
-                          "version": "1001.0.0-SNAPSHOT", "versionNumbers": [1001, 0, 0], "buildNumber": 100000,
-                          "scmInfo": "57a0ca5b4a0bb0ac5f3fee4764acb1c14e4d7e71", "serverTime": "2026-01-01T00:00:00.000+0000"})
+    return Response(
+        200,
+        {
+            "baseUrl": jira.base_url,
+            "deploymentType": "Cloud",
+            "serverTitle": "Stand-in Jira",
+            "version": "1001.0.0-SNAPSHOT",
+            "versionNumbers": [1001, 0, 0],
+            "buildNumber": 100000,
+            "scmInfo": "57a0ca5b4a0bb0ac5f3fee4764acb1c14e4d7e71",
+            "serverTime": "2026-01-01T00:00:00.000+0000",
+        },
+    )
 
 
 @handles("getStatuses")
@@ -402,7 +516,9 @@ def add_comment(jira: JiraStandin, request: Request) -> Response:
     return Response(201, render.comment(jira.state.add_comment(issue, request.body), issue, jira.base_url))
 
 
-@handles("registerDynamicWebhooks", "getDynamicWebhooksForApp", "deleteWebhookById", "refreshWebhooks", "getFailedWebhooks")
+@handles(
+    "registerDynamicWebhooks", "getDynamicWebhooksForApp", "deleteWebhookById", "refreshWebhooks", "getFailedWebhooks"
+)
 def app_only(jira: JiraStandin, request: Request) -> Response:
     # Dynamic webhooks are for Connect and OAuth 2.0 apps only; basic auth is refused (CONTRACT.md §5).
     return Response(403, {"errorMessages": ["Only Connect and OAuth 2.0 apps can use this operation."], "errors": {}})

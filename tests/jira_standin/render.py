@@ -4,11 +4,40 @@ from __future__ import annotations
 
 from typing import Any
 
-from .state import CATEGORIES, COMPONENTS, CUSTOM_FIELDS, ISSUE_TYPES, PRIORITIES, TRANSITIONS, Issue, IssueType, JiraState, Link, Project, Status, User
+from .state import (
+    CATEGORIES,
+    COMPONENTS,
+    CUSTOM_FIELDS,
+    ISSUE_TYPES,
+    PRIORITIES,
+    TRANSITIONS,
+    Issue,
+    IssueType,
+    JiraState,
+    Link,
+    Project,
+    Status,
+    User,
+)
 
 NAVIGABLE = (
-    "summary", "description", "environment", "labels", "issuetype", "project", "parent", "priority",
-    "components", "status", "created", "updated", "duedate", "assignee", "reporter", "issuelinks", "comment",
+    "summary",
+    "description",
+    "environment",
+    "labels",
+    "issuetype",
+    "project",
+    "parent",
+    "priority",
+    "components",
+    "status",
+    "created",
+    "updated",
+    "duedate",
+    "assignee",
+    "reporter",
+    "issuelinks",
+    "comment",
     *CUSTOM_FIELDS,
 )
 
@@ -33,17 +62,24 @@ def category(name: str, base: str) -> dict[str, Any]:
 
 def status(value: Status, base: str) -> dict[str, Any]:
     return {
-        "self": f"{base}/rest/api/3/status/{value.id}", "id": value.id, "name": value.name,
-        "description": "", "iconUrl": f"{base}/images/icons/statuses/generic.png",
+        "self": f"{base}/rest/api/3/status/{value.id}",
+        "id": value.id,
+        "name": value.name,
+        "description": "",
+        "iconUrl": f"{base}/images/icons/statuses/generic.png",
         "statusCategory": category(value.category, base),
     }
 
 
 def user(value: User, base: str) -> dict[str, Any]:
     shown: dict[str, Any] = {
-        "self": f"{base}/rest/api/3/user?accountId={value.account_id}", "accountId": value.account_id,
-        "accountType": "atlassian", "displayName": value.display_name, "active": value.active,
-        "timeZone": "Etc/UTC", "locale": "en_US",
+        "self": f"{base}/rest/api/3/user?accountId={value.account_id}",
+        "accountId": value.account_id,
+        "accountType": "atlassian",
+        "displayName": value.display_name,
+        "active": value.active,
+        "timeZone": "Etc/UTC",
+        "locale": "en_US",
     }
     if value.email_visible:
         shown["emailAddress"] = value.email
@@ -52,16 +88,25 @@ def user(value: User, base: str) -> dict[str, Any]:
 
 def issuetype(value: IssueType, base: str) -> dict[str, Any]:
     return {
-        "self": f"{base}/rest/api/3/issuetype/{value.id}", "id": value.id, "name": value.name,
-        "description": "", "iconUrl": f"{base}/images/icons/issuetypes/{value.name.lower()}.svg",
-        "subtask": value.hierarchy_level < 0, "hierarchyLevel": value.hierarchy_level,
+        "self": f"{base}/rest/api/3/issuetype/{value.id}",
+        "id": value.id,
+        "name": value.name,
+        "description": "",
+        "iconUrl": f"{base}/images/icons/issuetypes/{value.name.lower()}.svg",
+        "subtask": value.hierarchy_level < 0,
+        "hierarchyLevel": value.hierarchy_level,
     }
 
 
 def project(value: Project, base: str) -> dict[str, Any]:
     return {
-        "self": f"{base}/rest/api/3/project/{value.id}", "id": value.id, "key": value.key, "name": value.name,
-        "projectTypeKey": "software", "simplified": False, "style": "classic",
+        "self": f"{base}/rest/api/3/project/{value.id}",
+        "id": value.id,
+        "key": value.key,
+        "name": value.name,
+        "projectTypeKey": "software",
+        "simplified": False,
+        "style": "classic",
     }
 
 
@@ -80,7 +125,8 @@ def priority(priority_id: str, base: str) -> dict[str, Any]:
 def issue_ref(value: Issue, base: str) -> dict[str, Any]:
     """The short form Jira nests for parents and links."""
     fields: dict[str, Any] = {
-        "summary": value.values.get("summary"), "status": status(value.status, base),
+        "summary": value.values.get("summary"),
+        "status": status(value.status, base),
         "issuetype": issuetype(value.issuetype, base),
     }
     if "priority" in value.values:
@@ -106,7 +152,9 @@ def issuelinks(state: JiraState, value: Issue, base: str) -> list[dict[str, Any]
 
 def link(state: JiraState, value: Link, base: str) -> dict[str, Any]:
     return {
-        "id": value.id, "self": f"{base}/rest/api/3/issueLink/{value.id}", "type": link_type(value.type, base),
+        "id": value.id,
+        "self": f"{base}/rest/api/3/issueLink/{value.id}",
+        "type": link_type(value.type, base),
         "inwardIssue": issue_ref(state.find(value.inward_key), base),
         "outwardIssue": issue_ref(state.find(value.outward_key), base),
     }
@@ -116,9 +164,16 @@ def comment(value: dict[str, Any], issue: Issue, base: str) -> dict[str, Any]:
     return {"self": f"{base}/rest/api/3/issue/{issue.id}/comment/{value['id']}", **value}
 
 
-def issue(state: JiraState, value: Issue, base: str, names: list[str], properties: list[str] | None = None) -> dict[str, Any]:
+def issue(
+    state: JiraState, value: Issue, base: str, names: list[str], properties: list[str] | None = None
+) -> dict[str, Any]:
     """An IssueBean with the chosen fields; `id` alone is Jira's default for search."""
-    shown: dict[str, Any] = {"expand": "", "id": str(value.id), "self": f"{base}/rest/api/3/issue/{value.id}", "key": value.key}
+    shown: dict[str, Any] = {
+        "expand": "",
+        "id": str(value.id),
+        "self": f"{base}/rest/api/3/issue/{value.id}",
+        "key": value.key,
+    }
     fields: dict[str, Any] = {}
     for name in names:
         if name in ("id", "key"):
@@ -140,7 +195,10 @@ def issue(state: JiraState, value: Issue, base: str, names: list[str], propertie
         elif name == "priority":
             fields[name] = priority(value.values["priority"], base) if "priority" in value.values else None
         elif name == "components":
-            fields[name] = [{"self": f"{base}/rest/api/3/component/{k}", "id": k, "name": COMPONENTS[k]} for k in value.values.get(name, [])]
+            fields[name] = [
+                {"self": f"{base}/rest/api/3/component/{k}", "id": k, "name": COMPONENTS[k]}
+                for k in value.values.get(name, [])
+            ]
         elif name == "issuelinks":
             fields[name] = issuelinks(state, value, base)
         elif name == "comment":
@@ -158,8 +216,17 @@ def issue(state: JiraState, value: Issue, base: str, names: list[str], propertie
 def transitions(base: str) -> dict[str, Any]:
     return {
         "transitions": [
-            {"id": tid, "name": target.name, "to": status(target, base), "hasScreen": False, "isGlobal": True,
-             "isInitial": False, "isAvailable": True, "isConditional": False, "isLooped": False}
+            {
+                "id": tid,
+                "name": target.name,
+                "to": status(target, base),
+                "hasScreen": False,
+                "isGlobal": True,
+                "isInitial": False,
+                "isAvailable": True,
+                "isConditional": False,
+                "isLooped": False,
+            }
             for tid, target in TRANSITIONS.items()
         ]
     }

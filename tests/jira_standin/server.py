@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import json
 import errno
 import itertools
+import json
 import re
 import socket
 import threading
@@ -83,7 +83,13 @@ class _Outage:
 
 
 class JiraStandin:
-    def __init__(self, *, email: str = "robot@example.com", api_token: str = "test-api-token", projects: tuple[str, ...] = ("PROJ",)) -> None:
+    def __init__(
+        self,
+        *,
+        email: str = "robot@example.com",
+        api_token: str = "test-api-token",
+        projects: tuple[str, ...] = ("PROJ",),
+    ) -> None:
         self.auth = (email, api_token)
         self.state = JiraState(projects)
         self.violations: list[Violation] = []
@@ -127,7 +133,9 @@ class JiraStandin:
                 time.sleep(0.1)
         self._httpd.daemon_threads = True
         self._port = self._httpd.server_address[1]
-        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), name="jira-standin", daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, args=(0.05,), name="jira-standin", daemon=True
+        )
         self._thread.start()
 
     def _stop_listening(self) -> None:
@@ -156,7 +164,15 @@ class JiraStandin:
         return f"127.0.0.1:{self._port}"
 
     # -- faults ------------------------------------------------------------------------------
-    def fail_next(self, path_pattern: str, *, status: int = 429, retry_after: int | None = 1, times: int = 1, method: str | None = None) -> None:
+    def fail_next(
+        self,
+        path_pattern: str,
+        *,
+        status: int = 429,
+        retry_after: int | None = 1,
+        times: int = 1,
+        method: str | None = None,
+    ) -> None:
         """Answer the next `times` requests whose path matches `path_pattern` (re.search) with `status`.
 
         429 carries Retry-After (integer seconds, omitted when None), X-RateLimit-Reset and
@@ -247,7 +263,9 @@ class JiraStandin:
         messages = messages if messages is not None else ([] if errors else [ELEMENT_TRY_AGAIN])
         with self._lock:
             for label in labels:
-                self._label_failures[label] = _ElementFault(status, {"errorMessages": messages, "errors": errors or {}}, times)
+                self._label_failures[label] = _ElementFault(
+                    status, {"errorMessages": messages, "errors": errors or {}}, times
+                )
 
     def element_failure(self, update: dict[str, Any]) -> tuple[int, dict[str, Any]] | None:
         """The failure a bulk element carrying a faulted label meets now (called under the lock)."""
@@ -295,7 +313,9 @@ class JiraStandin:
             self.state.transition(self.state.find(key), transition)
             return before, self.issue(key)
 
-    def status_change_webhook(self, key: str, status_name: str, *, secret: str | None, identifier: str | None = None) -> WebhookDelivery:
+    def status_change_webhook(
+        self, key: str, status_name: str, *, secret: str | None, identifier: str | None = None
+    ) -> WebhookDelivery:
         """Move the issue to `status_name` and return the signed delivery Jira would send for it."""
         before, after = self.set_status(key, status_name)
         return status_change_delivery(before, after, secret=secret, identifier=identifier)
@@ -327,7 +347,9 @@ class JiraStandin:
                 handler = HANDLERS.get(operation)
                 if handler is None:
                     self._record(operation, method, path, [f"the stand-in does not implement {operation}"])
-                    return Response(501, {"errorMessages": [f"{operation} is not implemented by the stand-in"], "errors": {}})
+                    return Response(
+                        501, {"errorMessages": [f"{operation} is not implemented by the stand-in"], "errors": {}}
+                    )
                 response = handler(self, Request(operation, method, path, params, query, body))
                 if operation in CREATE_OPERATIONS and response.status == 201 and self._drops_after_create:
                     self._drops_after_create -= 1
@@ -372,7 +394,9 @@ class JiraStandin:
             reset = datetime.now(UTC) + timedelta(seconds=retry_after or 0)
             headers |= {"X-RateLimit-Reset": reset.strftime("%Y-%m-%dT%H:%MZ"), "RateLimit-Reason": "jira-burst-based"}
             return Response(429, {"errorMessages": ["Rate limit exceeded."], "errors": {}}, headers)
-        return Response(status, {"errorMessages": ["Service unavailable (injected by the stand-in)."], "errors": {}}, headers)
+        return Response(
+            status, {"errorMessages": ["Service unavailable (injected by the stand-in)."], "errors": {}}, headers
+        )
 
     def _record(self, operation: str, method: str, path: str, problems: list[str]) -> None:
         with self._lock:
@@ -412,7 +436,9 @@ def _body_schemas() -> dict[str, str]:
 
 def _query_problems(operation_id: str, method: str, query: dict[str, list[str]]) -> list[str]:
     """The ways a request's query breaks its operation's declared parameters (documented operations only)."""
-    documented = next((op for op in contract.operations() if op.operation_id == operation_id and op.method == method), None)
+    documented = next(
+        (op for op in contract.operations() if op.operation_id == operation_id and op.method == method), None
+    )
     return [] if documented is None else contract.query_errors(documented, query)
 
 

@@ -33,7 +33,11 @@ class Status:
     category: str
 
 
-STATUSES = (Status("10000", "To Do", "new"), Status("3", "In Progress", "indeterminate"), Status("10001", "Done", "done"))
+STATUSES = (
+    Status("10000", "To Do", "new"),
+    Status("3", "In Progress", "indeterminate"),
+    Status("10001", "Done", "done"),
+)
 TRANSITIONS = {"11": STATUSES[0], "21": STATUSES[1], "31": STATUSES[2]}  # global transitions, as in a simple workflow
 
 
@@ -44,7 +48,12 @@ class IssueType:
     hierarchy_level: int
 
 
-ISSUE_TYPES = (IssueType("10000", "Epic", 1), IssueType("10001", "Task", 0), IssueType("10002", "Story", 0), IssueType("10003", "Subtask", -1))
+ISSUE_TYPES = (
+    IssueType("10000", "Epic", 1),
+    IssueType("10001", "Task", 0),
+    IssueType("10002", "Story", 0),
+    IssueType("10003", "Subtask", -1),
+)
 LINK_TYPES = (
     {"id": "10000", "name": "Blocks", "inward": "is blocked by", "outward": "blocks"},
     {"id": "10001", "name": "Cloners", "inward": "is cloned by", "outward": "clones"},
@@ -205,8 +214,12 @@ class JiraState:
         fields = dict(body.get("fields") or {})
         for fixed in ("project", "issuetype"):
             if fixed in fields:
-                raise JiraError(400, {fixed: f"Field '{fixed}' cannot be set. It is not on the appropriate screen, or unknown."})
-        issue.values = self._values(dict(issue.values), fields, body.get("update") or {}, issue.project, issue.issuetype, issue)
+                raise JiraError(
+                    400, {fixed: f"Field '{fixed}' cannot be set. It is not on the appropriate screen, or unknown."}
+                )
+        issue.values = self._values(
+            dict(issue.values), fields, body.get("update") or {}, issue.project, issue.issuetype, issue
+        )
         issue.updated = now()
 
     def transition(self, issue: Issue, transition_id: str) -> Status:
@@ -221,13 +234,19 @@ class JiraState:
 
     def link(self, body: dict[str, Any]) -> Link:
         wanted = body["type"]
-        link_type = next((t for t in LINK_TYPES if wanted.get("id") == t["id"] or wanted.get("name") == t["name"]), None)
+        link_type = next(
+            (t for t in LINK_TYPES if wanted.get("id") == t["id"] or wanted.get("name") == t["name"]), None
+        )
         if link_type is None:
             raise JiraError(404, messages=["No issue link type with name or id found."])
         inward = self.find(_ref(body["inwardIssue"]) or "")
         outward = self.find(_ref(body["outwardIssue"]) or "")
         for existing in self.links:  # a duplicate request still answers 201 (CONTRACT.md §2.3)
-            if (existing.type["id"], existing.inward_key, existing.outward_key) == (link_type["id"], inward.key, outward.key):
+            if (existing.type["id"], existing.inward_key, existing.outward_key) == (
+                link_type["id"],
+                inward.key,
+                outward.key,
+            ):
                 return existing
         created = Link(str(next(self._link_ids)), link_type, inward.key, outward.key)
         self.links.append(created)
@@ -239,8 +258,13 @@ class JiraState:
         return comment
 
     def _values(
-        self, values: dict[str, Any], fields: dict[str, Any], update: dict[str, Any],
-        project: Project, issuetype: IssueType, issue: Issue | None = None,
+        self,
+        values: dict[str, Any],
+        fields: dict[str, Any],
+        update: dict[str, Any],
+        project: Project,
+        issuetype: IssueType,
+        issue: Issue | None = None,
     ) -> dict[str, Any]:
         errors: dict[str, str] = {}
         problems: list[str] = []
@@ -262,8 +286,15 @@ class JiraState:
         return values
 
     def _apply(
-        self, values: dict[str, Any], name: str, verb: str, value: Any,
-        project: Project, issuetype: IssueType, issue: Issue | None, problems: list[str],
+        self,
+        values: dict[str, Any],
+        name: str,
+        verb: str,
+        value: Any,
+        project: Project,
+        issuetype: IssueType,
+        issue: Issue | None,
+        problems: list[str],
     ) -> None:
         kind = self.custom_fields[name][1] if name in self.custom_fields else None
         if name in ("description", "environment") or kind == "adf":
@@ -273,7 +304,10 @@ class JiraState:
             values[name] = value
         elif name == "summary":
             if not isinstance(value, str) or not value.strip():
-                raise JiraError(400, {name: NOT_STRING if not isinstance(value, str) else "You must specify a summary of the issue."})
+                raise JiraError(
+                    400,
+                    {name: NOT_STRING if not isinstance(value, str) else "You must specify a summary of the issue."},
+                )
             if len(value) > 255:
                 raise JiraError(400, {name: "Summary must be less than 255 characters."})
             values[name] = value
@@ -303,7 +337,14 @@ class JiraState:
                 raise JiraError(400, {name: "Given parent work item does not belong to appropriate hierarchy."})
             values["parent"] = parent.id
         elif name == "priority":
-            chosen = next((k for k, v in PRIORITIES.items() if isinstance(value, dict) and (value.get("id") == k or value.get("name") == v)), None)
+            chosen = next(
+                (
+                    k
+                    for k, v in PRIORITIES.items()
+                    if isinstance(value, dict) and (value.get("id") == k or value.get("name") == v)
+                ),
+                None,
+            )
             if chosen is None:
                 raise JiraError(400, {name: "Specify the Priority (id or name) in the valid format"})
             values[name] = chosen
@@ -311,12 +352,25 @@ class JiraState:
             items = value if isinstance(value, list) else [value]
             ids = []
             for item in items:
-                found = next((k for k, v in COMPONENTS.items() if isinstance(item, dict) and (item.get("id") == k or item.get("name") == v)), None)
+                found = next(
+                    (
+                        k
+                        for k, v in COMPONENTS.items()
+                        if isinstance(item, dict) and (item.get("id") == k or item.get("name") == v)
+                    ),
+                    None,
+                )
                 if found is None:
                     raise JiraError(400, {name: f"Component with id '{_ref(item)}' does not exist."})
                 ids.append(found)
             current = list(values.get(name, []))
-            values[name] = ids if verb == "set" else [c for c in current if c not in ids] if verb == "remove" else current + [i for i in ids if i not in current]
+            values[name] = (
+                ids
+                if verb == "set"
+                else [c for c in current if c not in ids]
+                if verb == "remove"
+                else current + [i for i in ids if i not in current]
+            )
         elif name == "duedate":
             try:
                 datetime.strptime(value, "%Y-%m-%d")
@@ -345,7 +399,9 @@ class JiraState:
                 raise JiraError(400, {name: "Operation value must be a number"})
             values[name] = value
         else:
-            raise JiraError(400, {name: f"Field '{name}' cannot be set. It is not on the appropriate screen, or unknown."})
+            raise JiraError(
+                400, {name: f"Field '{name}' cannot be set. It is not on the appropriate screen, or unknown."}
+            )
 
     def add_user(self, email: str, display_name: str, *, active: bool = True, email_visible: bool = False) -> str:
         account_id = f"712020:{next(self._user_ids):08d}-0000-4000-8000-000000000000"
@@ -355,8 +411,13 @@ class JiraState:
     def find_users(self, query: str) -> list[User]:
         """Jira's user search: an exact e-mail address, or the start of a display name or address."""
         wanted = query.strip().lower()
-        return [u for u in self.users.values() if u.email.lower() == wanted or u.display_name.lower().startswith(wanted)
-                or (len(wanted) >= 3 and u.email.lower().startswith(wanted))]
+        return [
+            u
+            for u in self.users.values()
+            if u.email.lower() == wanted
+            or u.display_name.lower().startswith(wanted)
+            or (len(wanted) >= 3 and u.email.lower().startswith(wanted))
+        ]
 
     # -- search ----------------------------------------------------------------------------
     def search(self, query: jql.Query) -> list[Issue]:

@@ -46,7 +46,11 @@ def sign(body: bytes, secret: str) -> str:
 
 
 def status_change_delivery(
-    before: dict[str, Any], after: dict[str, Any], *, secret: str | None, identifier: str | None = None,
+    before: dict[str, Any],
+    after: dict[str, Any],
+    *,
+    secret: str | None,
+    identifier: str | None = None,
 ) -> WebhookDelivery:
     """A `jira:issue_updated` delivery for an issue whose status changed from `before` to `after`.
 
@@ -65,10 +69,17 @@ def status_change_delivery(
         "issue": issue,
         "changelog": {
             "id": str(next(_changelog_ids)),
-            "items": [{
-                "field": "status", "fieldtype": "jira", "fieldId": "status",
-                "from": old["id"], "fromString": old["name"], "to": new["id"], "toString": new["name"],
-            }],
+            "items": [
+                {
+                    "field": "status",
+                    "fieldtype": "jira",
+                    "fieldId": "status",
+                    "from": old["id"],
+                    "fromString": old["name"],
+                    "to": new["id"],
+                    "toString": new["name"],
+                }
+            ],
         },
     }
     body = json.dumps(payload).encode()

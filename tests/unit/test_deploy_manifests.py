@@ -73,7 +73,9 @@ def test_the_compose_file_is_valid_against_the_compose_specification() -> None:
     validator_class = jsonschema.validators.validator_for(schema)
     validator_class.check_schema(schema)
     validator = validator_class(schema, format_checker=validator_class.FORMAT_CHECKER)
-    errors = [f"{'/'.join(map(str, error.absolute_path))}: {error.message}" for error in validator.iter_errors(_compose())]
+    errors = [
+        f"{'/'.join(map(str, error.absolute_path))}: {error.message}" for error in validator.iter_errors(_compose())
+    ]
     assert errors == []
 
 
@@ -154,7 +156,9 @@ def test_the_jira_secrets_are_mounted_where_secret_references_may_point() -> Non
     for name in ("integrations", "worker"):
         pod = deployments[name]["spec"]["template"]["spec"]
         jira_volumes = {v["name"] for v in pod["volumes"] if v.get("secret", {}).get("secretName") == "roadmap-jira"}
-        mounts = [m["mountPath"] for c in pod["containers"] for m in c.get("volumeMounts", []) if m["name"] in jira_volumes]
+        mounts = [
+            m["mountPath"] for c in pod["containers"] for m in c.get("volumeMounts", []) if m["name"] in jira_volumes
+        ]
         assert mounts == [secrets_dir], name
     # Compose mounts its secrets in /run/secrets, the default, and sets no other folder.
     for name in ("integrations", "worker"):

@@ -56,7 +56,12 @@ def element_error(failure: BulkFailure, *, tries: int) -> ItemError:
     messages = list(failure.messages) or [f"Jira refused the element ({failure.status})"]
     if for_good(failure):
         return ItemError(status=failure.status, messages=messages, fields=dict(failure.field_errors), remedy=FIX_FIELDS)
-    return ItemError(status=failure.status, messages=[*messages, f"refused {tries} times"], fields=dict(failure.field_errors), remedy=TRY_LATER)
+    return ItemError(
+        status=failure.status,
+        messages=[*messages, f"refused {tries} times"],
+        fields=dict(failure.field_errors),
+        remedy=TRY_LATER,
+    )
 
 
 class Creates:
@@ -94,7 +99,9 @@ class Creates:
                     # Jira keeps losing its answers: not the ideas' fault. The push waits for Jira
                     # as in any outage, and its next attempt sends only what is missing.
                     refs = ", ".join(idea.ref for idea in pending)
-                    raise JiraUnavailable(None, [f"Jira lost its answer to the creation of {refs} {losses} times"]) from None
+                    raise JiraUnavailable(
+                        None, [f"Jira lost its answer to the creation of {refs} {losses} times"]
+                    ) from None
                 continue
             for created in result.created:
                 await push.record_idea(pending[created.index or 0], created, "created")

@@ -107,9 +107,13 @@ class Push:
             known = await known_issues(conn, self.connection.id)
         used = {idea.phase for idea in self.plan.ideas}
         phase_keys = [phase.key for phase in self.plan.phases if phase.key in used]
-        in_jira, found = await survey(self.jira, self.project, self.portfolio, phase_keys, [i.ref for i in self.plan.ideas])
+        in_jira, found = await survey(
+            self.jira, self.project, self.portfolio, phase_keys, [i.ref for i in self.plan.ideas]
+        )
         self.issue_ids = {issue.key: issue.id for issue in found.values()}
-        self.site, self.unmapped = await learn_site(self.jira, self.plan.ideas, [p for p in self.plan.phases if p.key in used])
+        self.site, self.unmapped = await learn_site(
+            self.jira, self.plan.ideas, [p for p in self.plan.phases if p.key in used]
+        )
         self.operations = plan_operations(
             project_key=self.project, mapping=self.mapping, portfolio_id=self.portfolio, phases=self.plan.phases,
             ideas=self.plan.ideas, dependencies=self.plan.dependencies, known=known, currency=self.plan.currency,
@@ -123,7 +127,9 @@ class Push:
             if op.action == "create_epic" and op.phase is not None:
                 await self._create_epic(phases[op.phase])
             elif op.action == "found_in_jira" and op.phase is not None and op.idea is None and op.issue_key:
-                await self._record_epic(phases[op.phase], CreatedIssue(self.issue_ids.get(op.issue_key, ""), op.issue_key), "found")
+                await self._record_epic(
+                    phases[op.phase], CreatedIssue(self.issue_ids.get(op.issue_key, ""), op.issue_key), "found"
+                )
         await self._report("epics")
         creates = Creates(self)
         todo = [ideas[op.idea] for op in self.operations if op.action == "create_issue" and op.idea]
@@ -141,7 +147,9 @@ class Push:
         elif op.action == "update_issue" and op.idea and op.issue_key:
             await self._update(ideas[op.idea], op.issue_key)
         elif op.action == "found_in_jira" and op.idea and op.issue_key:
-            await self.record_idea(ideas[op.idea], CreatedIssue(self.issue_ids.get(op.issue_key, ""), op.issue_key), "found")
+            await self.record_idea(
+                ideas[op.idea], CreatedIssue(self.issue_ids.get(op.issue_key, ""), op.issue_key), "found"
+            )
         elif op.action in ("create_link", "found_in_jira") and op.blocker and op.blocked:
             await self._link(op.blocker, op.blocked, send=op.action == "create_link")
         elif op.action == "mark_unplanned" and op.idea and op.issue_key:
@@ -221,7 +229,10 @@ class Push:
             if unavailable(exc):
                 raise  # not this idea's fault: the push waits for Jira and tries again
             remedy = "Fix what Jira names (in Jira, or in the connection's mapping), then push again."
-            self.fail(("idea", idea.ref), ItemError(status=exc.status, messages=list(exc.messages), fields=dict(exc.field_errors), remedy=remedy))
+            self.fail(
+                ("idea", idea.ref),
+                ItemError(status=exc.status, messages=list(exc.messages), fields=dict(exc.field_errors), remedy=remedy),
+            )
             return
         await self.record_idea(idea, CreatedIssue(id=self.issue_ids.get(key, ""), key=key), "updated")
 
@@ -237,7 +248,11 @@ class Push:
         if missing:
             # The link waits for its ends instead of disappearing: the next push makes it.
             remedy = f"waits for the issue of {' and '.join(missing)}; push again once Jira has taken it"
-            self.fail(key, ItemError(messages=[f"{' and '.join(missing)} is not in Jira yet"], remedy=remedy), outcome="pending")
+            self.fail(
+                key,
+                ItemError(messages=[f"{' and '.join(missing)} is not in Jira yet"], remedy=remedy),
+                outcome="pending",
+            )
             return
         if send:
             await self.stop_point()

@@ -67,21 +67,33 @@ async def learn_site(
         except JiraError as exc:
             if unavailable(exc):
                 raise
-            account, reason = None, f"Jira refused the user search ({exc.status}): the account may lack the Browse users permission"
+            account, reason = (
+                None,
+                f"Jira refused the user search ({exc.status}): the account may lack the Browse users permission",
+            )
         if account is not None:
             accounts[email] = account
         else:
             reasons[email] = reason
     unmapped = [
-        UnmappedOwner(subject=subject, name=name, email=email, ideas=sorted(refs),
-                      reason="has no e-mail address" if email is None else reasons[email])  # fmt: skip
+        UnmappedOwner(
+            subject=subject,
+            name=name,
+            email=email,
+            ideas=sorted(refs),
+            reason="has no e-mail address" if email is None else reasons[email],
+        )  # fmt: skip
         for (subject, name, email), refs in sorted(by_owner.items(), key=lambda item: (item[0][1], item[0][0]))
         if email is None or email in reasons
     ]
     start_field = None
     if any(phase.start is not None for phase in phases):
         start_field = next(
-            (field.id for field in await jira.fields() if field.custom and field.name.strip().lower() == START_DATE_FIELD_NAME),
+            (
+                field.id
+                for field in await jira.fields()
+                if field.custom and field.name.strip().lower() == START_DATE_FIELD_NAME
+            ),
             None,
         )
     return JiraSite(accounts=accounts, start_date_field=start_field), unmapped

@@ -24,7 +24,9 @@ FIELDS = ("labels", "status", "parent", "issuelinks")
 
 def label_chunks(idea_labels: Sequence[str], epic_labels: Sequence[str]) -> list[list[str]]:
     """The searches a survey makes: idea labels by the hundred, the few epic labels with the first."""
-    chunks = [list(idea_labels[start : start + LABELS_PER_SEARCH]) for start in range(0, len(idea_labels), LABELS_PER_SEARCH)]
+    chunks = [
+        list(idea_labels[start : start + LABELS_PER_SEARCH]) for start in range(0, len(idea_labels), LABELS_PER_SEARCH)
+    ]
     if not chunks:
         return [list(epic_labels)] if epic_labels else []
     chunks[0] = [*epic_labels, *chunks[0]]

@@ -42,7 +42,9 @@ class Right(msgspec.Struct, frozen=True):
 
 
 READ = Right("read this portfolio", frozenset(PortfolioRole))
-PLAN = Right("change this portfolio's backlog, models, scenarios and plans", frozenset({PortfolioRole.PROGRAMME_MANAGER}))
+PLAN = Right(
+    "change this portfolio's backlog, models, scenarios and plans", frozenset({PortfolioRole.PROGRAMME_MANAGER})
+)
 DECIDE = Right("decide this portfolio's phase budgets", frozenset({PortfolioRole.LEADER}))
 DELIVER = Right(
     "connect this portfolio to Jira and push its plans",

@@ -175,7 +175,9 @@ async def remove_member(
         raise NotFound(f"The {kind} {name!r} is not a member of this portfolio.")
 
 
-async def _keep_a_programme_manager(conn: asyncpg.Connection, portfolio_id: UUID, *, kind: MemberKind, name: str) -> None:
+async def _keep_a_programme_manager(
+    conn: asyncpg.Connection, portfolio_id: UUID, *, kind: MemberKind, name: str
+) -> None:
     """Conflict if the member `kind`/`name` is the portfolio's last programme manager.
 
     Call with the portfolio locked, so two removals at once cannot both pass.
@@ -183,8 +185,10 @@ async def _keep_a_programme_manager(conn: asyncpg.Connection, portfolio_id: UUID
     members = await repository.members(conn, portfolio_id)
     manager = PortfolioRole.PROGRAMME_MANAGER.value
     target = next((m for m in members if (m.kind, m.name) == (kind, name)), None)
-    if target is not None and manager in target.roles and not any(
-        manager in m.roles for m in members if m is not target
+    if (
+        target is not None
+        and manager in target.roles
+        and not any(manager in m.roles for m in members if m is not target)
     ):
         raise Conflict(
             f"The {kind} {name!r} is this portfolio's last programme manager; make someone else one first.",

@@ -57,7 +57,12 @@ async def deliver(job: JobContext) -> None:
     async def record(conn: asyncpg.Connection) -> bool:
         async with conn.transaction():
             won = await repository.record_attempt(
-                conn, delivery_id, attempts_before=pending.attempts, status=status, outcome=outcome, retry_in_seconds=delay
+                conn,
+                delivery_id,
+                attempts_before=pending.attempts,
+                status=status,
+                outcome=outcome,
+                retry_in_seconds=delay,
             )
             if won and delay is not None:
                 await jobs.enqueue(conn, DELIVER_JOB, job.payload, delay=delay)

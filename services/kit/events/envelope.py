@@ -51,7 +51,9 @@ class Envelope(msgspec.Struct, frozen=True, kw_only=True):
     data: dict[str, Any]
 
 
-def envelope(event_type: str, *, event_id: UUID, portfolio_id: UUID, subject: str | None, at: datetime, data: dict[str, Any]) -> Envelope:
+def envelope(
+    event_type: str, *, event_id: UUID, portfolio_id: UUID, subject: str | None, at: datetime, data: dict[str, Any]
+) -> Envelope:
     """The envelope of one event of a portfolio; ValueError for an event type we do not emit."""
     if event_type not in EVENT_TYPES:
         raise ValueError(f"unknown event type {event_type!r}")

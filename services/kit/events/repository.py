@@ -93,7 +93,9 @@ async def delete_subscription(conn: asyncpg.Connection, subscription_id: UUID) -
     return status.endswith(" 1")
 
 
-async def deliveries(conn: asyncpg.Connection, subscription_id: UUID, *, limit: int, offset: int) -> tuple[list[DeliveryRow], int]:
+async def deliveries(
+    conn: asyncpg.Connection, subscription_id: UUID, *, limit: int, offset: int
+) -> tuple[list[DeliveryRow], int]:
     """A page of a subscription's deliveries, newest first, and how many it has."""
     records = await conn.fetch(
         f"""
@@ -105,8 +107,10 @@ async def deliveries(conn: asyncpg.Connection, subscription_id: UUID, *, limit: 
         limit,
         offset,
     )
-    total = records[0]["total"] if records else await conn.fetchval(
-        "SELECT count(*) FROM events.deliveries WHERE subscription_id = $1", subscription_id
+    total = (
+        records[0]["total"]
+        if records
+        else await conn.fetchval("SELECT count(*) FROM events.deliveries WHERE subscription_id = $1", subscription_id)
     )
     rows = [msgspec.convert({k: v for k, v in record.items() if k != "total"}, DeliveryRow) for record in records]
     return rows, total

@@ -87,7 +87,9 @@ async def create_subscription(
     problems = _event_problems(draft.events) + _secret_problems(subscribers, draft.secret_ref)
     problems += await _url_problems(subscribers, draft.url)
     if problems:
-        raise InvalidInput("The subscription cannot be used: " + "; ".join(p.message for p in problems), errors=problems)
+        raise InvalidInput(
+            "The subscription cannot be used: " + "; ".join(p.message for p in problems), errors=problems
+        )
     if await repository.count_subscriptions(conn, draft.portfolio_id) >= MAX_SUBSCRIPTIONS:
         raise Conflict(f"A portfolio has at most {MAX_SUBSCRIPTIONS} subscriptions; delete one first.")
     return await repository.insert_subscription(
@@ -103,7 +105,9 @@ async def create_subscription(
 def _event_problems(events: list[str]) -> list[FieldProblem]:
     known = ", ".join(EVENT_TYPES)
     return [
-        FieldProblem(field=f"events[{index}]", message=f"events[{index}]: {name!r} is not an event; the events are {known}")
+        FieldProblem(
+            field=f"events[{index}]", message=f"events[{index}]: {name!r} is not an event; the events are {known}"
+        )
         for index, name in enumerate(events)
         if name not in EVENT_TYPES
     ]

@@ -10,8 +10,8 @@ from services.roadmap.optimiser.greedy import greedy_plan
 from services.roadmap.optimiser.instance import Instance, Plan, plan_value
 from services.roadmap.optimiser.progress import Progress
 from services.roadmap.optimiser.result import ResultDoc, encode_result, result_document, summary
-from services.roadmap.optimiser.sensitivity import PhaseSensitivity, SensitivityConfig, budget_sensitivity
 from services.roadmap.optimiser.scenario import ScenarioError, decode_scenario
+from services.roadmap.optimiser.sensitivity import PhaseSensitivity, SensitivityConfig, budget_sensitivity
 from services.roadmap.optimiser.solution import (
     FEASIBLE,
     INFEASIBLE,

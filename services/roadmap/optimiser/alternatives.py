@@ -87,7 +87,12 @@ def alternatives(
     model = build_model(instance)
     floor = (1 - max_loss) * solution.objective
     # A hair below the floor, so a plan exactly at it is not lost to rounding in the row.
-    _row(model, "alt_floor", [(v, instance.value_in(i, p)) for (i, p), v in model.x.items()], floor - 1e-9 * max(1.0, abs(floor)))
+    _row(
+        model,
+        "alt_floor",
+        [(v, instance.value_in(i, p)) for (i, p), v in model.x.items()],
+        floor - 1e-9 * max(1.0, abs(floor)),
+    )
     found: list[Alternative] = []
     references = [best]
     while len(found) < count:
@@ -99,11 +104,15 @@ def alternatives(
         if run.plan is None:
             if run.infeasible:
                 return Alternatives(tuple(found), NONE_LEFT, "no other plan differs enough and loses little enough")
-            return Alternatives(tuple(found), TIME_LIMIT, "the time limit ended the search before another plan was found")
+            return Alternatives(
+                tuple(found), TIME_LIMIT, "the time limit ended the search before another plan was found"
+            )
         plan = run.plan
         violations = validate(instance, plan)
         if violations and run.overran:  # a callback's incumbent, not HiGHS's answer: not used
-            return Alternatives(tuple(found), TIME_LIMIT, "the time limit ended the search before another plan was found")
+            return Alternatives(
+                tuple(found), TIME_LIMIT, "the time limit ended the search before another plan was found"
+            )
         if violations:
             raise InvalidPlanError("; ".join(v.message for v in violations))
         if any(difference(plan, r) < min_difference for r in references):

@@ -122,7 +122,9 @@ def _describe(instance: Instance, units: list[_Unit]) -> str:
             members = coverage_groups(instance, c.attribute)[unit.value]
             where = "" if c.phase is None else f" in {instance.phases[c.phase].key}"
             ids = ", ".join(instance.ideas[i].id for i in members)
-            parts.append(f"{unit.group} (coverage: {c.attribute} = {unit.value} needs {c.at_least} ideas{where}, from {ids})")
+            parts.append(
+                f"{unit.group} (coverage: {c.attribute} = {unit.value} needs {c.at_least} ideas{where}, from {ids})"
+            )
         elif isinstance(c, Excludes):
             parts.append(f"{unit.group} (excludes: at most one of {', '.join(instance.ideas[i].id for i in c.ideas)})")
         elif isinstance(c, Requires):

@@ -29,6 +29,8 @@ CORE_SECONDS_PER_VARIABLE = 0.01
 def wants_core(variables: int, time_limit: float) -> bool:
     """Whether a model of this size, under this limit, goes through the core first."""
     return variables >= CORE_FROM_VARIABLES and time_limit < CORE_SECONDS_PER_VARIABLE * variables
+
+
 # The LP's time even past the limit: its bound is what makes a quick answer's gap meaningful.
 LP_FLOOR_SECONDS = 5.0
 # Free variables of the successive cores, besides the LP's fractional ones.

@@ -113,7 +113,9 @@ def _fit_conflicts(instance: Instance, reach: Reach) -> list[Conflict]:
         # Its phases are part of the conflict only if it would fit a phase they leave out.
         if any(fits(instance, i, p) for p in range(len(instance.phases)) if p not in window):
             blocking += _narrowing(instance, reach, i)
-        needs = [f"costs {_money(idea.cost)}"] + [f"needs {_money(a)} of {instance.teams[t].key}" for t, a in idea.effort]
+        needs = [f"costs {_money(idea.cost)}"] + [
+            f"needs {_money(a)} of {instance.teams[t].key}" for t, a in idea.effort
+        ]
         out.append(
             Conflict(
                 "does_not_fit",
@@ -151,7 +153,13 @@ def _window_conflicts(instance: Instance, reach: Reach, candidates: list[int]) -
         if reach.window(i):
             continue
         if not ideas[i].phases:
-            out.append(Conflict("not_eligible", f"{ideas[i].id} {why} but is eligible for no phase", (f"ideas[{i}].phases", *_forcing_refs(reach, i))))
+            out.append(
+                Conflict(
+                    "not_eligible",
+                    f"{ideas[i].id} {why} but is eligible for no phase",
+                    (f"ideas[{i}].phases", *_forcing_refs(reach, i)),
+                )
+            )
             continue
         cycle = _cycle_through(reach, i)
         if cycle:
@@ -166,8 +174,14 @@ def _window_conflicts(instance: Instance, reach: Reach, candidates: list[int]) -
             )
             continue
         chain, ideas_in, narrowing = _blocking_chain(instance, reach, i)
-        steps = [f"{ideas[r.idea].id} requires {ideas[r.on].id}" + (" finished first" if r.finish_to_start else "") for r in chain]
-        windows = [f"{ideas[j].id} only in {', '.join(instance.phases[p].key for p in reach.allowed[j]) or 'no phase'}" for j in ideas_in]
+        steps = [
+            f"{ideas[r.idea].id} requires {ideas[r.on].id}" + (" finished first" if r.finish_to_start else "")
+            for r in chain
+        ]
+        windows = [
+            f"{ideas[j].id} only in {', '.join(instance.phases[p].key for p in reach.allowed[j]) or 'no phase'}"
+            for j in ideas_in
+        ]
         out.append(
             Conflict(
                 "requires_unsatisfiable",
@@ -237,7 +251,9 @@ def _blocking_chain(instance: Instance, reach: Reach, i: int) -> tuple[list, lis
         if not pushed:
             # The chain starts here: an idea allowed no earlier than `first`.
             return chain, ideas, refs + (_narrowing(instance, reach, j) if first > 0 else [])
-        below = max(((reach.earliest[q.on] or 0) + q.finish_to_start for q in reach.prerequisites.get(j, ())), default=0)
+        below = max(
+            ((reach.earliest[q.on] or 0) + q.finish_to_start for q in reach.prerequisites.get(j, ())), default=0
+        )
         if first is None or first > below:
             refs += _narrowing(instance, reach, j)  # a gap in its phases, or it cannot be done
 

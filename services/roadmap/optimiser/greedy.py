@@ -29,7 +29,8 @@ class _State:
         self.log: list[int] = []
         # Each idea's phases in order of preference: best discounted value first, then earliest.
         self.order = [
-            sorted(reach.window(i), key=lambda p, i=i: (-instance.score_in(i, p), p)) for i in range(len(instance.ideas))
+            sorted(reach.window(i), key=lambda p, i=i: (-instance.score_in(i, p), p))
+            for i in range(len(instance.ideas))
         ]
 
     def fits(self, i: int, p: int) -> bool:

@@ -194,9 +194,7 @@ def solve_lp(model: Model, *, time_limit: float, threads: int | None = None, **o
     silence_banner()
     if not model.x:
         return None
-    solver = HiGHSWithStart(
-        None, mip=False, msg=False, timeLimit=max(0.01, time_limit), threads=threads, **options
-    )
+    solver = HiGHSWithStart(None, mip=False, msg=False, timeLimit=max(0.01, time_limit), threads=threads, **options)
     model.prob.solve(solver)
     h = model.prob.solverModel
     return h if h.getModelStatus() == highspy.HighsModelStatus.kOptimal else None

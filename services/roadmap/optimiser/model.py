@@ -62,7 +62,9 @@ def value_grid(instance: Instance) -> float | None:
 def _value_grid(instance: Instance) -> float | None:
     coefficients = {instance.score_in(i, p) for i, idea in enumerate(instance.ideas) for p in idea.phases}
     # Beyond 1e9 steps a plan's value is not exact to a step in floating point: no grid.
-    total = math.fsum(max((abs(instance.score_in(i, p)) for p in idea.phases), default=0.0) for i, idea in enumerate(instance.ideas))
+    total = math.fsum(
+        max((abs(instance.score_in(i, p)) for p in idea.phases), default=0.0) for i, idea in enumerate(instance.ideas)
+    )
     for digits in range(6):
         scale = 10.0**digits
         if total * scale > 1e9:
@@ -175,15 +177,12 @@ def build_model(
             row(group, name, [t for i in c.ideas for t in done(i)], LE, 1)
         elif isinstance(c, Coverage):
             for n, members in enumerate(coverage_groups(instance, c.attribute).values()):
-                terms = [
-                    (v, 1.0) for i in members for p, v in by_idea.get(i, ()) if c.phase is None or p == c.phase
-                ]
+                terms = [(v, 1.0) for i in members for p, v in by_idea.get(i, ()) if c.phase is None or p == c.phase]
                 row(group, f"{name}_v{n}", terms, GE, c.at_least)
     if objective:
         model.tie_weight = tie_weight(instance)
         terms = [
-            (var, instance.score_in(i, p) - model.tie_weight * instance.ideas[i].cost)
-            for (i, p), var in x.items()
+            (var, instance.score_in(i, p) - model.tie_weight * instance.ideas[i].cost) for (i, p), var in x.items()
         ]
         prob.setObjective(pulp.LpAffineExpression(terms))
     return model

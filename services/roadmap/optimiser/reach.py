@@ -169,4 +169,3 @@ def _forced_closure(reach: Reach, instance: Instance) -> None:
                     latest[req.on] = new
                     changed = True
     reach.latest = latest
-

@@ -184,7 +184,7 @@ def _by_id(instance: Instance, path: str) -> str:
     found = _IDEA_AT.match(path)
     if found is None or int(found.group(1)) >= len(instance.ideas):
         return path
-    return f"ideas[{instance.ideas[int(found.group(1))].id}]{path[found.end():]}"
+    return f"ideas[{instance.ideas[int(found.group(1))].id}]{path[found.end() :]}"
 
 
 def _finite(x: float | None) -> float | None:
@@ -235,5 +235,7 @@ def summary(doc: ResultDoc) -> str:
         lines.append(f"Conflict ({c.kind}): {c.message}")
         lines.append("  constraints: " + ", ".join(c.constraints))
     lines.append("")
-    lines.append(f"Solver: {doc.solver.name} {doc.solver.version}, {doc.solver.seconds:.2f} s ({doc.solver.model_status})")
+    lines.append(
+        f"Solver: {doc.solver.name} {doc.solver.version}, {doc.solver.seconds:.2f} s ({doc.solver.model_status})"
+    )
     return "\n".join(lines)

@@ -205,9 +205,7 @@ def to_instance(doc: ScenarioDoc) -> Instance:
         return idea_index[key]
 
     attributes = {name for idea in doc.ideas for name in idea.attributes}
-    constraints = [
-        _constraint(n, c, idea_of, phase_of, attributes) for n, c in enumerate(doc.constraints)
-    ]
+    constraints = [_constraint(n, c, idea_of, phase_of, attributes) for n, c in enumerate(doc.constraints)]
     discount = [1.0] * len(doc.phases)
     for key, factor in doc.objective.phase_discount.items():
         _finite(f"objective.phaseDiscount.{key}", factor)

@@ -152,13 +152,26 @@ def budget_sensitivity(instance: Instance, solution: Solution, config: Sensitivi
             better = search.best_at(p, high[0])
             if better is None:
                 note = "the value of the next step was not found within the limits"
-                out.append(PhaseSensitivity(**common, binding=True, plateau=Plateau(low[0], high[0]), next_step=None, proven=False, note=note))
+                out.append(
+                    PhaseSensitivity(
+                        **common,
+                        binding=True,
+                        plateau=Plateau(low[0], high[0]),
+                        next_step=None,
+                        proven=False,
+                        note=note,
+                    )
+                )
                 continue
             next_step = _next_step(instance, plan, high[0] - phase.budget, high[0], better[0] - current, better[1])
             proven = proven and search.proven
         note = "" if proven else "estimates: a re-solve or the solution itself was not proven optimal"
         plateau = Plateau(low[0], None if high is None else high[0])
-        out.append(PhaseSensitivity(**common, binding=high is not None, plateau=plateau, next_step=next_step, proven=proven, note=note))
+        out.append(
+            PhaseSensitivity(
+                **common, binding=high is not None, plateau=plateau, next_step=next_step, proven=proven, note=note
+            )
+        )
     return out
 
 

@@ -19,8 +19,8 @@ from typing import NamedTuple
 import msgspec
 
 from services.roadmap.optimiser import highs
-from services.roadmap.optimiser.core import LP_FLOOR_SECONDS, core_plan, lp_guide, wants_core
 from services.roadmap.optimiser.conflict import conflict_set
+from services.roadmap.optimiser.core import LP_FLOOR_SECONDS, core_plan, lp_guide, wants_core
 from services.roadmap.optimiser.diagnose import precheck
 from services.roadmap.optimiser.explain import explain
 from services.roadmap.optimiser.greedy import greedy_plan
@@ -57,7 +57,6 @@ from services.roadmap.optimiser.solution import (
 )
 from services.roadmap.optimiser.validate import validate
 
-
 # After the LP-guided core, the whole model runs only if at least this many LP solves' worth
 # of time is left: below that HiGHS spends it all in presolve and its root.
 WHOLE_AFTER_LP_SOLVES = 12
@@ -91,7 +90,9 @@ def solve(
     caller = Caller(on_progress, began)
     reach = analyse(instance)
 
-    def stats(model_status: str, greedy: float | None, ran: int = 0, skipped: int = 0, timed_out: bool = False) -> Stats:
+    def stats(
+        model_status: str, greedy: float | None, ran: int = 0, skipped: int = 0, timed_out: bool = False
+    ) -> Stats:
         return Stats(
             solver="HiGHS",
             solver_version=highs.solver_version(),
@@ -258,7 +259,9 @@ class _Best:
         if not self.caller.listening:
             return True
         if self.plan is None:
-            bound = min(dual_bound + self.weight * max_plan_cost(self.instance), _trivial_bound(self.instance, self.reach))
+            bound = min(
+                dual_bound + self.weight * max_plan_cost(self.instance), _trivial_bound(self.instance, self.reach)
+            )
             bound -= penalty_offset(self.instance)
             progress = Progress(self.caller.elapsed(), SEARCH, None, bound, None, None)
         else:

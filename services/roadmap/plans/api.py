@@ -12,7 +12,6 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from services.kit.db import Conn
 from services.kit.params import Page, PageSize, caller_of
 from services.roadmap.plans import service
-from services.roadmap.scenarios.idea_rows import IdeaRow, roll_up
 from services.roadmap.plans.domain import Status
 from services.roadmap.plans.repository import AuditRow, PlanSummaryRow
 from services.roadmap.plans.schemas import (
@@ -29,6 +28,7 @@ from services.roadmap.plans.schemas import (
     SolverOut,
 )
 from services.roadmap.plans.service import PlanView
+from services.roadmap.scenarios.idea_rows import IdeaRow, roll_up
 
 PortfolioFilter = Annotated[UUID | None, QueryParameter(name="portfolioId", description="only this portfolio's plans")]
 
@@ -87,7 +87,9 @@ class PlanController(Controller):
         return plan_out(view)
 
     @post("/{plan_id:uuid}/revisions", operation_id="revisePlan", status_code=200)
-    async def revise(self, request: Request, conn: Conn, plan_id: FromPath[UUID], data: JSONBody[RevisionIn]) -> PlanOut:
+    async def revise(
+        self, request: Request, conn: Conn, plan_id: FromPath[UUID], data: JSONBody[RevisionIn]
+    ) -> PlanOut:
         """Answer requested changes: put the submitted plan onto another run of its scenario.
         Approvals of phases whose ideas and budget did not change stand; the others are asked again."""
         return plan_out(await service.revise_plan(conn, plan_id, data.run_id, caller=caller_of(request)))

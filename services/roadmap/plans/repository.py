@@ -235,7 +235,9 @@ async def run_result(conn: asyncpg.Connection, run_id: UUID) -> RunResult:
     if not any(phase.start or phase.end for phase in dates.values()):
         return result
     timed = [
-        msgspec.structs.replace(phase, start=dates[phase.key].start, end=dates[phase.key].end) if phase.key in dates else phase
+        msgspec.structs.replace(phase, start=dates[phase.key].start, end=dates[phase.key].end)
+        if phase.key in dates
+        else phase
         for phase in result.phases
     ]
     return msgspec.structs.replace(result, phases=timed)
@@ -282,7 +284,9 @@ async def record_decision(
 async def keep_decisions(conn: asyncpg.Connection, plan_id: UUID, phases: Sequence[str]) -> None:
     """Drop every decision of the plan but those on `phases` (the audit trail keeps them all)."""
     await conn.execute(
-        "DELETE FROM roadmap.phase_decisions WHERE plan_id = $1 AND NOT (phase = ANY($2::text[]))", plan_id, list(phases)
+        "DELETE FROM roadmap.phase_decisions WHERE plan_id = $1 AND NOT (phase = ANY($2::text[]))",
+        plan_id,
+        list(phases),
     )
 
 
@@ -337,7 +341,9 @@ async def lock_portfolio_approvals(conn: asyncpg.Connection, portfolio_id: UUID)
 
     The portfolio row lives in another service's schema, so an advisory lock stands in for it.
     """
-    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('roadmap.plans.approve:' || $1::uuid::text, 0))", portfolio_id)
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended('roadmap.plans.approve:' || $1::uuid::text, 0))", portfolio_id
+    )
 
 
 async def share_lock_scenario(conn: asyncpg.Connection, scenario_id: UUID) -> None:

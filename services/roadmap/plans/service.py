@@ -19,10 +19,7 @@ from services.kit.access.rights import DECIDE, PLAN, READ, PortfolioAccess, Righ
 from services.kit.auth import Caller
 from services.kit.events.service import emit
 from services.kit.problems import Conflict, FieldProblem, Forbidden, InvalidInput, NotFound
-from services.roadmap.scenarios import idea_views
-from services.roadmap.plans import domain as rules
-from services.roadmap.plans import repository
-from services.roadmap.plans.events import outbound_events
+from services.roadmap.plans import domain as rules, repository
 from services.roadmap.plans.domain import (
     BadBudget,
     Event,
@@ -34,8 +31,10 @@ from services.roadmap.plans.domain import (
     UnknownPhase,
     Verdict,
 )
-from services.roadmap.scenarios.idea_rows import IdeaRow
+from services.roadmap.plans.events import outbound_events
 from services.roadmap.plans.repository import AuditRow, DecisionRow, PlanRow, PlanSummaryRow, RunResult
+from services.roadmap.scenarios import idea_views
+from services.roadmap.scenarios.idea_rows import IdeaRow
 
 
 class PlanView(msgspec.Struct, frozen=True):
@@ -120,7 +119,13 @@ async def _view(conn: asyncpg.Connection, plan: PlanRow) -> PlanView:
 
 
 async def list_plans(
-    conn: asyncpg.Connection, caller: Caller, *, portfolio_id: UUID | None, status: str | None, page: int, page_size: int
+    conn: asyncpg.Connection,
+    caller: Caller,
+    *,
+    portfolio_id: UUID | None,
+    status: str | None,
+    page: int,
+    page_size: int,
 ) -> tuple[list[PlanSummaryRow], int]:
     """A page of the plans of the caller's portfolios, newest first, optionally of one portfolio and in one status."""
     if portfolio_id is not None:
@@ -290,7 +295,11 @@ def _check_decision(plan: PlanRow, phase: str, comment: str) -> None:
 def _require_other_eyes(plan: PlanRow, caller: Caller) -> None:
     did = [
         what
-        for what, hands in (("created", [plan.created_by]), ("submitted", [plan.submitted_by]), ("revised", plan.revised_by))
+        for what, hands in (
+            ("created", [plan.created_by]),
+            ("submitted", [plan.submitted_by]),
+            ("revised", plan.revised_by),
+        )
         if caller.subject in hands
     ]
     if did:

@@ -16,8 +16,8 @@ from services.kit.params import Page, PageSize, caller_of
 from services.roadmap.scenarios import service
 from services.roadmap.scenarios.presenters import run_out, scenario_out
 from services.roadmap.scenarios.schemas import (
-    ReplanIn,
     Comparison,
+    ReplanIn,
     RunIn,
     RunOut,
     RunPage,
@@ -65,7 +65,9 @@ class ScenarioController(Controller):
         page_size: PageSize = 50,
     ) -> ScenarioPage:
         """Scenarios of the caller's portfolios, oldest first, optionally of one portfolio."""
-        rows, total = await service.list_scenarios(conn, caller_of(request), portfolio_id=portfolio_id, page=page, page_size=page_size)
+        rows, total = await service.list_scenarios(
+            conn, caller_of(request), portfolio_id=portfolio_id, page=page, page_size=page_size
+        )
         return ScenarioPage(items=[scenario_out(row) for row in rows], total=total, page=page, page_size=page_size)
 
     @get("/{scenario_id:uuid}", operation_id="getScenario")

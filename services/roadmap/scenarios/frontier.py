@@ -84,7 +84,9 @@ def tick_label(value: float) -> str:
     return f"{value:,.6g}"
 
 
-def frontier_svg(points: list[FrontierPoint], *, title: str, currency: str = "", current_budget: float | None = None) -> str:
+def frontier_svg(
+    points: list[FrontierPoint], *, title: str, currency: str = "", current_budget: float | None = None
+) -> str:
     """A self-contained SVG chart of value against total budget, for a leader to read.
 
     Filled points are plans proven best for their budget; hollow ones are the best plans
@@ -126,14 +128,20 @@ def frontier_svg(points: list[FrontierPoint], *, title: str, currency: str = "",
         f'transform="rotate(-90 20 {(TOP + HEIGHT - BOTTOM) / 2})">Value of the plan (score-weighted)</text>',
     ]
     for tick in x_ticks:
-        parts.append(f'<text x="{x(tick):.1f}" y="{HEIGHT - BOTTOM + 18}" text-anchor="middle">{tick_label(tick)}</text>')
+        parts.append(
+            f'<text x="{x(tick):.1f}" y="{HEIGHT - BOTTOM + 18}" text-anchor="middle">{tick_label(tick)}</text>'
+        )
     for tick in y_ticks:
         parts.append(f'<text x="{LEFT - 8}" y="{y(tick) + 4:.1f}" text-anchor="end">{tick_label(tick)}</text>')
         parts.append(f'<line x1="{LEFT}" y1="{y(tick):.1f}" x2="{WIDTH - RIGHT}" y2="{y(tick):.1f}" stroke="#ddd"/>')
     if current_budget:
         cx = x(current_budget)
-        parts.append(f'<line x1="{cx:.1f}" y1="{TOP}" x2="{cx:.1f}" y2="{HEIGHT - BOTTOM}" stroke="#8250df" stroke-dasharray="6,3"/>')
-        parts.append(f'<text x="{cx + 4:.1f}" y="{TOP + 12}" fill="#8250df">current budget {tick_label(current_budget)}</text>')
+        parts.append(
+            f'<line x1="{cx:.1f}" y1="{TOP}" x2="{cx:.1f}" y2="{HEIGHT - BOTTOM}" stroke="#8250df" stroke-dasharray="6,3"/>'
+        )
+        parts.append(
+            f'<text x="{cx + 4:.1f}" y="{TOP + 12}" fill="#8250df">current budget {tick_label(current_budget)}</text>'
+        )
     if solved:
         path = " ".join(f"{x(p.total_budget):.1f},{y(p.objective or 0.0):.1f}" for p in solved)
         parts.append(f'<polyline points="{path}" fill="none" stroke="#1f6feb" stroke-width="2"/>')
@@ -150,12 +158,13 @@ def _point(p: FrontierPoint, x: Callable[[float], float], y: Callable[[float], f
     drawn = []
     if p.best_bound is not None and p.best_bound > (p.objective or 0.0) + 1e-9:
         top = y(p.best_bound)
-        drawn.append(f'<line x1="{px:.1f}" y1="{py:.1f}" x2="{px:.1f}" y2="{top:.1f}" stroke="#d29922" stroke-dasharray="3,2"/>')
+        drawn.append(
+            f'<line x1="{px:.1f}" y1="{py:.1f}" x2="{px:.1f}" y2="{top:.1f}" stroke="#d29922" stroke-dasharray="3,2"/>'
+        )
         drawn.append(f'<line x1="{px - 5:.1f}" y1="{top:.1f}" x2="{px + 5:.1f}" y2="{top:.1f}" stroke="#d29922"/>')
     proven = p.status == "optimal"
-    label = (
-        f"{'proven best' if proven else 'best found'}: value {p.objective:,.4g} at {tick_label(p.total_budget)}"
-        + ("" if proven or p.best_bound is None else f"; could be up to {p.best_bound:,.4g}")
+    label = f"{'proven best' if proven else 'best found'}: value {p.objective:,.4g} at {tick_label(p.total_budget)}" + (
+        "" if proven or p.best_bound is None else f"; could be up to {p.best_bound:,.4g}"
     )
     fill = "#1f6feb" if proven else "white"
     drawn.append(

@@ -14,11 +14,10 @@ import asyncpg
 import msgspec
 
 from services.kit.problems import FieldProblem, InvalidInput
-from services.roadmap.scenarios import idea_rows
-from services.roadmap.scenarios import repository
+from services.roadmap.optimiser.scenario import IdeaDoc, PhaseDoc
+from services.roadmap.scenarios import idea_rows, repository
 from services.roadmap.scenarios.domain import Snapshot
 from services.roadmap.scenarios.idea_rows import IdeaDetail, IdeaRow
-from services.roadmap.optimiser.scenario import IdeaDoc, PhaseDoc
 
 
 def details_from_snapshot(snapshot: Snapshot, ideas: Sequence[IdeaDoc]) -> dict[str, Any]:
@@ -42,7 +41,10 @@ def quick_wins_only(
     for index, key in enumerate(restricted):
         if key not in keys:
             message = f"the scenario has no phase {key!r}; its phases are {', '.join(keys)}"
-            raise InvalidInput(f"quickWinsOnly[{index}]: {message}", errors=[FieldProblem(field=f"quickWinsOnly[{index}]", message=message)])
+            raise InvalidInput(
+                f"quickWinsOnly[{index}]: {message}",
+                errors=[FieldProblem(field=f"quickWinsOnly[{index}]", message=message)],
+            )
     return idea_rows.only_quick_wins(ideas, idea_rows.details_of(details), restricted, every_phase=keys)
 
 

@@ -23,9 +23,6 @@ import msgspec
 
 from services.kit.db import database_unavailable
 from services.kit.jobs import JobContext, JobHandler
-from services.roadmap.scenarios import repository
-from services.roadmap.scenarios.frontier import FrontierPoint, Sweep, scaled, total_budget
-from services.roadmap.scenarios.explain_runs import AlternativesIn, SensitivityIn, solution_from_result
 from services.roadmap.optimiser import (
     Instance,
     SensitivityConfig,
@@ -40,6 +37,9 @@ from services.roadmap.optimiser import (
 from services.roadmap.optimiser.explain import what_ifs
 from services.roadmap.optimiser.progress import Progress
 from services.roadmap.optimiser.scenario import ScenarioDoc, to_instance
+from services.roadmap.scenarios import repository
+from services.roadmap.scenarios.explain_runs import AlternativesIn, SensitivityIn, solution_from_result
+from services.roadmap.scenarios.frontier import FrontierPoint, Sweep, scaled, total_budget
 from services.roadmap.scenarios.repository import ClaimedRun
 
 log = logging.getLogger("roadmap.runs")
@@ -70,7 +70,8 @@ async def _run(job: JobContext, work: Work, then: Then | None = None) -> None:
     else:
         error = None
     # A retry after a commit whose answer was lost finds the run finished and changes nothing.
-    won = await job.on_database("record a run's outcome",
+    won = await job.on_database(
+        "record a run's outcome",
         lambda conn: repository.finish_run(
             conn,
             run_id,
@@ -202,7 +203,9 @@ async def _sweep(job: JobContext, run: ClaimedRun) -> tuple[str, dict[str, Any],
         )
         planned_before = planned if planned is not None else planned_before
         progress = {"stage": "sweeping", "pointsDone": len(points), "points": sweep.points}
-        recorded = await job.on_database("record progress", lambda conn: repository.record_progress(conn, run.id, run.attempts, progress)
+        recorded = await job.on_database(
+            "record progress",
+            lambda conn, progress=progress: repository.record_progress(conn, run.id, run.attempts, progress),
         )
         if not recorded:
             break

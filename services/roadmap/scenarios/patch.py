@@ -23,8 +23,8 @@ Every problem raises `PatchError` naming the field of the patch.
 from __future__ import annotations
 
 import re
-from datetime import date
 from collections.abc import Callable, Hashable, Sequence
+from datetime import date
 from typing import Annotated, Any, TypeVar
 
 import msgspec
@@ -107,7 +107,11 @@ def merge_phases(current: Sequence[PhaseDoc], patch: Sequence[PhasePatch], *, or
     def apply(phase: PhaseDoc | None, entry: PhasePatch, path: str) -> PhaseDoc:
         if phase is None and entry.budget is msgspec.UNSET:
             raise PatchError(f"{path}.budget", f"a new phase {entry.key!r} needs a budget")
-        changes = {name: getattr(entry, name) for name in ("budget", "start", "end") if getattr(entry, name) is not msgspec.UNSET}
+        changes = {
+            name: getattr(entry, name)
+            for name in ("budget", "start", "end")
+            if getattr(entry, name) is not msgspec.UNSET
+        }
         return msgspec.structs.replace(phase, **changes) if phase is not None else PhaseDoc(key=entry.key, **changes)
 
     _refuse_remove_with_values(patch, "phases", "budget", "start", "end")

@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 from services.roadmap.scenarios import idea_rows
-from services.roadmap.scenarios.repository import RunRow, ScenarioRow
 from services.roadmap.scenarios.domain import teams_left_out
-from services.roadmap.scenarios.schemas import RunOut, RunSummary, ScenarioOut, SkippedOut, StaleEstimatesOut, TeamLeftOutOut
+from services.roadmap.scenarios.repository import RunRow, ScenarioRow
+from services.roadmap.scenarios.schemas import (
+    RunOut,
+    RunSummary,
+    ScenarioOut,
+    SkippedOut,
+    StaleEstimatesOut,
+    TeamLeftOutOut,
+)
 from services.roadmap.scenarios.service import document_of
 
 

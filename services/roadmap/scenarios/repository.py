@@ -110,7 +110,9 @@ async def insert_scenario(
 
 async def get_scenario(conn: asyncpg.Connection, scenario_id: UUID, *, for_update: bool = False) -> ScenarioRow | None:
     lock = " FOR UPDATE OF s" if for_update else ""
-    record = await conn.fetchrow(f"SELECT {_SCENARIO_COLUMNS} FROM roadmap.scenarios s WHERE s.id = $1{lock}", scenario_id)
+    record = await conn.fetchrow(
+        f"SELECT {_SCENARIO_COLUMNS} FROM roadmap.scenarios s WHERE s.id = $1{lock}", scenario_id
+    )
     return _row(record, ScenarioRow)
 
 
@@ -215,7 +217,9 @@ async def get_run_with_roles(
 ) -> tuple[RunRow, list[str]] | None:
     """A run and the roles the caller has on its portfolio, in one statement: a run being polled
     is read without a membership check of its own."""
-    roles = caller_roles_sql("(SELECT s.portfolio_id FROM roadmap.scenarios s WHERE s.id = runs.scenario_id)", subject="$2", groups="$3")
+    roles = caller_roles_sql(
+        "(SELECT s.portfolio_id FROM roadmap.scenarios s WHERE s.id = runs.scenario_id)", subject="$2", groups="$3"
+    )
     record = await conn.fetchrow(
         f"SELECT {_RUN_COLUMNS}, {roles} AS caller_roles FROM roadmap.runs WHERE id = $1", run_id, subject, groups
     )

@@ -9,9 +9,9 @@ from uuid import UUID
 import msgspec
 from msgspec import Meta
 
+from services.roadmap.optimiser.scenario import ConstraintDoc, ObjectiveDoc, PhaseDoc, SolverDoc, TeamDoc
 from services.roadmap.scenarios.compare import NotCompared, RunColumn
 from services.roadmap.scenarios.idea_rows import AccountabilityWarning, IdeaRow
-from services.roadmap.optimiser.scenario import ConstraintDoc, ObjectiveDoc, PhaseDoc, SolverDoc, TeamDoc
 from services.roadmap.scenarios.patch import ObjectivePatch, PhasePatch, SolverPatch, TeamPatch
 
 Name = Annotated[str, Meta(min_length=1, max_length=200)]
@@ -44,7 +44,7 @@ class ScenarioIn(Input, kw_only=True):
         Meta(
             max_length=4,
             description="phases kept for quick wins: an idea whose quadrant under the model is not "
-            "quickWin is not eligible for them (e.g. [\"improve\"])",
+            'quickWin is not eligible for them (e.g. ["improve"])',
         ),
     ] = msgspec.field(default_factory=list)
 
@@ -62,7 +62,10 @@ class ScenarioPatch(Input):
     constraints: (
         Annotated[
             list[dict[str, Any]],
-            Meta(max_length=20_000, description="constraints as in the scenario document, each optionally with `remove: true`"),
+            Meta(
+                max_length=20_000,
+                description="constraints as in the scenario document, each optionally with `remove: true`",
+            ),
         ]
         | msgspec.UnsetType
     ) = msgspec.UNSET

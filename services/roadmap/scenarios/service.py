@@ -14,19 +14,15 @@ from services.kit.access import service as access
 from services.kit.access.rights import PLAN, READ, PortfolioAccess, Right
 from services.kit.auth import Caller
 from services.kit.problems import Conflict, FieldProblem, InvalidInput, NotFound, invalid_conversion
-from services.roadmap.scenarios import compare
-from services.roadmap.scenarios import domain
-from services.roadmap.scenarios import idea_views
+from services.roadmap.optimiser.scenario import ScenarioDoc, ScenarioError
 from services.roadmap.plans import service as plans_service
-from services.roadmap.scenarios import repository
-from services.roadmap.scenarios import patch as scenario_patch
+from services.roadmap.scenarios import compare, domain, idea_views, patch as scenario_patch, repository
 from services.roadmap.scenarios.calibrate import calibrated, factors_of
 from services.roadmap.scenarios.explain_runs import AlternativesIn, SensitivityIn
-from services.roadmap.scenarios.idea_rows import IdeaRow
 from services.roadmap.scenarios.frontier import FrontierPoint, Sweep, frontier_svg
-from services.roadmap.optimiser.scenario import ScenarioDoc, ScenarioError
-from services.roadmap.scenarios.repository import RunRow, ScenarioRow
+from services.roadmap.scenarios.idea_rows import IdeaRow
 from services.roadmap.scenarios.patch import PatchError
+from services.roadmap.scenarios.repository import RunRow, ScenarioRow
 from services.roadmap.scenarios.schemas import ReplanIn, RunIn, ScenarioIn, ScenarioPatch
 from services.roadmap.scoring_client import ScoringClient
 
@@ -214,7 +210,9 @@ async def clone_scenario(conn: asyncpg.Connection, scenario_id: UUID, *, name: s
     document = msgspec.structs.replace(document_of(row), name=name)
     skipped = [msgspec.convert(item, domain.Skipped) for item in row.skipped]
     source = {**row.source, "clonedFrom": str(row.id)}
-    return await _insert(conn, row.portfolio_id, document, source, skipped, caller, row.backlog_effort, row.idea_details)
+    return await _insert(
+        conn, row.portfolio_id, document, source, skipped, caller, row.backlog_effort, row.idea_details
+    )
 
 
 async def delete_scenario(conn: asyncpg.Connection, caller: Caller, scenario_id: UUID) -> None:

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 from integrations_examples import IDEA
 from integrations_schemas import adf_errors
 
@@ -27,7 +26,18 @@ def test_an_idea_description_carries_the_journey_and_the_score_breakdown():
     document = adf.idea_description(idea)
     assert adf_errors(document) == []
     words = list(_texts(document))
-    for expected in ("Busy parent", "After purchase", "Mobile app", "Refunds need a phone call", "customer_impact", "40.00", "31.50", "71.50", "WSJF", "IDEA-7"):
+    for expected in (
+        "Busy parent",
+        "After purchase",
+        "Mobile app",
+        "Refunds need a phone call",
+        "customer_impact",
+        "40.00",
+        "31.50",
+        "71.50",
+        "WSJF",
+        "IDEA-7",
+    ):
         assert expected in words
     tables = [block for block in document["content"] if block["type"] == "table"]
     assert len(tables) == 1 and len(tables[0]["content"]) == 4  # header, two criteria, total
@@ -79,7 +89,17 @@ _number = st.floats(allow_nan=False, allow_infinity=False, min_value=-1e9, max_v
 )
 def test_any_idea_gives_valid_adf(title, ref, rank, score, model, breakdown, persona, stage, touchpoint, pain, cost):
     idea = PlannedIdea(
-        ref=ref, title=title, phase="p", rank=rank, score=score, model=model, breakdown=tuple(breakdown),
-        persona=persona, journey_stage=stage, touchpoint=touchpoint, pain_point=pain, cost=cost,
+        ref=ref,
+        title=title,
+        phase="p",
+        rank=rank,
+        score=score,
+        model=model,
+        breakdown=tuple(breakdown),
+        persona=persona,
+        journey_stage=stage,
+        touchpoint=touchpoint,
+        pain_point=pain,
+        cost=cost,
     )
     assert adf_errors(adf.idea_description(idea)) == []

@@ -28,4 +28,9 @@ def test_an_epic_is_left_alone_while_its_phase_is_unchanged_and_updated_when_it_
     same = operations(pushed, known)[0]
     changed = operations(PlannedPhase(key="improve", label="Improve", budget=150.0, spend=80.0), known)[0]
     assert (same.action, same.issue_key) == ("leave_alone", "PROJ-1")
-    assert (changed.action, changed.issue_key, changed.phase, changed.idea) == ("update_issue", "PROJ-1", "improve", None)
+    assert (changed.action, changed.issue_key, changed.phase, changed.idea) == (
+        "update_issue",
+        "PROJ-1",
+        "improve",
+        None,
+    )

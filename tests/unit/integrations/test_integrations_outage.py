@@ -81,7 +81,14 @@ def test_work_of_an_attempt_cut_short_is_reported_instead_of_the_next_attempts_l
         Operation(action="leave_alone", phase="discovery", idea="B", issue_key="PROJ-9"),
     ]
     merged = merge_operations(earlier, later)
-    assert [op.action for op in merged] == ["create_epic", "create_issue", "create_epic", "create_issue", "create_link", "leave_alone"]
+    assert [op.action for op in merged] == [
+        "create_epic",
+        "create_issue",
+        "create_epic",
+        "create_issue",
+        "create_link",
+        "leave_alone",
+    ]
     assert {operation_key(op) for op in merged} == {
         ("epic", "improve"), ("idea", "A1"), ("epic", "perfection"), ("idea", "C"), ("link", "A1", "C"), ("idea", "B"),
     }  # fmt: skip

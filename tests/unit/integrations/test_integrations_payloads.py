@@ -8,8 +8,7 @@ import sys
 
 import msgspec
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 from integrations_examples import IDEA, MAPPING, PORTFOLIO
 from integrations_schemas import adf_errors, request_errors
 
@@ -56,11 +55,7 @@ def test_the_payload_core_imports_no_web_database_or_http_library():
 
 def test_rich_text_and_payloads_do_not_import_each_other():
     # The plan's structs live in `planned`; the ADF builders need nothing of the payload builders.
-    code = (
-        "import sys\n"
-        "import services.integrations.adf\n"
-        "print('services.integrations.payloads' in sys.modules)\n"
-    )
+    code = "import sys\nimport services.integrations.adf\nprint('services.integrations.payloads' in sys.modules)\n"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
 
@@ -108,7 +103,14 @@ def test_a_stored_mapping_converts_and_its_rules_still_apply():
 
 def test_priority_follows_rank_bands_top_down():
     mapping = JiraMapping(priority_by_rank=((10, "Highest"), (30, "High"), (None, "Medium")))
-    assert [mapping.priority_for(r) for r in (1, 10, 11, 30, 31, 500)] == ["Highest", "Highest", "High", "High", "Medium", "Medium"]
+    assert [mapping.priority_for(r) for r in (1, 10, 11, 30, 31, 500)] == [
+        "Highest",
+        "Highest",
+        "High",
+        "High",
+        "Medium",
+        "Medium",
+    ]
 
 
 def test_planned_things_refuse_impossible_values():
@@ -143,7 +145,9 @@ def test_a_non_uuid_portfolio_id_still_gives_a_valid_prefix():
     assert re.fullmatch(r"rmap-[0-9a-f]{8}-i-x", label)
 
 
-@given(st.lists(st.text(min_size=1, max_size=300), min_size=2, max_size=20, unique=True), st.text(min_size=1, max_size=40))
+@given(
+    st.lists(st.text(min_size=1, max_size=300), min_size=2, max_size=20, unique=True), st.text(min_size=1, max_size=40)
+)
 def test_distinct_refs_give_distinct_valid_labels(refs, portfolio_id):
     labels = [idea_label(portfolio_id, ref) for ref in refs]
     assert all(_valid_label(label) for label in labels)
@@ -206,7 +210,12 @@ def test_the_fingerprint_ignores_key_order_and_sees_every_change():
 
 @pytest.mark.parametrize(("count", "sizes"), [(0, []), (1, [1]), (50, [50]), (51, [50, 1]), (120, [50, 50, 20])])
 def test_bulk_creates_go_in_chunks_of_at_most_fifty_in_order(count, sizes):
-    all_fields = [issue_fields("PROJ", MAPPING, PlannedIdea(ref=f"i{n}", title=f"Idea {n}", phase="p", rank=n + 1), "PROJ-1", PORTFOLIO) for n in range(count)]
+    all_fields = [
+        issue_fields(
+            "PROJ", MAPPING, PlannedIdea(ref=f"i{n}", title=f"Idea {n}", phase="p", rank=n + 1), "PROJ-1", PORTFOLIO
+        )
+        for n in range(count)
+    ]
     bodies = bulk_create_bodies(all_fields)
     assert [len(body["issueUpdates"]) for body in bodies] == sizes
     assert [update["fields"] for body in bodies for update in body["issueUpdates"]] == all_fields
@@ -242,7 +251,16 @@ def test_a_request_schema_violation_would_be_caught():
 
 @pytest.mark.parametrize(
     ("key", "category"),
-    [("new", "new"), ("indeterminate", "indeterminate"), ("done", "done"), ("DONE", "done"), ("undefined", "unknown"), ("in-flight", "unknown"), ("completed", "unknown"), ("", "unknown")],
+    [
+        ("new", "new"),
+        ("indeterminate", "indeterminate"),
+        ("done", "done"),
+        ("DONE", "done"),
+        ("undefined", "unknown"),
+        ("in-flight", "unknown"),
+        ("completed", "unknown"),
+        ("", "unknown"),
+    ],
 )
 def test_status_comes_from_the_category_key_only(key, category):
     assert status_category(key) == category

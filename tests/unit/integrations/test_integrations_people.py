@@ -36,7 +36,12 @@ def test_an_account_is_taken_only_when_one_matches(users, account):
 
 @pytest.mark.parametrize(
     ("department", "label"),
-    [("Customer Service", "Customer-Service"), ("  Cards\t and  Loans ", "Cards-and-Loans"), ("rmap-ops", "dept-rmap-ops"), ("   ", None)],
+    [
+        ("Customer Service", "Customer-Service"),
+        ("  Cards\t and  Loans ", "Cards-and-Loans"),
+        ("rmap-ops", "dept-rmap-ops"),
+        ("   ", None),
+    ],
 )
 def test_a_department_label_has_no_spaces_and_never_passes_for_ours(department, label):
     assert department_label(department) == label
@@ -54,7 +59,11 @@ def test_an_idea_is_late_when_not_done_after_its_phase_ended():
     on_the_day = delivery_view(tracked, snapshot, date(2027, 9, 30))
     after = delivery_view(tracked, snapshot, date(2027, 10, 1))
     assert [row.late for row in on_the_day[1]] == [False, False, False]
-    assert [(row.ref, row.title, row.late) for row in after[1]] == [("A", "Fix fees", True), ("B", "B", False), ("C", "C", True)]
+    assert [(row.ref, row.title, row.late) for row in after[1]] == [
+        ("A", "Fix fees", True),
+        ("B", "B", False),
+        ("C", "C", True),
+    ]
     # Each row reads as the plan's does: persona, journey stage, cost, value and KPIs.
     row = msgspec.to_builtins(after[1][0])
     assert (row["persona"], row["journeyStage"], row["cost"], row["value"]) == ("Busy parent", "onboarding", 10.0, 3.5)

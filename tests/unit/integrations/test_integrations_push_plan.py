@@ -6,8 +6,7 @@ import itertools
 
 import msgspec
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from services.integrations.payloads import JiraMapping, fields_fingerprint, issue_fields
 from services.integrations.planned import Dependency, MappingError, PlannedIdea, PlannedPhase
@@ -26,7 +25,15 @@ def _idea(ref: str, phase: str, rank: int) -> PlannedIdea:
 
 
 def _plan(ideas, dependencies, known, mapping=MAPPING):
-    return plan_operations(project_key=PROJECT, mapping=mapping, portfolio_id=PORTFOLIO, phases=PHASES, ideas=ideas, dependencies=dependencies, known=known)
+    return plan_operations(
+        project_key=PROJECT,
+        mapping=mapping,
+        portfolio_id=PORTFOLIO,
+        phases=PHASES,
+        ideas=ideas,
+        dependencies=dependencies,
+        known=known,
+    )
 
 
 def _apply(operations: list[Operation], ideas: list[PlannedIdea], known: KnownIssues, mapping=MAPPING) -> KnownIssues:
@@ -42,7 +49,9 @@ def _apply(operations: list[Operation], ideas: list[PlannedIdea], known: KnownIs
             assert (op.issue_key is None) == (op.action == "create_issue")
             idea = by_ref[op.idea]
             fields = issue_fields(PROJECT, mapping, idea, epics[idea.phase], PORTFOLIO)
-            recorded[op.idea] = KnownIdea(issue_key=op.issue_key or f"{PROJECT}-{next(numbers)}", fingerprint=fields_fingerprint(fields))
+            recorded[op.idea] = KnownIdea(
+                issue_key=op.issue_key or f"{PROJECT}-{next(numbers)}", fingerprint=fields_fingerprint(fields)
+            )
         elif op.action == "create_link":
             links.add((op.blocker, op.blocked))
         elif op.action == "mark_unplanned":
@@ -51,7 +60,11 @@ def _apply(operations: list[Operation], ideas: list[PlannedIdea], known: KnownIs
 
 
 def _changes(operations):
-    return [(op.action, op.phase if op.action == "create_epic" else op.idea or (op.blocker, op.blocked)) for op in operations if op.action != "leave_alone"]
+    return [
+        (op.action, op.phase if op.action == "create_epic" else op.idea or (op.blocker, op.blocked))
+        for op in operations
+        if op.action != "leave_alone"
+    ]
 
 
 FIRST = [_idea("a", "p1", 1), _idea("b", "p1", 2), _idea("c", "p2", 3), _idea("d", "p2", 4)]
@@ -84,7 +97,12 @@ def test_a_re_plan_gives_exactly_the_update_create_unplanned_and_link():
     # c moves to p1, e is new, d is dropped, c now requires a.
     second = [_idea("a", "p1", 1), _idea("b", "p1", 2), _idea("c", "p1", 3), _idea("e", "p2", 5)]
     operations = _plan(second, [*FIRST_DEPS, Dependency(idea="c", on="a")], known)
-    assert _changes(operations) == [("update_issue", "c"), ("create_issue", "e"), ("create_link", ("a", "c")), ("mark_unplanned", "d")]
+    assert _changes(operations) == [
+        ("update_issue", "c"),
+        ("create_issue", "e"),
+        ("create_link", ("a", "c")),
+        ("mark_unplanned", "d"),
+    ]
     unplanned = operations[-1]
     assert unplanned.issue_key == known.ideas["d"].issue_key
 
@@ -142,13 +160,19 @@ def test_inconsistent_input_is_refused_naming_the_field(ideas, field):
 def test_operations_are_json_ready():
     operations = _plan(FIRST, FIRST_DEPS, KnownIssues())
     assert msgspec.json.decode(msgspec.json.encode(operations), type=list[Operation]) == operations
-    assert msgspec.json.decode(msgspec.json.encode(operations[0])) == {"action": "create_epic", "phase": "p1", "detail": "epic for phase Phase p1"}
+    assert msgspec.json.decode(msgspec.json.encode(operations[0])) == {
+        "action": "create_epic",
+        "phase": "p1",
+        "detail": "epic for phase Phase p1",
+    }
 
 
 REFS = list("abcdefgh")
-_plans = st.dictionaries(st.sampled_from(REFS), st.tuples(st.sampled_from(["p1", "p2", "p3"]), st.integers(min_value=1, max_value=60)), max_size=8).map(
-    lambda chosen: [_idea(ref, phase, rank) for ref, (phase, rank) in chosen.items()]
-)
+_plans = st.dictionaries(
+    st.sampled_from(REFS),
+    st.tuples(st.sampled_from(["p1", "p2", "p3"]), st.integers(min_value=1, max_value=60)),
+    max_size=8,
+).map(lambda chosen: [_idea(ref, phase, rank) for ref, (phase, rank) in chosen.items()])
 _deps = st.lists(st.builds(Dependency, idea=st.sampled_from(REFS), on=st.sampled_from(REFS)), max_size=10)
 
 

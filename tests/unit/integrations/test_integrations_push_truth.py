@@ -12,7 +12,16 @@ from services.integrations.jira_types import FoundIssue
 from services.integrations.payloads import JiraMapping, fields_fingerprint, idea_label, issue_fields
 from services.integrations.planned import PlannedIdea, PlannedPhase
 from services.integrations.push.survey import in_jira_of, label_chunks
-from services.integrations.push_plan import InJira, ItemError, KnownIdea, KnownIssues, Operation, final_status, outcome_counts, plan_operations
+from services.integrations.push_plan import (
+    InJira,
+    ItemError,
+    KnownIdea,
+    KnownIssues,
+    Operation,
+    final_status,
+    outcome_counts,
+    plan_operations,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -52,7 +61,11 @@ MAPPING = JiraMapping()  # Highest up to rank 10, High up to 30, Medium after
 
 def _known(idea: PlannedIdea, epic: str = "PROJ-1") -> KnownIssues:
     fields = issue_fields("PROJ", MAPPING, idea, epic, PORTFOLIO)
-    return KnownIssues(epics={"improve": epic}, epic_fingerprints={}, ideas={idea.ref: KnownIdea(issue_key="PROJ-2", fingerprint=fields_fingerprint(fields))})
+    return KnownIssues(
+        epics={"improve": epic},
+        epic_fingerprints={},
+        ideas={idea.ref: KnownIdea(issue_key="PROJ-2", fingerprint=fields_fingerprint(fields))},
+    )
 
 
 def _action(idea: PlannedIdea, known: KnownIssues, in_jira: InJira = InJira()) -> str:
@@ -63,15 +76,27 @@ def _action(idea: PlannedIdea, known: KnownIssues, in_jira: InJira = InJira()) -
 
 def test_an_issue_is_updated_when_its_priority_band_changes_though_its_score_does_not():
     pushed = PlannedIdea(ref="X", title="X", phase="improve", rank=10, score=42.0)
-    assert _action(PlannedIdea(ref="X", title="X", phase="improve", rank=11, score=42.0), _known(pushed)) == "update_issue"
+    assert (
+        _action(PlannedIdea(ref="X", title="X", phase="improve", rank=11, score=42.0), _known(pushed)) == "update_issue"
+    )
     # Within the band a new rank changes nothing in Jira (the rank is not in the description).
-    assert _action(PlannedIdea(ref="X", title="X", phase="improve", rank=3, score=42.0), _known(pushed)) == "leave_alone"
+    assert (
+        _action(PlannedIdea(ref="X", title="X", phase="improve", rank=3, score=42.0), _known(pushed)) == "leave_alone"
+    )
 
 
 def test_what_the_survey_finds_is_recorded_not_created_unless_it_hangs_elsewhere():
     idea = PlannedIdea(ref="X", title="X", phase="improve", rank=1)
-    assert _action(idea, KnownIssues(), InJira(epics={"improve": "PROJ-1"}, ideas={"X": "PROJ-7"}, parents={"X": "PROJ-1"})) == "found_in_jira"
-    assert _action(idea, KnownIssues(), InJira(epics={"improve": "PROJ-1"}, ideas={"X": "PROJ-7"}, parents={"X": None})) == "update_issue"
+    assert (
+        _action(
+            idea, KnownIssues(), InJira(epics={"improve": "PROJ-1"}, ideas={"X": "PROJ-7"}, parents={"X": "PROJ-1"})
+        )
+        == "found_in_jira"
+    )
+    assert (
+        _action(idea, KnownIssues(), InJira(epics={"improve": "PROJ-1"}, ideas={"X": "PROJ-7"}, parents={"X": None}))
+        == "update_issue"
+    )
     assert _action(idea, KnownIssues(), InJira()) == "create_issue"
 
 

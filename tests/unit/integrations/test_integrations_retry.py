@@ -58,7 +58,9 @@ def test_the_policy_gives_up_when_the_wait_would_pass_the_total_budget() -> None
     assert not policy.allows(1, 0.0, 3600.0)  # a quota reset an hour away is not waited for
 
 
-@pytest.mark.parametrize("arguments", [{"base": 0}, {"base": 2, "cap": 1}, {"max_attempts": 0}, {"max_total_seconds": -1}])
+@pytest.mark.parametrize(
+    "arguments", [{"base": 0}, {"base": 2, "cap": 1}, {"max_attempts": 0}, {"max_total_seconds": -1}]
+)
 def test_a_policy_that_could_not_work_is_refused(arguments: dict[str, float]) -> None:
     with pytest.raises(ValueError):
         RetryPolicy(**arguments)

@@ -29,18 +29,35 @@ from services.integrations.push_plan import KnownIdea, KnownIssues, plan_operati
 
 pytestmark = pytest.mark.unit
 
-PHASES = [PlannedPhase(key="p1", label="Phase one", budget=100.0, spend=80.0), PlannedPhase(key="p2", label="Phase two", budget=50.0, spend=20.0)]
+PHASES = [
+    PlannedPhase(key="p1", label="Phase one", budget=100.0, spend=80.0),
+    PlannedPhase(key="p2", label="Phase two", budget=50.0, spend=20.0),
+]
 
 
 def _push(state: JiraState, ideas, deps, known: KnownIssues) -> KnownIssues:
     """A minimal push job: the operations in order, creates of ideas in bulk bodies."""
-    operations = plan_operations(project_key="PROJ", mapping=MAPPING, portfolio_id=PORTFOLIO, phases=PHASES, ideas=ideas, dependencies=deps, known=known)
+    operations = plan_operations(
+        project_key="PROJ",
+        mapping=MAPPING,
+        portfolio_id=PORTFOLIO,
+        phases=PHASES,
+        ideas=ideas,
+        dependencies=deps,
+        known=known,
+    )
     by_ref = {idea.ref: idea for idea in ideas}
     phases = {phase.key: phase for phase in PHASES}
     epics, recorded, links = dict(known.epics), dict(known.ideas), set(known.links)
     for op in (o for o in operations if o.action == "create_epic"):
-        epics[op.phase] = state.create(create_issue_body(epic_fields("PROJ", MAPPING, phases[op.phase], PORTFOLIO, "EUR"))).key
-    creates = [(op.idea, issue_fields("PROJ", MAPPING, by_ref[op.idea], epics[by_ref[op.idea].phase], PORTFOLIO)) for op in operations if op.action == "create_issue"]
+        epics[op.phase] = state.create(
+            create_issue_body(epic_fields("PROJ", MAPPING, phases[op.phase], PORTFOLIO, "EUR"))
+        ).key
+    creates = [
+        (op.idea, issue_fields("PROJ", MAPPING, by_ref[op.idea], epics[by_ref[op.idea].phase], PORTFOLIO))
+        for op in operations
+        if op.action == "create_issue"
+    ]
     bodies = bulk_create_bodies([fields for _, fields in creates])
     created = [state.create(update) for body in bodies for update in body["issueUpdates"]]
     for (ref, fields), issue in zip(creates, created, strict=True):
@@ -57,7 +74,9 @@ def _push(state: JiraState, ideas, deps, known: KnownIssues) -> KnownIssues:
             issue = state.find(op.issue_key)
             state.edit(issue, unplanned_edit_body())
             state.add_comment(issue, {"body": adf.unplanned_comment(op.idea)})
-            recorded[op.idea] = KnownIdea(issue_key=op.issue_key, fingerprint=recorded[op.idea].fingerprint, planned=False)
+            recorded[op.idea] = KnownIdea(
+                issue_key=op.issue_key, fingerprint=recorded[op.idea].fingerprint, planned=False
+            )
     return KnownIssues(epics=epics, ideas=recorded, links=frozenset(links))
 
 

@@ -34,10 +34,20 @@ def test_a_body_signed_with_the_secret_verifies_and_any_change_does_not():
 
 def test_the_status_category_decides_never_the_status_name():
     body = json.dumps(
-        {"timestamp": NOW_MS, "issue": {"key": "PROJ-7", "fields": {"status": {"name": "处理中", "statusCategory": {"key": "indeterminate"}}}}}
+        {
+            "timestamp": NOW_MS,
+            "issue": {
+                "key": "PROJ-7",
+                "fields": {"status": {"name": "处理中", "statusCategory": {"key": "indeterminate"}}},
+            },
+        }
     ).encode()
     change = read(body)
-    assert change is not None and (change.issue_key, change.category, change.happened_at) == ("PROJ-7", "indeterminate", NOW)
+    assert change is not None and (change.issue_key, change.category, change.happened_at) == (
+        "PROJ-7",
+        "indeterminate",
+        NOW,
+    )
     assert read(json.dumps({"timestamp": NOW_MS, "webhookEvent": "comment_created"}).encode()) is None
     with pytest.raises(WebhookError):
         read(b"not json")
@@ -56,7 +66,10 @@ def test_an_event_outside_the_window_is_refused_on_either_side():
     ("payload", "field"),
     [
         ({"timestamp": NOW_MS, "issue": {"key": "PROJ-1", "fields": {"status": "str"}}}, "body.issue.fields.status"),
-        ({"timestamp": NOW_MS, "issue": {"key": "PROJ-1", "fields": {"status": {"statusCategory": {"key": 3}}}}}, "body.issue.fields.status.statusCategory.key"),
+        (
+            {"timestamp": NOW_MS, "issue": {"key": "PROJ-1", "fields": {"status": {"statusCategory": {"key": 3}}}}},
+            "body.issue.fields.status.statusCategory.key",
+        ),
         ({"timestamp": NOW_MS, "issue": {"key": "not a key"}}, "body.issue.key"),
         ({"timestamp": 10**30, "issue": {"key": "PROJ-1"}}, "body.timestamp"),
         ({"timestamp": True}, "body.timestamp"),

@@ -6,7 +6,17 @@ import uuid
 
 import pytest
 
-from services.kit.access.rights import DECIDE, DELIVER, MANAGE, PLAN, RATE, READ, PortfolioAccess, PortfolioRole, parse_roles
+from services.kit.access.rights import (
+    DECIDE,
+    DELIVER,
+    MANAGE,
+    PLAN,
+    RATE,
+    READ,
+    PortfolioAccess,
+    PortfolioRole,
+    parse_roles,
+)
 
 pytestmark = pytest.mark.unit
 

@@ -42,7 +42,9 @@ def test_only_known_events_with_a_timezone_are_made():
     with pytest.raises(ValueError, match="unknown event type"):
         envelope("plan.rejected", event_id=EVENT, portfolio_id=PORTFOLIO, subject=None, at=datetime.now(UTC), data={})
     with pytest.raises(ValueError, match="timezone"):
-        envelope("plan.approved", event_id=EVENT, portfolio_id=PORTFOLIO, subject=None, at=datetime(2026, 1, 1), data={})
+        envelope(
+            "plan.approved", event_id=EVENT, portfolio_id=PORTFOLIO, subject=None, at=datetime(2026, 1, 1), data={}
+        )
 
 
 def test_the_signature_is_hmac_sha256_over_timestamp_dot_body_and_a_subscriber_can_check_it():
@@ -86,6 +88,10 @@ def test_event_delivery_settings_are_read_and_checked():
 
 
 def test_the_envelope_and_the_plan_events_are_pure():
-    code = ("import sys, services.kit.events.envelope, services.roadmap.plans.events; "
-            "print(sorted(m for m in ('litestar','asyncpg','httpx') if m in sys.modules))")
-    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "[]"
+    code = (
+        "import sys, services.kit.events.envelope, services.roadmap.plans.events; "
+        "print(sorted(m for m in ('litestar','asyncpg','httpx') if m in sys.modules))"
+    )
+    assert (
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "[]"
+    )

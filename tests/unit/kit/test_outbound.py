@@ -38,7 +38,9 @@ def test_every_address_that_is_not_public_unicast_is_refused(address):
     assert address_problem(ipaddress.ip_address(address)) is not None
 
 
-@pytest.mark.parametrize("address", ["8.8.8.8", "1.1.1.1", "13.107.42.14", "2606:4700:4700::1111", "2002:808:808::1", "64:ff9b::808:808"])
+@pytest.mark.parametrize(
+    "address", ["8.8.8.8", "1.1.1.1", "13.107.42.14", "2606:4700:4700::1111", "2002:808:808::1", "64:ff9b::808:808"]
+)
 def test_public_unicast_addresses_pass(address):
     assert address_problem(ipaddress.ip_address(address)) is None
 
@@ -80,14 +82,22 @@ async def test_a_name_is_refused_when_any_of_its_addresses_is_not_public():
 
 async def test_literal_addresses_are_checked_without_dns():
     guard = OutboundGuard(resolver=dns({}))  # any lookup would fail with KeyError
-    for url in ("https://127.0.0.1", "https://[::ffff:127.0.0.1]", "https://[::1]:8443", "https://169.254.169.254", "https://127.0.0.1./"):
+    for url in (
+        "https://127.0.0.1",
+        "https://[::ffff:127.0.0.1]",
+        "https://[::1]:8443",
+        "https://169.254.169.254",
+        "https://127.0.0.1./",
+    ):
         with pytest.raises(OutboundRefused):
             await guard.check(url)
     assert (await guard.check("https://8.8.8.8")).host == "8.8.8.8"
 
 
 async def test_the_operators_exceptions_are_exact_and_may_use_http():
-    guard = OutboundGuard(["127.0.0.1:8081", "jira.internal", "[::1]:9000"], resolver=dns({"jira.internal": ["10.0.0.7"]}))
+    guard = OutboundGuard(
+        ["127.0.0.1:8081", "jira.internal", "[::1]:9000"], resolver=dns({"jira.internal": ["10.0.0.7"]})
+    )
     assert (await guard.check("http://127.0.0.1:8081")).operator_exception
     assert (await guard.check("http://jira.internal:1234")).operator_exception  # no port given: any port
     assert (await guard.check("http://[::1]:9000")).operator_exception

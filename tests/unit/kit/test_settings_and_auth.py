@@ -114,8 +114,14 @@ def test_roles_and_groups_may_be_a_space_separated_string():
     ],
 )
 def test_a_token_meant_to_live_longer_than_the_maximum_is_refused(times):
-    token = signed(**times) if times["iat"] is not None else jwt.encode(
-        {"sub": "x", "iss": AUTH.issuer, "aud": AUTH.audience, "exp": times["exp"]}, AUTH.signing_key, algorithm="HS256"
+    token = (
+        signed(**times)
+        if times["iat"] is not None
+        else jwt.encode(
+            {"sub": "x", "iss": AUTH.issuer, "aud": AUTH.audience, "exp": times["exp"]},
+            AUTH.signing_key,
+            algorithm="HS256",
+        )
     )
     with pytest.raises(Unauthorized, match="at most 86400 s"):
         verify_token(AUTH, token)
@@ -128,11 +134,17 @@ def test_the_maximum_lifetime_is_the_operators_and_minting_respects_it(tmp_path)
     with pytest.raises(ValueError, match="at most 600 s"):
         mint_token(settings.auth, subject="x", roles=["viewer"], ttl_seconds=601)
     with pytest.raises(SettingsError, match="ROADMAP_TOKEN_TTL_SECONDS"):
-        Settings.from_env({"ROADMAP_DATA_DIR": str(tmp_path), "ROADMAP_JWT_MAX_LIFETIME_SECONDS": "600"} | {"ROADMAP_TOKEN_TTL_SECONDS": "3600"})
+        Settings.from_env(
+            {"ROADMAP_DATA_DIR": str(tmp_path), "ROADMAP_JWT_MAX_LIFETIME_SECONDS": "600"}
+            | {"ROADMAP_TOKEN_TTL_SECONDS": "3600"}
+        )
 
 
 @pytest.mark.parametrize("secret", ["short", "x" * 31, "é" * 15])
 def test_a_jwt_secret_shorter_than_32_bytes_is_refused_at_start(tmp_path, secret):
     with pytest.raises(SettingsError, match="ROADMAP_JWT_SECRET .* at least 32"):
         Settings.from_env({"ROADMAP_DATA_DIR": str(tmp_path), "ROADMAP_JWT_SECRET": secret})
-    assert Settings.from_env({"ROADMAP_DATA_DIR": str(tmp_path), "ROADMAP_JWT_SECRET": "x" * 32}).auth.signing_key == "x" * 32
+    assert (
+        Settings.from_env({"ROADMAP_DATA_DIR": str(tmp_path), "ROADMAP_JWT_SECRET": "x" * 32}).auth.signing_key
+        == "x" * 32
+    )

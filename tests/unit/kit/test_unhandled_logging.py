@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 
 import pytest
-
 from litestar.exceptions import HTTPException, ValidationException
 
 from services.kit.app import log_unhandled_error
@@ -39,7 +38,13 @@ def test_a_refused_database_connection_is_left_to_the_503_warning(caplog):
 
 @pytest.mark.parametrize(
     "error",
-    [Unauthorized("no token"), NotFound("no portfolio"), InvalidInput("bad"), HTTPException(status_code=405), ValidationException("x")],
+    [
+        Unauthorized("no token"),
+        NotFound("no portfolio"),
+        InvalidInput("bad"),
+        HTTPException(status_code=405),
+        ValidationException("x"),
+    ],
     ids=["401", "404", "422", "405", "400"],
 )
 def test_a_refusal_is_no_error_in_the_log(caplog, error):

@@ -43,7 +43,10 @@ def medium_scenario(seed: int = 1, n: int = 300, phases: int = 4) -> dict[str, A
     """A random scenario HiGHS needs seconds to prove: many ideas sharing budgets and a team."""
     r = random.Random(seed)
     keys = [f"p{k}" for k in range(phases)]
-    ideas = [idea(f"I{i}", value=r.randint(1, 100), cost=r.randint(10, 200), effort={"t": r.randint(1, 10)}) for i in range(n)]
+    ideas = [
+        idea(f"I{i}", value=r.randint(1, 100), cost=r.randint(10, 200), effort={"t": r.randint(1, 10)})
+        for i in range(n)
+    ]
     pairs = {(r.randrange(n), r.randrange(n)) for _ in range(n // 8)}
     constraints = [{"kind": "requires", "idea": f"I{a}", "on": f"I{b}"} for a, b in pairs if a != b]
     return scenario(
@@ -91,7 +94,9 @@ def scenarios(draw):
             on = draw(st.sampled_from([i for i in ids if i != one]))
             constraints.append({"kind": kind, "idea": one, "on": on, "finishToStart": draw(st.booleans())})
         elif kind == "excludes" and n_ideas > 1:
-            constraints.append({"kind": kind, "ideas": draw(st.lists(st.sampled_from(ids), min_size=2, max_size=3, unique=True))})
+            constraints.append(
+                {"kind": kind, "ideas": draw(st.lists(st.sampled_from(ids), min_size=2, max_size=3, unique=True))}
+            )
         elif kind == "coverage":
             cover = {"kind": kind, "attribute": "stage", "atLeast": draw(st.integers(0, 2))}
             if draw(st.booleans()):

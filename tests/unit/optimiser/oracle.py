@@ -173,7 +173,11 @@ def highs_optimum(doc: Doc, time_limit: float = 20.0) -> tuple[str, float | None
                 if c["attribute"] in idea.get("attributes", {}):
                     groups.setdefault(json.dumps(idea["attributes"][c["attribute"]]), []).append(idea["id"])
             for members in groups.values():
-                row(c["atLeast"], inf, [((i, p), 1.0) for i in members for p in eligible(doc, ideas[i]) if c.get("phase", p) == p])
+                row(
+                    c["atLeast"],
+                    inf,
+                    [((i, p), 1.0) for i in members for p in eligible(doc, ideas[i]) if c.get("phase", p) == p],
+                )
     h.run()
     status = h.modelStatusToString(h.getModelStatus())
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:

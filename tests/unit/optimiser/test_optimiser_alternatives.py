@@ -3,8 +3,7 @@ import math
 
 import msgspec
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 from optimiser_helpers import idea, run, scenario, scenarios
 
 from services.roadmap.optimiser import OPTIMAL, Plan, SolveConfig, alternatives, alternatives_document, validate
@@ -55,7 +54,10 @@ def test_moving_an_idea_to_another_phase_counts_as_a_difference():
     assert sorted(alt.moved) == [(0, 0, 1), (1, 1, 0)]  # A and B swap phases
     doc = msgspec.to_builtins(alternatives_document(instance, found))
     assert doc["stopReason"] == "count_reached"
-    assert doc["alternatives"][0]["moved"] == [{"idea": "A", "from": "now", "to": "next"}, {"idea": "B", "from": "next", "to": "now"}]
+    assert doc["alternatives"][0]["moved"] == [
+        {"idea": "A", "from": "now", "to": "next"},
+        {"idea": "B", "from": "next", "to": "now"},
+    ]
     assert doc["alternatives"][0]["added"] == doc["alternatives"][0]["removed"] == []
 
 

@@ -2,8 +2,7 @@ import math
 
 import msgspec
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 from optimiser_helpers import idea, load, run, scenario, scenarios
 from oracle import brute_force
 
@@ -47,7 +46,10 @@ def test_a_small_penalty_is_paid_when_moving_is_worth_more():
     assert solution.objective == 10.5 and solution.baseline_penalty == 2
     assert solution.objective_with_penalty == 8.5 and solution.best_bound == 8.5
     doc = msgspec.to_builtins(result_document(instance, solution))
-    assert doc["baseline"]["moved"] == [{"idea": "A", "from": "next", "to": "now"}, {"idea": "B", "from": "now", "to": "next"}]
+    assert doc["baseline"]["moved"] == [
+        {"idea": "A", "from": "next", "to": "now"},
+        {"idea": "B", "from": "now", "to": "next"},
+    ]
     # The printed summary puts the bound beside the figure it bounds, with the penalty paid.
     line = next(text for text in summary(result_document(instance, solution)).splitlines() if "best bound" in text)
     assert "Value: 10.5" in line and "move penalty paid: 2" in line
@@ -83,7 +85,10 @@ def test_approved_ideas_no_longer_in_the_scenario_are_ignored_and_named():
     ("change", "path"),
     [
         ({"assignments": [{"idea": "A", "phase": "later"}]}, "baseline.assignments[0].phase"),
-        ({"assignments": [{"idea": "A", "phase": "now"}, {"idea": "A", "phase": "next"}]}, "baseline.assignments[1].idea"),
+        (
+            {"assignments": [{"idea": "A", "phase": "now"}, {"idea": "A", "phase": "next"}]},
+            "baseline.assignments[1].idea",
+        ),
         ({"movePenalty": -1}, "baseline.movePenalty"),
         ({"assignments": [{"idea": "A"}]}, "baseline.assignments[0]"),
     ],

@@ -39,7 +39,9 @@ def test_the_default_output_sits_next_to_the_scenario(tmp_path):
 def test_gap_and_time_limit_override_the_document(tmp_path):
     document = scenario([idea("A")], solver={"timeLimitSeconds": 100, "relativeGap": 0.0})
     out = tmp_path / "plan.json"
-    result = CliRunner().invoke(solve, [_write(tmp_path, document), "-o", str(out), "--time-limit", "7", "--gap", "0.05"])
+    result = CliRunner().invoke(
+        solve, [_write(tmp_path, document), "-o", str(out), "--time-limit", "7", "--gap", "0.05"]
+    )
     assert result.exit_code == 0, result.output
     solver = json.loads(out.read_text())["solver"]
     assert (solver["timeLimitSeconds"], solver["relativeGap"]) == (7.0, 0.05)

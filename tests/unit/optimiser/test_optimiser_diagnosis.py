@@ -19,7 +19,9 @@ def test_mandatory_ideas_costing_more_than_their_phases_have():
     phases = [{"key": "discovery", "budget": 500000}, {"key": "improve", "budget": 300000}]
     ideas = [idea(f"M{k}", cost=c, phases=["improve"]) for k, c in enumerate((200000, 210000))]
     (conflict,) = _diagnosis(
-        scenario(ideas, phases=phases, constraints=[{"kind": "mandatory", "idea": "M0"}, {"kind": "mandatory", "idea": "M1"}])
+        scenario(
+            ideas, phases=phases, constraints=[{"kind": "mandatory", "idea": "M0"}, {"kind": "mandatory", "idea": "M1"}]
+        )
     )
     assert conflict.kind == "budget"
     assert "410,000" in conflict.message and "300,000" in conflict.message
@@ -37,7 +39,11 @@ def test_pinned_work_beyond_a_team_capacity():
 
 def test_a_pin_to_a_phase_the_idea_is_not_eligible_for():
     (conflict,) = _diagnosis(
-        scenario([idea("A", phases=["improve"])], phases=FOUR, constraints=[{"kind": "pin", "idea": "A", "phase": "discovery"}])
+        scenario(
+            [idea("A", phases=["improve"])],
+            phases=FOUR,
+            constraints=[{"kind": "pin", "idea": "A", "phase": "discovery"}],
+        )
     )
     assert conflict.kind == "pin_not_eligible"
     assert conflict.constraints == ("constraints[0]", "ideas[0].phases")
@@ -180,11 +186,21 @@ def test_a_blocking_chain_names_every_requirement_and_the_phases_that_matter():
         {"kind": "requires", "idea": "I13", "on": "I12", "finishToStart": True},
         {"kind": "requires", "idea": "I12", "on": "I11", "finishToStart": True},
     ]
-    document = scenario(ideas, phases=[{"key": k, "budget": 1000} for k in ("discovery", "improve", "perfection", "personalization")], constraints=constraints)
+    document = scenario(
+        ideas,
+        phases=[{"key": k, "budget": 1000} for k in ("discovery", "improve", "perfection", "personalization")],
+        constraints=constraints,
+    )
     (conflict,) = _diagnosis(document)
     n, k = len(constraints), len(ideas)
     assert conflict.kind == "requires_unsatisfiable"
-    expected = {f"constraints[{n - 3}]", f"constraints[{n - 2}]", f"constraints[{n - 1}]", f"ideas[{k - 1}].phases", f"ideas[{k - 3}].phases"}
+    expected = {
+        f"constraints[{n - 3}]",
+        f"constraints[{n - 2}]",
+        f"constraints[{n - 1}]",
+        f"ideas[{k - 1}].phases",
+        f"ideas[{k - 3}].phases",
+    }
     assert set(conflict.constraints) == expected
     assert all(name in conflict.message for name in ("I11", "I12", "I13", "improve, perfection"))
     _minimal_by_the_oracle(document, expected)
@@ -198,7 +214,9 @@ def test_coverage_of_two_ideas_that_exclude_each_other():
     ideas, constraints = _noise()
     ideas += [idea("A", attributes={"stage": "buy"}), idea("B", attributes={"stage": "buy"})]
     constraints += [{"kind": "excludes", "ideas": ["A", "B"]}, {"kind": "coverage", "attribute": "stage", "atLeast": 2}]
-    document = scenario(ideas, phases=[{"key": "now", "budget": 1000}, {"key": "next", "budget": 1000}], constraints=constraints)
+    document = scenario(
+        ideas, phases=[{"key": "now", "budget": 1000}, {"key": "next", "budget": 1000}], constraints=constraints
+    )
     (conflict,) = _diagnosis(document)
     n = len(constraints)
     assert conflict.kind == "conflicting_constraints"

@@ -73,10 +73,15 @@ def test_whenever_highs_proves_an_optimum_ours_is_that_optimum(seed):
 
 FTS_DOC = {
     "phases": [{"key": "a", "budget": 10}, {"key": "b", "budget": 10}],
-    "ideas": [{"id": "X", "value": 1, "cost": 5}, {"id": "Y", "value": 1, "cost": 5, "attributes": {"k": "v"}},
-              {"id": "Z", "value": 1, "cost": 5, "attributes": {"k": "w"}}],
-    "constraints": [{"kind": "requires", "idea": "Y", "on": "X", "finishToStart": True},
-                    {"kind": "coverage", "attribute": "k", "atLeast": 1}],
+    "ideas": [
+        {"id": "X", "value": 1, "cost": 5},
+        {"id": "Y", "value": 1, "cost": 5, "attributes": {"k": "v"}},
+        {"id": "Z", "value": 1, "cost": 5, "attributes": {"k": "w"}},
+    ],
+    "constraints": [
+        {"kind": "requires", "idea": "Y", "on": "X", "finishToStart": True},
+        {"kind": "coverage", "attribute": "k", "atLeast": 1},
+    ],
 }
 
 

@@ -30,13 +30,21 @@ def test_blocked_by_a_dependency():
 
 def test_blocked_because_a_finish_to_start_prerequisite_cannot_come_earlier():
     constraints = [{"kind": "requires", "idea": "B", "on": "A", "finishToStart": True}]
-    reasons = _reasons(scenario([idea("A", phases=["perfection"]), idea("B", value=9, phases=["improve", "perfection"])], phases=TWO, constraints=constraints))
+    reasons = _reasons(
+        scenario(
+            [idea("A", phases=["perfection"]), idea("B", value=9, phases=["improve", "perfection"])],
+            phases=TWO,
+            constraints=constraints,
+        )
+    )
     assert reasons["B"][0] == "blocked_by_dependency"
     assert "strictly before" in reasons["B"][1]["message"]
 
 
 def test_excluded_by_a_chosen_idea():
-    reasons = _reasons(scenario([idea("A", value=5), idea("B", value=3)], constraints=[{"kind": "excludes", "ideas": ["A", "B"]}]))
+    reasons = _reasons(
+        scenario([idea("A", value=5), idea("B", value=3)], constraints=[{"kind": "excludes", "ideas": ["A", "B"]}])
+    )
     assert reasons["B"] == ("excluded_by", {"constraint": "constraints[0]", "with": "A"})
 
 
@@ -70,7 +78,10 @@ def test_budget_brings_its_prerequisites_along():
 
 def test_capacity_names_the_team_and_phase():
     teams = [{"key": "web", "capacity": {"improve": 5}}]
-    ideas = [idea("A", value=9, effort={"web": 4}, phases=["improve"]), idea("B", value=2, effort={"web": 3}, phases=["improve"])]
+    ideas = [
+        idea("A", value=9, effort={"web": 4}, phases=["improve"]),
+        idea("B", value=2, effort={"web": 3}, phases=["improve"]),
+    ]
     reason, detail = _reasons(scenario(ideas, phases=TWO, teams=teams))["B"]
     assert reason == "capacity"
     assert detail["extraCapacity"] == [{"team": "web", "phase": "improve", "amount": 2.0}]

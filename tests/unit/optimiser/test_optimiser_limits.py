@@ -40,7 +40,18 @@ def test_roadmap_solve_on_10000_ideas_at_a_short_limit_exits_0_with_the_lp_bound
     out = tmp_path / "big.plan.json"
     # `python -m services.roadmap.cli` is `roadmap solve` from this checkout.
     done = subprocess.run(
-        [sys.executable, "-m", "services.roadmap.cli", str(scenario), "-o", str(out), "--time-limit", "6", "--what-if", "0"],
+        [
+            sys.executable,
+            "-m",
+            "services.roadmap.cli",
+            str(scenario),
+            "-o",
+            str(out),
+            "--time-limit",
+            "6",
+            "--what-if",
+            "0",
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -60,7 +71,9 @@ def test_a_big_backlog_at_a_short_limit_reports_each_better_plan_of_the_core_and
     instance = load(multi_phase(2000, 1, teams=20))
     seen = []
     solution = solve(
-        instance, SolveConfig.for_instance(instance, time_limit=3, what_if_limit=0), on_progress=lambda p: seen.append(p) or True
+        instance,
+        SolveConfig.for_instance(instance, time_limit=3, what_if_limit=0),
+        on_progress=lambda p: seen.append(p) or True,
     )
     greedy = solution.stats.greedy_objective
     assert solution.status == FEASIBLE and solution.stats.stop_reason == "time_limit"

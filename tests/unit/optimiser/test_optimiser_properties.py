@@ -1,8 +1,7 @@
 import math
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 from optimiser_helpers import load, scenarios
 from oracle import brute_force
 

@@ -1,6 +1,5 @@
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 from optimiser_helpers import idea, run, scenario, scenarios
 from oracle import brute_force
 

@@ -7,8 +7,8 @@ import xml.etree.ElementTree as ET
 import msgspec
 import pytest
 
-from services.roadmap.scenarios.frontier import FrontierPoint, Sweep, frontier_svg, scaled, total_budget
 from services.roadmap.optimiser.scenario import IdeaDoc, PhaseDoc, ScenarioDoc, SolverDoc
+from services.roadmap.scenarios.frontier import FrontierPoint, Sweep, frontier_svg, scaled, total_budget
 
 pytestmark = pytest.mark.unit
 
@@ -19,7 +19,9 @@ def test_a_sweep_spreads_its_factors_evenly_between_the_ends():
     assert Sweep(from_factor=0.5, to_factor=1.5, points=5).factors() == [0.5, 0.75, 1.0, 1.25, 1.5]
 
 
-@pytest.mark.parametrize("bad", [{"fromFactor": 2, "toFactor": 1}, {"points": 1}, {"points": 500}, {"timeLimitSecondsPerPoint": 0}])
+@pytest.mark.parametrize(
+    "bad", [{"fromFactor": 2, "toFactor": 1}, {"points": 1}, {"points": 500}, {"timeLimitSecondsPerPoint": 0}]
+)
 def test_a_bad_sweep_is_refused(bad):
     with pytest.raises((ValueError, msgspec.ValidationError)):
         msgspec.convert(bad, Sweep)

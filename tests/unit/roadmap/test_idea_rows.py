@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from services.roadmap.scenarios.idea_rows import IdeaDetail, KpiDoc, OwnerDoc, only_quick_wins, roll_up, rows_of, warnings
 from services.roadmap.optimiser.scenario import IdeaDoc
+from services.roadmap.scenarios.idea_rows import (
+    IdeaDetail,
+    KpiDoc,
+    OwnerDoc,
+    only_quick_wins,
+    roll_up,
+    rows_of,
+    warnings,
+)
 
 pytestmark = pytest.mark.unit
 

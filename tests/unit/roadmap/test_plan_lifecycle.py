@@ -6,8 +6,7 @@ import subprocess
 import sys
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from services.roadmap.plans.domain import (
     BadBudget,
@@ -97,7 +96,11 @@ def test_a_rejected_phase_asks_for_changes_and_the_plan_stays_under_review():
     assert asked.state.status == "submitted" and actions(asked) == ["phase_changes_requested"]
     # The other phases can still be decided, and the improve approval stands.
     more = decide(asked.state, "discovery", APPROVE, comment="go")
-    assert more.state.decisions == {"improve": "approved", "personalization": "changes_requested", "discovery": "approved"}
+    assert more.state.decisions == {
+        "improve": "approved",
+        "personalization": "changes_requested",
+        "discovery": "approved",
+    }
     # A leader may still approve a phase they asked changes for.
     changed_mind = decide(more.state, "personalization", APPROVE, comment="on reflection")
     assert changed_mind.state.decisions["personalization"] == "approved"
@@ -143,7 +146,11 @@ def test_a_revision_keeps_approvals_of_unchanged_phases_and_asks_again_for_the_o
 
 def test_unchanged_phases_are_those_with_the_same_budget_and_ideas():
     before = {"improve": (10.0, frozenset({"A", "B"})), "perfection": (5.0, frozenset({"C"}))}
-    after = {"improve": (10.0, frozenset({"B", "A"})), "perfection": (6.0, frozenset({"C"})), "discovery": (1.0, frozenset())}
+    after = {
+        "improve": (10.0, frozenset({"B", "A"})),
+        "perfection": (6.0, frozenset({"C"})),
+        "discovery": (1.0, frozenset()),
+    }
     assert unchanged_phases(before, after) == {"improve"}
 
 
@@ -186,7 +193,9 @@ def test_an_approved_plan_only_moves_to_superseded():
 
 @pytest.mark.parametrize("status", ["draft", "submitted", "rejected", "withdrawn"])
 def test_only_an_approved_plan_is_superseded(status):
-    state = PlanState(status=status, phases=("improve",), decisions={"improve": "rejected"} if status == "rejected" else {})
+    state = PlanState(
+        status=status, phases=("improve",), decisions={"improve": "rejected"} if status == "rejected" else {}
+    )
     with pytest.raises(TransitionForbidden):
         supersede(state, by_plan="plan-2")
 

@@ -8,8 +8,8 @@ import sys
 import msgspec
 import pytest
 
-from services.roadmap.scenarios import domain
 from services.roadmap.optimiser.scenario import PhaseDoc, ScenarioError, TeamDoc
+from services.roadmap.scenarios import domain
 
 pytestmark = pytest.mark.unit
 
@@ -91,7 +91,9 @@ def test_the_document_round_trips_through_json():
 
 def test_the_domain_is_pure():
     code = "import sys, services.roadmap.scenarios.domain; print(sorted(m for m in ('litestar','asyncpg','httpx') if m in sys.modules))"
-    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "[]"
+    assert (
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "[]"
+    )
 
 
 def result(objective: float, assignments: dict[str, str], spend: dict[str, float]) -> dict:
@@ -105,8 +107,8 @@ def result(objective: float, assignments: dict[str, str], spend: dict[str, float
 
 
 def test_comparing_runs_lists_what_was_added_removed_and_moved_against_the_first():
-    from services.roadmap.scenarios.compare import Candidate, compare
     from services.roadmap.optimiser.result import AssignmentDoc, MovedDoc
+    from services.roadmap.scenarios.compare import Candidate, compare
 
     base = result(10, {"A": "improve", "B": "perfection", "C": "improve"}, {"improve": 50, "perfection": 20})
     other = result(12, {"A": "perfection", "C": "improve", "D": "improve"}, {"improve": 60, "perfection": 30})

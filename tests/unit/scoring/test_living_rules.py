@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 
 import msgspec
 
-from services.roadmap.scenarios.calibrate import CalibrationReport, calibrated, factors_of
 from services.roadmap.optimiser.scenario import IdeaDoc
+from services.roadmap.scenarios.calibrate import CalibrationReport, calibrated, factors_of
 from services.scoring.calibration import Outcome, calibrate, lead_team, ratios
 from services.scoring.domain import Estimates, IdeaDraft, JourneyContext
 from services.scoring.review_rules import Change, changes, estimates_changed, is_stale, stale_cutoff
@@ -84,6 +84,10 @@ def test_calibration_scales_effort_per_team_and_cost_by_the_lead_team():
 
 
 def test_the_rules_are_pure():
-    code = ("import sys, services.scoring.review_rules, services.scoring.calibration, services.roadmap.scenarios.calibrate; "
-            "print(sorted(m for m in ('litestar','asyncpg','httpx') if m in sys.modules))")
-    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "[]"
+    code = (
+        "import sys, services.scoring.review_rules, services.scoring.calibration, services.roadmap.scenarios.calibrate; "
+        "print(sorted(m for m in ('litestar','asyncpg','httpx') if m in sys.modules))"
+    )
+    assert (
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "[]"
+    )

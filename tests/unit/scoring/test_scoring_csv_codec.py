@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from services.scoring.accountability import Kpi, Owner
 from services.scoring.csv_codec import COLUMNS, CellProblem, CsvImportError, csv_to_ideas, ideas_to_csv
@@ -149,7 +148,7 @@ def test_bad_owner_and_kpi_cells_are_named():
 def test_cells_a_spreadsheet_would_run_are_defused_and_restored():
     idea = IdeaDraft(
         ref="@1",
-        title="=HYPERLINK(\"http://x\")",
+        title='=HYPERLINK("http://x")',
         description="+1 more",
         journey=JourneyContext(persona="-x", channel="'=already quoted"),
         tags=("=cmd", "ok"),

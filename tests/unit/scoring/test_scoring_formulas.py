@@ -6,8 +6,7 @@ import math
 
 import msgspec
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from services.scoring.domain import ESTIMATE_FIELDS, DomainError, Estimates
 from services.scoring.formulas import (
@@ -60,9 +59,7 @@ def test_rice_is_reach_times_impact_times_confidence_over_effort():
     # 2000 x 3 x 0.8 / (3 + 1) = 4800 / 4
     assert result.value == pytest.approx(1200.0)
     assert result.breakdown == (
-        Contribution(
-            "rice", {"reach": 2000.0, "customer_impact": 3.0, "confidence": 0.8, "effort": 4.0}, result.value
-        ),
+        Contribution("rice", {"reach": 2000.0, "customer_impact": 3.0, "confidence": 0.8, "effort": 4.0}, result.value),
     )
 
 
@@ -215,8 +212,14 @@ def test_zero_estimates_are_not_missing():
 )
 def test_impossible_arithmetic_is_unscored_with_a_reason(scoring_model, reason):
     estimates = Estimates(
-        customer_impact=5.0, reach=100.0, confidence=1.0, effort={"web": 0.0}, cost=0.0, annual_benefit=10.0,
-        time_criticality=1.0, risk_reduction=1.0,
+        customer_impact=5.0,
+        reach=100.0,
+        confidence=1.0,
+        effort={"web": 0.0},
+        cost=0.0,
+        annual_benefit=10.0,
+        time_criticality=1.0,
+        risk_reduction=1.0,
     )
     assert score_idea(scoring_model, estimates) == Unscored((), reason)
 
@@ -243,9 +246,7 @@ def test_required_fields_are_in_estimate_order():
 
 
 def test_definitions_decode_from_json_and_encode_back():
-    raw = (
-        b'{"kind": "weighted", "criteria": [{"field": "reach", "weight": 1, "scaleMin": 0, "scaleMax": 10}]}'
-    )
+    raw = b'{"kind": "weighted", "criteria": [{"field": "reach", "weight": 1, "scaleMin": 0, "scaleMax": 10}]}'
     decoded = msgspec.json.decode(raw, type=ScoringModel)
     assert decoded == WeightedModel(criteria=(Criterion(field="reach", weight=1.0, scale_min=0.0, scale_max=10.0),))
     for definition in (

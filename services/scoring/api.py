@@ -53,7 +53,10 @@ from services.scoring.schemas import (
 from services.scoring.staleness import JourneyReviewRow
 
 Now = NamedDependency[Clock]
-ModelVersion = Annotated[int | None, QueryParameter(ge=1, description="model version; the latest if absent")]
+# Versions are PostgreSQL integers: a larger number is a 422 naming the parameter, not a failed query.
+ModelVersion = Annotated[
+    int | None, QueryParameter(ge=1, le=2_147_483_647, description="model version; the latest if absent")
+]
 
 
 @dataclass

@@ -400,3 +400,18 @@ async def test_scores_are_shown_at_ten_significant_digits_without_float_noise(cl
     (score,) = scores.json()
     assert score["score"] == 0.69
     assert [part["contribution"] for part in score["breakdown"]] == [0.23, 0.46]
+
+
+async def test_a_version_beyond_what_the_database_stores_is_a_422_naming_it(client, token_for, portfolio_url):
+    model = await create_model(client, token_for, portfolio_url)
+    for path in ("ranking", "snapshot"):
+        response = await client.get(
+            f"{portfolio_url}/models/{model['id']}/{path}",
+            params={"version": 156304621417, "quadrant": "majorProject"}
+            if path == "ranking"
+            else {"version": 156304621417},
+            headers=token_for("viewer"),
+        )
+        assert response.status_code == 422, (path, response.text)
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert "version" in response.text

@@ -30,7 +30,7 @@ from services.kit import migrate
 from services.kit.auth import Caller, Role, mint_token
 from services.kit.db import connect
 from services.kit.settings import AuthSettings
-from services.scoring import rankings, service
+from services.scoring import models_service, rankings, service
 from services.scoring.domain import PHASES, Estimates, IdeaDraft, JourneyContext
 from services.scoring.schemas import IdeaIn
 
@@ -123,7 +123,7 @@ async def load_and_score(database_url: str, ideas: list[IdeaDraft]) -> tuple[str
         load_seconds = time.perf_counter() - started
         started = time.perf_counter()
         async with conn.transaction():
-            version = await service.create_model(
+            version = await models_service.create_model(
                 conn, BENCH_CALLER, portfolio.id, name="RICE", definition={"kind": "rice"}
             )
         score_seconds = time.perf_counter() - started

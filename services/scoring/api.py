@@ -18,7 +18,7 @@ from services.kit.clock import Clock
 from services.kit.db import Conn
 from services.kit.params import Page, PageSize, caller_of
 from services.kit.problems import FieldProblem, InvalidInput
-from services.scoring import rankings, service, staleness
+from services.scoring import models_service, rankings, service, staleness
 from services.scoring.domain import PHASES
 from services.scoring.living_api import LIVING_ROUTES
 from services.scoring.mapping import departments_from_input, draft_from_input, idea_out, patch_changes
@@ -285,7 +285,7 @@ class IdeaController(Controller):
         self, request: Request, conn: Conn, portfolio_id: FromPath[UUID], ref: FromPath[str]
     ) -> list[IdeaScoreOut]:
         """The idea's score under every version of every model, with breakdowns."""
-        scores = await service.idea_scores(conn, caller_of(request), portfolio_id, ref)
+        scores = await models_service.idea_scores(conn, caller_of(request), portfolio_id, ref)
         return [score_out(version, score) for version, score in scores]
 
     @get("/ideas.csv", operation_id="exportIdeas", media_type="text/csv")
@@ -326,7 +326,7 @@ class ModelController(Controller):
         self, request: Request, conn: Conn, portfolio_id: FromPath[UUID], data: JSONBody[ModelIn]
     ) -> ModelOut:
         """Create a scoring model (version 1) and score every idea under it."""
-        row = await service.create_model(
+        row = await models_service.create_model(
             conn, caller_of(request), portfolio_id, name=data.name, definition=data.definition
         )
         return model_out(row)
@@ -334,14 +334,14 @@ class ModelController(Controller):
     @get("", operation_id="listModels")
     async def list(self, request: Request, conn: Conn, portfolio_id: FromPath[UUID]) -> list[ModelOut]:
         """The portfolio's models, each with its latest version."""
-        return [model_out(row) for row in await service.list_models(conn, caller_of(request), portfolio_id)]
+        return [model_out(row) for row in await models_service.list_models(conn, caller_of(request), portfolio_id)]
 
     @get("/{model_id:uuid}", operation_id="getModel")
     async def read(
         self, request: Request, conn: Conn, portfolio_id: FromPath[UUID], model_id: FromPath[UUID]
     ) -> ModelOut:
         """A model with its latest version."""
-        return model_out(await service.read_model(conn, caller_of(request), portfolio_id, model_id))
+        return model_out(await models_service.read_model(conn, caller_of(request), portfolio_id, model_id))
 
     @put("/{model_id:uuid}", operation_id="reviseModel")
     async def revise(
@@ -353,7 +353,9 @@ class ModelController(Controller):
         data: JSONBody[ModelUpdate],
     ) -> ModelOut:
         """Change a model: this makes a new version; earlier versions and their scores stay."""
-        row = await service.revise_model(conn, caller_of(request), portfolio_id, model_id, definition=data.definition)
+        row = await models_service.revise_model(
+            conn, caller_of(request), portfolio_id, model_id, definition=data.definition
+        )
         return model_out(row)
 
     @delete("/{model_id:uuid}", operation_id="deleteModel")
@@ -361,14 +363,14 @@ class ModelController(Controller):
         self, request: Request, conn: Conn, portfolio_id: FromPath[UUID], model_id: FromPath[UUID]
     ) -> None:
         """Delete a model with all its versions and scores."""
-        await service.delete_model(conn, caller_of(request), portfolio_id, model_id)
+        await models_service.delete_model(conn, caller_of(request), portfolio_id, model_id)
 
     @get("/{model_id:uuid}/versions", operation_id="listModelVersions")
     async def versions(
         self, request: Request, conn: Conn, portfolio_id: FromPath[UUID], model_id: FromPath[UUID]
     ) -> list[ModelVersionOut]:
         """Every version of a model, oldest first."""
-        rows = await service.model_versions(conn, caller_of(request), portfolio_id, model_id)
+        rows = await models_service.model_versions(conn, caller_of(request), portfolio_id, model_id)
         return [version_out(row) for row in rows]
 
     @get("/{model_id:uuid}/ranking", operation_id="getRanking")
@@ -423,7 +425,7 @@ class ModelController(Controller):
         version: ModelVersion = None,
     ) -> ScoreSnapshot:
         """Every idea's score under one model version with its cost, effort and phases, in ref order."""
-        portfolio, row, ideas, limits = await service.score_snapshot(
+        portfolio, row, ideas, limits = await models_service.score_snapshot(
             conn, caller_of(request), portfolio_id, model_id, version=version
         )
         stale = await staleness.stale_refs(conn, portfolio_id, [idea.ref for idea in ideas], clock())

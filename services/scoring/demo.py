@@ -10,7 +10,7 @@ import msgspec
 from services.kit.access import repository as access_repository
 from services.kit.access.rights import PortfolioRole
 from services.kit.auth import Caller, Role
-from services.scoring import ratings_repository, service
+from services.scoring import models_service, ratings_repository, service
 from services.scoring.demo_actuals import seed_demo_actuals
 from services.scoring.demo_data import DEMO_CURRENCY, DEMO_IDEAS, DEMO_MODELS, DEMO_PORTFOLIO_NAME
 from services.scoring.demo_voices import DEMO_DEPARTMENTS, DEMO_KPIS, DEMO_STAKEHOLDER_MODEL, demo_ratings, owner_of
@@ -79,5 +79,5 @@ async def _create(conn: asyncpg.Connection) -> UUID:
             comment="",
         )
     for name, definition in (*DEMO_MODELS, DEMO_STAKEHOLDER_MODEL):
-        await service.create_model(conn, caller, portfolio.id, name=name, definition=definition)
+        await models_service.create_model(conn, caller, portfolio.id, name=name, definition=definition)
     return portfolio.id

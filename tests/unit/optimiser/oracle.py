@@ -12,7 +12,7 @@ import itertools
 import json
 from typing import Any
 
-import highspy
+from benchmarks.naive_highs import solve_document
 
 Doc = dict[str, Any]
 Assignment = dict[str, str]
@@ -123,63 +123,11 @@ def brute_force(doc: Doc) -> tuple[float, float] | None:
 
 
 def highs_optimum(doc: Doc, time_limit: float = 20.0) -> tuple[str, float | None]:
-    """(HiGHS's model status, its objective) for a naive model of the document, no start."""
-    keys = [(idea["id"], p) for idea in doc["ideas"] for p in eligible(doc, idea)]
-    col = {k: n for n, k in enumerate(keys)}
-    ideas = {i["id"]: i for i in doc["ideas"]}
-    order = {p: n for n, p in enumerate(_phases(doc))}
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("time_limit", time_limit)
-    h.setOptionValue("mip_rel_gap", 0.0)
-    inf = highspy.kHighsInf
-    for i, p in keys:
-        h.addVar(0.0, 1.0)
-        h.changeColCost(col[i, p], -ideas[i]["value"] * discount(doc, p))
-        h.changeColIntegrality(col[i, p], highspy.HighsVarType.kInteger)
+    """(HiGHS's model status, its objective) for the naive model of the document, no start, gap 0.
 
-    def row(lo: float, hi: float, terms: list[tuple[tuple[str, str], float]]) -> None:
-        terms = [(col[k], a) for k, a in terms if k in col]
-        h.addRow(lo, hi, len(terms), [n for n, _ in terms], [a for _, a in terms])
-
-    def done(i: str, last: int | None = None) -> list[tuple[tuple[str, str], float]]:
-        return [((i, p), 1.0) for p in eligible(doc, ideas[i]) if last is None or order[p] <= last]
-
-    for i in ideas:
-        row(-inf, 1.0, done(i))
-    for phase in doc["phases"]:
-        row(-inf, phase["budget"], [((i, phase["key"]), ideas[i]["cost"]) for i in ideas])
-    for team in doc.get("teams", []):
-        for p in _phases(doc):
-            terms = [((i, p), ideas[i].get("effort", {}).get(team["key"], 0)) for i in ideas]
-            row(-inf, team["capacity"].get(p, 0), terms)
-    for c in doc.get("constraints", []):
-        kind = c["kind"]
-        if kind == "mandatory":
-            row(1.0, inf, done(c["idea"]))
-        elif kind == "pin":
-            row(1.0, inf, [((c["idea"], c["phase"]), 1.0)])
-        elif kind == "exclude":
-            row(-inf, 0.0, done(c["idea"]))
-        elif kind == "requires":
-            for p in eligible(doc, ideas[c["idea"]]):
-                last = order[p] - (1 if c.get("finishToStart", False) else 0)
-                row(-inf, 0.0, done(c["idea"], order[p]) + [(k, -a) for k, a in done(c["on"], last)])
-        elif kind == "excludes":
-            row(-inf, 1.0, [t for i in c["ideas"] for t in done(i)])
-        elif kind == "coverage":
-            groups: dict[str, list[str]] = {}
-            for idea in doc["ideas"]:
-                if c["attribute"] in idea.get("attributes", {}):
-                    groups.setdefault(json.dumps(idea["attributes"][c["attribute"]]), []).append(idea["id"])
-            for members in groups.values():
-                row(
-                    c["atLeast"],
-                    inf,
-                    [((i, p), 1.0) for i in members for p in eligible(doc, ideas[i]) if c.get("phase", p) == p],
-                )
-    h.run()
-    status = h.modelStatusToString(h.getModelStatus())
-    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-        return status, None
-    return status, -h.getInfo().objective_function_value
+    The naive model is the benchmarks' (benchmarks/naive_highs.py): the document's rules as rows
+    of a highspy model, written apart from the optimiser, as this oracle is.
+    """
+    exact = {**doc, "solver": {**doc.get("solver", {}), "relativeGap": 0.0}}
+    answer = solve_document(exact, time_limit)
+    return answer["status"], answer["reported"] if answer["status"] == "Optimal" else None

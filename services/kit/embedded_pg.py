@@ -5,6 +5,7 @@ Used when no `ROADMAP_DATABASE_URL` is given, so a new user needs nothing instal
 
 from __future__ import annotations
 
+import fcntl
 import warnings
 from pathlib import Path
 
@@ -21,7 +22,12 @@ def embedded_database_url(data_dir: Path, *, database: str = "roadmap") -> str:
         import pgserver  # heavy import, and only the embedded default needs it
 
     data_dir.mkdir(parents=True, exist_ok=True)
-    server = pgserver.get_server(data_dir / "postgres", cleanup_mode="stop")
+    # Several processes may start together on a fresh folder (the test workers do): pgserver's
+    # own check-then-mkdir races, so the folder is made here and the start is one at a time.
+    (data_dir / "postgres").mkdir(exist_ok=True)
+    with (data_dir / "start.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        server = pgserver.get_server(data_dir / "postgres", cleanup_mode="stop")
     exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
     if "1 row" not in exists:
         server.psql(f'CREATE DATABASE "{database}";')

@@ -8,13 +8,14 @@ from services.integrations.app import create_app as create_integrations_app
 from services.integrations.plan_source import PlanSource
 from services.kit.app import ServiceApp
 from services.kit.clock import Clock, system_clock
-from services.kit.composite import CompositeApp
+from services.kit.composite import CompositeApp, LaterApp
 from services.kit.db import ConnectionSource
 from services.kit.jobs import run_worker
 from services.kit.settings import Settings
 from services.roadmap.app import create_app as create_roadmap_app
 from services.roadmap.scoring_client import ScoringClient
 from services.scoring.app import create_app as create_scoring_app
+from services.scoring.integrations_client import IntegrationsClient
 from services.worker import job_handlers, job_schedules, periodic_work
 
 
@@ -34,14 +35,17 @@ def create_single_process_app(
             *(periodic(settings, stop) for periodic in periodic_work(settings)),
         )
 
-    scoring = create_scoring_app(settings, source=source, clock=clock)
-    roadmap = create_roadmap_app(settings, source=source, scoring=ScoringClient.in_process(scoring))
-    # The integrations service reads plans and scores from the other two, in-process here.
-    plans = PlanSource.in_process(CompositeApp([scoring, roadmap]))
-    return CompositeApp(
-        [scoring, roadmap, create_integrations_app(settings, source=source, plans=plans, clock=clock)],
-        background=[work] if run_jobs else [],
+    # Scoring asks integrations whether ideas are delivered, and integrations reads plans and
+    # scores from the other two: in-process here, each through the client it uses when apart.
+    integrations_later = LaterApp()
+    scoring = create_scoring_app(
+        settings, source=source, clock=clock, integrations=IntegrationsClient.in_process(integrations_later)
     )
+    roadmap = create_roadmap_app(settings, source=source, scoring=ScoringClient.in_process(scoring))
+    plans = PlanSource.in_process(CompositeApp([scoring, roadmap]))
+    integrations = create_integrations_app(settings, source=source, plans=plans, clock=clock)
+    integrations_later.bind(integrations)
+    return CompositeApp([scoring, roadmap, integrations], background=[work] if run_jobs else [])
 
 
 def create_service_app(name: str, settings: Settings) -> ServiceApp:

@@ -13,6 +13,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter, RawBody
 
 from services.integrations import delivery, push_service, service
 from services.integrations.delivery_view import IdeaDelivery, PhaseDelivery
+from services.integrations.idea_status import IdeaStatus
 from services.integrations.jira_access import JiraAccess
 from services.integrations.plan_source import PlanSource
 from services.integrations.push_plan import count_actions
@@ -23,6 +24,7 @@ from services.integrations.schemas import (
     ConnectionPatch,
     DeliveryOut,
     DryRunOut,
+    IdeasDeliveryOut,
     LastPush,
     PushIn,
     PushOut,
@@ -224,6 +226,26 @@ class DeliveryController(Controller):
         )
 
 
+class IdeaDeliveryController(Controller):
+    path = "/portfolios/{portfolio_id:uuid}/ideas"
+    tags = ["delivery"]
+
+    @get("/delivery", operation_id="listIdeaDelivery")
+    async def of_portfolio(self, request: Request, conn: Conn, portfolio_id: FromPath[UUID]) -> IdeasDeliveryOut:
+        """Every idea of the portfolio tracked in Jira (a planned issue of one of its connections),
+        with its issues' status categories and whether it is delivered (every issue `done`)."""
+        ideas = await service.ideas_delivery(conn, caller_of(request), portfolio_id)
+        return IdeasDeliveryOut(portfolio_id=portfolio_id, ideas=ideas)
+
+    @get("/{ref:str}/delivery", operation_id="getIdeaDelivery")
+    async def of_idea(
+        self, request: Request, conn: Conn, portfolio_id: FromPath[UUID], ref: FromPath[str]
+    ) -> IdeaStatus:
+        """Whether one idea is tracked in Jira and delivered there; an idea never pushed (or dropped
+        from the plan) is `tracked: false`. The scoring service asks this before it takes actuals."""
+        return await service.idea_delivery(conn, caller_of(request), portfolio_id, ref)
+
+
 async def _delivery_out(
     conn: Conn, plan_id: UUID, view: tuple[list[PhaseDelivery], list[IdeaDelivery]], today: date
 ) -> DeliveryOut:
@@ -241,4 +263,10 @@ async def _delivery_out(
     )
 
 
-INTEGRATION_ROUTES = [ConnectionController, PushController, WebhookController, DeliveryController]
+INTEGRATION_ROUTES = [
+    ConnectionController,
+    PushController,
+    WebhookController,
+    DeliveryController,
+    IdeaDeliveryController,
+]

@@ -10,6 +10,7 @@ import asyncpg
 import msgspec
 
 from services.integrations.delivery_view import TrackedIdea
+from services.integrations.idea_status import IssueStatus
 from services.kit.access.repository import visible_portfolios
 
 
@@ -161,6 +162,21 @@ async def tracked_ideas(conn: asyncpg.Connection, plan_id: UUID) -> list[Tracked
         plan_id,
     )
     return [msgspec.convert(dict(record), TrackedIdea) for record in records]
+
+
+async def idea_issues(conn: asyncpg.Connection, portfolio_id: UUID, *, ref: str | None = None) -> list[IssueStatus]:
+    """The planned issues of a portfolio's ideas (of one idea, given its ref), across its connections."""
+    records = await conn.fetch(
+        """
+        SELECT l.item AS ref, l.issue_key, l.status_category, l.status_name, l.plan_id
+        FROM integrations.issue_links l JOIN integrations.connections c ON c.id = l.connection_id
+        WHERE c.portfolio_id = $1 AND l.kind = 'idea' AND l.planned AND ($2::text IS NULL OR l.item = $2)
+        ORDER BY l.item, l.issue_key
+        """,
+        portfolio_id,
+        ref,
+    )
+    return [IssueStatus(**dict(record)) for record in records]
 
 
 async def last_snapshot(conn: asyncpg.Connection, plan_id: UUID) -> dict[str, Any] | None:

@@ -11,6 +11,7 @@ import msgspec
 from msgspec import Meta
 
 from services.integrations.delivery_view import IdeaDelivery, PhaseDelivery
+from services.integrations.idea_status import IdeaStatus
 from services.integrations.push_plan import ACTIONS, Operation, outcome_counts
 from services.integrations.push_repository import PushRow
 from services.kit.patterns import whole
@@ -188,3 +189,11 @@ class WebhookAck(Output):
     applied: bool
     issue_key: str | None
     category: str | None
+
+
+class IdeasDeliveryOut(Output):
+    """The portfolio's ideas tracked in Jira, by ref: each one's planned issues, the least advanced
+    status category among them, and whether it is delivered (every issue `done`)."""
+
+    portfolio_id: UUID
+    ideas: list[IdeaStatus]

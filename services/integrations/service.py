@@ -13,6 +13,7 @@ import msgspec
 from services.integrations import repository
 from services.integrations.connection_check import ConnectionDraft, check_connection
 from services.integrations.delivery_view import IdeaDelivery, PhaseDelivery, delivery_view
+from services.integrations.idea_status import IdeaStatus, idea_status, idea_statuses
 from services.integrations.jira_access import JiraAccess
 from services.integrations.plan_source import PlanSource
 from services.integrations.repository import ConnectionRow
@@ -184,3 +185,15 @@ async def plan_portfolio(
         portfolio_id = await source.plan_portfolio(plan_id, token=token)
     await access.require_access(conn, caller, portfolio_id, right, missing=f"There is no plan {plan_id}.")
     return portfolio_id
+
+
+async def idea_delivery(conn: asyncpg.Connection, caller: Caller, portfolio_id: UUID, ref: str) -> IdeaStatus:
+    """Whether one idea of a portfolio the caller may read is tracked in Jira, and delivered there."""
+    await access.require_access(conn, caller, portfolio_id, READ)
+    return idea_status(ref, await repository.idea_issues(conn, portfolio_id, ref=ref))
+
+
+async def ideas_delivery(conn: asyncpg.Connection, caller: Caller, portfolio_id: UUID) -> list[IdeaStatus]:
+    """The delivery of every idea of a portfolio the caller may read that is tracked in Jira."""
+    await access.require_access(conn, caller, portfolio_id, READ)
+    return idea_statuses(await repository.idea_issues(conn, portfolio_id))

@@ -78,3 +78,20 @@ def _log_failure(task: asyncio.Task[None]) -> None:
     # Background work runs unawaited until shutdown: without this a failure would be silent.
     if not task.cancelled() and (exc := task.exception()) is not None:
         log.error("background work failed", exc_info=exc)
+
+
+class LaterApp:
+    """An ASGI app named before it exists: services in one process that call each other (scoring
+    asks integrations about delivery; integrations reads plans from scoring) each need the
+    other's app when they are made. `bind` gives the app before the first request."""
+
+    def __init__(self) -> None:
+        self.app: Any = None
+
+    def bind(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if self.app is None:
+            raise RuntimeError("LaterApp called before bind()")
+        await self.app(scope, receive, send)

@@ -37,10 +37,14 @@ class AppError(Exception):
     title = "Request failed"
     status = 400
 
-    def __init__(self, detail: str, *, errors: list[FieldProblem] | None = None) -> None:
+    def __init__(
+        self, detail: str, *, errors: list[FieldProblem] | None = None, extensions: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.errors = errors or []
+        # RFC 9457 extension members a client can act on without parsing `detail` (camelCase names).
+        self.extensions = extensions or {}
 
 
 class InvalidInput(AppError):
@@ -101,7 +105,7 @@ def problem_type(slug: str) -> str:
 
 
 def _from_app_error(exc: AppError) -> ProblemDetailsException:
-    extra: dict[str, Any] = {}
+    extra: dict[str, Any] = dict(exc.extensions)
     if exc.errors:
         extra["errors"] = [msgspec.to_builtins(problem) for problem in exc.errors]
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None

@@ -62,6 +62,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     db_command_timeout_seconds: float = 30.0
     scoring_url: str | None = None
     roadmap_url: str | None = None
+    integrations_url: str | None = None
     services_url: str | None = None
     # A picked job whose worker stopped heartbeating for this long is taken up again.
     job_retry_after_seconds: float = 30.0
@@ -87,6 +88,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     event_first_retry_seconds: float = 10.0
     event_max_retry_seconds: float = 3600.0
     event_timeout_seconds: float = 10.0
+    # The outbox keeps a delivered event (and one given up on) this many days, then a periodic
+    # job deletes it with its deliveries.
+    events_retention_days: int = 14
 
     def __repr__(self) -> str:  # the database URL may carry a password
         return f"Settings(host={self.host!r}, port={self.port!r}, data_dir={str(self.data_dir)!r})"
@@ -135,6 +139,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             db_pool_max=_int(env, "ROADMAP_DB_POOL_MAX", 10),
             scoring_url=env.get("ROADMAP_SCORING_URL") or None,
             roadmap_url=env.get("ROADMAP_ROADMAP_URL") or None,
+            integrations_url=env.get("ROADMAP_INTEGRATIONS_URL") or None,
             services_url=env.get("ROADMAP_SERVICES_URL") or None,
             job_retry_after_seconds=_float(env, "ROADMAP_JOB_RETRY_AFTER_SECONDS", 30.0),
             job_stop_grace_seconds=_float(env, "ROADMAP_JOB_STOP_GRACE_SECONDS", 10.0),
@@ -206,7 +211,11 @@ def _event_delivery(env: Mapping[str, str]) -> dict[str, object]:
     longest = _float(env, "ROADMAP_EVENT_MAX_RETRY_SECONDS", 3600.0)
     if first > longest:
         raise SettingsError("ROADMAP_EVENT_FIRST_RETRY_SECONDS must not exceed ROADMAP_EVENT_MAX_RETRY_SECONDS")
+    retention = _int(env, "ROADMAP_EVENTS_RETENTION_DAYS", 14)
+    if not 1 <= retention <= 3650:
+        raise SettingsError(f"ROADMAP_EVENTS_RETENTION_DAYS must be between 1 and 3650 days, got {retention}")
     return {
+        "events_retention_days": retention,
         "event_max_attempts": attempts,
         "event_first_retry_seconds": first,
         "event_max_retry_seconds": longest,

@@ -1,8 +1,9 @@
 """What delivered ideas really took, and their KPI measurements; the calibration report from them.
 
-Recorded by the people who deliver (the right `deliver`: programme managers and delivery).
-KPI measurements are keyed by the KPI's own key (any key: the KPIs an idea declares are not
-checked here), and may carry the target they are measured against.
+Recorded by the people who deliver (the right `deliver`: programme managers and delivery), for
+a delivered idea only: one Jira tracks must be done there first (delivered.py). KPI measurements
+are keyed by the KPI's own key (any key: the KPIs an idea declares are not checked here), and
+may carry the target they are measured against.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from services.kit.access.rights import DELIVER, READ
 from services.kit.auth import Caller
 from services.kit.problems import FieldProblem, InvalidInput, NotFound
 from services.scoring.calibration import Outcome, Report, calibrate
+from services.scoring.delivered import DeliveredVia, Tracker, confirm_delivered
 
 
 class ActualsRow(msgspec.Struct, frozen=True):
@@ -26,6 +28,8 @@ class ActualsRow(msgspec.Struct, frozen=True):
     tracked_hours: float | None
     recorded_at: datetime
     recorded_by: str
+    delivered_via: DeliveredVia
+    jira_issues: list[str]
 
 
 class MeasurementRow(msgspec.Struct, frozen=True):
@@ -37,13 +41,16 @@ class MeasurementRow(msgspec.Struct, frozen=True):
     reached: bool | None
     recorded_at: datetime
     recorded_by: str
+    delivered_via: DeliveredVia
+    jira_issues: list[str]
 
 
 _MEASUREMENT_COLUMNS = """
     kpi_key, value, measured_on, target, higher_is_better,
     CASE WHEN target IS NULL THEN NULL WHEN higher_is_better THEN value >= target ELSE value <= target END AS reached,
-    recorded_at, recorded_by
+    recorded_at, recorded_by, delivered_via, jira_issues
 """
+_ACTUALS_COLUMNS = "cost, effort, tracked_hours, recorded_at, recorded_by, delivered_via, jira_issues"
 
 
 async def _idea_id(conn: asyncpg.Connection, caller: Caller, portfolio_id: UUID, ref: str, right) -> UUID:  # type: ignore[no-untyped-def]
@@ -66,19 +73,23 @@ async def record_actuals(
     effort: dict[str, float],
     tracked_hours: float | None,
     at: datetime,
+    tracker: Tracker,
 ) -> ActualsRow:
-    """Set what the idea really cost and took (replacing any earlier actuals)."""
+    """Set what the delivered idea really cost and took (replacing any earlier actuals)."""
     idea_id = await _idea_id(conn, caller, portfolio_id, ref, DELIVER)
     if cost is None and not effort and tracked_hours is None:
         message = "give at least one of cost, effort and trackedHours"
         raise InvalidInput(f"body: {message}", errors=[FieldProblem(field="body", message=message)])
+    delivery = await confirm_delivered(tracker, portfolio_id, ref)
     record = await conn.fetchrow(
-        """
-        INSERT INTO scoring.idea_actuals (idea_id, cost, effort, tracked_hours, recorded_at, recorded_by)
-        VALUES ($1, $2, $3, $4, $5, $6)
+        f"""
+        INSERT INTO scoring.idea_actuals
+            (idea_id, cost, effort, tracked_hours, recorded_at, recorded_by, delivered_via, jira_issues)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
         ON CONFLICT (idea_id) DO UPDATE SET cost = EXCLUDED.cost, effort = EXCLUDED.effort,
-            tracked_hours = EXCLUDED.tracked_hours, recorded_at = EXCLUDED.recorded_at, recorded_by = EXCLUDED.recorded_by
-        RETURNING cost, effort, tracked_hours, recorded_at, recorded_by
+            tracked_hours = EXCLUDED.tracked_hours, recorded_at = EXCLUDED.recorded_at, recorded_by = EXCLUDED.recorded_by,
+            delivered_via = EXCLUDED.delivered_via, jira_issues = EXCLUDED.jira_issues
+        RETURNING {_ACTUALS_COLUMNS}
         """,
         idea_id,
         cost,
@@ -86,6 +97,8 @@ async def record_actuals(
         tracked_hours,
         at,
         caller.subject,
+        delivery.via,
+        delivery.jira_issues,
     )
     return msgspec.convert(dict(record), ActualsRow)
 
@@ -93,7 +106,7 @@ async def record_actuals(
 async def read_actuals(conn: asyncpg.Connection, caller: Caller, portfolio_id: UUID, ref: str) -> ActualsRow:
     idea_id = await _idea_id(conn, caller, portfolio_id, ref, READ)
     record = await conn.fetchrow(
-        "SELECT cost, effort, tracked_hours, recorded_at, recorded_by FROM scoring.idea_actuals WHERE idea_id = $1",
+        f"SELECT {_ACTUALS_COLUMNS} FROM scoring.idea_actuals WHERE idea_id = $1",
         idea_id,
     )
     if record is None:
@@ -113,14 +126,16 @@ async def add_measurement(
     target: float | None,
     higher_is_better: bool,
     at: datetime,
+    tracker: Tracker,
 ) -> MeasurementRow:
-    """Record one measurement of one of the idea's KPIs."""
+    """Record one measurement of one of the delivered idea's KPIs."""
     idea_id = await _idea_id(conn, caller, portfolio_id, ref, DELIVER)
+    delivery = await confirm_delivered(tracker, portfolio_id, ref)
     record = await conn.fetchrow(
         f"""
-        INSERT INTO scoring.kpi_measurements
-            (idea_id, kpi_key, value, measured_on, target, higher_is_better, recorded_at, recorded_by)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {_MEASUREMENT_COLUMNS}
+        INSERT INTO scoring.kpi_measurements (idea_id, kpi_key, value, measured_on, target, higher_is_better,
+                                              recorded_at, recorded_by, delivered_via, jira_issues)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING {_MEASUREMENT_COLUMNS}
         """,
         idea_id,
         key,
@@ -130,6 +145,8 @@ async def add_measurement(
         higher_is_better,
         at,
         caller.subject,
+        delivery.via,
+        delivery.jira_issues,
     )
     return msgspec.convert(dict(record), MeasurementRow)
 

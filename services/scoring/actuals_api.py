@@ -20,9 +20,12 @@ from services.kit.problems import FieldProblem, InvalidInput
 from services.scoring import actuals
 from services.scoring.actuals import ActualsRow, MeasurementRow
 from services.scoring.calibration import Report
+from services.scoring.delivered import DeliveredVia
+from services.scoring.integrations_client import IntegrationsClient
 from services.scoring.schemas import NonNegative, TeamKey
 
 Now = NamedDependency[Clock]
+Integrations = NamedDependency[IntegrationsClient]
 _KPI_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 Finite = Annotated[float, Meta(ge=-1e15, le=1e15)]
 
@@ -36,11 +39,16 @@ class ActualsIn(msgspec.Struct, rename="camel", forbid_unknown_fields=True, kw_o
 
 
 class ActualsOut(msgspec.Struct, rename="camel", kw_only=True):
+    """The actuals, and how the idea's delivery was known when they were recorded: `jira` (every
+    planned Jira issue of the idea done; `jiraIssues` names them) or `manual` (never tracked in Jira)."""
+
     cost: float | None
     effort: dict[str, float]
     tracked_hours: float | None
     recorded_at: datetime
     recorded_by: str
+    delivered_via: DeliveredVia
+    jira_issues: list[str]
 
 
 class MeasurementIn(msgspec.Struct, rename="camel", forbid_unknown_fields=True, kw_only=True):
@@ -61,6 +69,8 @@ class MeasurementOut(msgspec.Struct, rename="camel", kw_only=True):
     reached: bool | None
     recorded_at: datetime
     recorded_by: str
+    delivered_via: DeliveredVia
+    jira_issues: list[str]
 
 
 def _key(key: str) -> str:
@@ -76,14 +86,19 @@ class DeliveryLessonsController(Controller):
 
     @put("/ideas/{ref:str}/actuals", operation_id="setIdeaActuals")
     async def set_actuals(
-        self, request: Request, conn: Conn, clock: Now, portfolio_id: FromPath[UUID], ref: FromPath[str],
-        data: JSONBody[ActualsIn],
+        self, request: Request, conn: Conn, clock: Now, integrations: Integrations, portfolio_id: FromPath[UUID],
+        ref: FromPath[str], data: JSONBody[ActualsIn],
     ) -> ActualsOut:  # fmt: skip
         """Record what a delivered idea really cost and took (replacing earlier actuals); they feed
-        the calibration report. Needs the role programme_manager or delivery."""
+        the calibration report. Needs the role programme_manager or delivery.
+
+        An idea tracked in Jira must be delivered there (every planned issue in the status
+        category `done`, by webhook or refresh): before that, 409 naming the issue and its
+        category. An idea never pushed to Jira is taken as `deliveredVia: "manual"`. 503 when the
+        integrations service cannot say; nothing is written then."""
         row = await actuals.record_actuals(
             conn, caller_of(request), portfolio_id, ref, cost=data.cost, effort=dict(data.effort),
-            tracked_hours=data.tracked_hours, at=clock(),
+            tracked_hours=data.tracked_hours, at=clock(), tracker=integrations.on_behalf_of(request.auth),
         )  # fmt: skip
         return actuals_out(row)
 
@@ -96,14 +111,16 @@ class DeliveryLessonsController(Controller):
 
     @post("/ideas/{ref:str}/kpis/{key:str}/measurements", operation_id="addKpiMeasurement")
     async def add_measurement(
-        self, request: Request, conn: Conn, clock: Now, portfolio_id: FromPath[UUID], ref: FromPath[str],
-        key: FromPath[str], data: JSONBody[MeasurementIn],
+        self, request: Request, conn: Conn, clock: Now, integrations: Integrations, portfolio_id: FromPath[UUID],
+        ref: FromPath[str], key: FromPath[str], data: JSONBody[MeasurementIn],
     ) -> MeasurementOut:  # fmt: skip
-        """Record a measurement of one of the idea's KPIs, by the KPI's key. Needs the role
-        programme_manager or delivery."""
+        """Record a measurement of one of the delivered idea's KPIs, by the KPI's key. Needs the
+        role programme_manager or delivery. Delivered as for actuals: 409 while the idea's Jira
+        issue is not done, 503 when the integrations service cannot say."""
         row = await actuals.add_measurement(
             conn, caller_of(request), portfolio_id, ref, _key(key), value=data.value, measured_on=data.date,
             target=data.target, higher_is_better=data.higher_is_better, at=clock(),
+            tracker=integrations.on_behalf_of(request.auth),
         )  # fmt: skip
         return measurement_out(row)
 
@@ -125,13 +142,15 @@ class DeliveryLessonsController(Controller):
 
 def actuals_out(row: ActualsRow) -> ActualsOut:
     return ActualsOut(cost=row.cost, effort=row.effort, tracked_hours=row.tracked_hours,
-                      recorded_at=row.recorded_at, recorded_by=row.recorded_by)  # fmt: skip
+                      recorded_at=row.recorded_at, recorded_by=row.recorded_by,
+                      delivered_via=row.delivered_via, jira_issues=row.jira_issues)  # fmt: skip
 
 
 def measurement_out(row: MeasurementRow) -> MeasurementOut:
     return MeasurementOut(
         kpi=row.kpi_key, value=row.value, date=row.measured_on, target=row.target, higher_is_better=row.higher_is_better,
         reached=row.reached, recorded_at=row.recorded_at, recorded_by=row.recorded_by,
+        delivered_via=row.delivered_via, jira_issues=row.jira_issues,
     )  # fmt: skip
 
 

@@ -9,12 +9,28 @@ from services.kit.clock import Clock, system_clock
 from services.kit.db import ConnectionSource
 from services.kit.settings import Settings
 from services.scoring.api import ROUTES
+from services.scoring.integrations_client import IntegrationsClient
 
 
 def create_app(
-    settings: Settings, *, source: ConnectionSource | None = None, clock: Clock = system_clock
+    settings: Settings,
+    *,
+    source: ConnectionSource | None = None,
+    clock: Clock = system_clock,
+    integrations: IntegrationsClient | None = None,
 ) -> ServiceApp:
-    """The scoring service's app, serving under `/scoring`; `clock` is its "now" (tests set it)."""
+    """The scoring service's app, serving under `/scoring`; `clock` is its "now" (tests set it).
+
+    It asks the integrations service whether an idea is delivered in Jira before it takes the
+    idea's actuals: through the given client (the single process passes one that calls the
+    integrations app in-process), or one for `ROADMAP_INTEGRATIONS_URL`.
+    """
+    if integrations is None:
+        integrations_url = settings.integrations_url or settings.services_url
+        if not integrations_url:
+            raise ValueError("the scoring service on its own needs ROADMAP_INTEGRATIONS_URL (or ROADMAP_SERVICES_URL)")
+        integrations = IntegrationsClient.over_http(integrations_url)
+    client = integrations
     return build_service_app(
         "scoring",
         settings=settings,
@@ -22,5 +38,8 @@ def create_app(
         title="Scoring service",
         description="Portfolios, the customer-journey idea backlog, versioned scoring models and rankings.",
         source=source,
-        dependencies={"clock": Provide(lambda: clock, sync_to_thread=False)},
+        dependencies={
+            "clock": Provide(lambda: clock, sync_to_thread=False),
+            "integrations": Provide(lambda: client, sync_to_thread=False),
+        },
     )

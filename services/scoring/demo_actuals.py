@@ -16,6 +16,7 @@ import asyncpg
 
 from services.kit.auth import Caller
 from services.scoring import actuals
+from services.scoring.delivered import WithoutJira
 
 # ref -> (actual cost, actual effort per team in person-days, hours Jira tracked)
 DEMO_ACTUALS: Final[dict[str, tuple[float, dict[str, float], float | None]]] = {
@@ -44,7 +45,10 @@ DEMO_MEASUREMENTS: Final[dict[str, list[tuple[str, float, date, float, bool]]]] 
 
 
 async def seed_demo_actuals(conn: asyncpg.Connection, caller: Caller, portfolio_id: UUID) -> None:
-    """Record the delivered ideas' actuals and KPI measurements, once (a portfolio with any actuals is left alone)."""
+    """Record the delivered ideas' actuals and KPI measurements, once (a portfolio with any actuals is left alone).
+
+    The demo portfolio has no Jira connection, so its ideas are delivered as teams without Jira
+    record them: `deliveredVia: "manual"`."""
     seeded = await conn.fetchval(
         "SELECT true FROM scoring.idea_actuals a JOIN scoring.ideas i ON i.id = a.idea_id WHERE i.portfolio_id = $1 LIMIT 1",
         portfolio_id,
@@ -52,11 +56,12 @@ async def seed_demo_actuals(conn: asyncpg.Connection, caller: Caller, portfolio_
     if seeded:
         return
     at = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    untracked = WithoutJira()
     for ref, (cost, effort, hours) in DEMO_ACTUALS.items():
         await actuals.record_actuals(
-            conn, caller, portfolio_id, ref, cost=cost, effort=effort, tracked_hours=hours, at=at
+            conn, caller, portfolio_id, ref, cost=cost, effort=effort, tracked_hours=hours, at=at, tracker=untracked
         )
     for ref, measured in DEMO_MEASUREMENTS.items():
         for key, value, on, target, higher in measured:
             await actuals.add_measurement(conn, caller, portfolio_id, ref, key, value=value, measured_on=on,
-                                          target=target, higher_is_better=higher, at=at)  # fmt: skip
+                                          target=target, higher_is_better=higher, at=at, tracker=untracked)  # fmt: skip

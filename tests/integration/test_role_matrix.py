@@ -54,6 +54,7 @@ RIGHTS: dict[str, str] = {
     "updateConnection": DELIVER, "deleteConnection": DELIVER, "dryRunPush": DELIVER, "startPush": DELIVER,
     "getPush": READ, "receiveJiraWebhook": SIGNED_BY_JIRA, "getDelivery": READ,
     "listConnectionPushes": READ, "listPlanPushes": READ, "cancelPush": DELIVER, "refreshDelivery": DELIVER,
+    "listIdeaDelivery": READ, "getIdeaDelivery": READ,
 }  # fmt: skip
 
 ROLES_ALLOWED = {

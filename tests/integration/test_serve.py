@@ -175,7 +175,9 @@ def test_serve_with_two_workers_runs_two_server_processes_that_answer(service, m
     if service != "all":  # a service on its own expects the migrations applied, as in a deployment
         subprocess.run([str(ROADMAP), "migrate"], env={**os.environ, "ROADMAP_DATABASE_URL": database_url}, check=True)
     port = free_port()
-    env = {**os.environ, "ROADMAP_DATABASE_URL": database_url, "ROADMAP_DATA_DIR": str(tmp_path), "PORT": str(port)}
+    env = {**os.environ, "ROADMAP_DATABASE_URL": database_url, "ROADMAP_DATA_DIR": str(tmp_path), "PORT": str(port),
+           # Scoring on its own must know where integrations is (this test never calls it).
+           "ROADMAP_INTEGRATIONS_URL": "http://integrations.invalid:8000"}  # fmt: skip
     log = tmp_path / "serve.log"
     with log.open("w") as output:
         process = subprocess.Popen(

@@ -85,7 +85,8 @@ async def test_separate_services_and_two_workers_finish_every_run_and_push_once_
     bases = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
     env = {**os.environ, "ROADMAP_DATABASE_URL": url, "ROADMAP_JWT_SECRET": auth_settings.signing_key,
            "ROADMAP_DATA_DIR": str(tmp_path), "ROADMAP_SCORING_URL": bases["scoring"],
-           "ROADMAP_ROADMAP_URL": bases["roadmap"], "ROADMAP_JOB_RETRY_AFTER_SECONDS": "2",
+           "ROADMAP_ROADMAP_URL": bases["roadmap"], "ROADMAP_INTEGRATIONS_URL": bases["integrations"],
+           "ROADMAP_JOB_RETRY_AFTER_SECONDS": "2",
            "ROADMAP_LOG_LEVEL": "WARNING", "ROADMAP_SECRET_PUSH_TEST_JIRA_TOKEN": jira.auth[1], "ROADMAP_OUTBOUND_ALLOWED_HOSTS": jira.host,
            # A push that finds its connection busy (the killed worker's session not yet gone) waits briefly.
            "ROADMAP_JIRA_OUTAGE_FIRST_WAIT_SECONDS": "2"}  # fmt: skip
@@ -141,6 +142,13 @@ async def test_separate_services_and_two_workers_finish_every_run_and_push_once_
             states = await all_runs_finished(http, scenario_id, viewer, worker_logs)
             pushes = [await wait_for(http, push, viewer, until=FINISHED, within=90) for push in push_urls]
 
+            # Scoring asks integrations, over HTTP, whether a pushed idea is delivered: not yet.
+            pushed_scored, pushed_plan, _ = plans[0]
+            pushed_ref = pushed_plan["assignments"][0]["idea"]
+            early_actuals = await http.put(
+                f"{pushed_scored['base']}/ideas/{pushed_ref}/actuals", json={"cost": 1}, headers=editor
+            )
+
             # Each service, on its own, hides another team's portfolio from a non-member.
             outsider = token_for(EDITOR, "leader", "delivery", subject="outsider@example.com")
             _, some_plan, some_connection = plans[0]
@@ -169,6 +177,7 @@ async def test_separate_services_and_two_workers_finish_every_run_and_push_once_
             await database.close()
 
     assert set(seen_by_outsider.values()) == {404}, seen_by_outsider
+    assert (early_actuals.status_code, early_actuals.json().get("statusCategory")) == (409, "new"), early_actuals.text
     assert [page["items"] for page in listed_by_outsider[:3]] == [[], [], []] and listed_by_outsider[3] == []
 
     by_id = {state["id"]: state for state in states}

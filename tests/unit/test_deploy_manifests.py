@@ -143,7 +143,9 @@ def test_the_secret_template_holds_only_placeholders() -> None:
 def test_the_config_map_holds_no_secret_setting() -> None:
     (config,) = _of_kind("ConfigMap").values()
     assert not {"ROADMAP_DATABASE_URL", "ROADMAP_JWT_SECRET"} & set(config["data"])
-    for name in ("ROADMAP_JWKS_URL", "ROADMAP_JWT_ISSUER", "ROADMAP_JWT_AUDIENCE", "ROADMAP_SCORING_URL"):
+    for name in (
+        "ROADMAP_JWKS_URL", "ROADMAP_JWT_ISSUER", "ROADMAP_JWT_AUDIENCE", "ROADMAP_SCORING_URL", "ROADMAP_INTEGRATIONS_URL"
+    ):  # fmt: skip
         assert config["data"][name], name
 
 

@@ -46,7 +46,7 @@ def test_the_payload_core_imports_no_web_database_or_http_library():
     code = (
         "import sys\n"
         "import services.integrations.payloads, services.integrations.adf, services.integrations.push_plan\n"
-        "import services.integrations.planned, services.integrations.delivery_view\n"
+        "import services.integrations.planned, services.integrations.delivery_view, services.integrations.idea_status\n"
         "print(','.join(sorted(m for m in ('litestar', 'asyncpg', 'httpx') if m in sys.modules)))\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

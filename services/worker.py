@@ -12,7 +12,7 @@ import msgspec
 
 from services.integrations import delivery, jobs as integrations_jobs
 from services.kit.cli import database_url_for
-from services.kit.events import delivery as event_jobs
+from services.kit.events import delivery as event_jobs, retention as event_retention
 from services.kit.jobs import MIN_CONCURRENCY, JobHandler, JobQueueMissing, run_worker
 from services.kit.observability import configure_logging
 from services.kit.settings import Settings
@@ -21,9 +21,15 @@ from services.scoring import jobs as scoring_jobs
 
 # Each service with long work has a `jobs` module whose `HANDLERS` maps its entrypoints
 # (named `<service>.<job>`, e.g. `roadmap.optimise`) to handlers; list that module here.
-# Events are the kit's (`events.deliver`): any service emits them.
+# Events are the kit's (`events.deliver`, and `events.prune`, their retention): any service emits them.
 # A module may also have `SCHEDULES`, entrypoint -> cron expression, for periodic jobs.
-SERVICE_JOB_MODULES: tuple[ModuleType, ...] = (scoring_jobs, roadmap_jobs, integrations_jobs, event_jobs)
+SERVICE_JOB_MODULES: tuple[ModuleType, ...] = (
+    scoring_jobs,
+    roadmap_jobs,
+    integrations_jobs,
+    event_jobs,
+    event_retention,
+)
 
 
 def job_handlers() -> dict[str, JobHandler]:

@@ -183,3 +183,29 @@ async def record_attempt(
         retry_in_seconds,
     )
     return result.endswith(" 1")
+
+
+async def delete_settled_events(conn: asyncpg.Connection, *, settled_before: datetime, limit: int) -> int:
+    """Delete up to `limit` events, oldest first, settled before `settled_before`: made before it,
+    no delivery still pending, and no attempt at or after it (a delivery given up on late stays
+    as long as one delivered late). Their deliveries go with them (ON DELETE CASCADE). Rows
+    another pruner holds are skipped, so two workers never wait on each other."""
+    status = await conn.execute(
+        """
+        WITH settled AS (
+            SELECT o.id FROM events.outbox o
+            WHERE o.created_at < $1
+              AND NOT EXISTS (
+                  SELECT 1 FROM events.deliveries d
+                  WHERE d.event_id = o.id AND (d.status = 'pending' OR d.last_attempt_at >= $1)
+              )
+            ORDER BY o.created_at
+            LIMIT $2
+            FOR UPDATE OF o SKIP LOCKED
+        )
+        DELETE FROM events.outbox o USING settled WHERE o.id = settled.id
+        """,
+        settled_before,
+        limit,
+    )
+    return int(status.split()[-1])

@@ -87,6 +87,15 @@ def test_event_delivery_settings_are_read_and_checked():
             Settings.from_env({**bad, "ROADMAP_JWT_SECRET": "x" * 40})
 
 
+def test_the_retention_is_a_setting_with_a_default_and_limits():
+    secret = {"ROADMAP_JWT_SECRET": "x" * 40}
+    assert Settings.from_env(secret).events_retention_days == 14
+    assert Settings.from_env({**secret, "ROADMAP_EVENTS_RETENTION_DAYS": "3"}).events_retention_days == 3
+    for bad in ("0", "-2", "many", "4000"):
+        with pytest.raises(SettingsError, match="ROADMAP_EVENTS_RETENTION_DAYS"):
+            Settings.from_env({**secret, "ROADMAP_EVENTS_RETENTION_DAYS": bad})
+
+
 def test_the_envelope_and_the_plan_events_are_pure():
     code = (
         "import sys, services.kit.events.envelope, services.roadmap.plans.events; "

@@ -175,7 +175,11 @@ async def calibration_report(conn: asyncpg.Connection, caller: Caller, portfolio
                    SELECT array_agg(CASE WHEN m.higher_is_better THEN m.value >= m.target ELSE m.value <= m.target END)
                    FROM (SELECT DISTINCT ON (kpi_key) value, target, higher_is_better FROM scoring.kpi_measurements
                          WHERE idea_id = i.id AND target IS NOT NULL ORDER BY kpi_key, measured_on DESC, id DESC) m
-               ), '{}') AS kpis_reached
+               ), '{}') AS kpis_reached,
+               coalesce(a.delivered_via, (
+                   SELECT k.delivered_via FROM scoring.kpi_measurements k WHERE k.idea_id = i.id
+                   ORDER BY k.recorded_at DESC, k.id DESC LIMIT 1
+               )) AS delivered_via
         FROM scoring.ideas i LEFT JOIN scoring.idea_actuals a ON a.idea_id = i.id
         WHERE i.portfolio_id = $1
           AND (a.idea_id IS NOT NULL OR EXISTS (SELECT 1 FROM scoring.kpi_measurements k WHERE k.idea_id = i.id))

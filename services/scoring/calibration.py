@@ -8,7 +8,9 @@ For every delivered idea with actuals, the ratio actual / estimated (1.2: it too
 - per department (the idea's owning department): its cost ratio, and its total actual effort
   over its total estimated effort (over the teams both name);
 - KPI targets: an idea's KPI counts once, by its latest measurement that has a target; the share
-  reached is per lead team and department, and overall.
+  reached is per lead team and department, and overall;
+- how the ideas' delivery was known: how many by Jira (every planned issue done), how many
+  reported by hand (never tracked in Jira).
 
 Each figure is the median of the ratios, their spread (the interquartile range, p75 - p25,
 quartiles by the inclusive method; 0 for a single ratio) and their count. An estimate of 0 or
@@ -45,6 +47,7 @@ class Outcome(msgspec.Struct, frozen=True, kw_only=True):
     actual_cost: float | None
     actual_effort: Mapping[str, float]
     kpis_reached: tuple[bool, ...] = ()
+    delivered_via: str = "manual"
 
 
 class Group(msgspec.Struct, frozen=True, rename="camel", kw_only=True):
@@ -57,11 +60,19 @@ class Group(msgspec.Struct, frozen=True, rename="camel", kw_only=True):
     kpi_targets: KpiShare | None
 
 
+class DeliveredVia(msgspec.Struct, frozen=True, kw_only=True):
+    """Of the report's ideas, how many Jira said were done, and how many were reported by hand."""
+
+    jira: int = 0
+    manual: int = 0
+
+
 class Report(msgspec.Struct, frozen=True, rename="camel", kw_only=True):
     ideas: int
     teams: list[Group]
     departments: list[Group]
     kpi_targets: KpiShare | None
+    delivered_via: DeliveredVia = DeliveredVia()
 
 
 def ratios(values: Iterable[float]) -> Ratios | None:
@@ -118,9 +129,10 @@ def calibrate(outcomes: Iterable[Outcome]) -> Report:
     teams: dict[str, _Acc] = {}
     departments: dict[str, _Acc] = {}
     every_kpi: list[bool] = []
-    count = 0
+    count, by_jira = 0, 0
     for outcome in outcomes:
         count += 1
+        by_jira += outcome.delivered_via == "jira"
         every_kpi += outcome.kpis_reached
         cost = _ratio(outcome.actual_cost, outcome.estimated_cost)
         for team, estimated in outcome.estimated_effort.items():
@@ -150,4 +162,5 @@ def calibrate(outcomes: Iterable[Outcome]) -> Report:
         teams=[acc.group(key) for key, acc in sorted(teams.items())],
         departments=[acc.group(key) for key, acc in sorted(departments.items())],
         kpi_targets=share(every_kpi),
+        delivered_via=DeliveredVia(jira=by_jira, manual=count - by_jira),
     )

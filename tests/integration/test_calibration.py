@@ -92,6 +92,7 @@ async def test_the_calibration_report_matches_the_hand_computed_figures(client, 
              "kpiTargets": {"measured": 2, "reached": 1, "share": 0.5}},
         ],
         "kpiTargets": {"measured": 3, "reached": 2, "share": 0.6667},
+        "deliveredVia": {"jira": 0, "manual": 3},  # none of them pushed to Jira
     }  # fmt: skip
 
     actuals = (await client.get(f"{base}/ideas/A/actuals", headers=viewer)).json()

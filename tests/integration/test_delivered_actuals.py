@@ -120,7 +120,7 @@ async def test_a_pushed_idea_takes_actuals_once_jira_says_done_by_webhook_or_ref
     statuses = {idea["ref"]: (idea["delivered"], idea["statusCategory"]) for idea in listed.json()["ideas"]}
     assert statuses[by_webhook] == statuses[by_refresh] == (True, "done")
     assert untracked not in statuses and set(statuses) == set(planned)
-    assert calibration["ideas"] == 3
+    assert (calibration["ideas"], calibration["deliveredVia"]) == (3, {"jira": 2, "manual": 1})
 
 
 class SharedConnection:

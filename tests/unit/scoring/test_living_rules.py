@@ -61,9 +61,11 @@ def test_the_lead_team_has_the_most_effort_ties_to_the_first_key():
 def test_an_estimate_of_zero_or_none_gives_no_ratio_and_nothing_is_guessed():
     report = calibrate([
         Outcome(ref="A", department=None, estimated_cost=0, estimated_effort={"web": 0}, actual_cost=10, actual_effort={"web": 3}),
-        Outcome(ref="B", department="X", estimated_cost=None, estimated_effort={"web": 2}, actual_cost=None, actual_effort={}),
+        Outcome(ref="B", department="X", estimated_cost=None, estimated_effort={"web": 2}, actual_cost=None, actual_effort={},
+                delivered_via="jira"),
     ])  # fmt: skip
     assert report.ideas == 2 and report.teams == [] and report.kpi_targets is None
+    assert (report.delivered_via.jira, report.delivered_via.manual) == (1, 1)
     assert [(d.key, d.cost, d.effort) for d in report.departments] == [("X", None, None)]
 
 

@@ -53,6 +53,9 @@ PROBLEM_SCHEMA = Schema(
         "status": Schema(type=OpenAPIType.INTEGER, minimum=400, maximum=599),
         "detail": Schema(type=OpenAPIType.STRING),
         "errors": Schema(type=OpenAPIType.ARRAY, items=_FIELD_PROBLEM),
+        "dependency": Schema(
+            type=OpenAPIType.STRING, description="On a 503: the other service that could not answer (`integrations`)."
+        ),
     },
 )
 
@@ -62,7 +65,8 @@ _ERROR_RESPONSES = (
     ("403", "The caller's role does not allow this.", True),
     ("4XX", ("The request is malformed, names something that does not exist, conflicts with the current "
              "state, is too large, or is not valid; `errors` names each field (or row and column)."), False),
-    ("503", "The database is unavailable; the request did not complete. Try again shortly.", False),
+    ("503", ("The database, or another service this one must ask (named in `dependency`), is unavailable; "
+             "the request did not complete. Try again shortly."), False),
 )  # fmt: skip
 
 

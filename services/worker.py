@@ -16,6 +16,7 @@ from services.kit.events import delivery as event_jobs
 from services.kit.jobs import MIN_CONCURRENCY, JobHandler, JobQueueMissing, run_worker
 from services.kit.observability import configure_logging
 from services.kit.settings import Settings
+from services.roadmap.plans import push_audit_jobs
 from services.roadmap.scenarios import jobs as roadmap_jobs
 from services.scoring import jobs as scoring_jobs
 
@@ -23,7 +24,13 @@ from services.scoring import jobs as scoring_jobs
 # (named `<service>.<job>`, e.g. `roadmap.optimise`) to handlers; list that module here.
 # Events are the kit's (`events.deliver`): any service emits them.
 # A module may also have `SCHEDULES`, entrypoint -> cron expression, for periodic jobs.
-SERVICE_JOB_MODULES: tuple[ModuleType, ...] = (scoring_jobs, roadmap_jobs, integrations_jobs, event_jobs)
+SERVICE_JOB_MODULES: tuple[ModuleType, ...] = (
+    scoring_jobs,
+    roadmap_jobs,
+    push_audit_jobs,
+    integrations_jobs,
+    event_jobs,
+)
 
 
 def job_handlers() -> dict[str, JobHandler]:

@@ -87,13 +87,17 @@ async def test_plan_events_reach_the_subscriber_signed_once_each_after_it_failed
 
             delivered = await settled_deliveries(http, editor, taken.json()["id"], count=6)
             failed = await settled_deliveries(http, editor, gone.json()["id"], count=1)
-            # The worker's scheduler has registered the periodic review check of estimates.
+            # The worker's scheduler has registered the periodic review check of estimates, and the
+            # sweep that makes up for push audit jobs given up on.
             db = await connect(events_database_url)
             try:
                 schedules = await db.fetch("SELECT entrypoint, expression FROM queue.pgqueuer_schedules")
             finally:
                 await db.close()
-    assert [(row["entrypoint"], row["expression"]) for row in schedules] == [("scoring.review_staleness", "0 * * * *")]
+    assert sorted((row["entrypoint"], row["expression"]) for row in schedules) == [
+        ("roadmap.audit_push_sweep", "*/10 * * * *"),
+        ("scoring.review_staleness", "0 * * * *"),
+    ]
 
     assert {item["status"] for item in delivered} == {"delivered"}
     assert sum(item["attempts"] for item in delivered) == 8  # six events, two refused once each

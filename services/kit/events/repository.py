@@ -183,3 +183,19 @@ async def record_attempt(
         retry_in_seconds,
     )
     return result.endswith(" 1")
+
+
+class OutboxEvent(msgspec.Struct, frozen=True):
+    """An event as it was recorded: whose, what kind, and the envelope sent to subscribers."""
+
+    id: UUID
+    portfolio_id: UUID
+    event_type: str
+    envelope: dict[str, Any]
+
+
+async def get_event(conn: asyncpg.Connection, event_id: UUID) -> OutboxEvent | None:
+    record = await conn.fetchrow(
+        "SELECT id, portfolio_id, event_type, envelope FROM events.outbox WHERE id = $1", event_id
+    )
+    return None if record is None else msgspec.convert(dict(record), OutboxEvent)

@@ -132,6 +132,11 @@ async def test_a_second_delivery_of_a_push_event_and_the_sweep_add_nothing_to_th
             )
             # ... and straight to the handler.
             written = [await record_push_event(db, e["id"]) for e in events]
+            # Old enough for the sweep to look at them.
+            await db.execute(
+                "UPDATE events.outbox SET created_at = created_at - interval '1 hour' WHERE envelope->>'subject' = $1",
+                f"pushes/{done['id']}",
+            )
         finally:
             await db.close()
         source = await PoolSource.open(settings)
@@ -161,8 +166,12 @@ async def test_a_push_event_whose_job_was_lost_is_caught_up_by_the_sweep(
         await audited(http, plan["id"], viewer, done["id"])
     db = await db_connect(audit_database_url)
     try:
-        # As if the audit jobs had been given up on: the entries are missing, the events are not.
+        # As if the audit jobs had been given up on an hour ago: the entries are missing, the events are not.
         await db.execute("DELETE FROM roadmap.audit_events WHERE origin LIKE $1", f"push:{done['id']}:%")
+        await db.execute(
+            "UPDATE events.outbox SET created_at = created_at - interval '1 hour' WHERE envelope->>'subject' = $1",
+            f"pushes/{done['id']}",
+        )
         source = await PoolSource.open(settings)
         try:
             context = JobContext(job_id=0, entrypoint=SWEEP_JOB, payload=b"", attempt=0, settings=settings,

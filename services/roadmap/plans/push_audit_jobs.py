@@ -12,8 +12,8 @@ and writes the entries with their `origin` (push:<id>:started, push:<id>:finishe
 unique origin makes a second run, or a second delivery of the same event, write nothing.
 
 A job the queue gave up on (it raised, say the database was away for longer than the job
-waits) is not lost either: the sweep, every ten minutes, finds push events whose entry is
-missing and records them the same way.
+waits) is not lost either: the sweep, every ten minutes, finds push events of the last
+SWEEP_DAYS, older than five minutes, whose entry is missing and records them the same way.
 """
 
 from __future__ import annotations
@@ -36,6 +36,12 @@ AUDIT_PUSH_JOB = "roadmap.audit_push"
 SWEEP_JOB = "roadmap.audit_push_sweep"
 # Events recorded per sweep: a backlog larger than this is taken over the next sweeps.
 SWEEP_BATCH = 500
+# How far back the sweep looks. It runs every ten minutes, so this only has to outlast an outage
+# of the workers; it keeps each sweep's reading of the outbox bounded as pushes accumulate.
+SWEEP_DAYS = 30
+# An event younger than this is left to its own job, which normally runs within moments, so the
+# sweep's warning means a job was really given up on.
+SWEEP_SETTLED_SECONDS = 300.0
 
 
 async def record_push_event(conn: asyncpg.Connection, event_id: UUID) -> int:
@@ -85,7 +91,9 @@ async def sweep(job: JobContext) -> None:
     """Record the push events whose audit entries are missing (a job that was given up on)."""
 
     async def catch_up(conn: asyncpg.Connection) -> int:
-        missing = await push_audit_repository.unaudited_push_events(conn, PUSH_EVENTS, limit=SWEEP_BATCH)
+        missing = await push_audit_repository.unaudited_push_events(
+            conn, PUSH_EVENTS, within_days=SWEEP_DAYS, settled_seconds=SWEEP_SETTLED_SECONDS, limit=SWEEP_BATCH
+        )
         return sum([await record_push_event(conn, event_id) for event_id in missing])
 
     written = await job.on_database("catch up on the pushes' audit", catch_up)

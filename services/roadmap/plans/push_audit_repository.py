@@ -46,8 +46,11 @@ async def insert_once(
     return status.endswith(" 1")
 
 
-async def unaudited_push_events(conn: asyncpg.Connection, event_types: Sequence[str], *, limit: int) -> list[UUID]:
-    """Push events in the outbox whose audit entry is missing, oldest first, at most `limit`.
+async def unaudited_push_events(
+    conn: asyncpg.Connection, event_types: Sequence[str], *, within_days: int, settled_seconds: float, limit: int
+) -> list[UUID]:
+    """Push events of the last `within_days`, and older than `settled_seconds` (their own job
+    has had its chance), whose audit entry is missing; oldest first, at most `limit`.
 
     Only events of this release on (they name who started the push), about a plan of their own
     portfolio (any other is never audited, so it is not offered again). The entry names are
@@ -57,6 +60,7 @@ async def unaudited_push_events(conn: asyncpg.Connection, event_types: Sequence[
         """
         SELECT o.id FROM events.outbox o
         WHERE o.event_type = ANY ($1::text[])
+          AND o.created_at BETWEEN now() - make_interval(days => $4) AND now() - make_interval(secs => $5)
           AND o.envelope -> 'data' ? 'startedBy'
           AND NOT EXISTS (
               SELECT 1 FROM roadmap.audit_events a
@@ -73,5 +77,7 @@ async def unaudited_push_events(conn: asyncpg.Connection, event_types: Sequence[
         list(event_types),
         limit,
         _UUID,
+        within_days,
+        settled_seconds,
     )
     return [record["id"] for record in records]

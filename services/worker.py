@@ -16,6 +16,7 @@ from services.kit.events import delivery as event_jobs, retention as event_reten
 from services.kit.jobs import MIN_CONCURRENCY, JobHandler, JobQueueMissing, run_worker
 from services.kit.observability import configure_logging
 from services.kit.settings import Settings
+from services.roadmap.plans import push_audit_jobs
 from services.roadmap.scenarios import jobs as roadmap_jobs
 from services.scoring import jobs as scoring_jobs
 
@@ -26,6 +27,7 @@ from services.scoring import jobs as scoring_jobs
 SERVICE_JOB_MODULES: tuple[ModuleType, ...] = (
     scoring_jobs,
     roadmap_jobs,
+    push_audit_jobs,
     integrations_jobs,
     event_jobs,
     event_retention,

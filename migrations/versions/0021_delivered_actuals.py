@@ -13,7 +13,7 @@ Revises: 0019
 from services.kit.migrate import run_sql
 
 revision = "0021"
-down_revision = "0019"
+down_revision = "0020"
 branch_labels = None
 depends_on = None
 

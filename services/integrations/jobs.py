@@ -263,13 +263,15 @@ async def _finish(
     unmapped = None if push is None or push.unmapped is None else msgspec.to_builtins(push.unmapped)
 
     async def finish(conn: asyncpg.Connection) -> bool:
-        # The final state and the push.finished event commit together, or neither does.
+        # The final state and the push.finished event commit together, or neither does: the
+        # subscribers and the plan's audit trail hear of every push that ended, and of no other.
         async with conn.transaction():
-            portfolio = await pushes.finish_push(conn, row.id, row.attempts, status=status, errors=errors,
-                                                 operations=msgspec.to_builtins(operations), unmapped_owners=unmapped)  # fmt: skip
-            if portfolio is None:
+            finished = await pushes.finish_push(conn, row.id, row.attempts, status=status, errors=errors,
+                                                operations=msgspec.to_builtins(operations), unmapped_owners=unmapped)  # fmt: skip
+            if finished is None:
                 return False
-            await push_finished(conn, row, portfolio_id=portfolio, status=status, counts=outcome_counts(operations))
+            await push_finished(conn, row, portfolio_id=finished.portfolio_id, status=status,
+                                counts=outcome_counts(operations), cancelled_by=finished.cancel_requested_by)  # fmt: skip
         return True
 
     # A repeat after a commit whose answer was lost finds the push finished and changes nothing.

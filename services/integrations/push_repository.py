@@ -35,11 +35,21 @@ class PushRow(msgspec.Struct, frozen=True):
     cancel_requested_by: str | None = None
     cancel_requested_at: datetime | None = None
     unmapped_owners: list[dict[str, Any]] = []
+    # The role on the portfolio that allowed the start (None before release 0020): the plan's audit names it.
+    created_by_role: str | None = None
+
+
+class Finished(msgspec.Struct, frozen=True):
+    """What recording a push's final state tells the event about it."""
+
+    portfolio_id: UUID
+    cancel_requested_by: str | None
 
 
 _PUSH_COLUMNS = """
     id, connection_id, plan_id, status, progress, operations, errors, attempts, created_by, created_at, finished_at,
-    waiting_since, waiting_until, outage_waits, last_error, cancel_requested_by, cancel_requested_at, unmapped_owners
+    waiting_since, waiting_until, outage_waits, last_error, cancel_requested_by, cancel_requested_at, unmapped_owners,
+    created_by_role
 """
 FINAL = ("succeeded", "partial", "failed", "cancelled")
 
@@ -49,17 +59,19 @@ def _push(record: asyncpg.Record) -> PushRow:
 
 
 async def insert_push(
-    conn: asyncpg.Connection, *, connection_id: UUID, plan_id: UUID, snapshot: dict[str, Any], created_by: str
-) -> PushRow:
+    conn: asyncpg.Connection, *, connection_id: UUID, plan_id: UUID, snapshot: dict[str, Any], created_by: str,
+    created_by_role: str,
+) -> PushRow:  # fmt: skip
     record = await conn.fetchrow(
         f"""
-        INSERT INTO integrations.pushes (connection_id, plan_id, snapshot, created_by)
-        VALUES ($1, $2, $3, $4) RETURNING {_PUSH_COLUMNS}
+        INSERT INTO integrations.pushes (connection_id, plan_id, snapshot, created_by, created_by_role)
+        VALUES ($1, $2, $3, $4, $5) RETURNING {_PUSH_COLUMNS}
         """,
         connection_id,
         plan_id,
         snapshot,
         created_by,
+        created_by_role,
     )
     return _push(record)
 
@@ -174,12 +186,12 @@ async def finish_push(
     operations: list[dict[str, Any]],
     errors: list[dict[str, Any]],
     unmapped_owners: list[dict[str, Any]] | None = None,
-) -> UUID | None:
-    """Record this attempt's final state; the push's portfolio, or None when another attempt (or
-    an earlier try of this write whose answer was lost) already finished it."""
+) -> Finished | None:
+    """Record this attempt's final state; the push's portfolio and who asked to cancel it, or None
+    when another attempt (or an earlier try of this write whose answer was lost) already finished it."""
     # A push that got through closes the outage it may have waited out; a failure keeps it on record.
     # Owners not mapped are those the last attempt that learnt them found (kept when it learnt none).
-    return await conn.fetchval(
+    record = await conn.fetchrow(
         """
         UPDATE integrations.pushes
         SET status = $3, operations = $4, errors = $5, finished_at = now(), waiting_until = NULL,
@@ -188,7 +200,7 @@ async def finish_push(
             last_error = CASE WHEN $3 IN ('succeeded', 'partial') THEN NULL ELSE last_error END
         WHERE id = $1 AND attempts = $2 AND status = 'running'
         RETURNING coalesce((SELECT c.portfolio_id FROM integrations.connections c WHERE c.id = connection_id),
-                           (snapshot->>'portfolio_id')::uuid)
+                           (snapshot->>'portfolio_id')::uuid) AS portfolio_id, cancel_requested_by
         """,
         push_id,
         attempt,
@@ -197,6 +209,7 @@ async def finish_push(
         errors,
         unmapped_owners,
     )
+    return None if record is None else msgspec.convert(dict(record), Finished)
 
 
 async def wait_push(

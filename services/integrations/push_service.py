@@ -16,7 +16,7 @@ from services.integrations.plan_source import PlanSnapshot, PlanSource
 from services.integrations.push import known_issues
 from services.integrations.push.site import learn_site
 from services.integrations.push.survey import survey
-from services.integrations.push_events import push_finished
+from services.integrations.push_events import push_finished, push_started
 from services.integrations.push_plan import Operation, outcome_counts, plan_operations
 from services.integrations.push_repository import PushRow
 from services.integrations.repository import ConnectionRow
@@ -64,8 +64,12 @@ async def dry_run(
 async def start_push(
     conn: asyncpg.Connection, source: PlanSource, connection_id: UUID, plan_id: UUID, *, caller: Caller, token: str
 ) -> PushRow:
-    """Record a push with the plan as it is now, and enqueue its job in the same transaction."""
-    connection = await require_connection(conn, caller, connection_id, DELIVER)
+    """Record a push with the plan as it is now, and enqueue its job and the `push.started` event
+    (which the plan's audit trail records) in the same transaction."""
+    connection = await load_connection(conn, connection_id)
+    actor = await access.require_access(
+        conn, caller, connection.portfolio_id, DELIVER, missing=f"There is no connection {connection_id}."
+    )
     plan = await source.approved_plan(plan_id, token=token)
     _same_portfolio(connection, plan)
     parse_mapping(connection.mapping)
@@ -75,8 +79,10 @@ async def start_push(
         plan_id=plan_id,
         snapshot=msgspec.to_builtins(plan),
         created_by=caller.subject,
+        created_by_role=actor.role_allowing(DELIVER),
     )
     await jobs.enqueue(conn, PUSH_JOB, str(push.id).encode())
+    await push_started(conn, push, portfolio_id=connection.portfolio_id)
     return push
 
 
@@ -113,7 +119,8 @@ async def cancel_push(conn: asyncpg.Connection, caller: Caller, push_id: UUID) -
     if cancelled.status == "cancelled":  # queued or waiting: final now; a running one says so when it stops
         connection = await load_connection(conn, row.connection_id)
         counts = outcome_counts(msgspec.convert(cancelled.operations, list[Operation]))
-        await push_finished(conn, cancelled, portfolio_id=connection.portfolio_id, status="cancelled", counts=counts)
+        await push_finished(conn, cancelled, portfolio_id=connection.portfolio_id, status="cancelled", counts=counts,
+                            cancelled_by=cancelled.cancel_requested_by)  # fmt: skip
     return cancelled
 
 

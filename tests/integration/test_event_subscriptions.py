@@ -87,16 +87,18 @@ async def test_plan_events_reach_the_subscriber_signed_once_each_after_it_failed
 
             delivered = await settled_deliveries(http, editor, taken.json()["id"], count=6)
             failed = await settled_deliveries(http, editor, gone.json()["id"], count=1)
-            # The worker's scheduler has registered the periodic review check of estimates and the
-            # outbox's retention.
+            # The worker's scheduler has registered the periodic review check of estimates, the
+            # outbox's retention and the sweep that makes up for push audit jobs given up on.
             db = await connect(events_database_url)
             try:
                 schedules = await db.fetch("SELECT entrypoint, expression FROM queue.pgqueuer_schedules")
             finally:
                 await db.close()
     assert sorted((row["entrypoint"], row["expression"]) for row in schedules) == [
-        ("events.prune", "30 * * * *"), ("scoring.review_staleness", "0 * * * *")
-    ]  # fmt: skip
+        ("events.prune", "30 * * * *"),
+        ("roadmap.audit_push_sweep", "*/10 * * * *"),
+        ("scoring.review_staleness", "0 * * * *"),
+    ]
 
     assert {item["status"] for item in delivered} == {"delivered"}
     assert sum(item["attempts"] for item in delivered) == 8  # six events, two refused once each

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from datetime import datetime
 
 import msgspec
 import pytest
@@ -67,7 +68,10 @@ async def test_a_finished_push_is_told_to_subscribers_with_what_jira_did(
     assert event["type"] == "dev.roadmap-backend.push.finished"
     assert event["subject"] == f"pushes/{push['id']}" and event["source"] == f"/portfolios/{scored['portfolioId']}"
     assert event["data"] == {"pushId": push["id"], "planId": plan["id"], "connectionId": cid, "status": "succeeded",
-                             "counts": done["counts"], "link": f"/integrations/pushes/{push['id']}"}  # fmt: skip
+                             "counts": done["counts"], "link": f"/integrations/pushes/{push['id']}",
+                             "startedBy": done["createdBy"], "startedByRole": "programme_manager",
+                             "startedAt": event["data"]["startedAt"], "cancelledBy": None}  # fmt: skip
+    assert datetime.fromisoformat(event["data"]["startedAt"]) == datetime.fromisoformat(done["createdAt"])
 
 
 async def test_a_push_cancelled_while_waiting_is_recorded_finished_in_the_outbox(
@@ -96,6 +100,7 @@ async def test_a_push_cancelled_while_waiting_is_recorded_finished_in_the_outbox
     assert [(str(r["portfolio_id"]), r["envelope"]["data"]["status"]) for r in rows] == [
         (scored["portfolioId"], "cancelled")
     ]
+    assert rows[0]["envelope"]["data"]["cancelledBy"] == cancelled.json()["cancelRequestedBy"]
 
 
 async def test_the_in_process_worker_refreshes_delivery_on_its_own(

@@ -27,6 +27,7 @@ EVENT_TYPES: dict[str, str] = {
     "plan.submitted": "a plan was sent to the leaders and waits for their decisions",
     "phase.decided": "a leader approved a phase of a plan or asked for changes to it",
     "plan.approved": "every phase of a plan is approved: the plan is the portfolio's roadmap",
+    "push.started": "a push of an approved plan to Jira was asked for",
     "push.finished": "a push of an approved plan to Jira finished (or failed)",
     "ideas.stale": "ideas' estimates became older than the portfolio's review cadence",
 }

@@ -209,3 +209,19 @@ async def delete_settled_events(conn: asyncpg.Connection, *, settled_before: dat
         limit,
     )
     return int(status.split()[-1])
+
+
+class OutboxEvent(msgspec.Struct, frozen=True):
+    """An event as it was recorded: whose, what kind, and the envelope sent to subscribers."""
+
+    id: UUID
+    portfolio_id: UUID
+    event_type: str
+    envelope: dict[str, Any]
+
+
+async def get_event(conn: asyncpg.Connection, event_id: UUID) -> OutboxEvent | None:
+    record = await conn.fetchrow(
+        "SELECT id, portfolio_id, event_type, envelope FROM events.outbox WHERE id = $1", event_id
+    )
+    return None if record is None else msgspec.convert(dict(record), OutboxEvent)

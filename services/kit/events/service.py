@@ -33,6 +33,19 @@ from services.kit.settings import Settings
 # A portfolio's subscribers are a few bridges and front-ends, not a fan-out service.
 MAX_SUBSCRIPTIONS = 20
 
+# The services that act on an event themselves: event type -> the job each runs for it, with the
+# event's id as payload. The job is enqueued with the event, in the transaction of the change, so
+# it runs (at least once) exactly when the change committed: an in-house listener is as reliable
+# as the outbox, and loses nothing to a lost HTTP call. Its handler reads the event from the
+# outbox and makes its effect once (keyed by what the event is about, not by the job).
+# Named here, not imported, so the kit depends on no service; services/worker.py registers the
+# handlers, and tests/unit/test_event_listeners.py checks that each job named here has one.
+LISTENERS: dict[str, tuple[str, ...]] = {
+    # The plan's audit trail records its pushes (services/roadmap/plans/push_audit_jobs.py).
+    "push.started": ("roadmap.audit_push",),
+    "push.finished": ("roadmap.audit_push",),
+}
+
 
 async def emit(
     conn: asyncpg.Connection,
@@ -46,8 +59,9 @@ async def emit(
     """Record an event of the portfolio and queue its delivery to each subscriber; its id.
 
     `event_type` is one of envelope.EVENT_TYPES; `subject` says what it is about inside the
-    portfolio (`plans/<id>`); `data` is the event's JSON body. For `push.finished`, give
-    `subject="pushes/<push id>"` and `data={"pushId", "planId", "connectionId", "status"}`.
+    portfolio (`plans/<id>`); `data` is the event's JSON body. For `push.started` and
+    `push.finished`, give `subject="pushes/<push id>"` and the data services/integrations/push_events.py
+    builds. The in-house LISTENERS of `event_type` get their job too.
     """
     event_id = uuid4()
     event = envelope(event_type, event_id=event_id, portfolio_id=portfolio_id, subject=subject,
@@ -57,6 +71,8 @@ async def emit(
     )
     for delivery_id in delivery_ids:
         await jobs.enqueue(conn, DELIVER_JOB, str(delivery_id).encode())
+    for entrypoint in LISTENERS.get(event_type, ()):
+        await jobs.enqueue(conn, entrypoint, str(event_id).encode())
     return event_id
 
 

@@ -101,8 +101,8 @@ class PlanController(Controller):
 
     @get("/{plan_id:uuid}/audit", operation_id="getPlanAudit")
     async def audit(self, request: Request, conn: Conn, plan_id: FromPath[UUID]) -> list[AuditEventOut]:
-        """Every transition of the plan, oldest first: who, the role that allowed it, when, what,
-        input fingerprint, solver."""
+        """Every transition of the plan, and each push to Jira's start and end with its counts,
+        oldest first: who, the role that allowed it, when, what, input fingerprint, solver."""
         return [audit_out(row) for row in await service.audit_trail(conn, caller_of(request), plan_id)]
 
 

@@ -324,7 +324,7 @@ async def _supersede_approved(conn: asyncpg.Connection, plan: PlanRow, actor: Po
 
 
 async def audit_trail(conn: asyncpg.Connection, caller: Caller, plan_id: UUID) -> list[AuditRow]:
-    """Every transition of the plan, oldest first."""
+    """Every transition of the plan, and its pushes as integrations told of them (push_audit_jobs.py), oldest first."""
     await _require_plan(conn, caller, plan_id, READ)
     return await repository.audit_events(conn, plan_id)
 

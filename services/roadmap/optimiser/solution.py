@@ -71,6 +71,8 @@ class Stats(msgspec.Struct, frozen=True):
     `stop_reason`: why `solve` returned when it did: `completed` (the search ended by itself:
     proven, gap reached or infeasible), `time_limit`, or `caller` (its progress function
     asked to stop).
+    `tie_break`: how far the search for the cheaper plan of the same value went (tie_break.py):
+    `cheapest` (proven), `cheapest_found` (its time share ran out) or `skipped`.
     """
 
     solver: str
@@ -83,6 +85,7 @@ class Stats(msgspec.Struct, frozen=True):
     explained_what_if: int = 0
     skipped_what_if: int = 0
     stop_reason: str = "completed"
+    tie_break: str = "skipped"
 
 
 class Solution(msgspec.Struct, frozen=True):

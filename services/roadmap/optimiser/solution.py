@@ -72,7 +72,8 @@ class Stats(msgspec.Struct, frozen=True):
     proven, gap reached or infeasible), `time_limit`, or `caller` (its progress function
     asked to stop).
     `tie_break`: how far the search for the cheaper plan of the same value went (tie_break.py):
-    `cheapest` (proven), `cheapest_found` (its time share ran out) or `skipped`.
+    `cheapest` (proven), `cheapest_found` (its time share ran out), `idle_dropped` (only ideas
+    adding no value and needed by nothing were dropped) or `skipped` (no plan, or stopped).
     """
 
     solver: str

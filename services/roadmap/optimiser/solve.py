@@ -5,8 +5,8 @@
    limit still has a plan whenever the greedy found one.
 3. HiGHS solves the model within the time limit (counted from the start of `solve`),
    reporting progress to the caller, who may stop it (see progress.py).
-4. Ties go to the cheaper plan: among plans of the value found, a cheaper one is looked for
-   in a share of the search's time (tie_break.py).
+4. Ties go to the cheaper plan: idle ideas are dropped, and a cheaper plan of the same value
+   is looked for in a share of the search's time (tie_break.py).
 5. The plan is re-checked by the validator; the objective is recomputed from it; the status
    says `optimal` only when the bound proves it.
 6. Left-out ideas are explained, or an infeasible scenario is diagnosed.
@@ -60,6 +60,7 @@ from services.roadmap.optimiser.solution import (
 from services.roadmap.optimiser.tie_break import (
     CHEAPEST,
     CHEAPEST_FOUND,
+    IDLE_DROPPED,
     SKIPPED,
     cheapest_of_value,
     drop_idle_ideas,
@@ -136,7 +137,7 @@ def solve(
     tie = SKIPPED
     if best.plan is not None and model is not None and not caller.stopped:
         left = config.time_limit_seconds - reserve - (time.perf_counter() - began)
-        seconds = tie_break_seconds(time.perf_counter() - searched, left)
+        seconds = tie_break_seconds(time.perf_counter() - searched, left, len(model.x))
         tie = _break_ties(instance, model, best, seconds, config.threads)
     plan = best.plan
     dual_bound = min(run.dual_bound, lp_bound)
@@ -177,7 +178,7 @@ def _break_ties(instance: Instance, model: Model, best: _Best, seconds: float, t
     best.offer(drop_idle_ideas(instance, best.plan))
     found = cheapest_of_value(model, instance, best.plan, seconds=seconds, threads=threads)
     if found is None:
-        return SKIPPED
+        return IDLE_DROPPED
     best.offer(found.plan)
     return CHEAPEST if found.proven else CHEAPEST_FOUND
 

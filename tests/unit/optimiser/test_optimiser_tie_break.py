@@ -11,7 +11,7 @@ from oracle import cost as oracle_cost, feasible, value as oracle_value
 
 from services.roadmap.optimiser import OPTIMAL, encode_result, result_document
 from services.roadmap.optimiser.instance import Plan, plan_cost, plan_score
-from services.roadmap.optimiser.tie_break import CHEAPEST, SKIPPED, drop_idle_ideas
+from services.roadmap.optimiser.tie_break import CHEAPEST, IDLE_DROPPED, drop_idle_ideas
 from services.roadmap.optimiser.validate import validate
 
 pytestmark = pytest.mark.unit
@@ -98,8 +98,9 @@ def test_of_two_plans_of_equal_value_the_cheaper_is_chosen_and_proven():
     assert document["solver"]["tieBreak"] == "cheapest"
 
 
-def test_values_on_no_decimal_grid_skip_the_tie_break_and_say_so():
-    instance, solution = run(scenario([idea("A", value=1 / 3, cost=10), idea("B", value=2 / 3, cost=10)]))
+def test_values_on_no_decimal_grid_only_drop_idle_ideas_and_say_so():
+    ideas = [idea("A", value=1 / 3, cost=10), idea("B", value=2 / 3, cost=10), idea("R", value=0, cost=10)]
+    instance, solution = run(scenario(ideas, constraints=[{"kind": "requires", "idea": "A", "on": "R"}]))
     assert solution.status == OPTIMAL
-    assert _ids(instance, solution.plan) == {"A", "B"}
-    assert solution.stats.tie_break == SKIPPED
+    assert _ids(instance, solution.plan) == {"A", "B", "R"}
+    assert solution.stats.tie_break == IDLE_DROPPED

@@ -108,12 +108,8 @@ def build_model(
     objective: bool = True,
     force_in: int | None = None,
     reach: Reach | None = None,
-    tie_break: bool = True,
 ) -> Model:
     """Build the MILP. `drop` leaves out whole row groups; `force_in` makes an idea planned.
-
-    With `tie_break`, the objective subtracts the cost term that makes ties go to the cheaper
-    plan; the main search leaves it out and breaks ties afterwards (tie_break.py).
 
     With `reach`, what the instance already tells is presolved: an idea gets variables only
     for the phases of its window (reach.py: not before its prerequisites can be done, not
@@ -184,7 +180,7 @@ def build_model(
                 terms = [(v, 1.0) for i in members for p, v in by_idea.get(i, ()) if c.phase is None or p == c.phase]
                 row(group, f"{name}_v{n}", terms, GE, c.at_least)
     if objective:
-        model.tie_weight = tie_weight(instance) if tie_break else 0.0
+        model.tie_weight = tie_weight(instance)
         terms = [
             (var, instance.score_in(i, p) - model.tie_weight * instance.ideas[i].cost) for (i, p), var in x.items()
         ]

@@ -65,7 +65,6 @@ class SolverReportDoc(_Out):
     what_if_resolved: int
     what_if_skipped: int
     stop_reason: str = "completed"
-    tie_break: str = "skipped"
 
 
 class MovedDoc(_Out):
@@ -151,7 +150,6 @@ def result_document(instance: Instance, solution: Solution) -> ResultDoc:
             what_if_resolved=stats.explained_what_if,
             what_if_skipped=stats.skipped_what_if,
             stop_reason=stats.stop_reason,
-            tie_break=stats.tie_break,
         ),
         baseline_penalty=solution.baseline_penalty,
         objective_with_penalty=solution.objective_with_penalty,

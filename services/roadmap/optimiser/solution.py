@@ -71,9 +71,6 @@ class Stats(msgspec.Struct, frozen=True):
     `stop_reason`: why `solve` returned when it did: `completed` (the search ended by itself:
     proven, gap reached or infeasible), `time_limit`, or `caller` (its progress function
     asked to stop).
-    `tie_break`: how far the search for the cheaper plan of the same value went (tie_break.py):
-    `cheapest` (proven), `cheapest_found` (its time share ran out), `idle_dropped` (only ideas
-    adding no value and needed by nothing were dropped) or `skipped` (no plan, or stopped).
     """
 
     solver: str
@@ -86,7 +83,6 @@ class Stats(msgspec.Struct, frozen=True):
     explained_what_if: int = 0
     skipped_what_if: int = 0
     stop_reason: str = "completed"
-    tie_break: str = "skipped"
 
 
 class Solution(msgspec.Struct, frozen=True):

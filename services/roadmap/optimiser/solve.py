@@ -5,8 +5,7 @@
    limit still has a plan whenever the greedy found one.
 3. HiGHS solves the model within the time limit (counted from the start of `solve`),
    reporting progress to the caller, who may stop it (see progress.py).
-4. Ties go to the cheaper plan: idle ideas are dropped, and a cheaper plan of the same value
-   is looked for in a share of the search's time (tie_break.py).
+4. Chosen ideas that add no value and that nothing needs are dropped (idle.py).
 5. The plan is re-checked by the validator; the objective is recomputed from it; the status
    says `optimal` only when the bound proves it.
 6. Left-out ideas are explained, or an infeasible scenario is diagnosed.
@@ -26,6 +25,7 @@ from services.roadmap.optimiser.core import LP_FLOOR_SECONDS, core_plan, lp_guid
 from services.roadmap.optimiser.diagnose import precheck
 from services.roadmap.optimiser.explain import explain
 from services.roadmap.optimiser.greedy import greedy_plan
+from services.roadmap.optimiser.idle import drop_idle_ideas
 from services.roadmap.optimiser.instance import (
     Instance,
     Plan,
@@ -35,7 +35,7 @@ from services.roadmap.optimiser.instance import (
     plan_score,
     plan_value,
 )
-from services.roadmap.optimiser.model import Model, build_model, max_plan_cost, tie_weight, value_grid
+from services.roadmap.optimiser.model import build_model, max_plan_cost, tie_weight, value_grid
 from services.roadmap.optimiser.progress import (
     CALLER,
     COMPLETED,
@@ -56,15 +56,6 @@ from services.roadmap.optimiser.solution import (
     Solution,
     SolveConfig,
     Stats,
-)
-from services.roadmap.optimiser.tie_break import (
-    CHEAPEST,
-    CHEAPEST_FOUND,
-    IDLE_DROPPED,
-    SKIPPED,
-    cheapest_of_value,
-    drop_idle_ideas,
-    tie_break_seconds,
 )
 from services.roadmap.optimiser.validate import validate
 
@@ -102,12 +93,7 @@ def solve(
     reach = analyse(instance)
 
     def stats(
-        model_status: str,
-        greedy: float | None,
-        ran: int = 0,
-        skipped: int = 0,
-        timed_out: bool = False,
-        tie: str = SKIPPED,
+        model_status: str, greedy: float | None, ran: int = 0, skipped: int = 0, timed_out: bool = False
     ) -> Stats:
         return Stats(
             solver="HiGHS",
@@ -120,7 +106,6 @@ def solve(
             explained_what_if=ran,
             skipped_what_if=skipped,
             stop_reason=CALLER if caller.stopped else TIME_LIMIT if timed_out else COMPLETED,
-            tie_break=tie,
         )
 
     conflicts = precheck(instance, reach)
@@ -131,14 +116,10 @@ def solve(
     best = _Best(instance, reach, start, caller)
     # The left-out reasons come after the search, within the limit: about 0.13 ms an idea.
     reserve = min(0.15 * config.time_limit_seconds, EXPLAIN_SECONDS_PER_IDEA * len(instance.ideas))
-    searched = time.perf_counter()
-    run, lp_bound, model = _search(instance, config, began - reserve, best, caller)  # its clock runs ahead
+    run, lp_bound = _search(instance, config, began - reserve, best, caller)  # its clock runs ahead
     best.offer(run.plan)
-    tie = SKIPPED
-    if best.plan is not None and model is not None and not caller.stopped:
-        left = config.time_limit_seconds - reserve - (time.perf_counter() - began)
-        seconds = tie_break_seconds(time.perf_counter() - searched, left, len(model.x))
-        tie = _break_ties(instance, model, best, seconds, config.threads)
+    if best.plan is not None:  # same score, every rule kept, never dearer (idle.py)
+        best.plan = drop_idle_ideas(instance, best.plan)
     plan = best.plan
     dual_bound = min(run.dual_bound, lp_bound)
     if plan is None:
@@ -147,12 +128,13 @@ def solve(
             watch = _ticker(caller, diagnosing)
             conflicts = conflict_set(instance, config.diagnosis_seconds, config.threads, watch)
             return Solution(INFEASIBLE, None, None, None, None, stats(run.model_status, None), tuple(conflicts))
-        bound = min(dual_bound, _trivial_bound(instance, reach)) - penalty_offset(instance)
+        bound = min(dual_bound + best.weight * max_plan_cost(instance), _trivial_bound(instance, reach))
+        bound -= penalty_offset(instance)
         return Solution(UNKNOWN, None, None, bound, None, stats(run.model_status, None, timed_out=run.timed_out))
     violations = validate(instance, plan)
     if violations:
         raise InvalidPlanError("; ".join(v.message for v in violations))
-    m = measure(instance, reach, 0.0, plan, dual_bound)
+    m = measure(instance, reach, best.weight, plan, dual_bound)
     status = OPTIMAL if m.proven else FEASIBLE
     if caller.stopped:
         config = msgspec.structs.replace(config, what_if_limit=0)
@@ -165,7 +147,7 @@ def solve(
         m.objective,
         m.bound,
         m.gap,
-        stats(run.model_status, greedy_value, ran, skipped, timed_out, tie),
+        stats(run.model_status, greedy_value, ran, skipped, timed_out),
         (),
         tuple(left_out),
         baseline_penalty=None if instance.baseline is None else baseline_penalty(instance, plan),
@@ -173,21 +155,10 @@ def solve(
     )
 
 
-def _break_ties(instance: Instance, model: Model, best: _Best, seconds: float, threads: int | None) -> str:
-    """Make `best` the cheapest plan of its score that `seconds` find; how far that went."""
-    best.offer(drop_idle_ideas(instance, best.plan))
-    found = cheapest_of_value(model, instance, best.plan, seconds=seconds, threads=threads)
-    if found is None:
-        return IDLE_DROPPED
-    best.offer(found.plan)
-    return CHEAPEST if found.proven else CHEAPEST_FOUND
-
-
 def _search(
     instance: Instance, config: SolveConfig, began: float, best: _Best, caller: Caller
-) -> tuple[highs.Run, float, Model | None]:
-    """HiGHS's run on the whole model (value alone, no tie-break), from the best start we have;
-    the LP's bound, if solved; and the model, for the tie-break.
+) -> tuple[highs.Run, float]:
+    """HiGHS's run on the whole model, from the best start we have; and the LP's bound, if solved.
 
     A big model under a short limit first goes through the LP-guided core (core.py), whose
     plan becomes the start.
@@ -202,8 +173,8 @@ def _search(
         return config.time_limit_seconds - (time.perf_counter() - began)
 
     if not best.report(None, math.inf):
-        return _not_run("not started: stopped by the caller", stopped=True), math.inf, None
-    model = build_model(instance, reach=best.reach, tie_break=False)
+        return _not_run("not started: stopped by the caller", stopped=True), math.inf
+    model = build_model(instance, reach=best.reach)
     progress = best.report if caller.listening else None
 
     def whole_run() -> highs.Run:
@@ -211,12 +182,12 @@ def _search(
                          threads=config.threads, progress=progress)  # fmt: skip
 
     if not wants_core(len(model.x), config.time_limit_seconds):
-        return whole_run(), math.inf, model
+        return whole_run(), math.inf
     guide = lp_guide(model, seconds=max(left() / 2, LP_FLOOR_SECONDS), threads=config.threads)
     if guide is None:
-        return whole_run(), math.inf, model
+        return whole_run(), math.inf
     if progress is not None and not progress(None, guide.bound):
-        return _not_run("stopped by the caller after the LP relaxation", stopped=True), guide.bound, model
+        return _not_run("stopped by the caller after the LP relaxation", stopped=True), guide.bound
     whole = left() >= WHOLE_AFTER_LP_SOLVES * guide.seconds
     if left() > 0.5:
         seconds = min(left() / 2, 30.0) if whole else left()
@@ -224,11 +195,10 @@ def _search(
                           stopped=lambda: caller.stopped)  # fmt: skip
         best.offer(found)
     if caller.stopped:
-        return _not_run("stopped by the caller after the core heuristic", stopped=True), guide.bound, model
+        return _not_run("stopped by the caller after the core heuristic", stopped=True), guide.bound
     if not whole or left() <= 0.05:
-        only = "LP-guided core only: too little time left for the whole model"
-        return _not_run(only, timed_out=True), guide.bound, model
-    return whole_run(), guide.bound, model
+        return _not_run("LP-guided core only: too little time left for the whole model", timed_out=True), guide.bound
+    return whole_run(), guide.bound
 
 
 def _not_run(why: str, *, stopped: bool = False, timed_out: bool = False) -> highs.Run:
@@ -271,7 +241,7 @@ class _Best:
 
     def __init__(self, instance: Instance, reach, start: Plan | None, caller: Caller) -> None:
         self.instance, self.reach, self.caller = instance, reach, caller
-        self.weight = tie_weight(instance)  # orders plans of equal score by cost, as the tie-break does
+        self.weight = tie_weight(instance)
         self.plan = start
 
     def _key(self, plan: Plan) -> float:
@@ -293,10 +263,13 @@ class _Best:
         if not self.caller.listening:
             return True
         if self.plan is None:
-            bound = min(dual_bound, _trivial_bound(self.instance, self.reach)) - penalty_offset(self.instance)
+            bound = min(
+                dual_bound + self.weight * max_plan_cost(self.instance), _trivial_bound(self.instance, self.reach)
+            )
+            bound -= penalty_offset(self.instance)
             progress = Progress(self.caller.elapsed(), SEARCH, None, bound, None, None)
         else:
-            m = measure(self.instance, self.reach, 0.0, self.plan, dual_bound)  # the search's model has no tie term
+            m = measure(self.instance, self.reach, self.weight, self.plan, dual_bound)
             progress = Progress(self.caller.elapsed(), SEARCH, m.objective, m.bound, m.gap, self.plan, m.with_penalty)
         return self.caller.report(progress)
 

@@ -1,17 +1,15 @@
-"""Ties go to the cheaper plan, after the search for the best value (tie_break.py)."""
+"""Dropping idle ideas: no value, needed by nothing (idle.py)."""
 
 import itertools
 import math
 
-import msgspec
 import pytest
 from hypothesis import HealthCheck, given, settings
-from optimiser_helpers import idea, load, run, scenario, scenarios
+from optimiser_helpers import idea, load, scenario, scenarios
 from oracle import cost as oracle_cost, feasible, value as oracle_value
 
-from services.roadmap.optimiser import OPTIMAL, encode_result, result_document
+from services.roadmap.optimiser.idle import drop_idle_ideas
 from services.roadmap.optimiser.instance import Plan, plan_cost, plan_score
-from services.roadmap.optimiser.tie_break import CHEAPEST, IDLE_DROPPED, drop_idle_ideas
 from services.roadmap.optimiser.validate import validate
 
 pytestmark = pytest.mark.unit
@@ -85,22 +83,3 @@ def test_dropping_idle_ideas_keeps_every_rule_and_the_value_and_never_costs_more
         assert math.isclose(oracle_value(document, as_doc), sum(
             instance.value_in(i, p) for i, p in plan.assignments), abs_tol=1e-9)  # fmt: skip
         assert oracle_cost(document, as_doc) <= plan_cost(instance, plan) + 1e-9
-
-
-def test_of_two_plans_of_equal_value_the_cheaper_is_chosen_and_proven():
-    # A or B (one fits the budget), each worth 5: the search alone may take either.
-    ideas = [idea("A", value=5, cost=60), idea("B", value=5, cost=40), idea("R", value=0, cost=30)]
-    instance, solution = run(scenario(ideas, constraints=[{"kind": "excludes", "ideas": ["A", "B"]}]))
-    assert solution.status == OPTIMAL
-    assert _ids(instance, solution.plan) == {"B"}
-    assert solution.stats.tie_break == CHEAPEST
-    document = msgspec.json.decode(encode_result(result_document(instance, solution)))
-    assert document["solver"]["tieBreak"] == "cheapest"
-
-
-def test_values_on_no_decimal_grid_only_drop_idle_ideas_and_say_so():
-    ideas = [idea("A", value=1 / 3, cost=10), idea("B", value=2 / 3, cost=10), idea("R", value=0, cost=10)]
-    instance, solution = run(scenario(ideas, constraints=[{"kind": "requires", "idea": "A", "on": "R"}]))
-    assert solution.status == OPTIMAL
-    assert _ids(instance, solution.plan) == {"A", "B", "R"}
-    assert solution.stats.tie_break == IDLE_DROPPED

@@ -5,9 +5,10 @@
    limit still has a plan whenever the greedy found one.
 3. HiGHS solves the model within the time limit (counted from the start of `solve`),
    reporting progress to the caller, who may stop it (see progress.py).
-4. The plan is re-checked by the validator; the objective is recomputed from it; the status
+4. Chosen ideas that add no value and that nothing needs are dropped (idle.py).
+5. The plan is re-checked by the validator; the objective is recomputed from it; the status
    says `optimal` only when the bound proves it.
-5. Left-out ideas are explained, or an infeasible scenario is diagnosed.
+6. Left-out ideas are explained, or an infeasible scenario is diagnosed.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from services.roadmap.optimiser.core import LP_FLOOR_SECONDS, core_plan, lp_guid
 from services.roadmap.optimiser.diagnose import precheck
 from services.roadmap.optimiser.explain import explain
 from services.roadmap.optimiser.greedy import greedy_plan
+from services.roadmap.optimiser.idle import drop_idle_ideas
 from services.roadmap.optimiser.instance import (
     Instance,
     Plan,
@@ -116,6 +118,8 @@ def solve(
     reserve = min(0.15 * config.time_limit_seconds, EXPLAIN_SECONDS_PER_IDEA * len(instance.ideas))
     run, lp_bound = _search(instance, config, began - reserve, best, caller)  # its clock runs ahead
     best.offer(run.plan)
+    if best.plan is not None:  # same score, every rule kept, never dearer (idle.py)
+        best.plan = drop_idle_ideas(instance, best.plan)
     plan = best.plan
     dual_bound = min(run.dual_bound, lp_bound)
     if plan is None:

@@ -14,24 +14,14 @@ import httpx
 import msgspec
 
 from services.kit.problems import FieldProblem, Forbidden, InvalidInput, NotFound, ServiceUnavailable
+from services.kit.service_client import ServiceClient
 from services.roadmap.scenarios.calibrate import CalibrationReport
 from services.roadmap.scenarios.domain import Snapshot
 
-TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 
-
-class ScoringClient:
-    def __init__(self, http: httpx.AsyncClient) -> None:
-        self.http = http
-
-    @classmethod
-    def over_http(cls, base_url: str) -> ScoringClient:
-        return cls(httpx.AsyncClient(base_url=base_url, timeout=TIMEOUT))
-
-    @classmethod
-    def in_process(cls, scoring_app: object) -> ScoringClient:
-        transport = httpx.ASGITransport(app=scoring_app)  # type: ignore[arg-type]
-        return cls(httpx.AsyncClient(transport=transport, base_url="http://scoring.internal", timeout=TIMEOUT))
+class ScoringClient(ServiceClient):
+    INTERNAL_BASE_URL = "http://scoring.internal"
+    TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 
     async def snapshot(self, portfolio_id: UUID, model_id: UUID, version: int | None, *, token: str) -> Snapshot:
         """The scores of every idea under a model version, with cost, effort and phases."""
@@ -73,6 +63,3 @@ class ScoringClient:
             raise Forbidden("The scoring service refused to share the calibration with the caller.")
         response.raise_for_status()
         return msgspec.json.decode(response.content, type=CalibrationReport)
-
-    async def close(self) -> None:
-        await self.http.aclose()

@@ -17,25 +17,16 @@ import httpx
 import msgspec
 
 from services.kit.problems import Forbidden, ServiceUnavailable
+from services.kit.service_client import ServiceClient
 from services.scoring.delivered import JiraTracking
 
-# A person waits on this call: a short connect, a modest read.
-TIMEOUT = httpx.Timeout(10.0, connect=3.0)
 DEPENDENCY = {"dependency": "integrations"}
 
 
-class IntegrationsClient:
-    def __init__(self, http: httpx.AsyncClient) -> None:
-        self.http = http
-
-    @classmethod
-    def over_http(cls, base_url: str) -> IntegrationsClient:
-        return cls(httpx.AsyncClient(base_url=base_url, timeout=TIMEOUT))
-
-    @classmethod
-    def in_process(cls, integrations_app: object) -> IntegrationsClient:
-        transport = httpx.ASGITransport(app=integrations_app)  # type: ignore[arg-type]
-        return cls(httpx.AsyncClient(transport=transport, base_url="http://integrations.internal", timeout=TIMEOUT))
+class IntegrationsClient(ServiceClient):
+    INTERNAL_BASE_URL = "http://integrations.internal"
+    # A person waits on this call: a short connect, a modest read.
+    TIMEOUT = httpx.Timeout(10.0, connect=3.0)
 
     def on_behalf_of(self, token: str) -> CallerTracker:
         """A tracker (delivered.Tracker) that asks with the caller's token."""
@@ -67,9 +58,6 @@ class IntegrationsClient:
             raise ServiceUnavailable(
                 "The integrations service answered something unreadable; nothing was written.", extensions=DEPENDENCY
             ) from None
-
-    async def close(self) -> None:
-        await self.http.aclose()
 
 
 class CallerTracker:

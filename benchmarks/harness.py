@@ -92,16 +92,39 @@ wrk.body = '{body}'
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer {token}"
 """
+# wrk's hook for pacing: each connection waits this long (ms) before its next request, so
+# `clients` connections offer about `rate` requests a second (a little less: the answer's own
+# time adds to the wait). Debian has no wrk2; unlike wrk2 this does not correct for
+# coordinated omission, so a server that stalls is under-sampled while it stalls.
+WRK_PACING = """
+function delay()
+   return {delay_ms}
+end
+"""
 
 
 def wrk(
-    url: str, *, method: str = "GET", body: str = "", token: str, clients: int, seconds: int, workdir: Path
+    url: str,
+    *,
+    method: str = "GET",
+    body: str = "",
+    token: str,
+    clients: int,
+    seconds: int,
+    workdir: Path,
+    rate: float | None = None,
 ) -> Load:
     """Load `url` with wrk, a load generator in C: an httpx client in Python tops out far below
-    what the server can do and would measure itself. Any non-2xx answer is an error."""
+    what the server can do and would measure itself. Any non-2xx answer is an error.
+
+    With `rate`, the connections are paced to offer about that many requests a second in all
+    (see WRK_PACING); without it each sends its next request as soon as the answer is in."""
     workdir.mkdir(parents=True, exist_ok=True)
-    script = workdir / f"wrk-{method.lower()}.lua"
-    script.write_text(WRK_SCRIPT.format(method=method, body=body, token=token))
+    script = workdir / f"wrk-{method.lower()}{'' if rate is None else '-paced'}.lua"
+    text = WRK_SCRIPT.format(method=method, body=body, token=token)
+    if rate is not None:
+        text += WRK_PACING.format(delay_ms=max(1, round(1000 * clients / rate)))
+    script.write_text(text)
     done = subprocess.run(
         ["wrk", f"-t{min(2, clients)}", f"-c{clients}", f"-d{seconds}s", "--latency", "-s", str(script), url],
         capture_output=True, text=True,

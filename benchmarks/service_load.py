@@ -16,8 +16,9 @@ each request with one connection: its latency without queueing.
 
 Quick mode (`--quick`): one `roadmap serve` process (every service, its job worker idle once
 the run has finished), wrk at 16 connections, the same four requests against the same
-process's ceiling; then each request's p99 at about half its own maximum rate, measured with
-wrk at a quarter of the connections (a closed loop; wrk2's constant rate is not installed).
+process's ceiling; then each request's p99 at half its own maximum rate: wrk at 8 connections,
+each paced by wrk's `delay()` hook to offer half the 16-connection rate in all (Debian has no
+wrk2; unlike wrk2's, this pacing does not correct for coordinated omission).
 
 Uses ROADMAP_DATABASE_URL's server if set (database `bench_load`), otherwise the embedded
 PostgreSQL in `.data/bench-postgres`. Needs `wrk` (Debian's package `wrk`).
@@ -275,17 +276,22 @@ def quick(args: argparse.Namespace) -> None:
         sizes = check(targets, token)
         args.clients = 16
         loaded, _ = measure(targets, token, args)
-        half = [wrk(t.url, token=token, clients=4, seconds=args.seconds, workdir=WORKDIR) for t in targets]
+        # p99 at half of each request's own maximum rate: wrk's connections paced to offer it.
+        half = [
+            wrk(t.url, token=token, clients=8, seconds=args.seconds, workdir=WORKDIR, rate=load.rate / 2)
+            for t, load in zip(targets, loaded, strict=True)
+        ]
     finally:
         stop(server)
     stack = "uvicorn with " + ("httptools and uvloop" if _importable("httptools") else "h11 and asyncio")
     print(
         f"{args.ideas:,} ideas under RICE, a {run_status} run; one `roadmap serve` process ({stack}); "
-        f"wrk -t2 -c16 on loopback, median of {args.rounds} rounds of {args.seconds:g} s; p99 near half rate: "
-        f"wrk -c4; {os.cpu_count()} cores, Python {platform.python_version()}\n"
+        f"wrk -t2 -c16 on loopback, median of {args.rounds} rounds of {args.seconds:g} s; p99 at half rate: "
+        f"wrk -c8 paced to half of the -c16 rate (harness.WRK_PACING); {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}\n"
     )
     print(
-        "| request | response | requests/s | share of ceiling | p99 at c16 | at c4: requests/s | share of own max | p99 |"
+        "| request | response | requests/s | share of ceiling | p99 at c16 | paced: requests/s | share of own max | p99 |"
     )
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     top = loaded[0].rate

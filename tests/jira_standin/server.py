@@ -29,7 +29,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from . import contract, jql, render
+from . import (
+    contract,
+    jql,
+    render,
+    site_handlers,  # noqa: F401  (registers the site operations)
+)
 from .handlers import HANDLERS, Request, Response
 from .state import TRANSITIONS, ContractViolation, JiraError, JiraState
 from .webhooks import WebhookDelivery, status_change_delivery

@@ -7,7 +7,7 @@ never tracked in Jira (a team without Jira). Figures recorded before this revisi
 checked against Jira: they are `manual`.
 
 Revision ID: 0021
-Revises: 0019
+Revises: 0020
 """
 
 from services.kit.migrate import run_sql

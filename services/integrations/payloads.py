@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Sequence
 from typing import Any, Literal
 
 import msgspec
@@ -279,15 +280,19 @@ def bulk_create_bodies(list_of_fields: list[dict[str, Any]]) -> list[dict[str, A
     ]
 
 
-def edit_issue_body(fields: dict[str, Any]) -> dict[str, Any]:
+def edit_issue_body(fields: dict[str, Any], *, pushed_before: Sequence[str] = ()) -> dict[str, Any]:
     """The body of `PUT /rest/api/3/issue/{key}` (op:editIssue) that re-pushes an idea's fields.
 
     Project and issue type are not edited. Labels go through `update` so labels people added in
-    Jira survive, and the unplanned label is removed should the idea have come back into the plan
-    (a field may be in `fields` or `update`, never both).
+    Jira survive; the labels an earlier push set (`pushed_before`) and this one no longer sets,
+    such as the owner's old department, are removed, and so is the unplanned label should the
+    idea have come back into the plan (a field may be in `fields` or `update`, never both).
     """
     kept = {name: value for name, value in fields.items() if name not in ("project", "issuetype", "labels")}
-    operations = [{"add": label} for label in fields.get("labels", [])]
+    labels = list(fields.get("labels", []))
+    operations = [{"add": label} for label in labels]
+    dropped = [old for old in dict.fromkeys(pushed_before) if old not in labels and old != UNPLANNED_LABEL]
+    operations += [{"remove": old} for old in dropped]
     operations.append({"remove": UNPLANNED_LABEL})
     return {"fields": kept, "update": {"labels": operations}}
 

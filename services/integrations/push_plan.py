@@ -48,6 +48,8 @@ class KnownIssues(msgspec.Struct, frozen=True, kw_only=True):
     epic_fingerprints: dict[str, str] = {}  # phase key -> fingerprint of the epic's fields last pushed
     ideas: dict[str, KnownIdea] = {}
     links: frozenset[tuple[str, str]] = frozenset()
+    # (kind, item) -> the labels the last push of that epic or idea set on its issue
+    pushed_labels: dict[tuple[str, str], tuple[str, ...]] = {}
 
 
 class InJira(msgspec.Struct, frozen=True, kw_only=True):

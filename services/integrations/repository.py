@@ -195,13 +195,14 @@ class LinkRow(msgspec.Struct, frozen=True):
     issue_key: str
     fields_fingerprint: str
     planned: bool
+    pushed_labels: tuple[str, ...] = ()  # the labels the last push of it set
 
 
 async def links_of(conn: asyncpg.Connection, connection_id: UUID) -> tuple[list[LinkRow], set[tuple[str, str]]]:
     """The link table of a connection: its issues, and its Blocks links as (blocker, blocked) refs."""
     records = await conn.fetch(
         """
-        SELECT kind, item, issue_key, fields_fingerprint, planned FROM integrations.issue_links
+        SELECT kind, item, issue_key, fields_fingerprint, planned, pushed_labels FROM integrations.issue_links
         WHERE connection_id = $1
         """,
         connection_id,
@@ -225,16 +226,19 @@ async def record_issue(
     cost: float | None,
     fingerprint: str,
     plan_id: UUID,
+    labels: list[str],
 ) -> None:
-    """Record (or refresh) the issue of an epic or an idea; the first issue recorded for an item stays."""
+    """Record (or refresh) the issue of an epic or an idea, with the labels the push set on it;
+    the first issue recorded for an item stays."""
     await conn.execute(
         """
         INSERT INTO integrations.issue_links
-            (connection_id, kind, item, issue_key, issue_id, label, phase, cost, fields_fingerprint, plan_id, planned)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, true)
+            (connection_id, kind, item, issue_key, issue_id, label, phase, cost, fields_fingerprint, plan_id, planned,
+             pushed_labels)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, true, $11)
         ON CONFLICT (connection_id, kind, item) DO UPDATE
         SET phase = excluded.phase, cost = excluded.cost, fields_fingerprint = excluded.fields_fingerprint,
-            plan_id = excluded.plan_id, planned = true, updated_at = now()
+            plan_id = excluded.plan_id, planned = true, pushed_labels = excluded.pushed_labels, updated_at = now()
         """,
         connection_id,
         kind,
@@ -246,6 +250,7 @@ async def record_issue(
         cost,
         fingerprint,
         plan_id,
+        labels,
     )
 
 

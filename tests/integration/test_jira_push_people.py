@@ -213,3 +213,46 @@ async def test_the_delivery_view_has_a_row_per_idea_and_shows_what_is_late_by_th
 def assignee_of(jira, key: str) -> str | None:
     assignee = jira.issue(key)["fields"]["assignee"]
     return assignee["accountId"] if assignee else None
+
+
+async def test_a_changed_department_replaces_its_label_and_labels_people_added_stay(
+    people_database_url, settings, token_for, jira, monkeypatch
+):
+    settings = push_settings(settings, people_database_url, jira, monkeypatch)
+    editor, viewer = token_for(EDITOR), token_for("viewer")
+    async with single_process(settings) as http:
+        scored, plan = await owned_dated_plan(http, token_for)
+        cid = await connect(http, jira, scored["portfolioId"], editor)
+
+        async def push_to_the_same_connection(plan_id: str) -> dict[str, str]:
+            started = await http.post(
+                f"/integrations/connections/{cid}/pushes", json={"planId": plan_id}, headers=editor
+            )
+            assert started.status_code == 202, started.text
+            done = await wait_for(http, f"/integrations/pushes/{started.json()['id']}", viewer,
+                                  until={"succeeded", "partial", "failed"})  # fmt: skip
+            assert done["status"] == "succeeded", done
+            return {op["idea"]: op["issue_key"] for op in done["operations"] if op.get("idea") and op.get("issue_key")}
+
+        keys = await push_to_the_same_connection(plan["id"])
+        assert "A1" in keys, "A1 is planned in improve"
+        assert "Customer-Service" in jira.issue(keys["A1"])["fields"]["labels"]
+        jira.add_label(keys["A1"], "team-favourite")  # someone adds a label of their own in Jira
+
+        moved = {**ANN, "department": "Digital Channels"}
+        patched = await http.patch(f"{scored['base']}/ideas/A1", json={"owner": moved}, headers=editor)
+        assert patched.status_code == 200, patched.text
+        # A scenario freezes its ideas' owners: a new one over the same scores sees the move.
+        phases = [{**phase, "start": DATES[phase["key"]][0], "end": DATES[phase["key"]][1]} for phase in PHASES]
+        scenario = await http.post("/roadmap/scenarios", json=scenario_body(scored, phases=phases), headers=editor)
+        assert scenario.status_code == 201, scenario.text
+        newer = await run_and_approve(http, token_for, scenario.json()["id"], "Moved")
+        (a1,) = [a for a in newer["assignments"] if a["idea"] == "A1"]
+        assert a1["owner"]["department"] == "Digital Channels", a1
+        again = await push_to_the_same_connection(newer["id"])
+
+    assert again["A1"] == keys["A1"], "the same issue is updated, not a new one made"
+    labels = jira.issue(keys["A1"])["fields"]["labels"]
+    assert "Digital-Channels" in labels and "team-favourite" in labels
+    assert "Customer-Service" not in labels
+    assert idea_label(scored["portfolioId"], "A1") in labels

@@ -295,6 +295,12 @@ class JiraStandin:
         with self._lock:
             return render.issue(self.state, self.state.find(key), self.base_url, render.wanted_fields(["*all"], ()))
 
+    def add_label(self, key: str, label: str) -> None:
+        """Add a label to an issue as a person in Jira would."""
+        with self._lock:
+            values = self.state.find(key).values
+            values["labels"] = [*values.get("labels", []), label]
+
     def add_user(self, email: str, display_name: str, *, active: bool = True, email_visible: bool = False) -> str:
         """An account of the site, found by the user search; its accountId."""
         with self._lock:

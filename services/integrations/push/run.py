@@ -69,6 +69,7 @@ async def known_issues(conn: asyncpg.Connection, connection_id: UUID) -> KnownIs
             if link.kind == "idea"
         },
         links=frozenset(blocks),
+        pushed_labels={(link.kind, link.item): link.pushed_labels for link in links},
     )
 
 
@@ -100,11 +101,13 @@ class Push:
         self.unmapped: list[UnmappedOwner] | None = None
         # Each operation's outcome, by `operation_key`, as Jira's answers came in.
         self.outcomes: dict[tuple[str, ...], tuple[Outcome, str | None, ItemError | None]] = {}
+        self.pushed_labels: dict[tuple[str, str], tuple[str, ...]] = {}  # as the link table had them
 
     async def run(self) -> list[Operation]:
         """Carry the plan's operations out; the operations with their outcomes."""
         async with self.pool.acquire() as conn:
             known = await known_issues(conn, self.connection.id)
+        self.pushed_labels = known.pushed_labels
         used = {idea.phase for idea in self.plan.ideas}
         phase_keys = [phase.key for phase in self.plan.phases if phase.key in used]
         in_jira, found = await survey(
@@ -194,6 +197,7 @@ class Push:
             await repository.record_issue(
                 conn, self.connection.id, kind=kind, item=item, issue_key=issue.key, issue_id=issue.id, label=label,
                 phase=phase, cost=cost, fingerprint=fields_fingerprint(fields), plan_id=UUID(self.plan.plan_id),
+                labels=list(fields.get("labels", [])),
             )  # fmt: skip
         (self.epics if kind == "epic" else self.issues)[item] = issue.key
 
@@ -224,7 +228,8 @@ class Push:
     async def _update(self, idea: PlannedIdea, key: str) -> None:
         await self.stop_point()
         try:
-            await self.jira.edit_issue(key, edit_issue_body(self.fields(idea)))
+            before = self.pushed_labels.get(("idea", idea.ref), ())
+            await self.jira.edit_issue(key, edit_issue_body(self.fields(idea), pushed_before=before))
         except JiraError as exc:
             if unavailable(exc):
                 raise  # not this idea's fault: the push waits for Jira and tries again
@@ -239,7 +244,8 @@ class Push:
     async def _update_epic(self, phase: Any, key: str) -> None:
         fields = self.epic_fields(phase)
         await self.stop_point()
-        await self.jira.edit_issue(key, edit_issue_body(fields))
+        before = self.pushed_labels.get(("epic", phase.key), ())
+        await self.jira.edit_issue(key, edit_issue_body(fields, pushed_before=before))
         await self._record_epic(phase, CreatedIssue(id="", key=key), "updated")
 
     async def _link(self, blocker: str, blocked: str, *, send: bool) -> None:

@@ -12,6 +12,7 @@ from uuid import UUID
 import asyncpg
 
 from services.scoring.quadrants import Thresholds
+from services.scoring.repository import page_bounds
 from services.scoring.score_repository import RANKED_COLUMNS, RANKED_FROM, RankedRow, positioned
 
 # An idea's effort as a quadrant reads it: its effort summed over teams, or its cost, both
@@ -48,13 +49,10 @@ async def view_page(
     """A page of the ranking in `sort` order, only the ideas of `quadrant` if given, and how
     many ideas the view holds."""
     where, params = _quadrant_sql(quadrant, limits, first_param=2)
-    n = len(params) + 2
     records = await conn.fetch(
-        f"SELECT {RANKED_COLUMNS} {RANKED_FROM}{where} ORDER BY {_ORDER[sort]} LIMIT ${n} OFFSET ${n + 1}",
+        f"SELECT {RANKED_COLUMNS} {RANKED_FROM}{where} ORDER BY {_ORDER[sort]}{page_bounds(limit, offset)}",
         model_version_id,
         *params,
-        limit,
-        offset,
     )
     total = await conn.fetchval(f"SELECT count(*) {RANKED_FROM}{where}", model_version_id, *params)
     return positioned(records, first=offset + 1), total

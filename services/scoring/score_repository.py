@@ -12,7 +12,7 @@ import msgspec
 
 from services.kit.access.repository import caller_roles_sql
 from services.scoring.formulas import Contribution
-from services.scoring.repository import many, one
+from services.scoring.repository import many, one, page_bounds
 from services.scoring.score_figures import FIGURE_COLUMNS, NO_FIGURES, ScoreFigures, of_record
 
 
@@ -292,18 +292,17 @@ RANKED_FROM = "FROM scoring.scores s JOIN scoring.ideas i ON i.id = s.idea_id WH
 async def ranking_page(conn: asyncpg.Connection, model_version_id: UUID, *, limit: int, offset: int) -> list[RankedRow]:
     """The ranking from position `offset + 1`: score descending, then ref in byte order."""
     records = await conn.fetch(
-        f"SELECT {RANKED_COLUMNS} {RANKED_FROM} ORDER BY -s.score, s.ref LIMIT $2 OFFSET $3",
+        f"SELECT {RANKED_COLUMNS} {RANKED_FROM} ORDER BY -s.score, s.ref{page_bounds(limit, offset)}",
         model_version_id,
-        limit,
-        offset,
     )
     return positioned(records, first=offset + 1)
 
 
-def _unscored_after(ref: str) -> str:
+def _unscored_after(ref: str, limit: int) -> str:
     # Same order as the index (`-score` is NULL for all of them), so the range is read, not sorted.
     return (
-        f"SELECT {RANKED_COLUMNS} {RANKED_FROM} AND s.score IS NULL AND s.ref > {ref} ORDER BY -s.score, s.ref LIMIT $3"
+        f"SELECT {RANKED_COLUMNS} {RANKED_FROM} AND s.score IS NULL AND s.ref > {ref} "
+        f"ORDER BY -s.score, s.ref{page_bounds(limit)}"
     )
 
 
@@ -316,20 +315,19 @@ async def ranking_after(
     to the other reads both ranges of the index in the same statement.
     """
     if after.score is None:
-        records = await conn.fetch(_unscored_after("$2::text"), model_version_id, after.ref, limit)
+        records = await conn.fetch(_unscored_after("$2::text", limit), model_version_id, after.ref)
     else:
         records = await conn.fetch(
             f"""
             SELECT * FROM (
-                (SELECT {RANKED_COLUMNS} {RANKED_FROM} AND (-s.score, s.ref) > (-$4::float8, $2::text)
-                 ORDER BY -s.score, s.ref LIMIT $3)
+                (SELECT {RANKED_COLUMNS} {RANKED_FROM} AND (-s.score, s.ref) > (-$3::float8, $2::text)
+                 ORDER BY -s.score, s.ref{page_bounds(limit)})
                 UNION ALL
-                ({_unscored_after("''")})
-            ) page ORDER BY -page.score, page.ref LIMIT $3
+                ({_unscored_after("''", limit)})
+            ) page ORDER BY -page.score, page.ref{page_bounds(limit)}
             """,
             model_version_id,
             after.ref,
-            limit,
             after.score,
         )
     return positioned(records, first=after.position + 1)

@@ -181,10 +181,18 @@ _IDEA_COLUMNS = ", ".join(_IDEA_FIELDS)
 assert _IDEA_FIELDS == IdeaRow.__struct_fields__
 
 
+_EFFORT_AT = _IDEA_FIELDS.index("effort")
+
+
 def ideas_of(records: Sequence[asyncpg.Record]) -> list[IdeaRow]:
     """IdeaRows of records that start with _IDEA_COLUMNS (a column after them is left out)."""
-    width = len(_IDEA_FIELDS)
-    return [IdeaRow(*tuple(record)[:width]) for record in records]
+    width, rows = len(_IDEA_FIELDS), []
+    for record in records:
+        values = list(record)[:width]
+        # jsonb gives a number back as it was written (39 or 39.0); the effort is in float days.
+        values[_EFFORT_AT] = {team: float(days) for team, days in values[_EFFORT_AT].items()}
+        rows.append(IdeaRow(*values))
+    return rows
 
 
 # How each written column travels in a bulk insert. A Python list inside a list parameter

@@ -155,6 +155,11 @@ class PortfolioController(Controller):
         )
 
 
+def clock_of(request: Request) -> Clock:
+    """The service's clock, for the hot reads: `conn` is then their only dependency (scoring/app.py)."""
+    return request.app.state.clock
+
+
 def stale_idea_out(row: IdeaRow, cutoff: datetime | None) -> IdeaOut:
     """The idea, flagged stale if its estimates were made before the cutoff."""
     return idea_out(row, stale=cutoff is not None and row.estimated_at is not None and row.estimated_at < cutoff)
@@ -208,7 +213,6 @@ class IdeaController(Controller):
         self,
         request: Request,
         conn: Conn,
-        clock: Now,
         portfolio_id: FromPath[UUID],
         page: Page = 1,
         page_size: PageSize = 50,
@@ -242,7 +246,7 @@ class IdeaController(Controller):
             without_owner=without_owner,
         )
         rows, total, cutoff = await service.list_ideas(
-            conn, caller_of(request), portfolio_id, filters, page=page, page_size=page_size, now=clock()
+            conn, caller_of(request), portfolio_id, filters, page=page, page_size=page_size, now=clock_of(request)()
         )
         items = [stale_idea_out(row, cutoff) for row in rows]
         return IdeaPage(items=items, total=total, page=page, page_size=page_size)
@@ -377,7 +381,6 @@ class ModelController(Controller):
         self,
         request: Request,
         conn: Conn,
-        clock: Now,
         portfolio_id: FromPath[UUID],
         model_id: FromPath[UUID],
         version: ModelVersion = None,
@@ -409,7 +412,7 @@ class ModelController(Controller):
             cursor=cursor,
             sort=sort,
             quadrant=quadrant,
-            now=clock(),
+            now=clock_of(request)(),
         )
         return ranking_out(result, page=page, page_size=page_size)
 

@@ -300,8 +300,10 @@ async def ranking_page(conn: asyncpg.Connection, model_version_id: UUID, *, limi
 
 def _unscored_after(ref: str, limit: int) -> str:
     # Same order as the index (`-score` is NULL for all of them), so the range is read, not sorted.
+    # Written as `(-s.score) IS NULL`, the index's own expression, the test is an index condition:
+    # `s.score IS NULL` made PostgreSQL scan every score of the table on each cursor page.
     return (
-        f"SELECT {RANKED_COLUMNS} {RANKED_FROM} AND s.score IS NULL AND s.ref > {ref} "
+        f"SELECT {RANKED_COLUMNS} {RANKED_FROM} AND (-s.score) IS NULL AND s.ref > {ref} "
         f"ORDER BY -s.score, s.ref{page_bounds(limit)}"
     )
 

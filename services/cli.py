@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib
 import os
 import shutil
@@ -151,6 +152,7 @@ def _run(app: ServiceApp | CompositeApp, *, host: str, port: int, workers: int, 
     # uvicorn parses HTTP with httptools and runs on uvloop whenever they are installed (they are
     # locked dependencies): about twice the requests of the pure-Python h11 parser (docs/benchmarks.md).
     if workers == 1:
+        settle_heap()
         uvicorn.run(app, host=host, port=port, log_config=None)
         return
     os.environ.update(worker_env)  # worker processes inherit this process's environment
@@ -174,6 +176,19 @@ def _run(app: ServiceApp | CompositeApp, *, host: str, port: int, workers: int, 
         shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
+def settle_heap() -> None:
+    """Move everything built so far (modules, the app, its routes and schemas: about 150,000
+    objects) out of the garbage collector's reach.
+
+    Each full collection walked all of them: 80 ms during which no request moved, and a page
+    allocates enough to set one off every few hundred requests, which was most of a page's p99
+    (docs/benchmarks.md, issue 14). They live as long as the process, so they are frozen, once,
+    before serving; what requests allocate is still collected.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 def _exit_on_sigterm(signum: int, _frame: object) -> None:
     raise SystemExit(128 + signum)
 
@@ -185,7 +200,9 @@ def worker_app() -> ServiceApp | CompositeApp:
 
     settings = Settings.from_env()
     configure_logging(settings.log_level)
-    return _app_for(os.environ[_WORKER_SERVICE], settings, jobs=os.environ.get(_WORKER_JOBS) == "1")
+    app = _app_for(os.environ[_WORKER_SERVICE], settings, jobs=os.environ.get(_WORKER_JOBS) == "1")
+    settle_heap()
+    return app
 
 
 async def _seed(database_url: str) -> tuple[str, str]:

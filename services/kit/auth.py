@@ -145,20 +145,66 @@ async def authenticate(settings: AuthSettings, token: str) -> Caller:
     return verify_token(settings, token, key=key)
 
 
+class VerifiedTokens:
+    """Tokens this process verified lately, with the caller each names.
+
+    Checking a signature costs about as much as a whole health check (issue 14), and a client
+    sends the same token with every request. A token is taken from here, without a second
+    check, only as the exact same text, only before its `exp`, and only for `horizon_seconds`
+    after it was verified: a key the identity provider withdraws stops being trusted within
+    that horizon, about as soon as the key set would be fetched again anyway. Tokens that
+    failed are not remembered. Bounded: the oldest entry goes when it is full.
+    """
+
+    def __init__(self, *, horizon_seconds: float = 60.0, size: int = 4096) -> None:
+        self.horizon_seconds, self.size = horizon_seconds, size
+        self._callers: dict[str, tuple[Caller, float]] = {}
+
+    def get(self, token: str) -> Caller | None:
+        found = self._callers.get(token)
+        if found is None:
+            return None
+        caller, good_until = found
+        if time.time() < good_until:
+            return caller
+        del self._callers[token]
+        return None
+
+    def put(self, token: str, caller: Caller) -> None:
+        expires = _claims_unverified(token).get("exp")
+        if not isinstance(expires, int | float):
+            return
+        if len(self._callers) >= self.size:
+            del self._callers[next(iter(self._callers))]
+        self._callers[token] = (caller, min(float(expires), time.time() + self.horizon_seconds))
+
+
+def _claims_unverified(token: str) -> dict[str, Any]:
+    # Only read for a token whose signature and claims were just verified.
+    return jwt.decode(token, options={"verify_signature": False})
+
+
 class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
-    def __init__(self, app: Any, settings: AuthSettings, **kwargs: Any) -> None:
+    def __init__(self, app: Any, settings: AuthSettings, verified: VerifiedTokens, **kwargs: Any) -> None:
         super().__init__(app, **kwargs)
-        self.settings = settings
+        self.settings, self.verified = settings, verified
 
     async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:
         header = connection.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
             raise Unauthorized("Send a bearer token in the Authorization header.")
-        caller = await authenticate(self.settings, token.strip())
+        caller = self.verified.get(token)
+        if caller is None:
+            caller = await authenticate(self.settings, token)
+            self.verified.put(token, caller)
         return AuthenticationResult(user=caller, auth=token)
 
 
 def auth_middleware(settings: AuthSettings) -> DefineMiddleware:
-    """The middleware a service app installs; public paths skip it."""
-    return DefineMiddleware(BearerAuthMiddleware, settings=settings, exclude=list(PUBLIC_PATH_PATTERNS))
+    """The middleware a service app installs; public paths skip it. Litestar builds one
+    middleware per route: they share the app's memory of verified tokens."""
+    return DefineMiddleware(
+        BearerAuthMiddleware, settings=settings, verified=VerifiedTokens(), exclude=list(PUBLIC_PATH_PATTERNS)
+    )

@@ -25,7 +25,7 @@ from services.scoring.mapping import departments_from_input, draft_from_input, i
 from services.scoring.members_api import MemberController
 from services.scoring.presenters import model_out, portfolio_out, ranking_out, score_out, snapshot_out, version_out
 from services.scoring.ratings_api import RatingController
-from services.scoring.repository import FacetCount, IdeaFilter
+from services.scoring.repository import FacetCount, IdeaFilter, IdeaRow
 from services.scoring.schemas import (
     FacetValue,
     IdeaFields,
@@ -155,10 +155,14 @@ class PortfolioController(Controller):
         )
 
 
-def staleness_of(idea: IdeaOut, cutoff: datetime | None) -> IdeaOut:
-    """The idea flagged stale if its estimates were made before the cutoff."""
-    stale = cutoff is not None and idea.estimated_at is not None and idea.estimated_at < cutoff
-    return msgspec.structs.replace(idea, stale=stale)
+def clock_of(request: Request) -> Clock:
+    """The service's clock, for the hot reads: `conn` is then their only dependency (scoring/app.py)."""
+    return request.app.state.clock
+
+
+def stale_idea_out(row: IdeaRow, cutoff: datetime | None) -> IdeaOut:
+    """The idea, flagged stale if its estimates were made before the cutoff."""
+    return idea_out(row, stale=cutoff is not None and row.estimated_at is not None and row.estimated_at < cutoff)
 
 
 def journey_value(row: FacetCount, review: JourneyReviewRow | None, cutoff: datetime | None) -> FacetValue:
@@ -209,7 +213,6 @@ class IdeaController(Controller):
         self,
         request: Request,
         conn: Conn,
-        clock: Now,
         portfolio_id: FromPath[UUID],
         page: Page = 1,
         page_size: PageSize = 50,
@@ -243,9 +246,9 @@ class IdeaController(Controller):
             without_owner=without_owner,
         )
         rows, total, cutoff = await service.list_ideas(
-            conn, caller_of(request), portfolio_id, filters, page=page, page_size=page_size, now=clock()
+            conn, caller_of(request), portfolio_id, filters, page=page, page_size=page_size, now=clock_of(request)()
         )
-        items = [staleness_of(idea_out(row), cutoff) for row in rows]
+        items = [stale_idea_out(row, cutoff) for row in rows]
         return IdeaPage(items=items, total=total, page=page, page_size=page_size)
 
     @get("/ideas/{ref:str}", operation_id="getIdea")
@@ -254,7 +257,7 @@ class IdeaController(Controller):
     ) -> IdeaOut:
         """One idea."""
         row = await service.read_idea(conn, caller_of(request), portfolio_id, ref)
-        return staleness_of(idea_out(row), await staleness.cutoff_for(conn, portfolio_id, clock()))
+        return stale_idea_out(row, await staleness.cutoff_for(conn, portfolio_id, clock()))
 
     @put("/ideas/{ref:str}", operation_id="replaceIdea")
     async def replace(
@@ -378,7 +381,6 @@ class ModelController(Controller):
         self,
         request: Request,
         conn: Conn,
-        clock: Now,
         portfolio_id: FromPath[UUID],
         model_id: FromPath[UUID],
         version: ModelVersion = None,
@@ -410,7 +412,7 @@ class ModelController(Controller):
             cursor=cursor,
             sort=sort,
             quadrant=quadrant,
-            now=clock(),
+            now=clock_of(request)(),
         )
         return ranking_out(result, page=page, page_size=page_size)
 

@@ -42,4 +42,7 @@ def create_app(
             "clock": Provide(lambda: clock, sync_to_thread=False),
             "integrations": Provide(lambda: client, sync_to_thread=False),
         },
+        # Also in the state, for the hot reads (api.clock_of): a handler with two dependencies
+        # has Litestar resolve them in a task group, two tasks spawned on every request.
+        state={"clock": clock},
     )

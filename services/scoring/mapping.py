@@ -151,22 +151,41 @@ def draft_from_row(row: IdeaRow) -> IdeaDraft:
     )
 
 
-def idea_out(row: IdeaRow) -> IdeaOut:
+def idea_out(row: IdeaRow, *, stale: bool = False) -> IdeaOut:
+    # Built field by field, with no intermediate domain structs or dicts: a page of ideas
+    # does this fifty times (issue 14).
     return IdeaOut(
         id=row.id,
         ref=row.ref,
         title=row.title,
         description=row.description,
-        journey=JourneyIn(**msgspec.structs.asdict(journey_of_row(row))),
-        estimates=EstimatesIn(**msgspec.structs.asdict(estimates_of_row(row))),
-        phases=list(row.phases),
-        tags=list(row.tags),
+        journey=JourneyIn(
+            persona=row.persona,
+            journey_stage=row.journey_stage,
+            touchpoint=row.touchpoint,
+            channel=row.channel,
+            pain_point=row.pain_point,
+            department=row.department,
+        ),
+        estimates=EstimatesIn(
+            customer_impact=row.customer_impact,
+            reach=row.reach,
+            confidence=row.confidence,
+            effort=row.effort,
+            cost=row.cost,
+            annual_benefit=row.annual_benefit,
+            time_criticality=row.time_criticality,
+            risk_reduction=row.risk_reduction,
+        ),
+        phases=row.phases,
+        tags=row.tags,
         owner=None if row.owner is None else msgspec.convert(row.owner, OwnerIn),
-        kpis=msgspec.convert(row.kpis, list[KpiIn]),
+        kpis=msgspec.convert(row.kpis, list[KpiIn]) if row.kpis else [],
         created_at=row.created_at,
         updated_at=row.updated_at,
         estimated_at=row.estimated_at,
         estimated_by=row.estimated_by,
+        stale=stale,
         stale_since=row.stale_since,
     )
 

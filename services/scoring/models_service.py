@@ -15,7 +15,7 @@ from services.kit.access import service as access
 from services.kit.access.rights import PLAN, READ
 from services.kit.auth import Caller
 from services.kit.problems import Conflict, FieldProblem, InvalidInput, NotFound, invalid_conversion
-from services.scoring import formulas, ranking_views, repository, score_repository
+from services.scoring import formulas, repository, score_figures, score_repository
 from services.scoring.domain import DomainError
 from services.scoring.quadrants import Thresholds
 from services.scoring.read_start import model_not_found
@@ -122,5 +122,5 @@ async def score_snapshot(
     version's quadrant thresholds."""
     portfolio = await open_portfolio(conn, caller, portfolio_id, READ)
     row = await _require_model(conn, portfolio_id, model_id, version=version)
-    _, _, limits = await ranking_views.counts_and_thresholds(conn, row.id, row.definition)
+    limits = score_figures.thresholds(row.definition, await score_figures.read(conn, row.id))
     return portfolio, row, await score_repository.snapshot(conn, row.id), limits

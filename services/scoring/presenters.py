@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from typing import Final
 
 import msgspec
@@ -27,7 +28,7 @@ from services.scoring.schemas import (
     ScoreSnapshot,
     SnapshotIdea,
 )
-from services.scoring.score_repository import ModelVersionRow, ScoreRow, SnapshotRow
+from services.scoring.score_repository import ModelVersionRow, RankedRow, ScoreRow, SnapshotRow
 
 SCORE_DIGITS: Final = 10
 """Significant digits a score and its contributions are shown with. Scores are stored as
@@ -91,15 +92,24 @@ def score_out(version: ModelVersionRow, score: ScoreRow) -> IdeaScoreOut:
     )
 
 
+def _shown_contributions(rows: list[RankedRow]) -> Iterator[float]:
+    """Every contribution on the page at SCORE_DIGITS, in order, rounded by one format call: a
+    call of `shown` per contribution was the ranking page's largest cost in Python (issue 14).
+    Contributions are finite (stored in jsonb), so need none of `shown`'s special cases."""
+    values = [part.contribution for row in rows for part in row.breakdown]
+    return map(float, (f"{{:.{SCORE_DIGITS}g}} " * len(values)).format(*values).split())
+
+
 def ranking_out(result: RankingPage, *, page: int, page_size: int) -> RankingOut:
     version, limits = result.version, result.thresholds
+    contributions = _shown_contributions(result.rows)
     items = [
         RankedIdea(
             rank=row.position if row.score is not None else None,
             ref=row.ref,
             title=row.title,
             score=shown(row.score),
-            breakdown=shown_breakdown(row.breakdown),
+            breakdown=[Contribution(part.criterion, part.inputs, next(contributions)) for part in row.breakdown],
             missing=row.missing,
             reason=row.reason,
             persona=row.persona,

@@ -12,7 +12,7 @@ import msgspec
 from services.kit.auth import Caller
 from services.kit.clock import system_clock
 from services.kit.problems import FieldProblem, InvalidInput
-from services.scoring import ranking_views, score_repository
+from services.scoring import ranking_views, score_figures, score_repository
 from services.scoring.quadrants import Thresholds
 from services.scoring.read_start import start_read
 from services.scoring.score_repository import ModelVersionRow, RankedRow, RankingKey
@@ -29,11 +29,8 @@ class RankingPage(msgspec.Struct, frozen=True):
 
 
 class _Cursor(msgspec.Struct, frozen=True, array_like=True):
-    """Where the next page starts, and the totals counted for the first page.
-
-    Counting a 100,000-idea ranking costs more than reading a page of it, so the totals are
-    counted once, when the walk starts, and carried along.
-    """
+    """Where the next page starts, and the totals and thresholds the first page showed: every
+    page of a walk shows the same ones, even if scores change during it."""
 
     version_id: UUID
     after: RankingKey
@@ -90,7 +87,8 @@ async def ranking(
         if cursor is not None:
             message = "a cursor pages the score order of every idea; page a sorted or filtered view by number"
             raise InvalidInput(message, errors=[FieldProblem(field="query.cursor", message=message)])
-        scored, unscored, limits = await ranking_views.counts_and_thresholds(conn, row.id, row.definition)
+        scored, unscored = started.figures.scored, started.figures.unscored
+        limits = score_figures.thresholds(row.definition, started.figures)
         rows, total = await ranking_views.view_page(
             conn, row.id, sort=sort, quadrant=quadrant, limits=limits, limit=page_size, offset=(page - 1) * page_size
         )
@@ -107,7 +105,9 @@ async def ranking(
         scored, unscored, limits = walk.scored, walk.unscored, walk.thresholds
     else:
         rows = await score_repository.ranking_page(conn, row.id, limit=page_size + 1, offset=(page - 1) * page_size)
-        scored, unscored, limits = await ranking_views.counts_and_thresholds(conn, row.id, row.definition)
+        # Stored with the scores and read with the model version: a page counts nothing.
+        scored, unscored = started.figures.scored, started.figures.unscored
+        limits = score_figures.thresholds(row.definition, started.figures)
     next_cursor = None
     if len(rows) > page_size:
         rows = rows[:page_size]

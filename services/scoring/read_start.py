@@ -4,7 +4,7 @@ stale, and which model version does a ranking show.
 A ranking page, a filtered ideas page and a run poll are most of the traffic. Each used to spend
 a round trip to PostgreSQL on the membership check, one on the model version and one on the
 review cadence before reading its page; now one statement answers all three (issue 14), with
-the same 404 and 403 as `require_access`.
+the same 404 and 403 as `require_access`, and brings a ranking's stored totals and medians too.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from services.kit.auth import Caller
 from services.kit.problems import NotFound
 from services.scoring import score_repository
 from services.scoring.review_rules import stale_cutoff
+from services.scoring.score_figures import NO_FIGURES, ScoreFigures
 from services.scoring.score_repository import ModelVersionRow
 
 
@@ -29,6 +30,8 @@ class Started(msgspec.Struct, frozen=True):
     # Estimates made before this are stale now; None when the portfolio has no cadence row.
     cutoff: datetime | None
     version: ModelVersionRow | None = None
+    # The version's stored totals and medians (score_figures.py).
+    figures: ScoreFigures = NO_FIGURES
 
 
 async def start_read(
@@ -41,7 +44,7 @@ async def start_read(
     version: int | None = None,
 ) -> Started:
     """The caller's read access, the staleness cutoff and, given `model_id`, the model version (the
-    latest when `version` is None): NotFound for a portfolio the caller is not a member of, then for
+    latest when `version` is None) with its stored figures: NotFound for a portfolio the caller is not a member of, then for
     a model or version that does not exist."""
     subject, groups = access.caller_params(caller)
     found = await score_repository.read_start(
@@ -52,7 +55,7 @@ async def start_read(
     if model_id is not None and found.version is None:
         raise model_not_found(model_id, version)
     days = found.review_every_days
-    return Started(granted, None if days is None else stale_cutoff(now, days), found.version)
+    return Started(granted, None if days is None else stale_cutoff(now, days), found.version, found.figures)
 
 
 def model_not_found(model_id: UUID, version: int | None) -> NotFound:

@@ -1,7 +1,8 @@
 """Keeping stored scores current: an idea's score under every model version, with its ratings.
 
 Scores are absolute: one idea's estimates and ratings and one model version decide them. They
-are stored on every write, so a ranking is a sorted read; this module is that write.
+are stored on every write, so a ranking is a sorted read; this module is that write, and it
+keeps each version's stored figures (totals and medians, score_figures.py) in step with them.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
-from services.scoring import formulas, ratings_repository, score_repository
+from services.scoring import formulas, ratings_repository, score_figures, score_repository
 from services.scoring.mapping import estimates_of_row, score_to_columns
 from services.scoring.ratings import NO_VOICES, Department, Rating, Voices, voices_of
 from services.scoring.repository import IdeaRow
@@ -52,6 +53,7 @@ async def score_version(
     """Score `ideas` under one (new) model version."""
     voices = await voices_by_idea(conn, portfolio_id, ideas)
     await score_repository.upsert_scores(conn, version_id, score_rows(model, ideas, voices))
+    await score_figures.refresh(conn, portfolio_id, version_id=version_id)
 
 
 async def rescore(conn: asyncpg.Connection, portfolio_id: UUID, ideas: Sequence[IdeaRow], *, new: bool = False) -> None:
@@ -66,3 +68,4 @@ async def rescore(conn: asyncpg.Connection, portfolio_id: UUID, ideas: Sequence[
     for version in versions:
         model = msgspec.convert(version.definition, formulas.ScoringModel)
         await score_repository.upsert_scores(conn, version.id, score_rows(model, ideas, voices))
+    await score_figures.refresh(conn, portfolio_id)

@@ -12,7 +12,8 @@ import msgspec
 
 from services.kit.access.repository import caller_roles_sql
 from services.scoring.formulas import Contribution
-from services.scoring.repository import many, one
+from services.scoring.repository import many, one, page_bounds
+from services.scoring.score_figures import FIGURE_COLUMNS, NO_FIGURES, ScoreFigures, of_record
 
 
 class ModelVersionRow(msgspec.Struct, frozen=True):
@@ -111,6 +112,7 @@ class ReadStart(msgspec.Struct, frozen=True):
     roles: list[str]
     review_every_days: int | None
     version: ModelVersionRow | None
+    figures: ScoreFigures = NO_FIGURES
 
 
 async def read_start(
@@ -123,18 +125,20 @@ async def read_start(
     version: int | None = None,
 ) -> ReadStart | None:
     """The caller's roles on the portfolio, its review cadence and, given `model_id`, that model's
-    version (the latest when `version` is None), in one statement; None if there is no such portfolio.
+    version (the latest when `version` is None) with its stored figures, in one statement; None if
+    there is no such portfolio.
 
-    A page read then needs one statement more: the membership check and the model version cost
-    no round trip of their own (issue 14).
+    A page read then needs one statement more: the membership check, the model version and its
+    totals and medians cost no round trip of their own (issue 14).
     """
     roles = caller_roles_sql("p.id", subject="$2", groups="$3")
     model_join, model_params = "", []
     if model_id is not None:
         model_join = f"""
         LEFT JOIN LATERAL (
-            SELECT {_VERSION_COLUMNS}
+            SELECT {_VERSION_COLUMNS}, {FIGURE_COLUMNS}
             FROM scoring.models m JOIN scoring.model_versions v ON v.model_id = m.id
+            LEFT JOIN scoring.score_figures f ON f.model_version_id = v.id
             WHERE m.portfolio_id = p.id AND m.id = $4 AND ($5::int IS NULL OR v.version = $5)
             ORDER BY v.version DESC LIMIT 1
         ) mv ON true"""
@@ -152,10 +156,10 @@ async def read_start(
     )
     if record is None:
         return None
-    found = None
-    if model_id is not None and record["id"] is not None:
-        found = msgspec.convert({name: record[name] for name in ModelVersionRow.__struct_fields__}, ModelVersionRow)
-    return ReadStart(list(record["caller_roles"]), record["review_every_days"], found)
+    if model_id is None or record["id"] is None:
+        return ReadStart(list(record["caller_roles"]), record["review_every_days"], None)
+    found = msgspec.convert({name: record[name] for name in ModelVersionRow.__struct_fields__}, ModelVersionRow)
+    return ReadStart(list(record["caller_roles"]), record["review_every_days"], found, of_record(record))
 
 
 async def list_latest_model_versions(conn: asyncpg.Connection, portfolio_id: UUID) -> list[ModelVersionRow]:
@@ -288,18 +292,19 @@ RANKED_FROM = "FROM scoring.scores s JOIN scoring.ideas i ON i.id = s.idea_id WH
 async def ranking_page(conn: asyncpg.Connection, model_version_id: UUID, *, limit: int, offset: int) -> list[RankedRow]:
     """The ranking from position `offset + 1`: score descending, then ref in byte order."""
     records = await conn.fetch(
-        f"SELECT {RANKED_COLUMNS} {RANKED_FROM} ORDER BY -s.score, s.ref LIMIT $2 OFFSET $3",
+        f"SELECT {RANKED_COLUMNS} {RANKED_FROM} ORDER BY -s.score, s.ref{page_bounds(limit, offset)}",
         model_version_id,
-        limit,
-        offset,
     )
     return positioned(records, first=offset + 1)
 
 
-def _unscored_after(ref: str) -> str:
+def _unscored_after(ref: str, limit: int) -> str:
     # Same order as the index (`-score` is NULL for all of them), so the range is read, not sorted.
+    # Written as `(-s.score) IS NULL`, the index's own expression, the test is an index condition:
+    # `s.score IS NULL` made PostgreSQL scan every score of the table on each cursor page.
     return (
-        f"SELECT {RANKED_COLUMNS} {RANKED_FROM} AND s.score IS NULL AND s.ref > {ref} ORDER BY -s.score, s.ref LIMIT $3"
+        f"SELECT {RANKED_COLUMNS} {RANKED_FROM} AND (-s.score) IS NULL AND s.ref > {ref} "
+        f"ORDER BY -s.score, s.ref{page_bounds(limit)}"
     )
 
 
@@ -312,20 +317,19 @@ async def ranking_after(
     to the other reads both ranges of the index in the same statement.
     """
     if after.score is None:
-        records = await conn.fetch(_unscored_after("$2::text"), model_version_id, after.ref, limit)
+        records = await conn.fetch(_unscored_after("$2::text", limit), model_version_id, after.ref)
     else:
         records = await conn.fetch(
             f"""
             SELECT * FROM (
-                (SELECT {RANKED_COLUMNS} {RANKED_FROM} AND (-s.score, s.ref) > (-$4::float8, $2::text)
-                 ORDER BY -s.score, s.ref LIMIT $3)
+                (SELECT {RANKED_COLUMNS} {RANKED_FROM} AND (-s.score, s.ref) > (-$3::float8, $2::text)
+                 ORDER BY -s.score, s.ref{page_bounds(limit)})
                 UNION ALL
-                ({_unscored_after("''")})
-            ) page ORDER BY -page.score, page.ref LIMIT $3
+                ({_unscored_after("''", limit)})
+            ) page ORDER BY -page.score, page.ref{page_bounds(limit)}
             """,
             model_version_id,
             after.ref,
-            limit,
             after.score,
         )
     return positioned(records, first=after.position + 1)

@@ -19,6 +19,7 @@ from services.scoring import (
     csv_codec,
     history,
     repository,
+    score_figures,
     staleness,
     voices_service,
 )
@@ -219,11 +220,26 @@ async def replace_idea(
 async def _replace_idea(
     conn: asyncpg.Connection, portfolio_id: UUID, draft: IdeaDraft, *, by: str, at: datetime
 ) -> IdeaRow:
-    current = await _require_idea(conn, portfolio_id, draft.ref, for_update=True)
-    row = await repository.update_idea(conn, portfolio_id, draft_to_row(draft))
-    assert row is not None  # locked above, so it cannot have vanished
-    await rescore(conn, portfolio_id, [row])
-    return await history.record_updated(conn, draft_from_row(current), draft, row, by=by, at=at)
+    (row,) = await _replace_ideas(conn, portfolio_id, [draft], by=by, at=at)
+    return row
+
+
+async def _replace_ideas(
+    conn: asyncpg.Connection, portfolio_id: UUID, drafts: Sequence[IdeaDraft], *, by: str, at: datetime
+) -> list[IdeaRow]:
+    """Overwrite existing ideas and rescore them together: an import's updates refresh the
+    ranking figures once, not once per idea."""
+    replaced = []
+    for draft in drafts:
+        current = await _require_idea(conn, portfolio_id, draft.ref, for_update=True)
+        row = await repository.update_idea(conn, portfolio_id, draft_to_row(draft))
+        assert row is not None  # locked above, so it cannot have vanished
+        replaced.append((current, draft, row))
+    await rescore(conn, portfolio_id, [row for _, _, row in replaced])
+    return [
+        await history.record_updated(conn, draft_from_row(current), draft, row, by=by, at=at)
+        for current, draft, row in replaced
+    ]
 
 
 async def patch_idea(
@@ -246,6 +262,8 @@ async def delete_idea(conn: asyncpg.Connection, caller: Caller, portfolio_id: UU
     await access.require_access(conn, caller, portfolio_id, PLAN)
     if not await repository.delete_idea(conn, portfolio_id, ref):
         raise NotFound(f"There is no idea {ref!r} in this portfolio.")
+    # Its scores went with it (ON DELETE CASCADE): the totals and medians change.
+    await score_figures.refresh(conn, portfolio_id)
 
 
 async def journey_map(conn: asyncpg.Connection, caller: Caller, portfolio_id: UUID) -> dict[str, list[FacetCount]]:
@@ -329,8 +347,8 @@ async def import_ideas(
             changed.append(merged)
     if problems:
         raise InvalidInput(f"{len(problems)} problem(s) in the file; nothing was imported.", errors=problems)
-    for draft in changed:
-        await _replace_idea(conn, portfolio_id, draft, by=caller.subject, at=at)
+    if changed:
+        await _replace_ideas(conn, portfolio_id, changed, by=caller.subject, at=at)
     new = [row.idea for row in file.rows if row.idea.ref not in stored]
     if new:
         await _create_ideas(conn, portfolio, new, by=caller.subject, at=at)

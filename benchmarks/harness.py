@@ -140,6 +140,18 @@ def wrk(
     return Load(rate, latency["50"], latency["99"], sum(int(n) for n in errors.groups()) if errors else 0)
 
 
+def wrk_at_rate(url: str, *, token: str, rate: float, clients: int, seconds: int, workdir: Path) -> Load:
+    """Load `url` at about `rate` requests a second: a first paced run measures how much the
+    answers' own time slows each connection down, and the measured run waits that much less
+    between requests (wrk's `delay()` counts from the answer, not from the last send)."""
+    first = wrk(url, token=token, clients=clients, seconds=seconds, workdir=workdir, rate=rate)
+    period_ms = 1000 * clients / rate
+    waited_ms = max(1, round(period_ms))
+    answer_ms = max(0.0, 1000 * clients / max(first.rate, 1e-9) - waited_ms)
+    corrected = 1000 * clients / max(1.0, period_ms - answer_ms)
+    return wrk(url, token=token, clients=clients, seconds=seconds, workdir=workdir, rate=corrected)
+
+
 def _ms(text: str) -> float:
     for unit, factor in (("us", 0.001), ("ms", 1.0), ("s", 1000.0), ("m", 60_000.0)):
         if text.endswith(unit):

@@ -48,6 +48,7 @@ from benchmarks.harness import (
     require_wrk,
     wait_until_ready,
     wrk,
+    wrk_at_rate,
 )
 from benchmarks.scoring_ranking import generate_ideas, load_and_score
 from services.kit import migrate
@@ -278,7 +279,7 @@ def quick(args: argparse.Namespace) -> None:
         loaded, _ = measure(targets, token, args)
         # p99 at half of each request's own maximum rate: wrk's connections paced to offer it.
         half = [
-            wrk(t.url, token=token, clients=8, seconds=args.seconds, workdir=WORKDIR, rate=load.rate / 2)
+            wrk_at_rate(t.url, token=token, clients=8, seconds=args.seconds, workdir=WORKDIR, rate=load.rate / 2)
             for t, load in zip(targets, loaded, strict=True)
         ]
     finally:
@@ -287,7 +288,7 @@ def quick(args: argparse.Namespace) -> None:
     print(
         f"{args.ideas:,} ideas under RICE, a {run_status} run; one `roadmap serve` process ({stack}); "
         f"wrk -t2 -c16 on loopback, median of {args.rounds} rounds of {args.seconds:g} s; p99 at half rate: "
-        f"wrk -c8 paced to half of the -c16 rate (harness.WRK_PACING); {os.cpu_count()} cores, "
+        f"wrk -c8 paced to half of the -c16 rate (harness.wrk_at_rate); {os.cpu_count()} cores, "
         f"Python {platform.python_version()}\n"
     )
     print(

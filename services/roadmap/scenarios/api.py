@@ -13,7 +13,7 @@ from litestar.status_codes import HTTP_202_ACCEPTED
 from services.kit.access.rights import READ
 from services.kit.db import Conn
 from services.kit.params import Page, PageSize, caller_of
-from services.roadmap.scenarios import service
+from services.roadmap.scenarios import runs_service, service
 from services.roadmap.scenarios.presenters import run_out, scenario_out
 from services.roadmap.scenarios.schemas import (
     Comparison,
@@ -105,7 +105,7 @@ class ScenarioController(Controller):
         self, request: Request, conn: Conn, scenario_id: FromPath[UUID], data: JSONBody[RunIn]
     ) -> Response[RunOut]:
         """Optimise the scenario as a job; answers 202 with the run's address to poll."""
-        run = await service.start_run(conn, scenario_id, data, caller=caller_of(request))
+        run = await runs_service.start_run(conn, scenario_id, data, caller=caller_of(request))
         return Response(run_out(run), status_code=HTTP_202_ACCEPTED, headers={"Location": f"/roadmap/runs/{run.id}"})
 
     @post("/{scenario_id:uuid}/frontier", operation_id="startFrontier", status_code=HTTP_202_ACCEPTED)
@@ -113,7 +113,7 @@ class ScenarioController(Controller):
         self, request: Request, conn: Conn, scenario_id: FromPath[UUID], data: JSONBody[dict[str, Any]]
     ) -> Response[RunOut]:
         """Sweep the total budget (every phase scaled alike) as a job: `{fromFactor, toFactor, points}`."""
-        run = await service.start_frontier(conn, scenario_id, data, caller=caller_of(request))
+        run = await runs_service.start_frontier(conn, scenario_id, data, caller=caller_of(request))
         return Response(run_out(run), status_code=HTTP_202_ACCEPTED, headers={"Location": f"/roadmap/runs/{run.id}"})
 
     @get("/{scenario_id:uuid}/runs", operation_id="listRuns")
@@ -121,7 +121,9 @@ class ScenarioController(Controller):
         self, request: Request, conn: Conn, scenario_id: FromPath[UUID], page: Page = 1, page_size: PageSize = 50
     ) -> RunPage:
         """The scenario's runs, oldest first."""
-        rows, total = await service.list_runs(conn, caller_of(request), scenario_id, page=page, page_size=page_size)
+        rows, total = await runs_service.list_runs(
+            conn, caller_of(request), scenario_id, page=page, page_size=page_size
+        )
         return RunPage(items=[run_out(row) for row in rows], total=total, page=page, page_size=page_size)
 
 
@@ -137,24 +139,24 @@ class RunController(Controller):
         ids: Annotated[list[UUID], QueryParameter(min_items=2, max_items=10, description="two to ten run ids")],
     ) -> Comparison:
         """Runs side by side: ideas added, removed or moved against the first, spend per phase, objective."""
-        columns, left_out, ideas = await service.compare_runs(conn, caller_of(request), ids)
+        columns, left_out, ideas = await runs_service.compare_runs(conn, caller_of(request), ids)
         return Comparison(runs=columns, not_compared=left_out, ideas=ideas)
 
     @get("/{run_id:uuid}", operation_id="getRun")
     async def read(self, request: Request, conn: Conn, run_id: FromPath[UUID]) -> RunOut:
         """A run's status and progress (poll this), and its summary once finished."""
-        return run_out(await service.require_run(conn, caller_of(request), run_id, READ))
+        return run_out(await runs_service.require_run(conn, caller_of(request), run_id, READ))
 
     @get("/{run_id:uuid}/result", operation_id="getRunResult")
     async def result(self, request: Request, conn: Conn, run_id: FromPath[UUID]) -> dict[str, Any]:
         """The result document: assignments (each with its idea's title, owner, persona, journey stage,
         cost, value and KPIs), spend per phase, left-out reasons, bound and gap."""
-        return await service.run_result(conn, caller_of(request), run_id)
+        return await runs_service.run_result(conn, caller_of(request), run_id)
 
     @get("/{run_id:uuid}/frontier.svg", operation_id="getFrontierChart", media_type="image/svg+xml")
     async def frontier_chart(self, request: Request, conn: Conn, run_id: FromPath[UUID]) -> Response[str]:
         """The frontier of a finished sweep as a chart a browser opens (SVG)."""
-        return Response(await service.frontier_chart(conn, caller_of(request), run_id), media_type="image/svg+xml")
+        return Response(await runs_service.frontier_chart(conn, caller_of(request), run_id), media_type="image/svg+xml")
 
     @post("/{run_id:uuid}/sensitivity", operation_id="startSensitivity", status_code=HTTP_202_ACCEPTED)
     async def sensitivity(
@@ -162,7 +164,7 @@ class RunController(Controller):
     ) -> Response[RunOut]:
         """Budget sensitivity of a finished run's plan, as a job: per phase the budget range over
         which the plan stays best, the next step's gain per unit, and the LP relaxation's price."""
-        run = await service.start_explanation(conn, run_id, "sensitivity", data, caller=caller_of(request))
+        run = await runs_service.start_explanation(conn, run_id, "sensitivity", data, caller=caller_of(request))
         return Response(run_out(run), status_code=HTTP_202_ACCEPTED, headers={"Location": f"/roadmap/runs/{run.id}"})
 
     @post("/{run_id:uuid}/alternatives", operation_id="startAlternatives", status_code=HTTP_202_ACCEPTED)
@@ -171,13 +173,13 @@ class RunController(Controller):
     ) -> Response[RunOut]:
         """Up to `count` other plans, each differing by `minDifference` ideas and losing at most
         `maxLoss` of the value, as a job (`{count, minDifference, maxLoss, timeLimitSeconds}`)."""
-        run = await service.start_explanation(conn, run_id, "alternatives", data, caller=caller_of(request))
+        run = await runs_service.start_explanation(conn, run_id, "alternatives", data, caller=caller_of(request))
         return Response(run_out(run), status_code=HTTP_202_ACCEPTED, headers={"Location": f"/roadmap/runs/{run.id}"})
 
     @post("/{run_id:uuid}/cancel", operation_id="cancelRun", status_code=200)
     async def cancel(self, request: Request, conn: Conn, run_id: FromPath[UUID]) -> RunOut:
         """Stop a run; a running one keeps the best plan it had."""
-        return run_out(await service.cancel_run(conn, caller_of(request), run_id))
+        return run_out(await runs_service.cancel_run(conn, caller_of(request), run_id))
 
 
 class ReplanController(Controller):

@@ -117,11 +117,13 @@ def solve(
     # The left-out reasons come after the search, within the limit: about 0.13 ms an idea.
     reserve = min(0.15 * config.time_limit_seconds, EXPLAIN_SECONDS_PER_IDEA * len(instance.ideas))
     run, lp_bound = _search(instance, config, began - reserve, best, caller)  # its clock runs ahead
-    best.offer(run.plan)
+    dual_bound = min(run.dual_bound, lp_bound)
+    if best.offer(run.plan) and caller.listening and not caller.stopped:
+        # HiGHS's last plan can come after its last callback: the caller hears of it too.
+        best.report(None, dual_bound)
     if best.plan is not None:  # same score, every rule kept, never dearer (idle.py)
         best.plan = drop_idle_ideas(instance, best.plan)
     plan = best.plan
-    dual_bound = min(run.dual_bound, lp_bound)
     if plan is None:
         if run.infeasible:
             diagnosing = Progress(caller.elapsed(), DIAGNOSE, None, None, None, None)
@@ -193,7 +195,8 @@ def _search(
         seconds = min(left() / 2, 30.0) if whole else left()
         found = core_plan(model, guide, seconds=seconds, threads=config.threads, progress=progress,
                           stopped=lambda: caller.stopped)  # fmt: skip
-        best.offer(found)
+        if best.offer(found) and progress is not None:
+            progress(None, guide.bound)  # a core's last plan can come after its last callback
     if caller.stopped:
         return _not_run("stopped by the caller after the core heuristic", stopped=True), guide.bound
     if not whole or left() <= 0.05:

@@ -65,9 +65,10 @@ async def owned_dated_plan(http, token_for) -> tuple[dict, dict]:
     return scored, plan
 
 
-async def push(http, token_for, jira, scored, plan) -> tuple[dict, dict[str, str]]:
+async def push(http, token_for, jira, scored, plan, *, cid: str | None = None) -> tuple[dict, dict[str, str]]:
+    """Push the plan through connection `cid`, or a new one; the finished push and the issue keys."""
     editor, viewer = token_for(EDITOR), token_for("viewer")
-    cid = await connect(http, jira, scored["portfolioId"], editor)
+    cid = cid or await connect(http, jira, scored["portfolioId"], editor)
     started = await http.post(f"/integrations/connections/{cid}/pushes", json={"planId": plan["id"]}, headers=editor)
     assert started.status_code == 202, started.text
     done = await wait_for(
@@ -219,22 +220,11 @@ async def test_a_changed_department_replaces_its_label_and_labels_people_added_s
     people_database_url, settings, token_for, jira, monkeypatch
 ):
     settings = push_settings(settings, people_database_url, jira, monkeypatch)
-    editor, viewer = token_for(EDITOR), token_for("viewer")
+    editor = token_for(EDITOR)
     async with single_process(settings) as http:
         scored, plan = await owned_dated_plan(http, token_for)
         cid = await connect(http, jira, scored["portfolioId"], editor)
-
-        async def push_to_the_same_connection(plan_id: str) -> dict[str, str]:
-            started = await http.post(
-                f"/integrations/connections/{cid}/pushes", json={"planId": plan_id}, headers=editor
-            )
-            assert started.status_code == 202, started.text
-            done = await wait_for(http, f"/integrations/pushes/{started.json()['id']}", viewer,
-                                  until={"succeeded", "partial", "failed"})  # fmt: skip
-            assert done["status"] == "succeeded", done
-            return {op["idea"]: op["issue_key"] for op in done["operations"] if op.get("idea") and op.get("issue_key")}
-
-        keys = await push_to_the_same_connection(plan["id"])
+        _, keys = await push(http, token_for, jira, scored, plan, cid=cid)
         assert "A1" in keys, "A1 is planned in improve"
         assert "Customer-Service" in jira.issue(keys["A1"])["fields"]["labels"]
         jira.add_label(keys["A1"], "team-favourite")  # someone adds a label of their own in Jira
@@ -249,7 +239,7 @@ async def test_a_changed_department_replaces_its_label_and_labels_people_added_s
         newer = await run_and_approve(http, token_for, scenario.json()["id"], "Moved")
         (a1,) = [a for a in newer["assignments"] if a["idea"] == "A1"]
         assert a1["owner"]["department"] == "Digital Channels", a1
-        again = await push_to_the_same_connection(newer["id"])
+        _, again = await push(http, token_for, jira, scored, newer, cid=cid)
 
     assert again["A1"] == keys["A1"], "the same issue is updated, not a new one made"
     labels = jira.issue(keys["A1"])["fields"]["labels"]

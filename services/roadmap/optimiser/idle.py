@@ -16,8 +16,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-import msgspec
-
 from services.roadmap.optimiser.instance import (
     Coverage,
     Instance,
@@ -25,6 +23,7 @@ from services.roadmap.optimiser.instance import (
     Pin,
     Plan,
     Requires,
+    attribute_key,
     coverage_groups,
 )
 from services.roadmap.optimiser.validate import validate
@@ -80,7 +79,7 @@ def _coverages_of(instance: Instance, i: int, p: int) -> list[tuple[tuple[int, s
             and (c.phase is None or c.phase == p)
             and c.attribute in instance.ideas[i].attributes
         ):
-            found.append(((c.ref, _key(instance.ideas[i].attributes[c.attribute])), c.at_least))
+            found.append(((c.ref, attribute_key(instance.ideas[i].attributes[c.attribute])), c.at_least))
     return found
 
 
@@ -93,8 +92,3 @@ def _coverage_counts(instance: Instance, chosen: dict[int, int]) -> dict[tuple[i
                     1 for i in members if i in chosen and (c.phase is None or chosen[i] == c.phase)
                 )
     return counts
-
-
-def _key(value) -> str:
-    # As coverage_groups keys a value: its JSON text.
-    return msgspec.json.encode(value).decode()

@@ -270,6 +270,11 @@ def coverage_groups(instance: Instance, attribute: str) -> dict[str, list[int]]:
     groups: dict[str, list[int]] = {}
     for i, idea in enumerate(instance.ideas):
         if attribute in idea.attributes:
-            key = msgspec.json.encode(idea.attributes[attribute]).decode()
+            key = attribute_key(idea.attributes[attribute])
             groups.setdefault(key, []).append(i)
     return groups
+
+
+def attribute_key(value: str | int | float | bool) -> str:
+    """An attribute value as coverage groups key it: its JSON text."""
+    return msgspec.json.encode(value).decode()

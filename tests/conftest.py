@@ -16,6 +16,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 import hypothesis
+import msgspec
 import pytest
 
 from services.kit import migrate
@@ -106,6 +107,9 @@ async def conn(session_conn: asyncpg.Connection) -> AsyncIterator[asyncpg.Connec
     """A connection inside a transaction that is rolled back after the test."""
     transaction = session_conn.transaction()
     await transaction.start()
+    # A portfolio's read generation moves when a transaction commits (migration 0024); the
+    # test's requests never commit, so each statement moves it instead, as a commit would.
+    await session_conn.execute("SET CONSTRAINTS scoring.read_touch_bumps_generation IMMEDIATE")
     try:
         yield session_conn
     finally:
@@ -160,6 +164,19 @@ async def client(settings: Settings, conn: asyncpg.Connection, clock: HandClock)
     app = create_single_process_app(settings, source=RolledBackSource(conn), clock=clock)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+@pytest.fixture
+async def uncached_client(
+    settings: Settings, conn: asyncpg.Connection, clock: HandClock
+) -> AsyncIterator[httpx.AsyncClient]:
+    """`client`'s app with the read cache off (kit/read_cache.py), on the same transaction."""
+    from services.single_process import create_single_process_app
+
+    uncached = msgspec.structs.replace(settings, read_cache_mb=0)
+    app = create_single_process_app(uncached, source=RolledBackSource(conn), clock=clock)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
         yield http
 
 

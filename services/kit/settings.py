@@ -60,6 +60,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     db_pool_min: int = 1
     db_pool_max: int = 10
     db_command_timeout_seconds: float = 30.0
+    # Each process keeps up to this many MiB of hot reads' encoded answers (kit/read_cache.py);
+    # 0 turns the cache off.
+    read_cache_mb: int = 32
     scoring_url: str | None = None
     roadmap_url: str | None = None
     integrations_url: str | None = None
@@ -137,6 +140,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             max_body_bytes=_int(env, "ROADMAP_MAX_BODY_BYTES", 8 * 1024 * 1024),
             db_pool_min=_int(env, "ROADMAP_DB_POOL_MIN", 1),
             db_pool_max=_int(env, "ROADMAP_DB_POOL_MAX", 10),
+            read_cache_mb=_int(env, "ROADMAP_READ_CACHE_MB", 32),
             scoring_url=env.get("ROADMAP_SCORING_URL") or None,
             roadmap_url=env.get("ROADMAP_ROADMAP_URL") or None,
             integrations_url=env.get("ROADMAP_INTEGRATIONS_URL") or None,

@@ -8,24 +8,25 @@ from typing import Annotated, Literal
 from uuid import UUID
 
 import msgspec
-from litestar import Controller, Request, Response, delete, get, patch, post, put
+from litestar import Controller, MediaType, Request, Response, delete, get, patch, post, put
 from litestar.di import NamedDependency
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter, RawBody
 
 from services.kit.access.rights import READ
 from services.kit.clock import Clock
-from services.kit.db import Conn
+from services.kit.db import Conn, read_connection
 from services.kit.params import Page, PageSize, caller_of
 from services.kit.problems import FieldProblem, InvalidInput
-from services.scoring import models_service, rankings, service, staleness
+from services.kit.read_cache import ReadCache
+from services.scoring import hot_reads, models_service, service, staleness
 from services.scoring.domain import PHASES
 from services.scoring.living_api import LIVING_ROUTES
-from services.scoring.mapping import departments_from_input, draft_from_input, idea_out, patch_changes
+from services.scoring.mapping import departments_from_input, draft_from_input, idea_out, patch_changes, stale_idea_out
 from services.scoring.members_api import MemberController
-from services.scoring.presenters import model_out, portfolio_out, ranking_out, score_out, snapshot_out, version_out
+from services.scoring.presenters import model_out, portfolio_out, score_out, snapshot_out, version_out
 from services.scoring.ratings_api import RatingController
-from services.scoring.repository import FacetCount, IdeaFilter, IdeaRow
+from services.scoring.repository import FacetCount, IdeaFilter
 from services.scoring.schemas import (
     FacetValue,
     IdeaFields,
@@ -156,13 +157,13 @@ class PortfolioController(Controller):
 
 
 def clock_of(request: Request) -> Clock:
-    """The service's clock, for the hot reads: `conn` is then their only dependency (scoring/app.py)."""
+    """The service's clock, for the hot reads: they take no dependency at all (scoring/app.py)."""
     return request.app.state.clock
 
 
-def stale_idea_out(row: IdeaRow, cutoff: datetime | None) -> IdeaOut:
-    """The idea, flagged stale if its estimates were made before the cutoff."""
-    return idea_out(row, stale=cutoff is not None and row.estimated_at is not None and row.estimated_at < cutoff)
+def read_cache_of(request: Request) -> ReadCache:
+    """The process's cache of hot reads' answers (kit/read_cache.py)."""
+    return request.app.state.read_cache
 
 
 def journey_value(row: FacetCount, review: JourneyReviewRow | None, cutoff: datetime | None) -> FacetValue:
@@ -212,7 +213,6 @@ class IdeaController(Controller):
     async def list(
         self,
         request: Request,
-        conn: Conn,
         portfolio_id: FromPath[UUID],
         page: Page = 1,
         page_size: PageSize = 50,
@@ -229,7 +229,7 @@ class IdeaController(Controller):
         without_owner: Annotated[
             bool, QueryParameter(name="withoutOwner", description="only ideas nobody owns")
         ] = False,
-    ) -> IdeaPage:
+    ) -> Response[IdeaPage]:
         """List the backlog in ref order, filtered by journey context, tag, phase, text, owner or
         stale estimates. `department` matches the idea's owning department or its owner's department."""
         filters = IdeaFilter(
@@ -245,11 +245,12 @@ class IdeaController(Controller):
             owner=owner,
             without_owner=without_owner,
         )
-        rows, total, cutoff = await service.list_ideas(
-            conn, caller_of(request), portfolio_id, filters, page=page, page_size=page_size, now=clock_of(request)()
-        )
-        items = [stale_idea_out(row, cutoff) for row in rows]
-        return IdeaPage(items=items, total=total, page=page, page_size=page_size)
+        async with read_connection(request) as conn:
+            body = await hot_reads.ideas_body(
+                conn, caller_of(request), portfolio_id, filters, page=page, page_size=page_size,
+                now=clock_of(request)(), cache=read_cache_of(request),
+            )  # fmt: skip
+        return Response(body, media_type=MediaType.JSON)
 
     @get("/ideas/{ref:str}", operation_id="getIdea")
     async def read(
@@ -380,7 +381,6 @@ class ModelController(Controller):
     async def ranking(
         self,
         request: Request,
-        conn: Conn,
         portfolio_id: FromPath[UUID],
         model_id: FromPath[UUID],
         version: ModelVersion = None,
@@ -397,24 +397,17 @@ class ModelController(Controller):
             Literal["quickWin", "majorProject", "fillIn", "moneyPit"] | None,
             QueryParameter(description="only the ideas of this quadrant"),
         ] = None,
-    ) -> RankingOut:
+    ) -> Response[RankingOut]:
         """The backlog ranked by score (highest first, ties by ref); unscored ideas last. Each idea
         has its quadrant, and `stale` flags estimates older than the portfolio's review cadence;
         `sort=disagreement` and `quadrant` page by number only."""
-        result = await rankings.ranking(
-            conn,
-            caller_of(request),
-            portfolio_id,
-            model_id,
-            version=version,
-            page=page,
-            page_size=page_size,
-            cursor=cursor,
-            sort=sort,
-            quadrant=quadrant,
-            now=clock_of(request)(),
-        )
-        return ranking_out(result, page=page, page_size=page_size)
+        async with read_connection(request) as conn:
+            body = await hot_reads.ranking_body(
+                conn, caller_of(request), portfolio_id, model_id, version=version, page=page,
+                page_size=page_size, cursor=cursor, sort=sort, quadrant=quadrant,
+                now=clock_of(request)(), cache=read_cache_of(request),
+            )  # fmt: skip
+        return Response(body, media_type=MediaType.JSON)
 
     @get("/{model_id:uuid}/snapshot", operation_id="getScoreSnapshot")
     async def snapshot(

@@ -7,6 +7,7 @@ from litestar.di import Provide
 from services.kit.app import ServiceApp, build_service_app
 from services.kit.clock import Clock, system_clock
 from services.kit.db import ConnectionSource
+from services.kit.read_cache import ReadCache
 from services.kit.settings import Settings
 from services.scoring.api import ROUTES
 from services.scoring.integrations_client import IntegrationsClient
@@ -44,5 +45,5 @@ def create_app(
         },
         # Also in the state, for the hot reads (api.clock_of): a handler with two dependencies
         # has Litestar resolve them in a task group, two tasks spawned on every request.
-        state={"clock": clock},
+        state={"clock": clock, "read_cache": ReadCache(settings.read_cache_mb * 1024 * 1024)},
     )

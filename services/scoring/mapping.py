@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -188,6 +189,11 @@ def idea_out(row: IdeaRow, *, stale: bool = False) -> IdeaOut:
         stale=stale,
         stale_since=row.stale_since,
     )
+
+
+def stale_idea_out(row: IdeaRow, cutoff: datetime | None) -> IdeaOut:
+    """The idea, flagged stale if its estimates were made before the cutoff."""
+    return idea_out(row, stale=cutoff is not None and row.estimated_at is not None and row.estimated_at < cutoff)
 
 
 def score_to_columns(result: Any) -> tuple[float | None, list[dict[str, Any]], list[str], str | None, str | None]:

@@ -14,7 +14,7 @@ from services.kit.clock import system_clock
 from services.kit.problems import FieldProblem, InvalidInput
 from services.scoring import ranking_views, score_figures, score_repository
 from services.scoring.quadrants import Thresholds
-from services.scoring.read_start import start_read
+from services.scoring.read_start import Started, start_read
 from services.scoring.score_repository import ModelVersionRow, RankedRow, RankingKey
 
 
@@ -81,6 +81,20 @@ async def ranking(
     started = await start_read(
         conn, caller, portfolio_id, now=now or system_clock(), model_id=model_id, version=version
     )
+    return await page_of(conn, started, page=page, page_size=page_size, cursor=cursor, sort=sort, quadrant=quadrant)
+
+
+async def page_of(
+    conn: asyncpg.Connection,
+    started: Started,
+    *,
+    page: int,
+    page_size: int,
+    cursor: str | None = None,
+    sort: str = "score",
+    quadrant: str | None = None,
+) -> RankingPage:
+    """The page of the ranking `started` found the caller may read (see `ranking`)."""
     row = started.version
     assert row is not None  # start_read refuses a model that does not exist
     if sort != "score" or quadrant is not None:

@@ -32,6 +32,8 @@ class Started(msgspec.Struct, frozen=True):
     version: ModelVersionRow | None = None
     # The version's stored totals and medians (score_figures.py).
     figures: ScoreFigures = NO_FIGURES
+    # The portfolio's read generation: an answer encoded at it is still right (kit/read_cache.py).
+    generation: int = 0
 
 
 async def start_read(
@@ -55,7 +57,8 @@ async def start_read(
     if model_id is not None and found.version is None:
         raise model_not_found(model_id, version)
     days = found.review_every_days
-    return Started(granted, None if days is None else stale_cutoff(now, days), found.version, found.figures)
+    cutoff = None if days is None else stale_cutoff(now, days)
+    return Started(granted, cutoff, found.version, found.figures, found.generation)
 
 
 def model_not_found(model_id: UUID, version: int | None) -> NotFound:

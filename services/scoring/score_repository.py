@@ -113,6 +113,8 @@ class ReadStart(msgspec.Struct, frozen=True):
     review_every_days: int | None
     version: ModelVersionRow | None
     figures: ScoreFigures = NO_FIGURES
+    # Moved by every committed change a hot read shows (migration 0024); 0 before the first.
+    generation: int = 0
 
 
 async def read_start(
@@ -145,7 +147,9 @@ async def read_start(
         model_params = [model_id, version]
     record = await conn.fetchrow(
         f"""
-        SELECT {roles} AS caller_roles, sp.review_every_days{", mv.*" if model_id is not None else ""}
+        SELECT {roles} AS caller_roles, sp.review_every_days,
+               coalesce((SELECT g.generation FROM scoring.read_generations g WHERE g.portfolio_id = p.id), 0)
+                   AS read_generation{", mv.*" if model_id is not None else ""}
         FROM access.portfolios p LEFT JOIN scoring.portfolios sp ON sp.id = p.id{model_join}
         WHERE p.id = $1
         """,
@@ -156,10 +160,11 @@ async def read_start(
     )
     if record is None:
         return None
+    roles, days, generation = list(record["caller_roles"]), record["review_every_days"], record["read_generation"]
     if model_id is None or record["id"] is None:
-        return ReadStart(list(record["caller_roles"]), record["review_every_days"], None)
+        return ReadStart(roles, days, None, generation=generation)
     found = msgspec.convert({name: record[name] for name in ModelVersionRow.__struct_fields__}, ModelVersionRow)
-    return ReadStart(list(record["caller_roles"]), record["review_every_days"], found, of_record(record))
+    return ReadStart(roles, days, found, of_record(record), generation)
 
 
 async def list_latest_model_versions(conn: asyncpg.Connection, portfolio_id: UUID) -> list[ModelVersionRow]:

@@ -140,3 +140,26 @@ async def test_a_folded_access_check_keeps_its_404_and_403(settings, reads_datab
             missing_model.text
         )
         assert len(sent) == 1, sent
+
+
+async def test_a_page_read_again_while_nothing_changed_is_one_statement(settings, reads_database_url, token_for):
+    async with counting(settings, reads_database_url) as counted:
+        scored = await scored_portfolio(counted.http, token_for)
+        viewer = token_for("viewer")
+        ranking = f"{scored['base']}/models/{scored['modelId']}/ranking"
+        ideas = f"{scored['base']}/ideas"
+        for url, params in ((ranking, {"pageSize": 2}), (ideas, {"persona": "Busy parent", "pageSize": 2})):
+            first, first_sent = await counted("GET", url, params=params, headers=viewer)
+            again, again_sent = await counted("GET", url, params=params, headers=viewer)
+            assert first.status_code == again.status_code == 200, again.text
+            assert len(first_sent) == 2 and len(again_sent) == 1, (first_sent, again_sent)
+            assert again.content == first.content
+        # A committed change moves the portfolio's generation: the next read reads the page again.
+        renamed = await counted.http.patch(f"{ideas}/A1", json={"title": "Renamed"}, headers=token_for(EDITOR))
+        assert renamed.status_code == 200, renamed.text
+        changed, changed_sent = await counted("GET", ranking, params={"pageSize": 10}, headers=viewer)
+        assert len(changed_sent) == 2 and "Renamed" in {item["title"] for item in changed.json()["items"]}
+        listed, listed_sent = await counted(
+            "GET", ideas, params={"persona": "Busy parent", "pageSize": 2}, headers=viewer
+        )
+        assert len(listed_sent) == 2 and listed.json()["items"][0]["title"] == "Renamed", listed.text

@@ -26,7 +26,7 @@ from services.scoring.repository import IdeaFilter
 from services.scoring.schemas import IdeaPage
 
 # The response structs hold only types msgspec encodes natively, so this gives the bytes
-# Litestar's own encoder would (tests/unit/test_read_cache.py compares them).
+# Litestar's own encoder would (tests/unit/kit/test_read_cache_rules.py compares them).
 _encode = msgspec.json.Encoder().encode
 
 

@@ -153,8 +153,11 @@ async def read_ranking_in_process(conn: asyncpg.Connection, portfolio_id: UUID, 
         cursor = page.next_cursor
 
 
-def read_ranking_over_http(base: str, portfolio_id: str, model_id: str, token: str, count: int) -> float:
-    """Best of three walks of the whole ranking over HTTP, 1,000 ideas a page, following cursors."""
+def read_ranking_over_http(base: str, portfolio_id: str, model_id: str, token: str, count: int) -> tuple[float, float]:
+    """Walks of the whole ranking over HTTP, 1,000 ideas a page, following cursors: the first
+    walk, which reads every page from the database, and the best of two more, which the
+    server's read cache (32 MiB) may answer while nothing changed (a 10,000-idea ranking fits
+    in it; a 100,000-idea one does not, so each of its walks reads every page again)."""
     url = f"{base}/scoring/portfolios/{portfolio_id}/models/{model_id}/ranking"
     headers = {"Authorization": f"Bearer {token}"}
     with httpx.Client(timeout=60) as client:
@@ -173,7 +176,7 @@ def read_ranking_over_http(base: str, portfolio_id: str, model_id: str, token: s
                     break
             assert seen == count, (seen, count)
 
-        return best_of(3, read_all)
+        return best_of(1, read_all), best_of(2, read_all)
 
 
 def start_server(
@@ -211,21 +214,22 @@ def main() -> None:
             ideas = generate_ideas(size)
             baseline = msgspec_baseline(ideas)
             portfolio_id, model_id, load, score, rank = asyncio.run(load_and_score(database_url, ideas))
-            http = read_ranking_over_http(base, portfolio_id, model_id, token, size)
-            rows.append((size, baseline, load, score, rank, http))
+            http, again = read_ranking_over_http(base, portfolio_id, model_id, token, size)
+            rows.append((size, baseline, load, score, rank, http, again))
     finally:
         process.terminate()
         process.wait(timeout=20)
 
     print(
         "| ideas | msgspec baseline | bulk create (service) | score all under a new model (service) "
-        "| full ranking read (service) | full ranking over HTTP | HTTP / baseline |"
+        "| full ranking read (service) | over HTTP, first walk | HTTP / baseline | walked again | again / baseline |"
     )
-    print("|---:|---:|---:|---:|---:|---:|---:|")
-    for size, baseline, load, score, rank, http in rows:
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for size, baseline, load, score, rank, http, again in rows:
         print(
             f"| {size:,} | {baseline * 1000:.0f} ms | {load * 1000:.0f} ms | {score * 1000:.0f} ms "
-            f"| {rank * 1000:.0f} ms ({rank / baseline:.1f}x) | {http * 1000:.0f} ms | {http / baseline:.1f}x |"
+            f"| {rank * 1000:.0f} ms ({rank / baseline:.1f}x) | {http * 1000:.0f} ms | {http / baseline:.1f}x "
+            f"| {again * 1000:.0f} ms | {again / baseline:.1f}x |"
         )
 
 

@@ -20,6 +20,11 @@ process's ceiling; then each request's p99 at half its own maximum rate: wrk at 
 each paced by wrk's `delay()` hook to offer half the 16-connection rate in all (Debian has no
 wrk2; unlike wrk2's, this pacing does not correct for coordinated omission).
 
+The same page loaded again and again is, after its first answer, served from the server's read
+cache (services/kit/read_cache.py: one statement, the access check with the portfolio's
+generation). `--read-cache-mb 0` turns the cache off, to measure what reading the page afresh
+costs.
+
 Uses ROADMAP_DATABASE_URL's server if set (database `bench_load`), otherwise the embedded
 PostgreSQL in `.data/bench-postgres`. Needs `wrk` (Debian's package `wrk`).
 """
@@ -187,6 +192,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--warmup", type=int, default=2, help="seconds of load before measuring, per request")
     parser.add_argument("--quick", action="store_true", help="one process, 16 connections, p99 at about half rate")
+    parser.add_argument(
+        "--read-cache-mb", type=int, default=None, help="the server's ROADMAP_READ_CACHE_MB (0: off; default: its own)"
+    )
     args = parser.parse_args()
     require_wrk()
     if args.quick:
@@ -260,6 +268,7 @@ def quick(args: argparse.Namespace) -> None:
         "ROADMAP_DATA_DIR": str(WORKDIR),
         "ROADMAP_JWT_SECRET": SECRET,
         "ROADMAP_LOG_LEVEL": "WARNING",
+        **({"ROADMAP_READ_CACHE_MB": str(args.read_cache_mb)} if args.read_cache_mb is not None else {}),
     }
     server = start(["serve", "--port", str(port)], env, WORKDIR / "quick.log")
     try:
@@ -285,8 +294,10 @@ def quick(args: argparse.Namespace) -> None:
     finally:
         stop(server)
     stack = "uvicorn with " + ("httptools and uvloop" if _importable("httptools") else "h11 and asyncio")
+    cache = "off" if args.read_cache_mb == 0 else f"{32 if args.read_cache_mb is None else args.read_cache_mb} MiB"
     print(
-        f"{args.ideas:,} ideas under RICE, a {run_status} run; one `roadmap serve` process ({stack}); "
+        f"{args.ideas:,} ideas under RICE, a {run_status} run; one `roadmap serve` process ({stack}, "
+        f"read cache {cache}); "
         f"wrk -t2 -c16 on loopback, median of {args.rounds} rounds of {args.seconds:g} s; p99 at half rate: "
         f"wrk -c8 paced to half of the -c16 rate (harness.wrk_at_rate); {os.cpu_count()} cores, "
         f"Python {platform.python_version()}\n"

@@ -46,6 +46,12 @@ LATENCY = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 
+# Hot reads answered from the read cache (kit/read_cache.py) or read afresh, by read.
+READ_CACHE = Counter(
+    "read_cache_answers_total", "Hot reads answered from the read cache or read again", ["read", "outcome"],
+    registry=REGISTRY,
+)  # fmt: skip
+
 
 class JsonFormatter(logging.Formatter):
     """One JSON object per line, carrying the current request id."""

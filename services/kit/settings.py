@@ -140,7 +140,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             max_body_bytes=_int(env, "ROADMAP_MAX_BODY_BYTES", 8 * 1024 * 1024),
             db_pool_min=_int(env, "ROADMAP_DB_POOL_MIN", 1),
             db_pool_max=_int(env, "ROADMAP_DB_POOL_MAX", 10),
-            read_cache_mb=_int(env, "ROADMAP_READ_CACHE_MB", 32),
+            read_cache_mb=_read_cache_mb(env),
             scoring_url=env.get("ROADMAP_SCORING_URL") or None,
             roadmap_url=env.get("ROADMAP_ROADMAP_URL") or None,
             integrations_url=env.get("ROADMAP_INTEGRATIONS_URL") or None,
@@ -205,6 +205,13 @@ def _refresh_seconds(env: Mapping[str, str]) -> float | None:
     if not 0 < seconds < float("inf"):
         raise SettingsError(f"{name} must be a positive number of seconds (0 turns it off), got {raw!r}")
     return seconds
+
+
+def _read_cache_mb(env: Mapping[str, str]) -> int:
+    mib = _int(env, "ROADMAP_READ_CACHE_MB", 32)
+    if not 0 <= mib <= 65_536:
+        raise SettingsError(f"ROADMAP_READ_CACHE_MB must be between 0 (off) and 65536 MiB, got {mib}")
+    return mib
 
 
 def _event_delivery(env: Mapping[str, str]) -> dict[str, object]:

@@ -17,6 +17,7 @@ import asyncpg
 import msgspec
 
 from services.kit.auth import Caller
+from services.kit.observability import READ_CACHE
 from services.kit.read_cache import ReadCache, earliest_fresh
 from services.scoring import rankings, service
 from services.scoring.mapping import stale_idea_out
@@ -25,6 +26,8 @@ from services.scoring.read_start import start_read
 from services.scoring.repository import IdeaFilter
 from services.scoring.schemas import IdeaPage
 
+_RANKING_KEPT, _RANKING_READ = READ_CACHE.labels("ranking", "hit"), READ_CACHE.labels("ranking", "miss")
+_IDEAS_KEPT, _IDEAS_READ = READ_CACHE.labels("ideas", "hit"), READ_CACHE.labels("ideas", "miss")
 # The response structs hold only types msgspec encodes natively, so this gives the bytes
 # Litestar's own encoder would (tests/unit/kit/test_read_cache_rules.py compares them).
 _encode = msgspec.json.Encoder().encode
@@ -51,6 +54,7 @@ async def ranking_body(
     # The version is the one asked for, or the latest: a new version moves the generation.
     key = ("ranking", started.version.id, page, page_size, cursor, sort, quadrant)
     body = cache.get(key, generation=started.generation, cutoff=started.cutoff)
+    (_RANKING_READ if body is None else _RANKING_KEPT).inc()
     if body is None:
         result = await rankings.page_of(
             conn, started, page=page, page_size=page_size, cursor=cursor, sort=sort, quadrant=quadrant
@@ -78,6 +82,7 @@ async def ideas_body(
     keep = filters.stale is None
     key = ("ideas", portfolio_id, filters, page, page_size)
     body = cache.get(key, generation=started.generation, cutoff=started.cutoff) if keep else None
+    (_IDEAS_READ if body is None else _IDEAS_KEPT).inc()
     if body is None:
         rows, total = await service.ideas_page_of(conn, started, portfolio_id, filters, page=page, page_size=page_size)
         items = [stale_idea_out(row, started.cutoff) for row in rows]

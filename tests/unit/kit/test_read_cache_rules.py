@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
+import pytest
 from litestar.serialization import encode_json
 
 from services.kit.read_cache import ReadCache, earliest_fresh
+from services.kit.settings import Settings, SettingsError
 from services.scoring.formulas import Contribution
 from services.scoring.hot_reads import _encode
 from services.scoring.schemas import QuadrantThresholds, RankedIdea, RankingOut
@@ -88,3 +90,12 @@ def test_kept_answers_are_the_bytes_litestar_would_have_sent():
         quadrants=QuadrantThresholds(value=0.5, effort=10_000.0, effort_field="cost", from_median=["value"]),
     )  # fmt: skip
     assert _encode(page) == encode_json(page)
+
+
+def test_the_cache_size_is_a_setting_and_a_negative_one_is_refused():
+    secret = {"ROADMAP_JWT_SECRET": "s" * 40}
+    assert Settings.from_env(secret).read_cache_mb == 32
+    assert Settings.from_env({**secret, "ROADMAP_READ_CACHE_MB": "0"}).read_cache_mb == 0
+    for bad in ("-1", "65537", "many"):
+        with pytest.raises(SettingsError, match="ROADMAP_READ_CACHE_MB"):
+            Settings.from_env({**secret, "ROADMAP_READ_CACHE_MB": bad})

@@ -47,6 +47,10 @@ class ReadCache:
     def __len__(self) -> int:
         return len(self._entries)
 
+    def __contains__(self, key: Hashable) -> bool:
+        """Whether an answer is kept under `key`, current or not (a hint: `get` decides)."""
+        return key in self._entries
+
     @property
     def size_bytes(self) -> int:
         return self._bytes

@@ -5,7 +5,7 @@ Each starts with the statement every hot read starts with (read_start.py): the c
 on the portfolio, checked every time, and the portfolio's read generation. If the cache holds
 this page encoded at that generation, and no estimate it shows as fresh has gone stale since,
 its bytes are the answer: one statement in all. Otherwise the page is read, built, encoded and
-kept, as before.
+kept, as before (two statements; three for a ranking page kept before a change).
 """
 
 from __future__ import annotations
@@ -48,20 +48,29 @@ async def ranking_body(
     now: datetime,
     cache: ReadCache,
 ) -> bytes:
-    """A page of the ranking (rankings.ranking), as the JSON of its RankingOut."""
+    """A page of the ranking (rankings.ranking), as the JSON of its RankingOut.
+
+    With a page kept for these parameters, the first statement leaves the model out: which
+    version is the latest, and whether the model exists at all, change only with the
+    generation. If the kept page is out of date, the page is read as when none is kept, after
+    that first statement: three statements, once after each change.
+    """
+    # `version` None is the latest: a new version, like a deleted model, moves the generation.
+    key = ("ranking", portfolio_id, model_id, version, page, page_size, cursor, sort, quadrant)
+    if key in cache:
+        probe = await start_read(conn, caller, portfolio_id, now=now)
+        body = cache.get(key, generation=probe.generation, cutoff=probe.cutoff)
+        if body is not None:
+            _RANKING_KEPT.inc()
+            return body
+    _RANKING_READ.inc()
     started = await start_read(conn, caller, portfolio_id, now=now, model_id=model_id, version=version)
-    assert started.version is not None  # start_read refuses a model that does not exist
-    # The version is the one asked for, or the latest: a new version moves the generation.
-    key = ("ranking", started.version.id, page, page_size, cursor, sort, quadrant)
-    body = cache.get(key, generation=started.generation, cutoff=started.cutoff)
-    (_RANKING_READ if body is None else _RANKING_KEPT).inc()
-    if body is None:
-        result = await rankings.page_of(
-            conn, started, page=page, page_size=page_size, cursor=cursor, sort=sort, quadrant=quadrant
-        )
-        body = _encode(ranking_out(result, page=page, page_size=page_size))
-        fresh_since = earliest_fresh([row.estimated_at for row in result.rows], started.cutoff)
-        cache.put(key, body, generation=started.generation, fresh_since=fresh_since)
+    result = await rankings.page_of(
+        conn, started, page=page, page_size=page_size, cursor=cursor, sort=sort, quadrant=quadrant
+    )
+    body = _encode(ranking_out(result, page=page, page_size=page_size))
+    fresh_since = earliest_fresh([row.estimated_at for row in result.rows], started.cutoff)
+    cache.put(key, body, generation=started.generation, fresh_since=fresh_since)
     return body
 
 

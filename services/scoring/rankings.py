@@ -15,11 +15,11 @@ from services.kit.problems import FieldProblem, InvalidInput
 from services.scoring import ranking_views, score_figures, score_repository
 from services.scoring.quadrants import Thresholds
 from services.scoring.read_start import Started, start_read
-from services.scoring.score_repository import ModelVersionRow, RankedRow, RankingKey
+from services.scoring.score_repository import RankedRow, RankingKey, RankingVersion
 
 
 class RankingPage(msgspec.Struct, frozen=True):
-    version: ModelVersionRow
+    version: RankingVersion
     rows: list[RankedRow]
     scored: int
     unscored: int

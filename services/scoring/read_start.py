@@ -22,14 +22,14 @@ from services.kit.problems import NotFound
 from services.scoring import score_repository
 from services.scoring.review_rules import stale_cutoff
 from services.scoring.score_figures import NO_FIGURES, ScoreFigures
-from services.scoring.score_repository import ModelVersionRow
+from services.scoring.score_repository import RankingVersion
 
 
 class Started(msgspec.Struct, frozen=True):
     access: PortfolioAccess
     # Estimates made before this are stale now; None when the portfolio has no cadence row.
     cutoff: datetime | None
-    version: ModelVersionRow | None = None
+    version: RankingVersion | None = None
     # The version's stored totals and medians (score_figures.py).
     figures: ScoreFigures = NO_FIGURES
     # The portfolio's read generation: an answer encoded at it is still right (kit/read_cache.py).

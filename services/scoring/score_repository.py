@@ -28,6 +28,22 @@ class ModelVersionRow(msgspec.Struct, frozen=True):
     version_count: int
 
 
+class RankingVersion(msgspec.Struct, frozen=True):
+    """What a ranking page shows of its model version, read with the hot read's first statement.
+    The definition comes as text and is decoded only when the page is read afresh: a page
+    served from the read cache needs none of it (issue 14)."""
+
+    id: UUID
+    model_id: UUID
+    model_name: str
+    version: int
+    definition_text: str
+
+    @property
+    def definition(self) -> dict[str, Any]:
+        return msgspec.json.decode(self.definition_text)
+
+
 class ScoreRow(msgspec.Struct, frozen=True):
     idea_id: UUID
     score: float | None
@@ -63,6 +79,8 @@ _VERSION_COLUMNS = """
     m.created_at AS model_created_at,
     (SELECT count(*) FROM scoring.model_versions c WHERE c.model_id = m.id) AS version_count
 """
+
+_RANKING_VERSION_COLUMNS = "v.id, v.model_id, m.name AS model_name, v.version, v.definition::text AS definition_text"
 
 
 async def insert_model(conn: asyncpg.Connection, portfolio_id: UUID, *, name: str) -> UUID:
@@ -111,7 +129,7 @@ class ReadStart(msgspec.Struct, frozen=True):
 
     roles: list[str]
     review_every_days: int | None
-    version: ModelVersionRow | None
+    version: RankingVersion | None
     figures: ScoreFigures = NO_FIGURES
     # Moved by every committed change a hot read shows (migration 0024); 0 before the first.
     generation: int = 0
@@ -138,7 +156,7 @@ async def read_start(
     if model_id is not None:
         model_join = f"""
         LEFT JOIN LATERAL (
-            SELECT {_VERSION_COLUMNS}, {FIGURE_COLUMNS}
+            SELECT {_RANKING_VERSION_COLUMNS}, {FIGURE_COLUMNS}
             FROM scoring.models m JOIN scoring.model_versions v ON v.model_id = m.id
             LEFT JOIN scoring.score_figures f ON f.model_version_id = v.id
             WHERE m.portfolio_id = p.id AND m.id = $4 AND ($5::int IS NULL OR v.version = $5)
@@ -163,7 +181,9 @@ async def read_start(
     roles, days, generation = list(record["caller_roles"]), record["review_every_days"], record["read_generation"]
     if model_id is None or record["id"] is None:
         return ReadStart(roles, days, None, generation=generation)
-    found = msgspec.convert({name: record[name] for name in ModelVersionRow.__struct_fields__}, ModelVersionRow)
+    found = RankingVersion(
+        record["id"], record["model_id"], record["model_name"], record["version"], record["definition_text"]
+    )
     return ReadStart(roles, days, found, of_record(record), generation)
 
 

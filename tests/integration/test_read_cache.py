@@ -110,6 +110,20 @@ async def test_a_kept_page_is_never_served_to_a_caller_who_lost_access(client, t
         assert (await client.get(url, headers=token_for("viewer"))).status_code == 200
 
 
+async def test_a_kept_ranking_of_a_deleted_model_or_a_missing_version_is_not_served(client, token_for):
+    scored = await scored_portfolio(client, token_for)
+    model_url = f"{scored['base']}/models/{scored['modelId']}"
+    viewer = token_for("viewer")
+    for params in ({}, {"version": 1}):
+        assert (await client.get(f"{model_url}/ranking", params=params, headers=viewer)).status_code == 200
+    missing = await client.get(f"{model_url}/ranking", params={"version": 2}, headers=viewer)
+    assert missing.status_code == 404, missing.text
+    assert (await client.delete(model_url, headers=token_for(EDITOR))).status_code == 204
+    for params in ({}, {"version": 1}):
+        gone = await client.get(f"{model_url}/ranking", params=params, headers=viewer)
+        assert gone.status_code == 404 and "scoring model" in gone.json()["detail"], gone.text
+
+
 async def test_a_kept_page_flags_an_estimate_stale_once_the_clock_passes_the_cadence(client, token_for, clock):
     scored = await scored_portfolio(client, token_for)
     editor, viewer = token_for(EDITOR), token_for("viewer")

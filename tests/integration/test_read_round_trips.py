@@ -159,6 +159,11 @@ async def test_a_page_read_again_while_nothing_changed_is_one_statement(settings
         assert renamed.status_code == 200, renamed.text
         changed, changed_sent = await counted("GET", ranking, params={"pageSize": 10}, headers=viewer)
         assert len(changed_sent) == 2 and "Renamed" in {item["title"] for item in changed.json()["items"]}
+        # The page kept before the change: its first statement finds it out of date, then the
+        # page is read as if none were kept.
+        kept, kept_sent = await counted("GET", ranking, params={"pageSize": 2}, headers=viewer)
+        assert kept.status_code == 200 and len(kept_sent) == 3, kept_sent
+        assert kept.json()["items"] == changed.json()["items"][:2]
         listed, listed_sent = await counted(
             "GET", ideas, params={"persona": "Busy parent", "pageSize": 2}, headers=viewer
         )

@@ -117,42 +117,61 @@ def build_model(
     model's plans are the same; only a model that keeps all its rows may be pruned so.
     """
     prob = pulp.LpProblem("roadmap", pulp.LpMaximize)
+    ideas = instance.ideas
     if reach is None:
-        keys = [(i, p) for i, idea in enumerate(instance.ideas) for p in idea.phases]
+        keys = [(i, p) for i, idea in enumerate(ideas) for p in idea.phases]
     else:
-        keys = [(i, p) for i in range(len(instance.ideas)) for p in reach.window(i) if fits(instance, i, p)]
+        keys = [(i, p) for i in range(len(ideas)) for p in reach.window(i) if fits(instance, i, p)]
     named = prob.add_variable_dict("x", [_name(i, p) for i, p in keys], 0, 1, pulp.LpBinary)
-    x = {k: named[_name(*k)] for k in keys}
+    x = dict(zip(keys, named.values()))  # the names are distinct: same order as `keys`
     model = Model(prob=prob, x=x)
     by_idea: dict[int, list[tuple[int, pulp.LpVariable]]] = {}
     for (i, p), var in x.items():
         by_idea.setdefault(i, []).append((p, var))
+    groups = model.groups
+    # This runs once per solve and once per what-if or diagnosis trial, over thousands of
+    # rows: each row goes straight to PuLP's constructors, with no operator overloading.
+    expression, constraint, add = pulp.LpAffineExpression, pulp.LpConstraint, prob.addConstraint
 
-    def row(group: str, name: str, terms, sense: int, rhs: float) -> None:
+    def row(group: str, name: str, terms: dict, sense: int, rhs: float) -> None:
         if group in drop:
             return
-        expr = pulp.LpAffineExpression(terms)
-        prob.addConstraint(pulp.LpConstraint(expr, sense=sense, rhs=rhs, name=name))
-        model.groups.setdefault(group, []).append(name)
+        add(constraint(expression(terms), sense=sense, rhs=rhs, name=name))
+        rows = groups.get(group)
+        if rows is None:
+            groups[group] = [name]
+        else:
+            rows.append(name)
 
-    def done(i: int, upto: int | None = None) -> list[tuple[pulp.LpVariable, float]]:
-        return [(v, 1.0) for p, v in by_idea.get(i, ()) if upto is None or p <= upto]
+    # {variable: 1.0} for each of an idea's variables, and the same with -1.0, built once:
+    # most rows take an idea's variables in all its phases.
+    ones = {i: {v: 1.0 for _, v in pairs} for i, pairs in by_idea.items()}
+    last = {i: pairs[-1][0] for i, pairs in by_idea.items()}
+    empty: dict = {}
+
+    def done(i: int, upto: int | None = None) -> dict:
+        if upto is None or last.get(i, -1) <= upto:
+            return ones.get(i, empty)
+        return {v: 1.0 for p, v in by_idea[i] if p <= upto}
+
+    def undone(i: int, upto: int) -> dict:
+        return {v: -1.0 for v in done(i, upto)}
 
     LE, GE = pulp.LpConstraintLE, pulp.LpConstraintGE
     for i, pairs in by_idea.items():
         if len(pairs) > 1:  # with one eligible phase, the variable's bound says it already
-            row(STRUCTURAL, f"once_{i}", [(v, 1.0) for _, v in pairs], LE, 1)
+            row(STRUCTURAL, f"once_{i}", ones[i], LE, 1)
     if force_in is not None:
         row(STRUCTURAL, "force_in", done(force_in), GE, 1)
     # Budget and capacity rows gathered in one pass over the variables (in (idea, phase) order).
-    spend: dict[int, list] = {}
-    use: dict[tuple[int, int], list] = {}
+    spend: dict[int, dict] = {}
+    use: dict[tuple[int, int], dict] = {}
     for (i, p), var in x.items():
-        idea = instance.ideas[i]
+        idea = ideas[i]
         if idea.cost > 0:
-            spend.setdefault(p, []).append((var, idea.cost))
+            spend.setdefault(p, {})[var] = idea.cost
         for t, amount in idea.effort:
-            use.setdefault((t, p), []).append((var, amount))
+            use.setdefault((t, p), {})[var] = amount
     for p, phase in enumerate(instance.phases):
         if p in spend:
             row(f"phases[{p}].budget", f"budget_{p}", spend[p], LE, phase.budget)
@@ -161,28 +180,30 @@ def build_model(
             if (t, p) in use:
                 row(f"teams[{t}].capacity.{phase.key}", f"cap_{t}_{p}", use[t, p], LE, team.capacity[p])
     for c in instance.constraints:
+        kind = type(c)
         group, name = f"constraints[{c.ref}]", f"c{c.ref}"
-        if isinstance(c, Mandatory):
-            row(group, name, done(c.idea), GE, 1)
-        elif isinstance(c, Pin):
-            row(group, name, [(v, 1.0) for p, v in by_idea.get(c.idea, ()) if p == c.phase], GE, 1)
-        elif isinstance(c, Exclude):
-            row(group, name, done(c.idea), LE, 0)
-        elif isinstance(c, Requires):
-            for p in instance.ideas[c.idea].phases:
-                before = p - 1 if c.finish_to_start else p
-                terms = done(c.idea, p) + [(v, -1.0) for v, _ in done(c.on, before)]
+        if kind is Requires:
+            for p in ideas[c.idea].phases:
+                terms = dict(done(c.idea, p))
+                terms.update(undone(c.on, p - 1 if c.finish_to_start else p))
                 row(group, f"{name}_p{p}", terms, LE, 0)
-        elif isinstance(c, Excludes):
-            row(group, name, [t for i in c.ideas for t in done(i)], LE, 1)
-        elif isinstance(c, Coverage):
+        elif kind is Mandatory:
+            row(group, name, done(c.idea), GE, 1)
+        elif kind is Pin:
+            row(group, name, {v: 1.0 for p, v in by_idea.get(c.idea, ()) if p == c.phase}, GE, 1)
+        elif kind is Exclude:
+            row(group, name, done(c.idea), LE, 0)
+        elif kind is Excludes:
+            terms = {}
+            for i in c.ideas:
+                terms.update(done(i))
+            row(group, name, terms, LE, 1)
+        elif kind is Coverage:
             for n, members in enumerate(coverage_groups(instance, c.attribute).values()):
-                terms = [(v, 1.0) for i in members for p, v in by_idea.get(i, ()) if c.phase is None or p == c.phase]
+                terms = {v: 1.0 for i in members for p, v in by_idea.get(i, ()) if c.phase is None or p == c.phase}
                 row(group, f"{name}_v{n}", terms, GE, c.at_least)
     if objective:
-        model.tie_weight = tie_weight(instance)
-        terms = [
-            (var, instance.score_in(i, p) - model.tie_weight * instance.ideas[i].cost) for (i, p), var in x.items()
-        ]
-        prob.setObjective(pulp.LpAffineExpression(terms))
+        model.tie_weight = weight = tie_weight(instance)
+        score_in = instance.score_in
+        prob.setObjective(expression({var: score_in(i, p) - weight * ideas[i].cost for (i, p), var in x.items()}))
     return model

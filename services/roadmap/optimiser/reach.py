@@ -64,16 +64,17 @@ def analyse(instance: Instance) -> Reach:
     dependents: dict[int, list[Requires]] = defaultdict(list)
     excludes_of: dict[int, list[Excludes]] = defaultdict(list)
     for c in instance.constraints:
-        if isinstance(c, Exclude):
-            excluded.setdefault(c.idea, c)
-        elif isinstance(c, Pin):
-            pins[c.idea].append(c)
-        elif isinstance(c, Mandatory):
-            mandatory.setdefault(c.idea, c)
-        elif isinstance(c, Requires):
+        kind = type(c)  # the constraint kinds are final Structs: an exact type test suffices
+        if kind is Requires:
             prerequisites[c.idea].append(c)
             dependents[c.on].append(c)
-        elif isinstance(c, Excludes):
+        elif kind is Exclude:
+            excluded.setdefault(c.idea, c)
+        elif kind is Pin:
+            pins[c.idea].append(c)
+        elif kind is Mandatory:
+            mandatory.setdefault(c.idea, c)
+        elif kind is Excludes:
             for i in c.ideas:
                 excludes_of[i].append(c)
     allowed: list[tuple[int, ...]] = []

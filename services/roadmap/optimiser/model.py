@@ -9,7 +9,6 @@ the conflicting fields and a deletion filter can drop a whole group. Results are
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 
 import pulp
 
@@ -28,14 +27,57 @@ from services.roadmap.optimiser.reach import Reach
 STRUCTURAL = "structure"
 
 
-@dataclass
-class Model:
-    """A built PuLP problem, its variables by (idea, phase), and its rows by group."""
+# A row as built: its name, {variable: coefficient}, PuLP's sense, and the right-hand side.
+Row = tuple[str, dict, int, float]
 
-    prob: pulp.LpProblem
-    x: dict[tuple[int, int], pulp.LpVariable]
-    groups: dict[str, list[str]] = field(default_factory=dict)
-    tie_weight: float = 0.0
+
+class Model:
+    """A built PuLP problem, its variables by (idea, phase), and its rows by group.
+
+    `prob` is the PuLP problem with every row. A model straight from `build_model` keeps its
+    rows aside until `prob` is first asked for: the solve path hands them to HiGHS directly
+    (`pending_rows`, highs_solver.py), which skips building thousands of PuLP constraints
+    only to translate them. Anything that reads or changes `prob` gets all its rows first.
+    """
+
+    def __init__(
+        self,
+        prob: pulp.LpProblem,
+        x: dict[tuple[int, int], pulp.LpVariable],
+        groups: dict[str, list[str]] | None = None,
+        tie_weight: float = 0.0,
+        rows: list[Row] | None = None,
+    ) -> None:
+        self._prob = prob
+        self.x = x
+        self.groups = {} if groups is None else groups
+        self.tie_weight = tie_weight
+        self._rows = rows
+
+    @property
+    def prob(self) -> pulp.LpProblem:
+        """The PuLP problem, with every row of the model."""
+        self._add_pending_rows()
+        return self._prob
+
+    def _add_pending_rows(self) -> None:
+        if self._rows is not None:
+            rows, self._rows = self._rows, None
+            add, expression, constraint = self._prob.addConstraint, pulp.LpAffineExpression, pulp.LpConstraint
+            for name, terms, sense, rhs in rows:
+                add(constraint(expression(terms), sense=sense, rhs=rhs, name=name))
+
+    def pending_rows(self) -> list[Row] | None:
+        """The rows not yet added to the PuLP problem (None once `prob` has them all).
+
+        While they are pending, `prob` holds the variables and the objective only, and
+        every variable is in the objective (see `build_model`).
+        """
+        return self._rows
+
+    def problem(self) -> pulp.LpProblem:
+        """The PuLP problem as it is, without adding the pending rows: for the hand-off to HiGHS."""
+        return self._prob
 
 
 # The last few instances' grids: a solve asks for it at every progress report. Keyed by id,
@@ -124,24 +166,24 @@ def build_model(
         keys = [(i, p) for i in range(len(ideas)) for p in reach.window(i) if fits(instance, i, p)]
     named = prob.add_variable_dict("x", [_name(i, p) for i, p in keys], 0, 1, pulp.LpBinary)
     x = dict(zip(keys, named.values()))  # the names are distinct: same order as `keys`
-    model = Model(prob=prob, x=x)
+    rows: list[Row] = []
+    model = Model(prob=prob, x=x, rows=rows)
     by_idea: dict[int, list[tuple[int, pulp.LpVariable]]] = {}
     for (i, p), var in x.items():
         by_idea.setdefault(i, []).append((p, var))
     groups = model.groups
     # This runs once per solve and once per what-if or diagnosis trial, over thousands of
-    # rows: each row goes straight to PuLP's constructors, with no operator overloading.
-    expression, constraint, add = pulp.LpAffineExpression, pulp.LpConstraint, prob.addConstraint
+    # rows: each is kept as {variable: coefficient}; `Model.prob` makes PuLP rows of them.
 
     def row(group: str, name: str, terms: dict, sense: int, rhs: float) -> None:
         if group in drop:
             return
-        add(constraint(expression(terms), sense=sense, rhs=rhs, name=name))
-        rows = groups.get(group)
-        if rows is None:
+        rows.append((name, terms, sense, rhs))
+        names = groups.get(group)
+        if names is None:
             groups[group] = [name]
         else:
-            rows.append(name)
+            names.append(name)
 
     # {variable: 1.0} for each of an idea's variables, and the same with -1.0, built once:
     # most rows take an idea's variables in all its phases.
@@ -205,5 +247,10 @@ def build_model(
     if objective:
         model.tie_weight = weight = tie_weight(instance)
         score_in = instance.score_in
-        prob.setObjective(expression({var: score_in(i, p) - weight * ideas[i].cost for (i, p), var in x.items()}))
+        terms = {var: score_in(i, p) - weight * ideas[i].cost for (i, p), var in x.items()}
+        prob.setObjective(pulp.LpAffineExpression(terms))
+    else:
+        # Without an objective a variable in no row is not in PuLP's problem: the rows may
+        # not wait (pending rows are for a problem whose objective holds every variable).
+        model._add_pending_rows()
     return model

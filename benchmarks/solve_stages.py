@@ -62,11 +62,15 @@ def stages(data: bytes) -> dict[str, float]:
     timed("reach+precheck", precheck, instance, reach)
     timed("greedy", greedy_plan, instance, reach)
     model = timed("model", build_model, instance, reach=reach)
-    solver = HiGHSWithStart(None, msg=False)
+    # As highs.run hands it over: the rows as built where the model keeps them aside (an
+    # older checkout has only PuLP's rows).
+    rows = model.pending_rows() if hasattr(model, "pending_rows") else None
+    problem = model.prob if rows is None else model.problem()
+    solver = HiGHSWithStart(None, msg=False) if rows is None else HiGHSWithStart(None, msg=False, rows=rows)
 
     def hand_off() -> None:
-        solver.createAndConfigureSolver(model.prob)
-        solver.buildSolverModel(model.prob)
+        solver.createAndConfigureSolver(problem)
+        solver.buildSolverModel(problem)
 
     timed("hand-off", hand_off)
     solution = solve(instance, SolveConfig.for_instance(instance, what_if_limit=0))

@@ -188,16 +188,14 @@ def build_model(
     # {variable: 1.0} for each of an idea's variables, and the same with -1.0, built once:
     # most rows take an idea's variables in all its phases.
     ones = {i: {v: 1.0 for _, v in pairs} for i, pairs in by_idea.items()}
+    minus_ones = {i: {v: -1.0 for _, v in pairs} for i, pairs in by_idea.items()}
     last = {i: pairs[-1][0] for i, pairs in by_idea.items()}
     empty: dict = {}
 
-    def done(i: int, upto: int | None = None) -> dict:
+    def done(i: int, upto: int | None = None, sign: float = 1.0) -> dict:
         if upto is None or last.get(i, -1) <= upto:
-            return ones.get(i, empty)
-        return {v: 1.0 for p, v in by_idea[i] if p <= upto}
-
-    def undone(i: int, upto: int) -> dict:
-        return {v: -1.0 for v in done(i, upto)}
+            return (ones if sign > 0 else minus_ones).get(i, empty)
+        return {v: sign for p, v in by_idea[i] if p <= upto}
 
     LE, GE = pulp.LpConstraintLE, pulp.LpConstraintGE
     for i, pairs in by_idea.items():
@@ -226,8 +224,7 @@ def build_model(
         group, name = f"constraints[{c.ref}]", f"c{c.ref}"
         if kind is Requires:
             for p in ideas[c.idea].phases:
-                terms = dict(done(c.idea, p))
-                terms.update(undone(c.on, p - 1 if c.finish_to_start else p))
+                terms = {**done(c.idea, p), **done(c.on, p - 1 if c.finish_to_start else p, -1.0)}
                 row(group, f"{name}_p{p}", terms, LE, 0)
         elif kind is Mandatory:
             row(group, name, done(c.idea), GE, 1)

@@ -51,7 +51,10 @@ class Reach:
         if first is None:
             return ()
         last = self.latest.get(idea)
-        return tuple(p for p in self.allowed[idea] if p >= first and (last is None or p <= last))
+        allowed = self.allowed[idea]
+        if last is None and first <= allowed[0]:
+            return allowed  # nothing narrows it (the common case)
+        return tuple(p for p in allowed if p >= first and (last is None or p <= last))
 
 
 def analyse(instance: Instance) -> Reach:
@@ -79,6 +82,9 @@ def analyse(instance: Instance) -> Reach:
                 excludes_of[i].append(c)
     allowed: list[tuple[int, ...]] = []
     for i, idea in enumerate(instance.ideas):
+        if i not in excluded and i not in pins:
+            allowed.append(idea.phases)  # already sorted and distinct (Idea checks it)
+            continue
         phases = set(idea.phases)
         if i in excluded:
             phases = set()

@@ -154,7 +154,7 @@ def _ratio(instance: Instance, i: int, cost: float) -> tuple[float, float]:
 
 
 def _best_value(instance: Instance, i: int) -> float:
-    return max((instance.score_in(i, p) for p in instance.ideas[i].phases), default=0.0)
+    return max(instance.scores_in(i, instance.ideas[i].phases), default=0.0)
 
 
 def _ratio_of(value: float, cost: float) -> tuple[float, float]:

@@ -102,11 +102,14 @@ def value_grid(instance: Instance) -> float | None:
 
 
 def _value_grid(instance: Instance) -> float | None:
-    coefficients = {instance.score_in(i, p) for i, idea in enumerate(instance.ideas) for p in idea.phases}
+    coefficients: set[float] = set()
+    largest: list[float] = []
+    for i, idea in enumerate(instance.ideas):
+        scores = instance.scores_in(i, idea.phases)
+        coefficients.update(scores)
+        largest.append(max(map(abs, scores), default=0.0))
     # Beyond 1e9 steps a plan's value is not exact to a step in floating point: no grid.
-    total = math.fsum(
-        max((abs(instance.score_in(i, p)) for p in idea.phases), default=0.0) for i, idea in enumerate(instance.ideas)
-    )
+    total = math.fsum(largest)
     for digits in range(6):
         scale = 10.0**digits
         if total * scale > 1e9:

@@ -7,6 +7,7 @@ import importlib
 import os
 import shutil
 import signal
+import sys
 import tempfile
 from typing import TYPE_CHECKING
 
@@ -49,6 +50,18 @@ class _LazyGroup(click.Group):
             return super().invoke(ctx)
         except SettingsError as exc:
             raise click.ClickException(str(exc)) from None
+
+    def main(self, args: list[str] | None = None, *more: object, **options: object) -> object:  # type: ignore[override]
+        """The console script; `roadmap solve` from the command line ends its process at once
+        once its result is written (services.roadmap.cli.end_process)."""
+        if args is not None or sys.argv[1:2] != ["solve"]:  # called from code, or another command
+            return super().main(args, *more, **options)
+        try:
+            return super().main(args, *more, **options)
+        except SystemExit as done:
+            from services.roadmap.cli import end_process
+
+            end_process(done.code)
 
 
 @click.group(cls=_LazyGroup, help="Roadmap planning backend: scoring, optimised phase roadmaps, Jira delivery.")

@@ -66,6 +66,8 @@ def _structural(instance: Instance, reach: Reach, i: int, phase_of: dict[int, in
         return "not_eligible", {"message": "eligible for no phase", "field": f"ideas[{i}].phases"}
     if reach.earliest[i] is None:
         return "blocked_by_dependency", _blocked(instance, reach, i)
+    if not reach.excludes_of:
+        return None  # no `excludes` in the scenario: no need to walk the prerequisites
     for j in _missing_closure(reach, i, phase_of):
         for c in reach.excludes_of.get(j, ()):
             chosen = [k for k in c.ideas if k in phase_of]

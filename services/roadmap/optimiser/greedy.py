@@ -28,10 +28,9 @@ class _State:
         self.capacity = {(t, p): c for t, team in enumerate(instance.teams) for p, c in enumerate(team.capacity)}
         self.log: list[int] = []
         # Each idea's phases in order of preference: best discounted value first, then earliest.
-        self.order = [
-            sorted(reach.window(i), key=lambda p, i=i: (-instance.score_in(i, p), p))
-            for i in range(len(instance.ideas))
-        ]
+        self.order = [_preference(instance, i, reach.window(i)) for i in range(len(instance.ideas))]
+        # Each idea's prerequisites (the ideas it requires), in the order of its constraints.
+        self.requires = {i: [r.on for r in rs] for i, rs in reach.prerequisites.items()}
 
     def fits(self, i: int, p: int) -> bool:
         idea = self.instance.ideas[i]
@@ -83,16 +82,21 @@ class _State:
 
     def missing_cost(self, i: int) -> float:
         """Cost of `i` and its prerequisites not yet planned (planned ideas have theirs)."""
-        if i in self.phase_of:
+        # The greedy asks this thousands of times: a plain walk over local names, summing in
+        # the same order as ever (the order of a float sum can tip a tie in the ranking).
+        placed, requires, ideas = self.phase_of, self.requires, self.instance.ideas
+        if i in placed:
             return 0.0
+        if i not in requires:
+            return 0.0 + ideas[i].cost
         seen, stack, total = {i}, [i], 0.0
         while stack:
             current = stack.pop()
-            total += self.instance.ideas[current].cost
-            for r in self.reach.prerequisites.get(current, ()):
-                if r.on not in seen and r.on not in self.phase_of:
-                    seen.add(r.on)
-                    stack.append(r.on)
+            total += ideas[current].cost
+            for on in requires.get(current, ()):
+                if on not in seen and on not in placed:
+                    seen.add(on)
+                    stack.append(on)
         return total
 
 
@@ -119,6 +123,12 @@ def greedy_plan(instance: Instance, reach: Reach | None = None) -> Plan | None:
     return plan if not validate(instance, plan) else None
 
 
+def _preference(instance: Instance, i: int, window: tuple[int, ...]) -> list[int]:
+    if len(window) < 2:
+        return list(window)
+    return sorted(window, key=lambda p: (-instance.score_in(i, p), p))
+
+
 def _cover(state: _State, c: Coverage) -> bool:
     instance = state.instance
     lo, hi = (0, None) if c.phase is None else (c.phase, c.phase)
@@ -140,7 +150,14 @@ def _cover(state: _State, c: Coverage) -> bool:
 
 
 def _ratio(instance: Instance, i: int, cost: float) -> tuple[float, float]:
-    value = max((instance.score_in(i, p) for p in instance.ideas[i].phases), default=0.0)
+    return _ratio_of(_best_value(instance, i), cost)
+
+
+def _best_value(instance: Instance, i: int) -> float:
+    return max(instance.scores_in(i, instance.ideas[i].phases), default=0.0)
+
+
+def _ratio_of(value: float, cost: float) -> tuple[float, float]:
     return (math.inf if cost <= 0 else value / cost, value)
 
 
@@ -148,13 +165,14 @@ def _fill(state: _State) -> None:
     """Add ideas by value per (remaining) cost while anything fits."""
     instance, reach = state.instance, state.reach
     version = [0] * len(instance.ideas)
+    best = [_best_value(instance, i) for i in range(len(instance.ideas))]
 
     def key(i: int) -> tuple[float, float]:
-        return _ratio(instance, i, state.missing_cost(i))
+        return _ratio_of(best[i], state.missing_cost(i))
 
     heap: list[tuple[float, float, int, int]] = []
     for i in range(len(instance.ideas)):
-        if _ratio(instance, i, 0.0)[1] > 0 and reach.window(i) and i not in state.phase_of:
+        if best[i] > 0 and reach.window(i) and i not in state.phase_of:
             ratio, value = key(i)
             heap.append((-ratio, -value, i, 0))
     heapq.heapify(heap)
@@ -169,7 +187,7 @@ def _fill(state: _State) -> None:
             continue
         # The newly planned prerequisites make their other dependents cheaper: re-rank those.
         for j in _dependents_of(reach, state.log[mark:]):
-            if j not in state.phase_of and j not in dropped and _ratio(instance, j, 0.0)[1] > 0:
+            if j not in state.phase_of and j not in dropped and best[j] > 0:
                 version[j] += 1
                 ratio, value = key(j)
                 heapq.heappush(heap, (-ratio, -value, j, version[j]))

@@ -118,18 +118,21 @@ def _attempt(
             plan = None if incumbent is None else _plan_of(model, incumbent)
             return report(plan, _max_bound(dual_bound))
 
+    # A model fresh from build_model goes to HiGHS with its rows as built, not as PuLP rows.
     solver = HiGHSWithStart(
-        values, watch=watch, msg=False, timeLimit=max(0.01, time_limit), gapRel=relative_gap, threads=threads, **options
-    )
+        values, watch=watch, rows=model.pending_rows(), msg=False, timeLimit=max(0.01, time_limit),
+        gapRel=relative_gap, threads=threads, **options,
+    )  # fmt: skip
+    prob = model.problem()
     try:
-        model.prob.solve(solver)
+        prob.solve(solver)
     except Overran:
         return _Attempt(_overran(model, solver, began), None)
-    highs = model.prob.solverModel
+    highs = prob.solverModel
     status = highs.getModelStatus()
     info = highs.getInfo()
     # An interrupted run maps to "integer feasible" in PuLP even without a solution.
-    has_plan = model.prob.sol_status in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible)
+    has_plan = prob.sol_status in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible)
     has_plan = has_plan and info.primal_solution_status == highspy.SolutionStatus.kSolutionStatusFeasible
     candidates = []
     if has_plan:
@@ -182,7 +185,7 @@ def _combine(model: Model, first: Run, second: Run, seconds: float) -> Run:
 def _value(model: Model, plan: Plan) -> float:
     # The model's objective of a plan, from PuLP's expression (not HiGHS's answer).
     chosen = {model.x[k] for k in plan.assignments}
-    return math.fsum(c for var, c in model.prob.objective.items() if var in chosen)
+    return math.fsum(c for var, c in model.problem().objective.items() if var in chosen)
 
 
 def solve_lp(model: Model, *, time_limit: float, threads: int | None = None, **options) -> highspy.Highs | None:

@@ -96,10 +96,20 @@ Watcher = Callable[[list[float] | None, float], bool]
 class HiGHSWithStart(pulp.HiGHS):
     """PuLP's HiGHS with a start, callbacks that keep the best incumbent, and a deadline."""
 
-    def __init__(self, start: dict[pulp.LpVariable, float] | None, *, watch: Watcher | None = None, **options) -> None:
+    def __init__(
+        self,
+        start: dict[pulp.LpVariable, float] | None,
+        *,
+        watch: Watcher | None = None,
+        rows: list[tuple[str, dict, int, float]] | None = None,
+        **options,
+    ) -> None:
+        """`rows`: the model's rows as (name, {variable: coefficient}, PuLP sense, rhs), for a
+        problem that holds only the variables and the objective (model.py); None: PuLP's rows."""
         super().__init__(**options)
         self._start = start
         self._watch = watch
+        self._rows = rows
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._interrupt_requested = False
@@ -144,16 +154,30 @@ class HiGHSWithStart(pulp.HiGHS):
             kinds = [highspy.HighsVarType.kInteger] * len(integers)
             highs.changeColsIntegrality(len(integers), integers, kinds)
         row_lower, row_upper, starts, index, value = [], [], [], [], []
-        for n, constraint in enumerate(lp._constraints.values()):
-            constraint.index = n
-            starts.append(len(index))
-            for var, coefficient in constraint.items():
-                if coefficient != 0:
-                    index.append(var.index)
-                    value.append(coefficient)
-            lb, ub = constraint.getLb(), constraint.getUb()
-            row_lower.append(-inf if lb is None else lb)
-            row_upper.append(inf if ub is None else ub)
+        if self._rows is None:
+            for n, constraint in enumerate(lp._constraints.values()):
+                constraint.index = n
+                starts.append(len(index))
+                for var, coefficient in constraint.items():
+                    if coefficient != 0:
+                        index.append(var.index)
+                        value.append(coefficient)
+                lb, ub = constraint.getLb(), constraint.getUb()
+                row_lower.append(-inf if lb is None else lb)
+                row_upper.append(inf if ub is None else ub)
+        else:
+            # The same rows as PuLP's would give, bounds included: PuLP keeps `0.0 - rhs` as
+            # the row's constant and reports `-constant` as its bound.
+            le, ge = pulp.LpConstraintLE, pulp.LpConstraintGE
+            for _name, terms, sense, rhs in self._rows:
+                starts.append(len(index))
+                for var, coefficient in terms.items():
+                    if coefficient != 0:
+                        index.append(var.index)
+                        value.append(coefficient)
+                bound = -(0.0 - rhs)
+                row_lower.append(-inf if sense == le else bound)
+                row_upper.append(inf if sense == ge else bound)
         if starts:
             highs.addRows(len(starts), row_lower, row_upper, len(index), starts, index, value)
 

@@ -66,6 +66,8 @@ def drop_idle_ideas(instance: Instance, plan: Plan) -> Plan:
             needed_by[on] -= 1
             pending.append(on)
     dropped = Plan(assignments=tuple(sorted(chosen.items())))
+    if dropped == plan:
+        return plan  # nothing dropped (as in every proven plan): no second validation
     # The rules above keep every constraint; the validator has the last word all the same.
     return plan if validate(instance, dropped) else dropped
 

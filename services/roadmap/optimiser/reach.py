@@ -51,7 +51,10 @@ class Reach:
         if first is None:
             return ()
         last = self.latest.get(idea)
-        return tuple(p for p in self.allowed[idea] if p >= first and (last is None or p <= last))
+        allowed = self.allowed[idea]
+        if last is None and first <= allowed[0]:
+            return allowed  # nothing narrows it (the common case)
+        return tuple(p for p in allowed if p >= first and (last is None or p <= last))
 
 
 def analyse(instance: Instance) -> Reach:
@@ -64,20 +67,24 @@ def analyse(instance: Instance) -> Reach:
     dependents: dict[int, list[Requires]] = defaultdict(list)
     excludes_of: dict[int, list[Excludes]] = defaultdict(list)
     for c in instance.constraints:
-        if isinstance(c, Exclude):
-            excluded.setdefault(c.idea, c)
-        elif isinstance(c, Pin):
-            pins[c.idea].append(c)
-        elif isinstance(c, Mandatory):
-            mandatory.setdefault(c.idea, c)
-        elif isinstance(c, Requires):
+        kind = type(c)  # the constraint kinds are final Structs: an exact type test suffices
+        if kind is Requires:
             prerequisites[c.idea].append(c)
             dependents[c.on].append(c)
-        elif isinstance(c, Excludes):
+        elif kind is Exclude:
+            excluded.setdefault(c.idea, c)
+        elif kind is Pin:
+            pins[c.idea].append(c)
+        elif kind is Mandatory:
+            mandatory.setdefault(c.idea, c)
+        elif kind is Excludes:
             for i in c.ideas:
                 excludes_of[i].append(c)
     allowed: list[tuple[int, ...]] = []
     for i, idea in enumerate(instance.ideas):
+        if i not in excluded and i not in pins:
+            allowed.append(idea.phases)  # already sorted and distinct (Idea checks it)
+            continue
         phases = set(idea.phases)
         if i in excluded:
             phases = set()

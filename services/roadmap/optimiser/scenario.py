@@ -193,16 +193,19 @@ def to_instance(doc: ScenarioDoc) -> Instance:
 
     idea_index: dict[str, int] = {}
     ideas = []
+    every_phase = tuple(range(len(doc.phases)))
     for n, doc_idea in enumerate(doc.ideas):
-        ideas.append(_idea(n, doc_idea, phase_of, team_index, len(doc.phases)))
+        ideas.append(_idea(n, doc_idea, phase_of, team_index, every_phase))
         if doc_idea.id in idea_index:
             raise ScenarioError(f"ideas[{n}].id", f"duplicate idea id {doc_idea.id!r}")
         idea_index[doc_idea.id] = n
 
-    def idea_of(path: str, key: str) -> int:
-        if key not in idea_index:
-            raise ScenarioError(path, f"unknown idea {key!r}")
-        return idea_index[key]
+    def idea_of(n: int, field: str, key: str) -> int:
+        # The field's path is spelled out only for an error: thousands of constraints pass.
+        i = idea_index.get(key)
+        if i is None:
+            raise ScenarioError(f"constraints[{n}].{field}", f"unknown idea {key!r}")
+        return i
 
     attributes = {name for idea in doc.ideas for name in idea.attributes}
     constraints = [_constraint(n, c, idea_of, phase_of, attributes) for n, c in enumerate(doc.constraints)]
@@ -253,11 +256,14 @@ def _finite(path: str, value: float) -> None:
         raise ScenarioError(path, f"must be a finite number, not {value!r}")
 
 
-def _idea(n: int, doc: IdeaDoc, phase_of, team_index: dict[str, int], n_phases: int) -> Idea:
-    _finite(f"ideas[{n}].value", doc.value)
-    _finite(f"ideas[{n}].cost", doc.cost)
+def _idea(n: int, doc: IdeaDoc, phase_of, team_index: dict[str, int], every_phase: tuple[int, ...]) -> Idea:
+    # Run for each of thousands of ideas: paths are formatted only when there is an error.
+    if not math.isfinite(doc.value):
+        _finite(f"ideas[{n}].value", doc.value)
+    if not math.isfinite(doc.cost):
+        _finite(f"ideas[{n}].cost", doc.cost)
     if doc.phases is None:
-        phases = tuple(range(n_phases))
+        phases = every_phase
     else:
         seen: set[int] = set()
         for k, key in enumerate(doc.phases):
@@ -281,27 +287,28 @@ def _idea(n: int, doc: IdeaDoc, phase_of, team_index: dict[str, int], n_phases: 
         title=doc.title,
         value=float(doc.value),
         cost=float(doc.cost),
-        effort=tuple(sorted(effort)),
+        effort=tuple(sorted(effort)) if effort else (),
         phases=phases,
         attributes=dict(doc.attributes),
     )
 
 
 def _constraint(n: int, c: ConstraintDoc, idea_of, phase_of, attributes: set[str]) -> Constraint:
-    at = f"constraints[{n}]"
-    if isinstance(c, MandatoryDoc):
-        return Mandatory(ref=n, idea=idea_of(f"{at}.idea", c.idea))
-    if isinstance(c, PinDoc):
-        return Pin(ref=n, idea=idea_of(f"{at}.idea", c.idea), phase=phase_of(f"{at}.phase", c.phase))
-    if isinstance(c, ExcludeDoc):
-        return Exclude(ref=n, idea=idea_of(f"{at}.idea", c.idea))
-    if isinstance(c, RequiresDoc):
-        idea, on = idea_of(f"{at}.idea", c.idea), idea_of(f"{at}.on", c.on)
+    kind = type(c)
+    if kind is RequiresDoc:  # the common kind first: an NRP case has thousands
+        idea, on = idea_of(n, "idea", c.idea), idea_of(n, "on", c.on)
         if idea == on:
-            raise ScenarioError(f"{at}.on", f"idea {c.idea!r} cannot require itself")
+            raise ScenarioError(f"constraints[{n}].on", f"idea {c.idea!r} cannot require itself")
         return Requires(ref=n, idea=idea, on=on, finish_to_start=c.finish_to_start)
-    if isinstance(c, ExcludesDoc):
-        ideas = [idea_of(f"{at}.ideas[{k}]", key) for k, key in enumerate(c.ideas)]
+    at = f"constraints[{n}]"
+    if kind is MandatoryDoc:
+        return Mandatory(ref=n, idea=idea_of(n, "idea", c.idea))
+    if kind is PinDoc:
+        return Pin(ref=n, idea=idea_of(n, "idea", c.idea), phase=phase_of(f"{at}.phase", c.phase))
+    if kind is ExcludeDoc:
+        return Exclude(ref=n, idea=idea_of(n, "idea", c.idea))
+    if kind is ExcludesDoc:
+        ideas = [idea_of(n, f"ideas[{k}]", key) for k, key in enumerate(c.ideas)]
         for k, i in enumerate(ideas):
             if i in ideas[:k]:
                 raise ScenarioError(f"{at}.ideas[{k}]", f"idea {c.ideas[k]!r} listed twice")

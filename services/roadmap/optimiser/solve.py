@@ -289,9 +289,7 @@ def _gap(objective: float, bound: float) -> float:
 
 
 def _trivial_bound(instance: Instance, reach) -> float:
-    return math.fsum(
-        max((instance.score_in(i, p) for p in reach.window(i)), default=0.0) for i in range(len(instance.ideas))
-    )
+    return math.fsum(max(instance.scores_in(i, reach.window(i)), default=0.0) for i in range(len(instance.ideas)))
 
 
 def _best_bound(instance: Instance, reach, weight: float, dual_bound: float, objective: float) -> float:

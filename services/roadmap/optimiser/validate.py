@@ -101,6 +101,13 @@ def validate(instance: Instance, plan: Plan, objective: float | None = None) -> 
 
 def _check(instance: Instance, c, phase_of: dict[int, int]) -> str | None:
     ideas = instance.ideas
+    if type(c) is Requires:  # the common kind first (thousands on NRP); the others below
+        if c.idea not in phase_of:
+            return None
+        if c.on not in phase_of:
+            return f"{ideas[c.idea].id} is planned without {ideas[c.on].id}"
+        late = phase_of[c.on] >= phase_of[c.idea] if c.finish_to_start else phase_of[c.on] > phase_of[c.idea]
+        return f"{ideas[c.on].id} is planned too late for {ideas[c.idea].id}" if late else None
     if isinstance(c, Mandatory):
         return None if c.idea in phase_of else f"mandatory {ideas[c.idea].id} is not planned"
     if isinstance(c, Pin):
@@ -109,15 +116,6 @@ def _check(instance: Instance, c, phase_of: dict[int, int]) -> str | None:
         return None
     if isinstance(c, Exclude):
         return f"excluded {ideas[c.idea].id} is planned" if c.idea in phase_of else None
-    if isinstance(c, Requires):
-        if c.idea not in phase_of:
-            return None
-        if c.on not in phase_of:
-            return f"{ideas[c.idea].id} is planned without {ideas[c.on].id}"
-        late = phase_of[c.on] >= phase_of[c.idea] if c.finish_to_start else phase_of[c.on] > phase_of[c.idea]
-        if late:
-            return f"{ideas[c.on].id} is planned too late for {ideas[c.idea].id}"
-        return None
     if isinstance(c, Excludes):
         chosen = [ideas[i].id for i in c.ideas if i in phase_of]
         return f"{', '.join(chosen)} exclude each other" if len(chosen) > 1 else None

@@ -83,3 +83,10 @@ def test_dropping_idle_ideas_keeps_every_rule_and_the_value_and_never_costs_more
         assert math.isclose(oracle_value(document, as_doc), sum(
             instance.value_in(i, p) for i, p in plan.assignments), abs_tol=1e-9)  # fmt: skip
         assert oracle_cost(document, as_doc) <= plan_cost(instance, plan) + 1e-9
+
+
+def test_a_plan_without_idle_ideas_comes_back_as_it_is():
+    ideas = [idea("A", value=5, cost=10), idea("R1", value=0, cost=3)]
+    instance = load(scenario(ideas, constraints=[{"kind": "requires", "idea": "A", "on": "R1"}]))
+    plan = _plan(instance, ["A", "R1"])
+    assert drop_idle_ideas(instance, plan) is plan

@@ -1,9 +1,12 @@
+import math
+
 import msgspec
 import pytest
 from optimiser_helpers import idea, load, scenario
 
 from services.roadmap.optimiser import ScenarioError, decode_scenario
 from services.roadmap.optimiser.instance import Coverage, Pin, Requires
+from services.roadmap.optimiser.scenario import IdeaDoc, PhaseDoc, ScenarioDoc, to_instance
 
 pytestmark = pytest.mark.unit
 
@@ -84,6 +87,10 @@ BAD = [
     (_with(["constraints", 1, "phase"], "someday"), "constraints[1].phase", "unknown phase"),
     (_with(["constraints", 2], {"kind": "forbid", "idea": "I-9"}), "constraints[2].kind", "Invalid value 'forbid'"),
     (_with(["constraints", 3, "on"], "I-17"), "constraints[3].on", "cannot require itself"),
+    (_with(["constraints", 3, "idea"], "I-99"), "constraints[3].idea", "unknown idea 'I-99'"),
+    (_with(["constraints", 3, "on"], "I-98"), "constraints[3].on", "unknown idea 'I-98'"),
+    (_with(["constraints", 2, "idea"], "I-97"), "constraints[2].idea", "unknown idea 'I-97'"),
+    (_with(["constraints", 4, "ideas"], ["I-20", "I-96"]), "constraints[4].ideas[1]", "unknown idea 'I-96'"),
     (_with(["constraints", 4, "ideas"], ["I-20"]), "constraints[4].ideas", "length >= 2"),
     (_with(["constraints", 4, "ideas"], ["I-20", "I-20"]), "constraints[4].ideas[1]", "listed twice"),
     (_with(["constraints", 5, "attribute"], "stage"), "constraints[5].attribute", "no idea has the attribute"),
@@ -107,3 +114,14 @@ def test_unknown_top_level_fields_and_non_json_are_rejected():
         load({**scenario([idea("a")]), "budget": 3})
     with pytest.raises(ScenarioError, match="JSON"):
         decode_scenario(b'{"phases": [')
+
+
+@pytest.mark.parametrize("field", ["value", "cost"])
+def test_an_idea_number_that_is_not_finite_is_named(field):
+    # JSON cannot carry one (msgspec rejects 1e999), but a document built in code can.
+    numbers = {"value": 1.0, "cost": 1.0, field: math.inf}
+    ideas = [IdeaDoc(id="a", value=1.0, cost=1.0), IdeaDoc(id="b", **numbers)]
+    with pytest.raises(ScenarioError) as caught:
+        to_instance(ScenarioDoc(phases=[PhaseDoc(key="p", budget=1.0)], ideas=ideas))
+    assert caught.value.path == f"ideas[1].{field}"
+    assert "must be a finite number" in str(caught.value)

@@ -9,22 +9,21 @@ from uuid import UUID
 
 import msgspec
 from litestar import Controller, MediaType, Request, Response, delete, get, patch, post, put
-from litestar.di import NamedDependency
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter, RawBody
 
 from services.kit.access.rights import READ
-from services.kit.clock import Clock
 from services.kit.db import Conn, read_connection
 from services.kit.params import Page, PageSize, caller_of
 from services.kit.problems import FieldProblem, InvalidInput
-from services.kit.read_cache import ReadCache
 from services.scoring import hot_reads, models_service, service, staleness
+from services.scoring.api_params import Now, clock_of, read_cache_of
 from services.scoring.domain import PHASES
 from services.scoring.living_api import LIVING_ROUTES
 from services.scoring.mapping import departments_from_input, draft_from_input, idea_out, patch_changes, stale_idea_out
 from services.scoring.members_api import MemberController
-from services.scoring.presenters import model_out, portfolio_out, score_out, snapshot_out, version_out
+from services.scoring.models_api import ModelController
+from services.scoring.presenters import portfolio_out, score_out
 from services.scoring.ratings_api import RatingController
 from services.scoring.repository import FacetCount, IdeaFilter
 from services.scoring.schemas import (
@@ -39,25 +38,13 @@ from services.scoring.schemas import (
     IdeasCreated,
     ImportResult,
     JourneyMap,
-    ModelIn,
-    ModelOut,
-    ModelUpdate,
-    ModelVersionOut,
     PhaseLabels,
     PortfolioIn,
     PortfolioOut,
     PortfolioPage,
     PortfolioPatch,
-    RankingOut,
-    ScoreSnapshot,
 )
 from services.scoring.staleness import JourneyReviewRow
-
-Now = NamedDependency[Clock]
-# Versions are PostgreSQL integers: a larger number is a 422 naming the parameter, not a failed query.
-ModelVersion = Annotated[
-    int | None, QueryParameter(ge=1, le=2_147_483_647, description="model version; the latest if absent")
-]
 
 
 @dataclass
@@ -154,16 +141,6 @@ class PortfolioController(Controller):
             departments=values("department"),
             tags=values("tag"),
         )
-
-
-def clock_of(request: Request) -> Clock:
-    """The service's clock, for the hot reads: they take no dependency at all (scoring/app.py)."""
-    return request.app.state.clock
-
-
-def read_cache_of(request: Request) -> ReadCache:
-    """The process's cache of hot reads' answers (kit/read_cache.py)."""
-    return request.app.state.read_cache
 
 
 def journey_value(row: FacetCount, review: JourneyReviewRow | None, cutoff: datetime | None) -> FacetValue:
@@ -319,112 +296,6 @@ class IdeaController(Controller):
             conn, caller_of(request), portfolio_id, file, update_existing=mode == "upsert", clock=clock
         )
         return ImportResult(created=counts.created, updated=counts.updated, unchanged=counts.unchanged)
-
-
-class ModelController(Controller):
-    path = "/portfolios/{portfolio_id:uuid}/models"
-    tags = ["scoring models"]
-
-    @post("", operation_id="createModel")
-    async def create(
-        self, request: Request, conn: Conn, portfolio_id: FromPath[UUID], data: JSONBody[ModelIn]
-    ) -> ModelOut:
-        """Create a scoring model (version 1) and score every idea under it."""
-        row = await models_service.create_model(
-            conn, caller_of(request), portfolio_id, name=data.name, definition=data.definition
-        )
-        return model_out(row)
-
-    @get("", operation_id="listModels")
-    async def list(self, request: Request, conn: Conn, portfolio_id: FromPath[UUID]) -> list[ModelOut]:
-        """The portfolio's models, each with its latest version."""
-        return [model_out(row) for row in await models_service.list_models(conn, caller_of(request), portfolio_id)]
-
-    @get("/{model_id:uuid}", operation_id="getModel")
-    async def read(
-        self, request: Request, conn: Conn, portfolio_id: FromPath[UUID], model_id: FromPath[UUID]
-    ) -> ModelOut:
-        """A model with its latest version."""
-        return model_out(await models_service.read_model(conn, caller_of(request), portfolio_id, model_id))
-
-    @put("/{model_id:uuid}", operation_id="reviseModel")
-    async def revise(
-        self,
-        request: Request,
-        conn: Conn,
-        portfolio_id: FromPath[UUID],
-        model_id: FromPath[UUID],
-        data: JSONBody[ModelUpdate],
-    ) -> ModelOut:
-        """Change a model: this makes a new version; earlier versions and their scores stay."""
-        row = await models_service.revise_model(
-            conn, caller_of(request), portfolio_id, model_id, definition=data.definition
-        )
-        return model_out(row)
-
-    @delete("/{model_id:uuid}", operation_id="deleteModel")
-    async def remove(
-        self, request: Request, conn: Conn, portfolio_id: FromPath[UUID], model_id: FromPath[UUID]
-    ) -> None:
-        """Delete a model with all its versions and scores."""
-        await models_service.delete_model(conn, caller_of(request), portfolio_id, model_id)
-
-    @get("/{model_id:uuid}/versions", operation_id="listModelVersions")
-    async def versions(
-        self, request: Request, conn: Conn, portfolio_id: FromPath[UUID], model_id: FromPath[UUID]
-    ) -> list[ModelVersionOut]:
-        """Every version of a model, oldest first."""
-        rows = await models_service.model_versions(conn, caller_of(request), portfolio_id, model_id)
-        return [version_out(row) for row in rows]
-
-    @get("/{model_id:uuid}/ranking", operation_id="getRanking")
-    async def ranking(
-        self,
-        request: Request,
-        portfolio_id: FromPath[UUID],
-        model_id: FromPath[UUID],
-        version: ModelVersion = None,
-        page: Page = 1,
-        page_size: PageSize = 50,
-        cursor: Annotated[
-            str | None, QueryParameter(max_length=400, description="nextCursor of the previous page")
-        ] = None,
-        sort: Annotated[
-            Literal["score", "disagreement"],
-            QueryParameter(description="`disagreement`: the ideas whose departments disagree most first"),
-        ] = "score",
-        quadrant: Annotated[
-            Literal["quickWin", "majorProject", "fillIn", "moneyPit"] | None,
-            QueryParameter(description="only the ideas of this quadrant"),
-        ] = None,
-    ) -> Response[RankingOut]:
-        """The backlog ranked by score (highest first, ties by ref); unscored ideas last. Each idea
-        has its quadrant, and `stale` flags estimates older than the portfolio's review cadence;
-        `sort=disagreement` and `quadrant` page by number only."""
-        async with read_connection(request) as conn:
-            body = await hot_reads.ranking_body(
-                conn, caller_of(request), portfolio_id, model_id, version=version, page=page,
-                page_size=page_size, cursor=cursor, sort=sort, quadrant=quadrant,
-                now=clock_of(request)(), cache=read_cache_of(request),
-            )  # fmt: skip
-        return Response(body, media_type=MediaType.JSON)
-
-    @get("/{model_id:uuid}/snapshot", operation_id="getScoreSnapshot")
-    async def snapshot(
-        self,
-        request: Request,
-        conn: Conn,
-        clock: Now,
-        portfolio_id: FromPath[UUID],
-        model_id: FromPath[UUID],
-        version: ModelVersion = None,
-    ) -> ScoreSnapshot:
-        """Every idea's score under one model version with its cost, effort and phases, in ref order."""
-        portfolio, row, ideas, limits = await models_service.score_snapshot(
-            conn, caller_of(request), portfolio_id, model_id, version=version
-        )
-        stale = await staleness.stale_refs(conn, portfolio_id, [idea.ref for idea in ideas], clock())
-        return snapshot_out(portfolio, row, ideas, limits, stale=stale)
 
 
 ROUTES = [PortfolioController, IdeaController, ModelController, MemberController, RatingController, *LIVING_ROUTES]

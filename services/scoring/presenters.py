@@ -11,6 +11,7 @@ import msgspec
 from services.scoring.domain import PHASES
 from services.scoring.formulas import Contribution
 from services.scoring.quadrants import Thresholds, classify, effort_of
+from services.scoring.ranking_repository import RankedRow
 from services.scoring.rankings import RankingPage
 from services.scoring.repository import PortfolioRow
 from services.scoring.schemas import (
@@ -28,7 +29,7 @@ from services.scoring.schemas import (
     ScoreSnapshot,
     SnapshotIdea,
 )
-from services.scoring.score_repository import ModelVersionRow, RankedRow, ScoreRow, SnapshotRow
+from services.scoring.score_repository import ModelVersionRow, ScoreRow, SnapshotRow
 
 SCORE_DIGITS: Final = 10
 """Significant digits a score and its contributions are shown with. Scores are stored as

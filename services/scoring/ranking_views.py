@@ -12,8 +12,8 @@ from uuid import UUID
 import asyncpg
 
 from services.scoring.quadrants import Thresholds
+from services.scoring.ranking_repository import RANKED_COLUMNS, RANKED_FROM, RankedRow, positioned
 from services.scoring.repository import page_bounds
-from services.scoring.score_repository import RANKED_COLUMNS, RANKED_FROM, RankedRow, positioned
 
 # An idea's effort as a quadrant reads it: its effort summed over teams, or its cost, both
 # stored with each score so a quadrant needs no join.

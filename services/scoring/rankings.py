@@ -12,10 +12,10 @@ import msgspec
 from services.kit.auth import Caller
 from services.kit.clock import system_clock
 from services.kit.problems import FieldProblem, InvalidInput
-from services.scoring import ranking_views, score_figures, score_repository
+from services.scoring import ranking_repository, ranking_views, score_figures
 from services.scoring.quadrants import Thresholds
+from services.scoring.ranking_repository import RankedRow, RankingKey, RankingVersion
 from services.scoring.read_start import Started, start_read
-from services.scoring.score_repository import RankedRow, RankingKey, RankingVersion
 
 
 class RankingPage(msgspec.Struct, frozen=True):
@@ -115,10 +115,10 @@ async def page_of(
     if cursor is not None:
         # The totals and thresholds were counted when the walk started, and travel in the cursor.
         walk = _decode(row.id, cursor)
-        rows = await score_repository.ranking_after(conn, row.id, after=walk.after, limit=page_size + 1)
+        rows = await ranking_repository.ranking_after(conn, row.id, after=walk.after, limit=page_size + 1)
         scored, unscored, limits = walk.scored, walk.unscored, walk.thresholds
     else:
-        rows = await score_repository.ranking_page(conn, row.id, limit=page_size + 1, offset=(page - 1) * page_size)
+        rows = await ranking_repository.ranking_page(conn, row.id, limit=page_size + 1, offset=(page - 1) * page_size)
         # Stored with the scores and read with the model version: a page counts nothing.
         scored, unscored = started.figures.scored, started.figures.unscored
         limits = score_figures.thresholds(row.definition, started.figures)

@@ -19,10 +19,10 @@ from services.kit.access import service as access
 from services.kit.access.rights import READ, PortfolioAccess
 from services.kit.auth import Caller
 from services.kit.problems import NotFound
-from services.scoring import score_repository
+from services.scoring import ranking_repository
+from services.scoring.ranking_repository import RankingVersion
 from services.scoring.review_rules import stale_cutoff
 from services.scoring.score_figures import NO_FIGURES, ScoreFigures
-from services.scoring.score_repository import RankingVersion
 
 
 class Started(msgspec.Struct, frozen=True):
@@ -49,7 +49,7 @@ async def start_read(
     latest when `version` is None) with its stored figures: NotFound for a portfolio the caller is not a member of, then for
     a model or version that does not exist."""
     subject, groups = access.caller_params(caller)
-    found = await score_repository.read_start(
+    found = await ranking_repository.read_start(
         conn, portfolio_id, subject=subject, groups=groups, model_id=model_id, version=version
     )
     granted = access.grant(caller, portfolio_id, None if found is None else found.roles, READ)

@@ -4,7 +4,7 @@ not, and the medians its quadrants split at when the model sets no threshold.
 Computing them takes a pass and two sorts over every score of the version; a ranking page used
 to do that on each read (issue 14). They change only when scores do, so every writer of scores
 calls `refresh` in its own transaction (rescoring.py, and deleting an idea), and a page reads
-them with the model version in its first statement (score_repository.read_start).
+them with the model version in its first statement (ranking_repository.read_start).
 
 Connection first; no transactions.
 """

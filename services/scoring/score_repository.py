@@ -10,10 +10,8 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
-from services.kit.access.repository import caller_roles_sql
 from services.scoring.formulas import Contribution
-from services.scoring.repository import many, one, page_bounds
-from services.scoring.score_figures import FIGURE_COLUMNS, NO_FIGURES, ScoreFigures, of_record
+from services.scoring.repository import many, one
 
 
 class ModelVersionRow(msgspec.Struct, frozen=True):
@@ -28,22 +26,6 @@ class ModelVersionRow(msgspec.Struct, frozen=True):
     version_count: int
 
 
-class RankingVersion(msgspec.Struct, frozen=True):
-    """What a ranking page shows of its model version, read with the hot read's first statement.
-    The definition comes as text and is decoded only when the page is read afresh: a page
-    served from the read cache needs none of it (issue 14)."""
-
-    id: UUID
-    model_id: UUID
-    model_name: str
-    version: int
-    definition_text: str
-
-    @property
-    def definition(self) -> dict[str, Any]:
-        return msgspec.json.decode(self.definition_text)
-
-
 class ScoreRow(msgspec.Struct, frozen=True):
     idea_id: UUID
     score: float | None
@@ -53,25 +35,6 @@ class ScoreRow(msgspec.Struct, frozen=True):
     insufficient_input: str | None = None
 
 
-class RankedRow(msgspec.Struct, frozen=True):
-    ref: str
-    title: str
-    persona: str | None
-    journey_stage: str | None
-    touchpoint: str | None
-    score: float | None
-    breakdown: list[Contribution]
-    missing: list[str]
-    reason: str | None
-    position: int
-    insufficient_input: str | None = None
-    disagreement: float | None = None
-    cost: float | None = None
-    effort: float | None = None
-    # When its estimates were made: the page says which are stale without asking again.
-    estimated_at: datetime | None = None
-
-
 # --- scoring models ---------------------------------------------------------------------
 
 _VERSION_COLUMNS = """
@@ -79,8 +42,6 @@ _VERSION_COLUMNS = """
     m.created_at AS model_created_at,
     (SELECT count(*) FROM scoring.model_versions c WHERE c.model_id = m.id) AS version_count
 """
-
-_RANKING_VERSION_COLUMNS = "v.id, v.model_id, m.name AS model_name, v.version, v.definition::text AS definition_text"
 
 
 async def insert_model(conn: asyncpg.Connection, portfolio_id: UUID, *, name: str) -> UUID:
@@ -122,69 +83,6 @@ async def get_model_version(
         version,
     )
     return one(record, ModelVersionRow)
-
-
-class ReadStart(msgspec.Struct, frozen=True):
-    """What a hot read of a portfolio learns in its first statement."""
-
-    roles: list[str]
-    review_every_days: int | None
-    version: RankingVersion | None
-    figures: ScoreFigures = NO_FIGURES
-    # Moved by every committed change a hot read shows (migration 0024); 0 before the first.
-    generation: int = 0
-
-
-async def read_start(
-    conn: asyncpg.Connection,
-    portfolio_id: UUID,
-    *,
-    subject: str,
-    groups: list[str],
-    model_id: UUID | None = None,
-    version: int | None = None,
-) -> ReadStart | None:
-    """The caller's roles on the portfolio, its review cadence and, given `model_id`, that model's
-    version (the latest when `version` is None) with its stored figures, in one statement; None if
-    there is no such portfolio.
-
-    A page read then needs one statement more: the membership check, the model version and its
-    totals and medians cost no round trip of their own (issue 14).
-    """
-    roles = caller_roles_sql("p.id", subject="$2", groups="$3")
-    model_join, model_params = "", []
-    if model_id is not None:
-        model_join = f"""
-        LEFT JOIN LATERAL (
-            SELECT {_RANKING_VERSION_COLUMNS}, {FIGURE_COLUMNS}
-            FROM scoring.models m JOIN scoring.model_versions v ON v.model_id = m.id
-            LEFT JOIN scoring.score_figures f ON f.model_version_id = v.id
-            WHERE m.portfolio_id = p.id AND m.id = $4 AND ($5::int IS NULL OR v.version = $5)
-            ORDER BY v.version DESC LIMIT 1
-        ) mv ON true"""
-        model_params = [model_id, version]
-    record = await conn.fetchrow(
-        f"""
-        SELECT {roles} AS caller_roles, sp.review_every_days,
-               coalesce((SELECT g.generation FROM scoring.read_generations g WHERE g.portfolio_id = p.id), 0)
-                   AS read_generation{", mv.*" if model_id is not None else ""}
-        FROM access.portfolios p LEFT JOIN scoring.portfolios sp ON sp.id = p.id{model_join}
-        WHERE p.id = $1
-        """,
-        portfolio_id,
-        subject,
-        groups,
-        *model_params,
-    )
-    if record is None:
-        return None
-    roles, days, generation = list(record["caller_roles"]), record["review_every_days"], record["read_generation"]
-    if model_id is None or record["id"] is None:
-        return ReadStart(roles, days, None, generation=generation)
-    found = RankingVersion(
-        record["id"], record["model_id"], record["model_name"], record["version"], record["definition_text"]
-    )
-    return ReadStart(roles, days, found, of_record(record), generation)
 
 
 async def list_latest_model_versions(conn: asyncpg.Connection, portfolio_id: UUID) -> list[ModelVersionRow]:
@@ -291,111 +189,6 @@ async def scores_of_idea(conn: asyncpg.Connection, idea_id: UUID) -> list[tuple[
     )
     return [
         (msgspec.convert(dict(record), ModelVersionRow), msgspec.convert(dict(record), ScoreRow)) for record in records
-    ]
-
-
-class RankingKey(msgspec.Struct, frozen=True, array_like=True):
-    """Where a ranking page ends: the last row's score, ref and position (1-based)."""
-
-    score: float | None
-    ref: str
-    position: int
-
-
-# The breakdown travels as text and is decoded straight into structs: on a page of 1,000
-# ideas this is most of the work, and msgspec does it in C.
-RANKED_COLUMNS = """
-    s.ref, i.title, i.persona, i.journey_stage, i.touchpoint, s.score, s.breakdown::text, s.missing, s.reason,
-    s.insufficient_input, s.disagreement, s.cost, s.effort, i.estimated_at
-"""
-_decode_breakdown = msgspec.json.Decoder(list[Contribution]).decode
-# `-score` ascending is `score` descending with unscored ideas (NULL) last; together with the
-# ref it is one range of the `scores_ranking` index, so a page never sorts the whole ranking.
-RANKED_FROM = "FROM scoring.scores s JOIN scoring.ideas i ON i.id = s.idea_id WHERE s.model_version_id = $1"
-
-
-async def ranking_page(conn: asyncpg.Connection, model_version_id: UUID, *, limit: int, offset: int) -> list[RankedRow]:
-    """The ranking from position `offset + 1`: score descending, then ref in byte order."""
-    records = await conn.fetch(
-        f"SELECT {RANKED_COLUMNS} {RANKED_FROM} ORDER BY -s.score, s.ref{page_bounds(limit, offset)}",
-        model_version_id,
-    )
-    return positioned(records, first=offset + 1)
-
-
-def _unscored_after(ref: str, limit: int) -> str:
-    # Same order as the index (`-score` is NULL for all of them), so the range is read, not sorted.
-    # Written as `(-s.score) IS NULL`, the index's own expression, the test is an index condition:
-    # `s.score IS NULL` made PostgreSQL scan every score of the table on each cursor page.
-    return (
-        f"SELECT {RANKED_COLUMNS} {RANKED_FROM} AND (-s.score) IS NULL AND s.ref > {ref} "
-        f"ORDER BY -s.score, s.ref{page_bounds(limit)}"
-    )
-
-
-async def ranking_after(
-    conn: asyncpg.Connection, model_version_id: UUID, *, after: RankingKey, limit: int
-) -> list[RankedRow]:
-    """The ranking after `after` (keyset pagination: each page costs the same, however deep).
-
-    Unscored ideas come after every scored one, in ref order: a page that crosses from the one
-    to the other reads both ranges of the index in the same statement.
-    """
-    if after.score is None:
-        records = await conn.fetch(_unscored_after("$2::text", limit), model_version_id, after.ref)
-    else:
-        records = await conn.fetch(
-            f"""
-            SELECT * FROM (
-                (SELECT {RANKED_COLUMNS} {RANKED_FROM} AND (-s.score, s.ref) > (-$3::float8, $2::text)
-                 ORDER BY -s.score, s.ref{page_bounds(limit)})
-                UNION ALL
-                ({_unscored_after("''", limit)})
-            ) page ORDER BY -page.score, page.ref{page_bounds(limit)}
-            """,
-            model_version_id,
-            after.ref,
-            after.score,
-        )
-    return positioned(records, first=after.position + 1)
-
-
-def positioned(records: Sequence[asyncpg.Record], *, first: int) -> list[RankedRow]:
-    """Rows of RANKED_COLUMNS, numbered from `first`."""
-    return [
-        RankedRow(
-            ref,
-            title,
-            persona,
-            stage,
-            touchpoint,
-            score,
-            _decode_breakdown(breakdown),
-            missing,
-            reason,
-            first + index,
-            insufficient,
-            disagreement,
-            cost,
-            effort,
-            estimated_at,
-        )  # fmt: skip
-        for index, (
-            ref,
-            title,
-            persona,
-            stage,
-            touchpoint,
-            score,
-            breakdown,
-            missing,
-            reason,
-            insufficient,
-            disagreement,
-            cost,
-            effort,
-            estimated_at,
-        ) in enumerate(records)  # fmt: skip
     ]
 
 

@@ -215,6 +215,9 @@ def main() -> None:
         "ROADMAP_JWT_SECRET": SECRET,
         "ROADMAP_LOG_LEVEL": "WARNING",
         "ROADMAP_SCORING_URL": scoring,
+        # Scoring on its own must be told where integrations is; the reads measured here never
+        # call it (only actuals and KPI measurements do), so nothing needs to listen there.
+        "ROADMAP_INTEGRATIONS_URL": f"http://127.0.0.1:{free_port()}",
     }
     workers = str(args.workers)
     processes = []

@@ -26,7 +26,7 @@ from services.scoring import (
 from services.scoring.domain import DomainError, IdeaDraft
 from services.scoring.mapping import draft_from_row, draft_to_row, to_camel_path
 from services.scoring.ratings import Department
-from services.scoring.read_start import Started, start_read
+from services.scoring.read_start import Started
 from services.scoring.repository import FacetCount, IdeaFilter, IdeaRow, PortfolioRow
 from services.scoring.rescoring import rescore
 
@@ -171,26 +171,11 @@ def _reject_repeated_refs(drafts: Sequence[IdeaDraft]) -> None:
         raise InvalidInput("Refs must be unique within a request.", errors=problems)
 
 
-async def list_ideas(
-    conn: asyncpg.Connection,
-    caller: Caller,
-    portfolio_id: UUID,
-    filters: IdeaFilter,
-    *,
-    page: int,
-    page_size: int,
-    now: datetime,
-) -> tuple[list[IdeaRow], int, datetime | None]:
-    """A page of the backlog, how many ideas match, and the staleness cutoff: two statements."""
-    started = await start_read(conn, caller, portfolio_id, now=now)
-    rows, total = await ideas_page_of(conn, started, portfolio_id, filters, page=page, page_size=page_size)
-    return rows, total, started.cutoff
-
-
 async def ideas_page_of(
     conn: asyncpg.Connection, started: Started, portfolio_id: UUID, filters: IdeaFilter, *, page: int, page_size: int
 ) -> tuple[list[IdeaRow], int]:
-    """The page of the backlog, and how many ideas match, once `started` let the caller read it."""
+    """The page of the backlog, and how many ideas match, once `started` (read_start.py) let the
+    caller read it: the request's second statement (hot_reads.ideas_body)."""
     filters = msgspec.structs.replace(filters, stale_cutoff=started.cutoff)
     return await repository.list_ideas(
         conn, portfolio_id, filters=filters, limit=page_size, offset=(page - 1) * page_size

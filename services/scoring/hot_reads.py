@@ -69,7 +69,7 @@ async def ranking_body(
         conn, started, page=page, page_size=page_size, cursor=cursor, sort=sort, quadrant=quadrant
     )
     body = _encode(ranking_out(result, page=page, page_size=page_size))
-    fresh_since = earliest_fresh([row.estimated_at for row in result.rows], started.cutoff)
+    fresh_since = rankings.earliest_fresh_estimate(result.rows, started.cutoff)
     cache.put(key, body, generation=started.generation, fresh_since=fresh_since)
     return body
 

@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterator
-from typing import Final
-
 import msgspec
 
 from services.scoring.domain import PHASES
-from services.scoring.formulas import Contribution
 from services.scoring.quadrants import Thresholds, classify, effort_of
-from services.scoring.ranking_repository import RankedRow
 from services.scoring.rankings import RankingPage
 from services.scoring.repository import PortfolioRow
 from services.scoring.schemas import (
@@ -30,23 +24,7 @@ from services.scoring.schemas import (
     SnapshotIdea,
 )
 from services.scoring.score_repository import ModelVersionRow, ScoreRow, SnapshotRow
-
-SCORE_DIGITS: Final = 10
-"""Significant digits a score and its contributions are shown with. Scores are stored as
-computed; a sum of binary fractions carries noise in its last digits (0.23 + 0.46 is
-0.6900000000000001), which an answer should not show. Ten digits keep every real difference
-between two estimates and drop the noise."""
-
-
-def shown(value: float | None) -> float | None:
-    """`value` at SCORE_DIGITS significant digits; None stays None."""
-    if value is None or value == 0 or not math.isfinite(value):
-        return value
-    return float(f"{value:.{SCORE_DIGITS}g}")
-
-
-def shown_breakdown(breakdown: list[Contribution]) -> list[Contribution]:
-    return [msgspec.structs.replace(part, contribution=shown(part.contribution)) for part in breakdown]
+from services.scoring.score_types import shown, shown_breakdown
 
 
 def portfolio_out(row: PortfolioRow) -> PortfolioOut:
@@ -93,24 +71,16 @@ def score_out(version: ModelVersionRow, score: ScoreRow) -> IdeaScoreOut:
     )
 
 
-def _shown_contributions(rows: list[RankedRow]) -> Iterator[float]:
-    """Every contribution on the page at SCORE_DIGITS, in order, rounded by one format call: a
-    call of `shown` per contribution was the ranking page's largest cost in Python (issue 14).
-    Contributions are finite (stored in jsonb), so need none of `shown`'s special cases."""
-    values = [part.contribution for row in rows for part in row.breakdown]
-    return map(float, (f"{{:.{SCORE_DIGITS}g}} " * len(values)).format(*values).split())
-
-
 def ranking_out(result: RankingPage, *, page: int, page_size: int) -> RankingOut:
     version, limits = result.version, result.thresholds
-    contributions = _shown_contributions(result.rows)
     items = [
         RankedIdea(
             rank=row.position if row.score is not None else None,
             ref=row.ref,
             title=row.title,
-            score=shown(row.score),
-            breakdown=[Contribution(part.criterion, part.inputs, next(contributions)) for part in row.breakdown],
+            score=row.shown_score,
+            # Stored as shown, as JSON (migration 0025): copied into the answer as it is.
+            breakdown=msgspec.Raw(row.shown_breakdown),  # type: ignore[arg-type]
             missing=row.missing,
             reason=row.reason,
             persona=row.persona,

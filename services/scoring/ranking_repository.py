@@ -4,7 +4,6 @@ Connection first; no transactions (issue 14)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -12,7 +11,6 @@ import asyncpg
 import msgspec
 
 from services.kit.access.repository import caller_roles_sql
-from services.scoring.formulas import Contribution
 from services.scoring.repository import page_bounds
 from services.scoring.score_figures import FIGURE_COLUMNS, NO_FIGURES, ScoreFigures, of_record
 
@@ -33,23 +31,32 @@ class RankingVersion(msgspec.Struct, frozen=True):
         return msgspec.json.decode(self.definition_text)
 
 
-class RankedRow(msgspec.Struct, frozen=True):
+class RankedRow(msgspec.Struct, frozen=True, gc=False):
+    """A row of a ranking page: RANKED_COLUMNS in their order, then its position (1-based).
+
+    Untracked by the garbage collector: a page builds a thousand, which set off collections
+    otherwise. Its one list holds strings: it is in no cycle.
+    """
+
     ref: str
     title: str
     persona: str | None
     journey_stage: str | None
     touchpoint: str | None
     score: float | None
-    breakdown: list[Contribution]
+    # The score as answers show it, and the breakdown so, as JSON text (migration 0025).
+    shown_score: float | None
+    shown_breakdown: str
     missing: list[str]
     reason: str | None
+    insufficient_input: str | None
+    disagreement: float | None
+    cost: float | None
+    effort: float | None
+    # When its estimates were made, in microseconds since the Unix epoch (review_rules.micros):
+    # the page says which are stale without asking again.
+    estimated_us: int | None
     position: int
-    insufficient_input: str | None = None
-    disagreement: float | None = None
-    cost: float | None = None
-    effort: float | None = None
-    # When its estimates were made: the page says which are stale without asking again.
-    estimated_at: datetime | None = None
 
 
 _RANKING_VERSION_COLUMNS = "v.id, v.model_id, m.name AS model_name, v.version, v.definition::text AS definition_text"
@@ -126,16 +133,14 @@ class RankingKey(msgspec.Struct, frozen=True, array_like=True):
     position: int
 
 
-# The breakdown travels as text and is decoded straight into structs: on a page of 1,000
-# ideas this is most of the work, and msgspec does it in C.
+# A score row holds all a page shows of its idea (migration 0025): a page reads one range of the
+# `scores_ranking` index and no other table. `-score` ascending is `score` descending with
+# unscored ideas (NULL) last; with the ref it is the index's order, so a page never sorts.
 RANKED_COLUMNS = """
-    s.ref, i.title, i.persona, i.journey_stage, i.touchpoint, s.score, s.breakdown::text, s.missing, s.reason,
-    s.insufficient_input, s.disagreement, s.cost, s.effort, i.estimated_at
+    s.ref, s.title, s.persona, s.journey_stage, s.touchpoint, s.score, s.shown_score, s.shown_breakdown, s.missing,
+    s.reason, s.insufficient_input, s.disagreement, s.cost, s.effort, s.estimated_us
 """
-_decode_breakdown = msgspec.json.Decoder(list[Contribution]).decode
-# `-score` ascending is `score` descending with unscored ideas (NULL) last; together with the
-# ref it is one range of the `scores_ranking` index, so a page never sorts the whole ranking.
-RANKED_FROM = "FROM scoring.scores s JOIN scoring.ideas i ON i.id = s.idea_id WHERE s.model_version_id = $1"
+RANKED_FROM = "FROM scoring.scores s WHERE s.model_version_id = $1"
 
 
 async def ranking_page(conn: asyncpg.Connection, model_version_id: UUID, *, limit: int, offset: int) -> list[RankedRow]:
@@ -157,67 +162,47 @@ def _unscored_after(ref: str, limit: int) -> str:
     )
 
 
+def _scored_after(limit: int) -> str:
+    return (
+        f"SELECT {RANKED_COLUMNS} {RANKED_FROM} AND (-s.score, s.ref) > (-$3::float8, $2::text) "
+        f"ORDER BY -s.score, s.ref{page_bounds(limit)}"
+    )
+
+
 async def ranking_after(
-    conn: asyncpg.Connection, model_version_id: UUID, *, after: RankingKey, limit: int
+    conn: asyncpg.Connection, model_version_id: UUID, *, after: RankingKey, limit: int, scored: int
 ) -> list[RankedRow]:
     """The ranking after `after` (keyset pagination: each page costs the same, however deep).
 
-    Unscored ideas come after every scored one, in ref order: a page that crosses from the one
-    to the other reads both ranges of the index in the same statement.
+    Unscored ideas come after every scored one, in ref order. A page that may cross from the
+    one to the other, as `scored` (the count the walk started with) tells, reads both ranges
+    of the index in the same statement, which then sorts them. Any other page reads one range
+    in index order: no sort, about half the statement's time on a page of 1,000. If it comes
+    back short all the same (fewer ideas are scored than when the walk started), a second
+    statement reads the unscored ones that follow.
     """
+    first = after.position + 1
     if after.score is None:
         records = await conn.fetch(_unscored_after("$2::text", limit), model_version_id, after.ref)
-    else:
-        records = await conn.fetch(
-            f"""
-            SELECT * FROM (
-                (SELECT {RANKED_COLUMNS} {RANKED_FROM} AND (-s.score, s.ref) > (-$3::float8, $2::text)
-                 ORDER BY -s.score, s.ref{page_bounds(limit)})
-                UNION ALL
-                ({_unscored_after("''", limit)})
-            ) page ORDER BY -page.score, page.ref{page_bounds(limit)}
-            """,
-            model_version_id,
-            after.ref,
-            after.score,
-        )
-    return positioned(records, first=after.position + 1)
+        return positioned(records, first=first)
+    if after.position + limit <= scored:
+        records = await conn.fetch(_scored_after(limit), model_version_id, after.ref, after.score)
+        if len(records) == limit:
+            return positioned(records, first=first)
+        more = await conn.fetch(_unscored_after("''", limit - len(records)), model_version_id)
+        return positioned([*records, *more], first=first)
+    records = await conn.fetch(
+        f"""
+        SELECT * FROM (({_scored_after(limit)}) UNION ALL ({_unscored_after("''", limit)})) page
+        ORDER BY -page.score, page.ref{page_bounds(limit)}
+        """,
+        model_version_id,
+        after.ref,
+        after.score,
+    )
+    return positioned(records, first=first)
 
 
 def positioned(records: Sequence[asyncpg.Record], *, first: int) -> list[RankedRow]:
     """Rows of RANKED_COLUMNS, numbered from `first`."""
-    return [
-        RankedRow(
-            ref,
-            title,
-            persona,
-            stage,
-            touchpoint,
-            score,
-            _decode_breakdown(breakdown),
-            missing,
-            reason,
-            first + index,
-            insufficient,
-            disagreement,
-            cost,
-            effort,
-            estimated_at,
-        )  # fmt: skip
-        for index, (
-            ref,
-            title,
-            persona,
-            stage,
-            touchpoint,
-            score,
-            breakdown,
-            missing,
-            reason,
-            insufficient,
-            disagreement,
-            cost,
-            effort,
-            estimated_at,
-        ) in enumerate(records)  # fmt: skip
-    ]
+    return [RankedRow(*record, first + index) for index, record in enumerate(records)]

@@ -16,6 +16,7 @@ from services.scoring import ranking_repository, ranking_views, score_figures
 from services.scoring.quadrants import Thresholds
 from services.scoring.ranking_repository import RankedRow, RankingKey, RankingVersion
 from services.scoring.read_start import Started, start_read
+from services.scoring.review_rules import from_micros, micros
 
 
 class RankingPage(msgspec.Struct, frozen=True):
@@ -115,7 +116,9 @@ async def page_of(
     if cursor is not None:
         # The totals and thresholds were counted when the walk started, and travel in the cursor.
         walk = _decode(row.id, cursor)
-        rows = await ranking_repository.ranking_after(conn, row.id, after=walk.after, limit=page_size + 1)
+        rows = await ranking_repository.ranking_after(
+            conn, row.id, after=walk.after, limit=page_size + 1, scored=walk.scored
+        )
         scored, unscored, limits = walk.scored, walk.unscored, walk.thresholds
     else:
         rows = await ranking_repository.ranking_page(conn, row.id, limit=page_size + 1, offset=(page - 1) * page_size)
@@ -139,4 +142,14 @@ def _stale(rows: list[RankedRow], cutoff: datetime | None) -> frozenset[str]:
     """The refs on the page whose estimates are older than the cutoff (read with the page)."""
     if cutoff is None:
         return frozenset()
-    return frozenset(r.ref for r in rows if r.estimated_at is not None and r.estimated_at < cutoff)
+    limit = micros(cutoff)
+    return frozenset(r.ref for r in rows if r.estimated_us is not None and r.estimated_us < limit)
+
+
+def earliest_fresh_estimate(rows: list[RankedRow], cutoff: datetime | None) -> datetime | None:
+    """The earliest estimate on the page not stale at `cutoff` (see kit/read_cache.earliest_fresh)."""
+    if cutoff is None:
+        return None
+    limit = micros(cutoff)
+    fresh = [r.estimated_us for r in rows if r.estimated_us is not None and r.estimated_us >= limit]
+    return from_micros(min(fresh)) if fresh else None

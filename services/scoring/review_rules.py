@@ -6,7 +6,7 @@ No I/O: the history and staleness modules store and load what these functions de
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -65,6 +65,20 @@ def estimates_changed(found: list[Change]) -> bool:
 def stale_cutoff(now: datetime, review_every_days: int) -> datetime:
     """Estimates made before this moment are stale: older than the review cadence."""
     return now - timedelta(days=review_every_days)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def micros(at: datetime) -> int:
+    """`at` in whole microseconds since the Unix epoch, exactly: how score rows keep an idea's
+    `estimated_at` (migration 0025), since asyncpg decodes a bigint much faster than a timestamp."""
+    return (at - _EPOCH) // _MICROSECOND
+
+
+def from_micros(microseconds: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=microseconds)
 
 
 def is_stale(estimated_at: datetime, cutoff: datetime) -> bool:

@@ -279,7 +279,10 @@ class IdeaScoreOut(Output):
     warning: str | None = None
 
 
-class RankedIdea(Output):
+class RankedIdea(Output, gc=False):
+    # Untracked by the garbage collector: a ranking page builds a thousand, which set off
+    # collections otherwise. Its lists hold only strings and contributions: it is in no cycle.
+
     rank: int | None
     ref: str
     title: str

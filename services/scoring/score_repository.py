@@ -12,6 +12,7 @@ import msgspec
 
 from services.scoring.formulas import Contribution
 from services.scoring.repository import many, one
+from services.scoring.score_types import shown_all, shown_breakdown_json
 
 
 class ModelVersionRow(msgspec.Struct, frozen=True):
@@ -140,38 +141,52 @@ async def upsert_scores(
     scores: Sequence[tuple[Any, ...]],
 ) -> None:
     """Store (idea id, ref, score, breakdown, missing, reason, insufficient input, disagreement,
-    effort, cost) for one model version."""
+    effort, cost) for one model version.
+
+    Each row also gets its breakdown as answers show it, and copies of what a ranking page shows
+    of the idea, read from the idea in this statement (migration 0025; a trigger on the ideas
+    carries their later changes).
+    """
     if not scores:
         return
     idea_ids, refs, values, breakdowns, missing, reasons, insufficient, disagreement, effort, cost = zip(
         *scores, strict=True
     )
+    stored = [msgspec.json.encode(breakdown).decode() for breakdown in breakdowns]
     await conn.execute(
         """
         INSERT INTO scoring.scores
-            (model_version_id, idea_id, ref, score, breakdown, missing, reason, insufficient_input, disagreement,
-             effort, cost)
-        SELECT $1, idea_id, ref, score, breakdown::jsonb, ARRAY(SELECT jsonb_array_elements_text(missing::jsonb)),
-               reason, insufficient, disagreement, effort, cost
+            (model_version_id, idea_id, ref, score, shown_score, breakdown, shown_breakdown, missing, reason, insufficient_input,
+             disagreement, effort, cost, title, persona, journey_stage, touchpoint, estimated_us)
+        SELECT $1, s.idea_id, s.ref, s.score, s.shown_score, s.breakdown::jsonb, s.shown,
+               ARRAY(SELECT jsonb_array_elements_text(s.missing::jsonb)), s.reason, s.insufficient, s.disagreement,
+               s.effort, s.cost, i.title, i.persona, i.journey_stage, i.touchpoint,
+               (extract(epoch FROM i.estimated_at) * 1000000)::bigint
         FROM unnest($2::uuid[], $3::text[], $4::float8[], $5::text[], $6::text[], $7::text[], $8::text[], $9::float8[],
-                    $10::float8[], $11::float8[])
-             AS s(idea_id, ref, score, breakdown, missing, reason, insufficient, disagreement, effort, cost)
+                    $10::float8[], $11::float8[], $12::text[], $13::float8[])
+             AS s(idea_id, ref, score, breakdown, missing, reason, insufficient, disagreement, effort, cost, shown,
+                  shown_score)
+        JOIN scoring.ideas i ON i.id = s.idea_id
         ON CONFLICT (model_version_id, idea_id) DO UPDATE
-        SET score = excluded.score, breakdown = excluded.breakdown, missing = excluded.missing,
-            reason = excluded.reason, insufficient_input = excluded.insufficient_input,
-            disagreement = excluded.disagreement, effort = excluded.effort, cost = excluded.cost
+        SET score = excluded.score, shown_score = excluded.shown_score, breakdown = excluded.breakdown, shown_breakdown = excluded.shown_breakdown,
+            missing = excluded.missing, reason = excluded.reason, insufficient_input = excluded.insufficient_input,
+            disagreement = excluded.disagreement, effort = excluded.effort, cost = excluded.cost,
+            title = excluded.title, persona = excluded.persona, journey_stage = excluded.journey_stage,
+            touchpoint = excluded.touchpoint, estimated_us = excluded.estimated_us
         """,
         model_version_id,
         list(idea_ids),
         list(refs),
         list(values),
-        [msgspec.json.encode(breakdown).decode() for breakdown in breakdowns],
+        stored,
         [msgspec.json.encode(names).decode() for names in missing],
         list(reasons),
         list(insufficient),
         list(disagreement),
         list(effort),
         list(cost),
+        [shown_breakdown_json(breakdown) for breakdown in stored],
+        shown_all(list(values)),
     )
 
 

@@ -107,9 +107,12 @@ async def conn(session_conn: asyncpg.Connection) -> AsyncIterator[asyncpg.Connec
     """A connection inside a transaction that is rolled back after the test."""
     transaction = session_conn.transaction()
     await transaction.start()
-    # A portfolio's read generation moves when a transaction commits (migration 0024); the
-    # test's requests never commit, so each statement moves it instead, as a commit would.
-    await session_conn.execute("SET CONSTRAINTS scoring.read_touch_bumps_generation IMMEDIATE")
+    # A portfolio's read generation moves, and an idea's changed fields reach its score rows,
+    # when a transaction commits (migrations 0024 and 0025); the test's requests never commit,
+    # so each statement does both instead, as a commit would.
+    await session_conn.execute(
+        "SET CONSTRAINTS scoring.read_touch_bumps_generation, scoring.ideas_update_copies_to_scores IMMEDIATE"
+    )
     try:
         yield session_conn
     finally:

@@ -6,9 +6,8 @@ the breakdowns in Python (issue 14). Each score row now also holds:
 
 - copies of its idea's title, persona, journey stage, touchpoint and `estimated_at` (in
   microseconds). The writer of scores copies them from the idea in the statement that writes
-  the score. A statement-level trigger on the ideas carries every later change of them to the
-  idea's score rows under every model version, whoever the writer (application, job or
-  hand-written SQL).
+  the score. A trigger on the ideas carries every later change of them to the idea's score rows
+  under every model version, whoever the writer (application, job or hand-written SQL).
 - `shown_score` and `shown_breakdown`: the score as every answer shows it (ten significant
   digits), and the breakdown so (its contributions rounded alike) as JSON text, written with
   the score (score_repository.upsert_scores). The rows already scored get them here, from their
@@ -37,6 +36,13 @@ _COPIES = {
 }
 
 
+# The portfolios of changed score rows, as migration 0024 reads them.
+_SCORES_PORTFOLIOS = (
+    "'SELECT m.portfolio_id FROM changed c JOIN scoring.model_versions v ON v.id = c.model_version_id "
+    "JOIN scoring.models m ON m.id = v.model_id'"
+)
+
+
 def _from(row: str) -> list[str]:
     return [expression.format(row) for expression in _COPIES.values()]
 
@@ -52,17 +58,34 @@ def upgrade() -> None:
         UPDATE scoring.scores s SET ({columns}) = ({", ".join(_from("i"))}) FROM scoring.ideas i WHERE i.id = s.idea_id;
         ALTER TABLE scoring.scores ALTER COLUMN title SET NOT NULL, ALTER COLUMN estimated_us SET NOT NULL;
 
+        -- Deferred to the commit, and reading the idea as it then is: the application rescores
+        -- an idea it changes, which copies its fields with the scores, so by then this mostly
+        -- finds nothing to change and writes nothing (run at each update, it wrote every such
+        -- score row twice). Other writers' changes are copied here.
         CREATE FUNCTION scoring.copy_idea_to_scores() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
-            UPDATE scoring.scores s SET ({columns}) = ({", ".join(_from("c"))})
-            FROM changed c
-            WHERE s.idea_id = c.id AND ({", ".join(f"s.{column}" for column in _COPIES)})
-                IS DISTINCT FROM ({", ".join(_from("c"))});
+            UPDATE scoring.scores s SET ({columns}) = ({", ".join(_from("i"))})
+            FROM scoring.ideas i
+            WHERE i.id = NEW.id AND s.idea_id = i.id
+              AND ({", ".join(f"s.{column}" for column in _COPIES)}) IS DISTINCT FROM ({", ".join(_from("i"))});
             RETURN NULL;
         END $$;
-        CREATE TRIGGER ideas_update_copies_to_scores
-            AFTER UPDATE ON scoring.ideas REFERENCING NEW TABLE AS changed
-            FOR EACH STATEMENT EXECUTE FUNCTION scoring.copy_idea_to_scores();
+        -- WHEN is evaluated without calling the function: an update that changes none of the
+        -- copied fields queues nothing.
+        CREATE CONSTRAINT TRIGGER ideas_update_copies_to_scores
+            AFTER UPDATE OF title, persona, journey_stage, touchpoint, estimated_at ON scoring.ideas
+            DEFERRABLE INITIALLY DEFERRED
+            FOR EACH ROW WHEN (({", ".join(_from("OLD"))}) IS DISTINCT FROM ({", ".join(_from("NEW"))}))
+            EXECUTE FUNCTION scoring.copy_idea_to_scores();
+
+        -- The copies' update of the score rows needs no read-generation touch of its own: the
+        -- update of the idea that set it off touched the portfolio (migration 0024). Dynamic
+        -- SQL planned afresh each time, that touch was most of what an idea's update paid here.
+        DROP TRIGGER scores_update_touches_reads ON scoring.scores;
+        CREATE TRIGGER scores_update_touches_reads
+            AFTER UPDATE ON scoring.scores REFERENCING NEW TABLE AS changed
+            FOR EACH STATEMENT WHEN (pg_trigger_depth() = 0)
+            EXECUTE FUNCTION scoring.touch_read_generation({_SCORES_PORTFOLIOS});
 
         -- A writer that leaves them out (hand-written SQL) gets the copies from the idea, and
         -- the score and breakdown as stored. The application writes them, so WHEN spares it the call.
@@ -114,7 +137,11 @@ def _fill_shown_scores() -> None:
 
 def downgrade() -> None:
     run_sql(
-        """
+        f"""
+        DROP TRIGGER scores_update_touches_reads ON scoring.scores;
+        CREATE TRIGGER scores_update_touches_reads
+            AFTER UPDATE ON scoring.scores REFERENCING NEW TABLE AS changed
+            FOR EACH STATEMENT EXECUTE FUNCTION scoring.touch_read_generation({_SCORES_PORTFOLIOS});
         DROP TRIGGER scores_fill_copies ON scoring.scores;
         DROP FUNCTION scoring.fill_score_copies();
         DROP TRIGGER ideas_update_copies_to_scores ON scoring.ideas;

@@ -211,3 +211,29 @@ async def test_a_walk_reaches_the_unscored_ideas_when_fewer_are_scored_than_when
     assert page.status_code == 200, page.text
     assert [item["ref"] for item in page.json()["items"]] == [item["ref"] for item in now["items"][1:3]]
     assert page.json()["items"][1]["score"] is None and page.json()["nextCursor"]
+
+
+async def retitle_by_hand(url: str, portfolio_id: UUID, model_id: UUID) -> list[str]:
+    """Titles of the ranking's rows after a committed hand-written transaction retitled every idea."""
+    conn = await connect(url)
+    try:
+        async with conn.transaction():
+            await conn.execute(
+                "UPDATE scoring.ideas SET title = 'By hand ' || ref WHERE portfolio_id = $1", portfolio_id
+            )
+        page = await rankings.ranking(
+            conn, CALLER, portfolio_id, model_id, version=None, page=1, page_size=50, now=system_clock()
+        )
+        return [row.title for row in page.rows]
+    finally:
+        await conn.close()
+
+
+def test_an_idea_changed_by_hand_reaches_its_score_rows_as_its_transaction_commits(make_database):
+    # The test suite's other requests never commit, and run the copy at each statement instead
+    # (tests/conftest.py); here it runs as in production, deferred to the commit.
+    url = make_database("ranking_copies")
+    migrate.upgrade(url)
+    portfolio_id, model_id, _ = asyncio.run(scored_for_upgrade(url))
+    titles = asyncio.run(retitle_by_hand(url, portfolio_id, model_id))
+    assert sorted(titles) == sorted(f"By hand U-{n}" for n in range(1, 12))

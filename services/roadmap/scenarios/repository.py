@@ -172,10 +172,7 @@ async def scenario_has_plans(conn: asyncpg.Connection, scenario_id: UUID) -> boo
 # database and only the headline of an optimisation's result comes along.
 _RUN_COLUMNS = """
     id, scenario_id, (SELECT s.portfolio_id FROM roadmap.scenarios s WHERE s.id = runs.scenario_id) AS portfolio_id, kind, status, input_fingerprint, options, progress, error, base_run_id,
-    CASE WHEN kind = 'optimise' AND result IS NOT NULL THEN jsonb_build_object(
-        'status', result -> 'status', 'objective', result -> 'objective',
-        'bestBound', result -> 'bestBound', 'gap', result -> 'gap',
-        'objectiveWithPenalty', result -> 'objectiveWithPenalty', 'penalty', result -> 'baselinePenalty') END AS summary,
+    summary,
     solver_name, solver_version, attempts, cancel_requested, created_by, created_at, started_at, finished_at
 """
 

@@ -18,6 +18,7 @@ from services.kit.params import Page, PageSize, caller_of
 from services.kit.problems import FieldProblem, InvalidInput
 from services.scoring import hot_reads, models_service, service, staleness
 from services.scoring.api_params import Now, clock_of, read_cache_of
+from services.scoring.backlog_views import FacetCount, IdeaFilter
 from services.scoring.domain import PHASES
 from services.scoring.living_api import LIVING_ROUTES
 from services.scoring.mapping import departments_from_input, draft_from_input, idea_out, patch_changes, stale_idea_out
@@ -25,7 +26,6 @@ from services.scoring.members_api import MemberController
 from services.scoring.models_api import ModelController
 from services.scoring.presenters import portfolio_out, score_out
 from services.scoring.ratings_api import RatingController
-from services.scoring.repository import FacetCount, IdeaFilter
 from services.scoring.schemas import (
     FacetValue,
     IdeaFields,

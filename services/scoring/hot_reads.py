@@ -20,10 +20,10 @@ from services.kit.auth import Caller
 from services.kit.observability import READ_CACHE
 from services.kit.read_cache import ReadCache, earliest_fresh
 from services.scoring import rankings, service
+from services.scoring.backlog_views import IdeaFilter
 from services.scoring.mapping import stale_idea_out
 from services.scoring.presenters import ranking_out
 from services.scoring.read_start import start_read
-from services.scoring.repository import IdeaFilter
 from services.scoring.schemas import IdeaPage
 
 _RANKING_KEPT, _RANKING_READ = READ_CACHE.labels("ranking", "hit"), READ_CACHE.labels("ranking", "miss")

@@ -174,7 +174,7 @@ IDEA_WRITE_COLUMNS = (
     "kpis",
 )
 _IDEA_FIELDS = ("id", *IDEA_WRITE_COLUMNS, "created_at", "updated_at", "estimated_at", "estimated_by", "stale_since")
-_IDEA_COLUMNS = ", ".join(_IDEA_FIELDS)
+IDEA_COLUMNS = ", ".join(_IDEA_FIELDS)
 # Pages of ideas are built from their records by position: a dict per record and a checked
 # conversion cost more than the page's statement (issue 14). PostgreSQL's column types are the
 # struct's, so the columns must be its fields, in order.
@@ -185,7 +185,7 @@ _EFFORT_AT = _IDEA_FIELDS.index("effort")
 
 
 def ideas_of(records: Sequence[asyncpg.Record]) -> list[IdeaRow]:
-    """IdeaRows of records that start with _IDEA_COLUMNS (a column after them is left out)."""
+    """IdeaRows of records that start with IDEA_COLUMNS (a column after them is left out)."""
     width, rows = len(_IDEA_FIELDS), []
     for record in records:
         values = list(record)[:width]
@@ -234,7 +234,7 @@ async def insert_ideas(conn: asyncpg.Connection, portfolio_id: UUID, rows: Seque
         SELECT $1, {", ".join(_bulk_select(column) for column in IDEA_WRITE_COLUMNS)}
         FROM unnest({arrays}) WITH ORDINALITY AS t({", ".join(IDEA_WRITE_COLUMNS)}, position)
         ORDER BY t.position
-        RETURNING {_IDEA_COLUMNS}
+        RETURNING {IDEA_COLUMNS}
         """,
         portfolio_id,
         *[_bulk_values(column, values) for column, values in zip(IDEA_WRITE_COLUMNS, columns, strict=True)],
@@ -249,7 +249,7 @@ async def update_idea(conn: asyncpg.Connection, portfolio_id: UUID, row: tuple[A
         f"""
         UPDATE scoring.ideas SET {assignments}, updated_at = now()
         WHERE portfolio_id = $1 AND ref = $2
-        RETURNING {_IDEA_COLUMNS}
+        RETURNING {IDEA_COLUMNS}
         """,
         portfolio_id,
         *row,
@@ -262,14 +262,14 @@ async def get_idea(
 ) -> IdeaRow | None:
     lock = " FOR UPDATE" if for_update else ""
     record = await conn.fetchrow(
-        f"SELECT {_IDEA_COLUMNS} FROM scoring.ideas WHERE portfolio_id = $1 AND ref = $2{lock}", portfolio_id, ref
+        f"SELECT {IDEA_COLUMNS} FROM scoring.ideas WHERE portfolio_id = $1 AND ref = $2{lock}", portfolio_id, ref
     )
     return one(record, IdeaRow)
 
 
 async def ideas_by_refs(conn: asyncpg.Connection, portfolio_id: UUID, refs: Sequence[str]) -> list[IdeaRow]:
     records = await conn.fetch(
-        f"SELECT {_IDEA_COLUMNS} FROM scoring.ideas WHERE portfolio_id = $1 AND ref = ANY($2::text[])",
+        f"SELECT {IDEA_COLUMNS} FROM scoring.ideas WHERE portfolio_id = $1 AND ref = ANY($2::text[])",
         portfolio_id,
         list(refs),
     )
@@ -288,117 +288,8 @@ async def delete_idea(conn: asyncpg.Connection, portfolio_id: UUID, ref: str) ->
     return status.endswith(" 1")
 
 
-class IdeaFilter(msgspec.Struct, frozen=True, kw_only=True):
-    persona: str | None = None
-    journey_stage: str | None = None
-    touchpoint: str | None = None
-    channel: str | None = None
-    department: str | None = None
-    tag: str | None = None
-    phase: str | None = None
-    text: str | None = None
-    # Only ideas whose estimates were made before (True) or since (False) this cutoff.
-    stale: bool | None = None
-    stale_cutoff: datetime | None = None
-    owner: str | None = None
-    without_owner: bool = False
-
-
-def _filter_sql(filters: IdeaFilter, first_param: int) -> tuple[str, list[Any]]:
-    clauses: list[str] = []
-    params: list[Any] = []
-    # Journey values are typed by people ("Busy parent", "busy parent"): they match whatever the
-    # case. No index is needed: the portfolio's ideas are read by its index, then compared.
-    for column in ("persona", "journey_stage", "touchpoint", "channel"):
-        value = getattr(filters, column)
-        if value is not None:
-            params.append(value)
-            clauses.append(f"lower({column}) = lower(${first_param + len(params) - 1})")
-    if filters.department is not None:
-        # The idea's owning department, or the department of its owner.
-        params.append(filters.department)
-        n = first_param + len(params) - 1
-        clauses.append(f"(lower(department) = lower(${n}) OR lower(owner->>'department') = lower(${n}))")
-    if filters.owner is not None:
-        params.append(filters.owner)
-        n = first_param + len(params) - 1
-        clauses.append(f"lower(${n}) IN (lower(owner->>'subject'), lower(owner->>'email'), lower(owner->>'name'))")
-    if filters.without_owner:
-        clauses.append("owner IS NULL")
-    if filters.tag is not None:
-        params.append(filters.tag)
-        clauses.append(f"${first_param + len(params) - 1} = ANY(tags)")
-    if filters.phase is not None:
-        params.append(filters.phase)
-        clauses.append(f"${first_param + len(params) - 1} = ANY(phases)")
-    if filters.text is not None:
-        params.append(filters.text)
-        n = first_param + len(params) - 1
-        clauses.append(f"(strpos(lower(title), lower(${n})) > 0 OR strpos(lower(description), lower(${n})) > 0)")
-    if filters.stale is not None and filters.stale_cutoff is not None:
-        params.append(filters.stale_cutoff)
-        clauses.append(f"estimated_at {'<' if filters.stale else '>='} ${first_param + len(params) - 1}")
-    return "".join(f" AND {clause}" for clause in clauses), params
-
-
-async def list_ideas(
-    conn: asyncpg.Connection, portfolio_id: UUID, *, filters: IdeaFilter, limit: int, offset: int
-) -> tuple[list[IdeaRow], int]:
-    """A page of the matching ideas in ref order, and how many match, in one statement.
-
-    The count is a subquery of its own, run once: a window count over the matches would read
-    and sort every matching row before the limit, where the page alone stops after it.
-    """
-    where, params = _filter_sql(filters, first_param=2)
-    records = await conn.fetch(
-        f"""
-        SELECT {_IDEA_COLUMNS}, (SELECT count(*) FROM scoring.ideas WHERE portfolio_id = $1{where}) AS matching
-        FROM scoring.ideas WHERE portfolio_id = $1{where}
-        ORDER BY ref COLLATE "C"{page_bounds(limit, offset)}
-        """,
-        portfolio_id,
-        *params,
-    )
-    if records or offset == 0:
-        total = records[0]["matching"] if records else 0
-    else:  # a page past the end has no row to carry the count
-        total = await conn.fetchval(
-            f"SELECT count(*) FROM scoring.ideas WHERE portfolio_id = $1{where}", portfolio_id, *params
-        )
-    return ideas_of(records), total
-
-
-JOURNEY_FACETS = ("persona", "journey_stage", "touchpoint", "channel", "department")
-
-
-class FacetCount(msgspec.Struct, frozen=True):
-    facet: str
-    value: str
-    ideas: int
-
-
-async def journey_facets(conn: asyncpg.Connection, portfolio_id: UUID) -> list[FacetCount]:
-    """Each journey value and tag in use in the portfolio, with how many ideas carry it."""
-    by_column = " UNION ALL ".join(
-        f"SELECT '{column}' AS facet, {column} AS value, count(*)::int AS ideas FROM scoring.ideas "
-        f"WHERE portfolio_id = $1 AND {column} IS NOT NULL GROUP BY {column}"
-        for column in JOURNEY_FACETS
-    )
-    records = await conn.fetch(
-        f"""
-        {by_column}
-        UNION ALL
-        SELECT 'tag', tag, count(*)::int FROM scoring.ideas CROSS JOIN unnest(tags) AS tag
-        WHERE portfolio_id = $1 GROUP BY tag
-        ORDER BY facet, ideas DESC, value
-        """,
-        portfolio_id,
-    )
-    return many(records, FacetCount)
-
-
 async def all_ideas(conn: asyncpg.Connection, portfolio_id: UUID) -> list[IdeaRow]:
     records = await conn.fetch(
-        f'SELECT {_IDEA_COLUMNS} FROM scoring.ideas WHERE portfolio_id = $1 ORDER BY ref COLLATE "C"', portfolio_id
+        f'SELECT {IDEA_COLUMNS} FROM scoring.ideas WHERE portfolio_id = $1 ORDER BY ref COLLATE "C"', portfolio_id
     )
     return ideas_of(records)

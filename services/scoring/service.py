@@ -16,6 +16,7 @@ from services.kit.auth import Caller
 from services.kit.clock import Clock, system_clock
 from services.kit.problems import Conflict, FieldProblem, InvalidInput, MalformedBody, NotFound
 from services.scoring import (
+    backlog_views,
     csv_codec,
     history,
     repository,
@@ -23,11 +24,12 @@ from services.scoring import (
     staleness,
     voices_service,
 )
+from services.scoring.backlog_views import FacetCount, IdeaFilter
 from services.scoring.domain import DomainError, IdeaDraft
 from services.scoring.mapping import draft_from_row, draft_to_row, to_camel_path
 from services.scoring.ratings import Department
 from services.scoring.read_start import Started
-from services.scoring.repository import FacetCount, IdeaFilter, IdeaRow, PortfolioRow
+from services.scoring.repository import IdeaRow, PortfolioRow
 from services.scoring.rescoring import rescore
 
 MAX_IDEAS_PER_PORTFOLIO = 100_000
@@ -177,7 +179,7 @@ async def ideas_page_of(
     """The page of the backlog, and how many ideas match, once `started` (read_start.py) let the
     caller read it: the request's second statement (hot_reads.ideas_body)."""
     filters = msgspec.structs.replace(filters, stale_cutoff=started.cutoff)
-    return await repository.list_ideas(
+    return await backlog_views.list_ideas(
         conn, portfolio_id, filters=filters, limit=page_size, offset=(page - 1) * page_size
     )
 
@@ -261,8 +263,8 @@ async def delete_idea(conn: asyncpg.Connection, caller: Caller, portfolio_id: UU
 async def journey_map(conn: asyncpg.Connection, caller: Caller, portfolio_id: UUID) -> dict[str, list[FacetCount]]:
     """The personas, journey stages, touchpoints, channels, departments and tags in use, with counts."""
     await access.require_access(conn, caller, portfolio_id, READ)
-    facets: dict[str, list[FacetCount]] = {name: [] for name in (*repository.JOURNEY_FACETS, "tag")}
-    for row in await repository.journey_facets(conn, portfolio_id):
+    facets: dict[str, list[FacetCount]] = {name: [] for name in (*backlog_views.JOURNEY_FACETS, "tag")}
+    for row in await backlog_views.journey_facets(conn, portfolio_id):
         facets[row.facet].append(row)
     return facets
 

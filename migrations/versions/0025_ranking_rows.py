@@ -110,16 +110,27 @@ def upgrade() -> None:
     run_sql("ALTER TABLE scoring.scores ALTER COLUMN shown_breakdown SET NOT NULL;")
 
 
+_BATCH = 5000
+
+
 def _fill_shown_scores() -> None:
-    """Each stored score and breakdown as shown, by the code that writes new scores."""
+    """Each stored score and breakdown as shown, by the code that writes new scores; a batch of
+    rows at a time in primary-key order, so a large database is not read into memory at once."""
     from alembic import op
     from sqlalchemy.util import await_only
 
     from services.scoring.score_types import shown, shown_breakdown_json
 
     conn = op.get_bind().connection.driver_connection
-    records = await_only(conn.fetch("SELECT model_version_id, idea_id, score, breakdown::text FROM scoring.scores"))
-    if records:
+    after = ("00000000-0000-0000-0000-000000000000", "00000000-0000-0000-0000-000000000000")
+    while records := await_only(
+        conn.fetch(
+            "SELECT model_version_id, idea_id, score, breakdown::text FROM scoring.scores "
+            "WHERE (model_version_id, idea_id) > ($1::uuid, $2::uuid) ORDER BY model_version_id, idea_id LIMIT $3",
+            *after,
+            _BATCH,
+        )
+    ):
         await_only(
             conn.execute(
                 """
@@ -133,6 +144,7 @@ def _fill_shown_scores() -> None:
                 [shown_breakdown_json(record[3]) for record in records],
             )
         )
+        after = (records[-1][0], records[-1][1])
 
 
 def downgrade() -> None:

@@ -126,6 +126,7 @@ async def test_every_ranking_row_shows_its_idea_after_every_kind_of_write(client
 # --- upgrading a database that has scores ---------------------------------------------------
 
 CALLER = Caller(subject="upgrade", roles=frozenset({Role.PROGRAMME_MANAGER}))
+PAGE = 1000
 
 
 def draft(n: int) -> IdeaDraft:
@@ -140,34 +141,35 @@ def draft(n: int) -> IdeaDraft:
     )
 
 
-async def ranking_bytes(conn: asyncpg.Connection, portfolio_id, model_id) -> list[bytes]:
+async def ranking_bytes(conn: asyncpg.Connection, portfolio_id, model_id, page_size: int) -> list[bytes]:
     pages, cursor = [], None
     while True:
         page = await rankings.ranking(
-            conn, CALLER, portfolio_id, model_id, version=None, page=1, page_size=4, cursor=cursor, now=system_clock()
-        )
-        pages.append(msgspec.json.encode(ranking_out(page, page=1, page_size=4)))
+            conn, CALLER, portfolio_id, model_id, version=None, page=1, page_size=page_size, cursor=cursor,
+            now=system_clock(),
+        )  # fmt: skip
+        pages.append(msgspec.json.encode(ranking_out(page, page=1, page_size=page_size)))
         if page.next_cursor is None:
             return pages
         cursor = page.next_cursor
 
 
-async def scored_for_upgrade(url: str) -> tuple[UUID, UUID, list[bytes]]:
-    """A portfolio of eleven ideas under a model with noisy contributions, and its ranking's pages."""
+async def scored_for_upgrade(url: str, count: int) -> tuple[UUID, UUID, list[bytes]]:
+    """A portfolio of `count` ideas under a model with noisy contributions, and its ranking's pages."""
     conn = await connect(url)
     try:
         async with conn.transaction():
             portfolio = await service.create_portfolio(
                 conn, CALLER, name="Upgrade", currency="EUR", phase_labels={p: p for p in PHASES}
             )
-            await service.create_ideas(conn, CALLER, portfolio.id, [draft(n) for n in range(1, 12)])
+            await service.create_ideas(conn, CALLER, portfolio.id, [draft(n) for n in range(1, count + 1)])
             version = await models_service.create_model(conn, CALLER, portfolio.id, name="Noisy", definition=NOISY)
         stored = [msgspec.json.decode(text) for text in await conn.fetchval(
             "SELECT array_agg(breakdown::text) FROM scoring.scores WHERE model_version_id = $1", version.id
         )]  # fmt: skip
         # Some contribution carries binary noise, which only a rounded (shown) breakdown drops.
         assert any(len(repr(part["contribution"])) > 12 for parts in stored for part in parts), stored
-        return portfolio.id, version.model_id, await ranking_bytes(conn, portfolio.id, version.model_id)
+        return portfolio.id, version.model_id, await ranking_bytes(conn, portfolio.id, version.model_id, PAGE)
     finally:
         await conn.close()
 
@@ -175,7 +177,7 @@ async def scored_for_upgrade(url: str) -> tuple[UUID, UUID, list[bytes]]:
 async def ranking_of(url: str, portfolio_id: UUID, model_id: UUID) -> list[bytes]:
     conn = await connect(url)
     try:
-        return await ranking_bytes(conn, portfolio_id, model_id)
+        return await ranking_bytes(conn, portfolio_id, model_id, PAGE)
     finally:
         await conn.close()
 
@@ -183,7 +185,9 @@ async def ranking_of(url: str, portfolio_id: UUID, model_id: UUID) -> list[bytes
 def test_an_upgraded_database_answers_a_ranking_as_before(make_database):
     url = make_database("ranking_rows")
     migrate.upgrade(url)
-    portfolio_id, model_id, before = asyncio.run(scored_for_upgrade(url))
+    # More scores than the migration fills in one batch (5,000), so it takes several.
+    portfolio_id, model_id, before = asyncio.run(scored_for_upgrade(url, 5003))
+    assert len(before) == 6
     migrate.downgrade(url, "0024")
     with pytest.raises(asyncpg.UndefinedColumnError):
         asyncio.run(ranking_of(url, portfolio_id, model_id))
@@ -234,6 +238,6 @@ def test_an_idea_changed_by_hand_reaches_its_score_rows_as_its_transaction_commi
     # (tests/conftest.py); here it runs as in production, deferred to the commit.
     url = make_database("ranking_copies")
     migrate.upgrade(url)
-    portfolio_id, model_id, _ = asyncio.run(scored_for_upgrade(url))
+    portfolio_id, model_id, _ = asyncio.run(scored_for_upgrade(url, 11))
     titles = asyncio.run(retitle_by_hand(url, portfolio_id, model_id))
     assert sorted(titles) == sorted(f"By hand U-{n}" for n in range(1, 12))

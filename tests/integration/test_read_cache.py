@@ -206,5 +206,15 @@ async def test_the_generation_moves_once_per_committed_transaction_and_not_on_ro
         assert await generation() == 6
         await conn.execute("DELETE FROM scoring.models WHERE id = $1", model)  # its versions and scores go too
         assert await generation() == 7
+        # Emptied by hand, a table has no rows to name the portfolios: every one moves (migration 0027).
+        other = await conn.fetchval("INSERT INTO access.portfolios DEFAULT VALUES RETURNING id")
+        async with conn.transaction():
+            await conn.execute("TRUNCATE scoring.scores")
+            assert await generation() == 7
+        assert await generation() == 8
+        assert (
+            await conn.fetchval("SELECT generation FROM scoring.read_generations WHERE portfolio_id = $1", other) == 1
+        )
+        assert await conn.fetchval("SELECT count(*) FROM scoring.read_touches") == 0
     finally:
         await conn.close()
